@@ -1,0 +1,93 @@
+"""The composition root: every handler and resource of the bot is wired here."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from telegram import (
+    BotCommandScopeAllGroupChats,
+    BotCommandScopeAllPrivateChats,
+    LinkPreviewOptions,
+)
+from telegram.constants import ParseMode
+from telegram.ext import (
+    AIORateLimiter,
+    Application,
+    ApplicationBuilder,
+    CommandHandler,
+    ContextTypes,
+    Defaults,
+    ExtBot,
+    JobQueue,
+    MessageHandler,
+    filters,
+)
+from telegram.request import BaseRequest
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from bot.context import BotData, Context
+from bot.errors import on_error
+from bot.handlers import basics
+from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
+from storage.db import Database
+
+log = logging.getLogger(__name__)
+
+BotApplication = Application[
+    ExtBot[Any], Context, dict[object, object], dict[object, object], BotData, JobQueue[Context]
+]
+
+
+async def _post_init(app: BotApplication) -> None:
+    data = app.bot_data
+    data.bot_username = app.bot.username
+    database = Database.connect(data.settings.database_url)
+    await database.migrate()
+    data.db = database
+    await app.bot.set_my_commands(menu(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats())
+    await app.bot.set_my_commands(menu(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
+    log.info("ready as @%s on %s", data.bot_username, database.dialect)
+
+
+async def _post_shutdown(app: BotApplication) -> None:
+    data = app.bot_data
+    if data._database is not None:
+        await data._database.dispose()
+        data.db = None
+
+
+def build_application(
+    settings: Settings,
+    *,
+    request: BaseRequest | None = None,
+    clock: Clock | None = None,
+) -> BotApplication:
+    """Build the bot; tests hand in a fake Bot API as `request` and a hand-moved clock."""
+    builder = (
+        ApplicationBuilder()
+        .token(settings.telegram_bot_token.get_secret_value())
+        .base_url(settings.telegram_api_base_url)
+        .context_types(ContextTypes(bot_data=BotData))
+        .defaults(
+            Defaults(
+                parse_mode=ParseMode.HTML,
+                link_preview_options=LinkPreviewOptions(is_disabled=True),
+            )
+        )
+        .rate_limiter(AIORateLimiter(max_retries=3))
+        .post_init(_post_init)
+        .post_shutdown(_post_shutdown)
+    )
+    if request is not None:
+        builder = builder.request(request).get_updates_request(request)
+    app: BotApplication = builder.build()  # type: ignore[assignment]
+    app.bot_data.settings = settings
+    app.bot_data.clock = clock or SystemClock()
+
+    app.add_handler(CommandHandler("start", basics.start))
+    app.add_handler(CommandHandler("help", basics.help_command))
+    app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
+    app.add_error_handler(on_error)
+    return app

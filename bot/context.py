@@ -1,0 +1,50 @@
+"""The typed context every handler receives, and what the application holds."""
+
+from __future__ import annotations
+
+from typing import Any, TypeAlias
+
+from telegram.ext import CallbackContext, ExtBot
+
+from bot.clock import Clock, SystemClock
+from bot.config import Settings
+from storage.db import Database
+
+
+class BotData:
+    """Process-wide resources: set up by `build_application` and `post_init`.
+
+    PTB builds this with no arguments, so the fields start empty and the accessors
+    say clearly when something is used before start-up finished.
+    """
+
+    def __init__(self) -> None:
+        self._settings: Settings | None = None
+        self._database: Database | None = None
+        self.clock: Clock = SystemClock()
+        self.bot_username: str = ""
+
+    @property
+    def settings(self) -> Settings:
+        if self._settings is None:
+            raise RuntimeError("settings are not configured")
+        return self._settings
+
+    @settings.setter
+    def settings(self, value: Settings) -> None:
+        self._settings = value
+
+    @property
+    def db(self) -> Database:
+        if self._database is None:
+            raise RuntimeError("the database is opened in post_init; it is not open yet")
+        return self._database
+
+    @db.setter
+    def db(self, value: Database | None) -> None:
+        self._database = value
+
+
+Context: TypeAlias = CallbackContext[
+    ExtBot[Any], dict[object, object], dict[object, object], BotData
+]

@@ -1,0 +1,56 @@
+"""Texts for the first contact: welcome, help, the command menu."""
+
+from __future__ import annotations
+
+from html import escape
+
+from telegram import BotCommand
+
+# (command, menu description, help line). One list feeds both the menu Telegram shows
+# and /help, so the two never disagree.
+PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("stretch", "Start a session with your partner"),
+    ("invite", "Get a link that pairs you with someone"),
+    ("partners", "Your partners, their time zone and group"),
+    ("timezone", "Set your pair's time zone"),
+    ("remind", "Add a daily reminder: /remind 07:30"),
+    ("reminders", "List and remove reminders"),
+    ("pause", "Pause reminders for a few days"),
+    ("resume", "Resume reminders now"),
+    ("unpair", "End a partnership"),
+    ("help", "What I can do"),
+)
+GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
+    ("pair", "Reply to your partner's message to pair up"),
+    ("stretch", "Start a session with your partner"),
+    ("help", "What I can do"),
+)
+
+
+def menu(commands: tuple[tuple[str, str], ...]) -> list[BotCommand]:
+    return [BotCommand(name, description) for name, description in commands]
+
+
+def welcome(first_name: str) -> str:
+    return (
+        f"Hi {escape(first_name)}! I coach two people through partner stretches, "
+        "on both phones at once, and nudge you every day at the time you pick. 🤸\n\n"
+        "To begin, pair up: send /invite and share the link with your partner, "
+        "or reply to their message in a group with /pair.\n"
+        "All commands: /help"
+    )
+
+
+def help_text() -> str:
+    private = "\n".join(f"/{name} — {escape(text)}" for name, text in PRIVATE_COMMANDS)
+    return (
+        "<b>What I can do</b>\n"
+        f"{private}\n\n"
+        "<b>In a group</b>\n"
+        "/pair — reply to your partner's message with it\n"
+        "/stretch — start a session for the two of you"
+    )
+
+
+def unknown_command() -> str:
+    return "I don't know that command. Send /help to see what I can do."

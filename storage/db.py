@@ -1,0 +1,63 @@
+"""The engine, the session factory and the unit of work, made once per process."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+
+from storage.migrate import upgrade_to_head
+from storage.unit_of_work import UnitOfWork
+
+
+def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
+    # WAL lets readers go on while one writer commits; foreign keys are off by default
+    # in SQLite; the busy timeout turns a momentary lock into a short wait, not an error.
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+class Database:
+    """One per process: created in `post_init`, disposed in `post_shutdown`."""
+
+    def __init__(self, engine: AsyncEngine) -> None:
+        self.engine = engine
+        self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+
+    @classmethod
+    def connect(cls, url: str, *, echo: bool = False) -> Database:
+        """Make the engine; a SQLite file's folder is created on first use."""
+        if url.startswith("sqlite"):
+            path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
+            if path and path != ":memory:":
+                Path(path).parent.mkdir(parents=True, exist_ok=True)
+        engine = create_async_engine(url, echo=echo)
+        if engine.dialect.name == "sqlite":
+            event.listen(engine.sync_engine, "connect", _tune_sqlite)
+        return cls(engine)
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    async def migrate(self) -> None:
+        """Bring the schema up to the newest Alembic revision."""
+        async with self.engine.begin() as connection:
+            await connection.run_sync(upgrade_to_head)
+
+    @asynccontextmanager
+    async def unit(self) -> AsyncIterator[UnitOfWork]:
+        """One unit of work: the caller commits; leaving without a commit rolls back."""
+        async with self._sessions() as session:
+            yield UnitOfWork(session)
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()

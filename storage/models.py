@@ -1,0 +1,223 @@
+"""The database schema, as typed SQLAlchemy models.
+
+Telegram ids are 64-bit. Every instant is stored in UTC; local times and dates only
+make sense next to the pair's time zone, which is stored beside them.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    Date,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    SmallInteger,
+    String,
+    Text,
+    Time,
+    UniqueConstraint,
+    text,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+
+from storage.types import UTCDateTime
+
+NAMING_CONVENTION = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING_CONVENTION)
+    type_annotation_map = {datetime: UTCDateTime(), dict[str, Any]: JSON()}  # noqa: RUF012
+
+
+class User(Base):
+    """A Telegram account the bot has seen, in private (reachable) or only in a group."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    first_name: Mapped[str] = mapped_column(String(128))
+    username: Mapped[str | None] = mapped_column(String(64))
+    # True once the user opened a private chat; False again when they block the bot.
+    reachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class Pair(Base):
+    """Two users linked as partners; stored once, with the smaller id first."""
+
+    __tablename__ = "pairs"
+    __table_args__ = (
+        UniqueConstraint("user_low_id", "user_high_id", name="uq_pairs_users"),
+        CheckConstraint("user_low_id < user_high_id", name="distinct_ordered_users"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    user_low_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    user_high_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64), default="UTC")
+    home_chat_id: Mapped[int | None] = mapped_column(BigInteger)
+    swap_mode: Mapped[str] = mapped_column(String(16), default="per-exercise")
+    reminders_paused_until: Mapped[datetime | None]
+    # The pair's local date on which "Skip today" silences the remaining reminders.
+    reminders_skipped_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime]
+
+
+class Invite(Base):
+    """A single-use invite link; only a hash of its token is kept."""
+
+    __tablename__ = "invites"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    inviter_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+    used_by_id: Mapped[int | None] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="SET NULL")
+    )
+    # accepted / declined, once used.
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class PairRequest(Base):
+    """A /pair asked in a group, waiting for the named partner's tap."""
+
+    __tablename__ = "pair_requests"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    requester_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    partner_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    created_at: Mapped[datetime]
+    resolved_at: Mapped[datetime | None]
+    outcome: Mapped[str | None] = mapped_column(String(16))
+
+
+class StretchSession(Base):
+    """One run of a routine by a pair; `state` is the engine's snapshot."""
+
+    __tablename__ = "stretch_sessions"
+    __table_args__ = (Index("ix_stretch_sessions_live_deadline", "live", "deadline"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    routine_id: Mapped[str] = mapped_column(String(64))
+    seat_a_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    seat_b_id: Mapped[int] = mapped_column(BigInteger, index=True)
+    origin_chat_id: Mapped[int] = mapped_column(BigInteger)
+    phase: Mapped[str] = mapped_column(String(16))
+    live: Mapped[bool] = mapped_column(Boolean, default=True)
+    version: Mapped[int] = mapped_column(Integer, default=0)
+    # Bumped on every write: the compare-and-set token, finer than `version`.
+    revision: Mapped[int] = mapped_column(Integer, default=0)
+    deadline: Mapped[datetime | None]
+    options: Mapped[dict[str, Any]]
+    state: Mapped[dict[str, Any]]
+    # The message ids the session keeps on each phone (buttons to retire, texts to edit).
+    messages: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]
+
+
+class SessionResult(Base):
+    """How a finished session went, for history and streaks."""
+
+    __tablename__ = "session_results"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("stretch_sessions.id", ondelete="CASCADE"), unique=True
+    )
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    routine_id: Mapped[str] = mapped_column(String(64))
+    end_reason: Mapped[str] = mapped_column(String(16))
+    holds_done: Mapped[int] = mapped_column(Integer)
+    exercises_done: Mapped[int] = mapped_column(Integer)
+    seconds_stretched: Mapped[int] = mapped_column(Integer)
+    # The pair's local date when it ended: streaks and "already stretched today".
+    local_date: Mapped[date] = mapped_column(Date)
+    ended_at: Mapped[datetime]
+
+    __table_args__ = (Index("ix_session_results_pair_date", "pair_id", "local_date"),)
+
+
+class SessionRating(Base):
+    """One partner's answer to "How does your back feel?" (1-5)."""
+
+    __tablename__ = "session_ratings"
+    __table_args__ = (CheckConstraint("rating BETWEEN 1 AND 5", name="rating_range"),)
+
+    result_id: Mapped[int] = mapped_column(
+        ForeignKey("session_results.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True)
+    rating: Mapped[int] = mapped_column(SmallInteger)
+    rated_at: Mapped[datetime]
+
+
+class ReminderSlot(Base):
+    """A local time and a set of weekdays in the pair's zone, with its next UTC instant."""
+
+    __tablename__ = "reminder_slots"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "local_time", name="uq_reminder_slots_pair_time"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"), index=True)
+    local_time: Mapped[time] = mapped_column(Time)
+    # Monday is bit 0 ... Sunday bit 6.
+    weekdays: Mapped[int] = mapped_column(SmallInteger, server_default=text("127"))
+    next_due_at: Mapped[datetime] = mapped_column(index=True)
+    created_at: Mapped[datetime]
+
+
+class ReminderDelivery(Base):
+    """One reminder for one slot on one local date: the row that makes it exactly once."""
+
+    __tablename__ = "reminder_deliveries"
+    __table_args__ = (
+        UniqueConstraint("pair_id", "slot_id", "local_date", name="uq_reminder_deliveries_key"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
+    slot_id: Mapped[int] = mapped_column(
+        ForeignKey("reminder_slots.id", ondelete="CASCADE"), index=True
+    )
+    local_date: Mapped[date] = mapped_column(Date)
+    due_at: Mapped[datetime]
+    claimed_at: Mapped[datetime]
+    sent_at: Mapped[datetime | None]
+    # sent / skipped / late-skipped / unreachable / snoozed
+    status: Mapped[str] = mapped_column(String(16), default="claimed")
+    snooze_due_at: Mapped[datetime | None] = mapped_column(index=True)
+    note: Mapped[str | None] = mapped_column(Text)

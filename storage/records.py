@@ -1,0 +1,42 @@
+"""What the repositories hand back: plain frozen dataclasses, never ORM rows."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, datetime
+
+
+@dataclass(frozen=True, slots=True)
+class UserRecord:
+    id: int
+    first_name: str
+    username: str | None
+    reachable: bool
+
+
+@dataclass(frozen=True, slots=True)
+class PairRecord:
+    id: int
+    user_low_id: int
+    user_high_id: int
+    timezone: str
+    home_chat_id: int | None
+    swap_mode: str
+    reminders_paused_until: datetime | None
+    reminders_skipped_on: date | None
+    created_at: datetime
+
+    @property
+    def members(self) -> tuple[int, int]:
+        return (self.user_low_id, self.user_high_id)
+
+    def partner_of(self, user_id: int) -> int:
+        """The other member; the caller has checked that `user_id` is one of them."""
+        if user_id == self.user_low_id:
+            return self.user_high_id
+        if user_id == self.user_high_id:
+            return self.user_low_id
+        raise ValueError(f"user {user_id} is not in pair {self.id}")
+
+    def has_member(self, user_id: int) -> bool:
+        return user_id in (self.user_low_id, self.user_high_id)

@@ -1,0 +1,105 @@
+"""Pairs: two users linked as partners."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import delete, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Pair
+from storage.records import PairRecord
+from storage.upsert import insert_or_ignore
+
+
+def _record(row: Pair) -> PairRecord:
+    return PairRecord(
+        id=row.id,
+        user_low_id=row.user_low_id,
+        user_high_id=row.user_high_id,
+        timezone=row.timezone,
+        home_chat_id=row.home_chat_id,
+        swap_mode=row.swap_mode,
+        reminders_paused_until=row.reminders_paused_until,
+        reminders_skipped_on=row.reminders_skipped_on,
+        created_at=row.created_at,
+    )
+
+
+def ordered(first: int, second: int) -> tuple[int, int]:
+    """A pair's key: the two ids, smaller first, so one couple is one row."""
+    if first == second:
+        raise ValueError("a pair needs two different people")
+    return (first, second) if first < second else (second, first)
+
+
+class PairRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, pair_id: int) -> PairRecord | None:
+        row = await self._session.get(Pair, pair_id)
+        return None if row is None else _record(row)
+
+    async def find(self, first: int, second: int) -> PairRecord | None:
+        low, high = ordered(first, second)
+        row = await self._session.scalar(
+            select(Pair).where(Pair.user_low_id == low, Pair.user_high_id == high)
+        )
+        return None if row is None else _record(row)
+
+    async def of_user(self, user_id: int) -> list[PairRecord]:
+        rows = await self._session.scalars(
+            select(Pair)
+            .where(or_(Pair.user_low_id == user_id, Pair.user_high_id == user_id))
+            .order_by(Pair.created_at, Pair.id)
+        )
+        return [_record(row) for row in rows]
+
+    async def create(
+        self,
+        first: int,
+        second: int,
+        now: datetime,
+        *,
+        timezone: str = "UTC",
+        home_chat_id: int | None = None,
+    ) -> tuple[PairRecord, bool]:
+        """Link two users; returns the pair and whether this call made it.
+
+        The unique key decides a race: two accepts at once end with one row, and the
+        loser reads the winner's pair instead of failing.
+        """
+        low, high = ordered(first, second)
+        result = await self._session.execute(
+            insert_or_ignore(
+                self._session,
+                Pair,
+                dict(
+                    user_low_id=low,
+                    user_high_id=high,
+                    timezone=timezone,
+                    home_chat_id=home_chat_id,
+                    swap_mode="per-exercise",
+                    created_at=now,
+                ),
+            )
+        )
+        created = bool(result.rowcount)  # type: ignore[attr-defined]
+        pair = await self.find(low, high)
+        assert pair is not None
+        return pair, created
+
+    async def set_timezone(self, pair_id: int, timezone: str) -> None:
+        row = await self._session.get(Pair, pair_id)
+        if row is not None:
+            row.timezone = timezone
+
+    async def set_home_chat(self, pair_id: int, chat_id: int | None) -> None:
+        row = await self._session.get(Pair, pair_id)
+        if row is not None:
+            row.home_chat_id = chat_id
+
+    async def remove(self, pair_id: int) -> bool:
+        result = await self._session.execute(delete(Pair).where(Pair.id == pair_id))
+        return bool(result.rowcount)  # type: ignore[attr-defined]

@@ -1,0 +1,68 @@
+"""Users: who the bot knows and whether it may write to them."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import User
+from storage.records import UserRecord
+from storage.upsert import insert_or_ignore
+
+
+def _record(row: User) -> UserRecord:
+    return UserRecord(
+        id=row.id, first_name=row.first_name, username=row.username, reachable=row.reachable
+    )
+
+
+class UserRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def get(self, user_id: int) -> UserRecord | None:
+        row = await self._session.get(User, user_id)
+        return None if row is None else _record(row)
+
+    async def get_many(self, user_ids: list[int]) -> dict[int, UserRecord]:
+        rows = await self._session.scalars(select(User).where(User.id.in_(user_ids)))
+        return {row.id: _record(row) for row in rows}
+
+    async def remember(
+        self,
+        user_id: int,
+        first_name: str,
+        username: str | None,
+        now: datetime,
+        *,
+        reachable: bool | None = None,
+    ) -> UserRecord:
+        """Insert or refresh a user; `reachable=None` leaves what we knew unchanged."""
+        await self._session.execute(
+            insert_or_ignore(
+                self._session,
+                User,
+                dict(
+                    id=user_id,
+                    first_name=first_name,
+                    username=username,
+                    reachable=bool(reachable),
+                    created_at=now,
+                    updated_at=now,
+                ),
+            )
+        )
+        values: dict[str, object] = dict(first_name=first_name, username=username, updated_at=now)
+        if reachable is not None:
+            values["reachable"] = reachable
+        await self._session.execute(update(User).where(User.id == user_id).values(**values))
+        row = await self._session.get(User, user_id, populate_existing=True)
+        assert row is not None
+        return _record(row)
+
+    async def set_reachable(self, user_id: int, reachable: bool, now: datetime) -> None:
+        await self._session.execute(
+            update(User).where(User.id == user_id).values(reachable=reachable, updated_at=now)
+        )

@@ -1,0 +1,23 @@
+"""A unit of work: one database transaction and the repositories that share it."""
+
+from __future__ import annotations
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.repositories.pairs import PairRepository
+from storage.repositories.users import UserRepository
+
+
+class UnitOfWork:
+    """Repositories never commit; the service that opened the unit does."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+        self.users = UserRepository(session)
+        self.pairs = PairRepository(session)
+
+    async def commit(self) -> None:
+        await self._session.commit()
+
+    async def rollback(self) -> None:
+        await self._session.rollback()

@@ -1,0 +1,18 @@
+"""INSERT ... ON CONFLICT DO NOTHING on both backends we run on."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.dml import Insert
+
+
+def insert_or_ignore(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> Insert:
+    """An insert that quietly does nothing when a unique key already holds the row."""
+    dialect = session.get_bind().dialect.name
+    if dialect == "postgresql":
+        return postgresql_insert(model).values(**values).on_conflict_do_nothing()
+    return sqlite_insert(model).values(**values).on_conflict_do_nothing()

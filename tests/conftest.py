@@ -1,0 +1,72 @@
+"""Fixtures every test folder shares: settings, databases, a running bot."""
+
+from __future__ import annotations
+
+import os
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import create_async_engine
+
+from bot.config import Settings
+from tests.clock import FakeClock
+from tests.harness import BotHarness, running_bot
+
+TEST_TOKEN = "123456789:AAE-test-token-for-the-fake-bot-api-only"
+POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+
+
+def make_settings(database_url: str, **overrides: object) -> Settings:
+    """Settings for a test, ignoring any .env or environment of the machine."""
+    values: dict[str, object] = {
+        "telegram_bot_token": SecretStr(TEST_TOKEN),
+        "database_url": database_url,
+        "log_level": "WARNING",
+    }
+    values.update(overrides)
+    return Settings(_env_file=None, **values)  # type: ignore[call-arg]
+
+
+async def reset_postgres(url: str) -> None:
+    """An empty public schema, so every PostgreSQL test starts from nothing."""
+    engine = create_async_engine(url)
+    async with engine.begin() as connection:
+        await connection.execute(text("DROP SCHEMA public CASCADE"))
+        await connection.execute(text("CREATE SCHEMA public"))
+    await engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    return f"sqlite+aiosqlite:///{tmp_path / 'pairstretch.sqlite3'}"
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    """Each storage test runs on SQLite, and on PostgreSQL when TEST_DATABASE_URL is set."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'pairstretch.sqlite3'}"
+        return
+    if not POSTGRES_URL:
+        pytest.skip("TEST_DATABASE_URL is not set; see README")
+    await reset_postgres(POSTGRES_URL)
+    yield POSTGRES_URL
+
+
+@pytest.fixture
+def clock() -> FakeClock:
+    return FakeClock()
+
+
+@pytest.fixture
+def settings(sqlite_url: str) -> Settings:
+    return make_settings(sqlite_url)
+
+
+@pytest.fixture
+async def bot(settings: Settings, clock: FakeClock) -> AsyncIterator[BotHarness]:
+    async with running_bot(settings, clock) as harness:
+        yield harness

@@ -1,0 +1,48 @@
+"""PTB's request layer, answered by the fake world instead of the network."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from telegram._utils.defaultvalue import DEFAULT_NONE
+from telegram._utils.types import ODVInput
+from telegram.error import TimedOut
+from telegram.request import BaseRequest, RequestData
+
+from tests.fake_telegram.world import TimeoutRequested, World
+
+
+class FakeBotApi(BaseRequest):
+    """Answers every Bot API call like Telegram would, and records it in `world.calls`."""
+
+    def __init__(self, world: World | None = None) -> None:
+        self.world = world or World()
+
+    async def initialize(self) -> None:
+        return None
+
+    async def shutdown(self) -> None:
+        return None
+
+    @property
+    def read_timeout(self) -> float | None:
+        return 1.0
+
+    async def do_request(
+        self,
+        url: str,
+        method: str,
+        request_data: RequestData | None = None,
+        read_timeout: ODVInput[float] = DEFAULT_NONE,
+        write_timeout: ODVInput[float] = DEFAULT_NONE,
+        connect_timeout: ODVInput[float] = DEFAULT_NONE,
+        pool_timeout: ODVInput[float] = DEFAULT_NONE,
+    ) -> tuple[int, bytes]:
+        api_method = url.rsplit("/", 1)[-1]
+        params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        try:
+            status, body = self.world.answer(api_method, params)
+        except TimeoutRequested:
+            raise TimedOut("the fake Bot API was told to time out") from None
+        return status, json.dumps(body).encode()

@@ -1,0 +1,161 @@
+"""Drive the real Application with real Updates, against the fake Bot API.
+
+A test speaks as people ("Ana sends /start in private", "Ben presses Accept") and
+reads back what each chat received, exactly as the phones would show it.
+"""
+
+from __future__ import annotations
+
+import itertools
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from telegram import Update
+
+from bot.app import BotApplication, build_application
+from bot.config import Settings
+from tests.clock import FakeClock
+from tests.fake_telegram import FakeBotApi, SentMessage, World
+
+
+@dataclass(frozen=True)
+class Person:
+    id: int
+    first_name: str
+    username: str | None = None
+
+    def as_user(self) -> dict[str, Any]:
+        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
+        if self.username:
+            user["username"] = self.username
+        return user
+
+
+@dataclass(frozen=True)
+class Group:
+    id: int
+    title: str
+
+
+class BotHarness:
+    def __init__(self, app: BotApplication, world: World, clock: FakeClock) -> None:
+        self.app = app
+        self.world = world
+        self.clock = clock
+        self._update_ids = itertools.count(1)
+        self._query_ids = itertools.count(1)
+        self._read: dict[int, int] = {}
+
+    # -- speaking as a person ------------------------------------------------------------
+    async def say(
+        self,
+        person: Person,
+        text: str,
+        *,
+        chat: Group | None = None,
+        reply_to: dict[str, Any] | SentMessage | None = None,
+        **extra: Any,
+    ) -> dict[str, Any]:
+        """`person` sends `text` in private (or in `chat`); returns the message sent."""
+        if chat is None:
+            chat_dict = self.world.add_private_chat(person.as_user())
+        else:
+            chat_dict = self.world.chats.get(chat.id) or self.world.add_group(chat.id, chat.title)
+        message: dict[str, Any] = {
+            "message_id": self.world.next_message_id(chat_dict["id"]),
+            "date": self._date(),
+            "chat": chat_dict,
+            "from": person.as_user(),
+            **extra,
+        }
+        if text:
+            message["text"] = text
+        if text.startswith("/"):
+            command = text.split()[0]
+            message["entities"] = [{"type": "bot_command", "offset": 0, "length": len(command)}]
+        if reply_to is not None:
+            message["reply_to_message"] = (
+                reply_to.raw if isinstance(reply_to, SentMessage) else reply_to
+            )
+        self.world.record_user_message(message)
+        await self.feed({"message": message})
+        return message
+
+    async def press(self, person: Person, message: SentMessage, button: str) -> str | None:
+        """`person` taps the button whose label contains `button` (or whose data is it).
+
+        Returns the text of the bot's answer to the tap (the toast or alert), if any.
+        """
+        data = button if any(d == button for _, d in message.buttons) else message.button(button)
+        return await self.press_data(person, message, data)
+
+    async def press_data(self, person: Person, message: SentMessage, data: str) -> str | None:
+        """Tap with arbitrary callback data, as a forged or outdated client could."""
+        query_id = str(next(self._query_ids))
+        await self.feed(
+            {
+                "callback_query": {
+                    "id": query_id,
+                    "from": person.as_user(),
+                    "chat_instance": f"ci{message.chat_id}",
+                    "message": message.raw,
+                    "data": data,
+                }
+            }
+        )
+        answers = [
+            c
+            for c in self.world.calls_of("answerCallbackQuery")
+            if c.params.get("callback_query_id") == query_id
+        ]
+        return answers[-1].params.get("text") if answers else None
+
+    async def feed(self, payload: dict[str, Any]) -> None:
+        update = Update.de_json({"update_id": next(self._update_ids), **payload}, self.app.bot)
+        await self.app.process_update(update)
+
+    # -- reading what the phones show ----------------------------------------------------
+    def inbox(self, chat_id: int) -> list[SentMessage]:
+        """Everything the bot sent to a chat, as it looks now."""
+        return self.world.bot_messages(chat_id)
+
+    def new(self, chat_id: int) -> list[SentMessage]:
+        """What the bot sent to a chat since the last call of `new` for that chat."""
+        messages = self.inbox(chat_id)
+        start = self._read.get(chat_id, 0)
+        self._read[chat_id] = len(messages)
+        return messages[start:]
+
+    def last(self, chat_id: int) -> SentMessage:
+        messages = self.inbox(chat_id)
+        assert messages, f"the bot sent nothing to chat {chat_id}"
+        return messages[-1]
+
+    def texts(self, chat_id: int) -> list[str]:
+        return [m.text for m in self.inbox(chat_id)]
+
+    def _date(self) -> int:
+        return int(self.clock.now().timestamp())
+
+
+@asynccontextmanager
+async def running_bot(
+    settings: Settings, clock: FakeClock | None = None
+) -> AsyncIterator[BotHarness]:
+    """The real application, started as `python -m bot` would, minus the network."""
+    clock = clock or FakeClock()
+    world = World(clock=lambda: clock.now().timestamp())
+    app = build_application(settings, request=FakeBotApi(world), clock=clock)
+    async with app:
+        # run_polling calls these around the updater; without one, the harness does.
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+        try:
+            yield BotHarness(app, world, clock)
+        finally:
+            await app.stop()
+            if app.post_shutdown is not None:
+                await app.post_shutdown(app)
