@@ -1,0 +1,204 @@
+"""Read routine files (TOML) and refuse any that the bot could not coach from."""
+
+from __future__ import annotations
+
+import re
+import tomllib
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from routines.model import Exercise, Routine
+
+LIBRARY_DIR = Path(__file__).resolve().parent / "library"
+MIN_HOLD_SECONDS = 1
+MAX_HOLD_SECONDS = 600
+# Ids travel in button data and storage keys, so they stay short and plain.
+ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
+MAX_TEXT_LENGTH = 600
+# The bot sends texts as HTML; a stray angle bracket or ampersand breaks the message.
+FORBIDDEN_CHARACTERS = frozenset("<>&")
+
+ROUTINE_KEYS = ("id", "title", "summary", "exercises")
+TEXT_FIELDS = (
+    "name",
+    "purpose",
+    "receiver_setup",
+    "helper_setup",
+    "receiver_during",
+    "helper_during",
+)
+EXERCISE_KEYS = ("id", *TEXT_FIELDS, "hold_seconds", "per_side", "safety")
+
+
+class RoutineFileError(Exception):
+    """A routine file the bot refuses; the message names the file, exercise and field."""
+
+    def __init__(
+        self,
+        path: Path,
+        problem: str,
+        *,
+        exercise_id: str | None = None,
+        field: str | None = None,
+    ) -> None:
+        self.path = path
+        self.problem = problem
+        self.exercise_id = exercise_id
+        self.field = field
+        where = [path.name]
+        if exercise_id is not None:
+            where.append(f"exercise {exercise_id!r}")
+        if field is not None:
+            where.append(f"field {field!r}")
+        super().__init__(f"{', '.join(where)}: {problem}")
+
+
+class _Checker:
+    """Reads fields out of one table and raises with the right location on a problem."""
+
+    def __init__(self, path: Path, table: Mapping[str, Any], exercise_id: str | None) -> None:
+        self.path = path
+        self.table = table
+        self.exercise_id = exercise_id
+
+    def fail(self, problem: str, field: str | None = None) -> RoutineFileError:
+        return RoutineFileError(self.path, problem, exercise_id=self.exercise_id, field=field)
+
+    def check_keys(self, allowed: tuple[str, ...]) -> None:
+        for key in self.table:
+            if key not in allowed:
+                raise self.fail(f"unknown key (allowed: {', '.join(allowed)})", key)
+        for key in allowed:
+            if key not in self.table:
+                raise self.fail("missing", key)
+
+    def text(self, field: str) -> str:
+        return self._check_text(self.table[field], field)
+
+    def _check_text(self, value: object, field: str) -> str:
+        if not isinstance(value, str):
+            raise self.fail(f"must be text, got {type(value).__name__}", field)
+        cleaned = " ".join(value.split())
+        if not cleaned:
+            raise self.fail("must not be empty", field)
+        if len(cleaned) > MAX_TEXT_LENGTH:
+            raise self.fail(f"longer than {MAX_TEXT_LENGTH} characters", field)
+        bad = sorted(FORBIDDEN_CHARACTERS.intersection(cleaned))
+        if bad:
+            raise self.fail(f"must not contain {' '.join(bad)} (texts are sent as HTML)", field)
+        return cleaned
+
+    def identifier(self, field: str) -> str:
+        value = self.table[field]
+        if not isinstance(value, str):
+            raise self.fail(f"must be text, got {type(value).__name__}", field)
+        if not ID_PATTERN.fullmatch(value):
+            raise self.fail(
+                f"{value!r} is not an id (lowercase letters, digits and -, at most 32)", field
+            )
+        return value
+
+    def hold_seconds(self, field: str) -> int:
+        value = self.table[field]
+        # bool is an int in Python; `hold_seconds = true` is a typo, not one second.
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"must be a whole number of seconds, got {value!r}", field)
+        if not MIN_HOLD_SECONDS <= value <= MAX_HOLD_SECONDS:
+            raise self.fail(
+                f"must be between {MIN_HOLD_SECONDS} and {MAX_HOLD_SECONDS} seconds, "
+                f"got {value}",
+                field,
+            )
+        return value
+
+    def flag(self, field: str) -> bool:
+        value = self.table[field]
+        if not isinstance(value, bool):
+            raise self.fail(f"must be true or false, got {value!r}", field)
+        return value
+
+    def texts(self, field: str) -> tuple[str, ...]:
+        value = self.table[field]
+        if not isinstance(value, list):
+            raise self.fail(f"must be a list of texts, got {type(value).__name__}", field)
+        if not value:
+            raise self.fail("must name at least one safety cue", field)
+        return tuple(self._check_text(item, field) for item in value)
+
+
+def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
+    label = f"#{position}"
+    if not isinstance(raw, dict):
+        raise RoutineFileError(path, "must be a table", exercise_id=label)
+    raw_id = raw.get("id")
+    checker = _Checker(path, raw, raw_id if isinstance(raw_id, str) and raw_id else label)
+    checker.check_keys(EXERCISE_KEYS)
+    return Exercise(
+        id=checker.identifier("id"),
+        name=checker.text("name"),
+        purpose=checker.text("purpose"),
+        hold_seconds=checker.hold_seconds("hold_seconds"),
+        per_side=checker.flag("per_side"),
+        receiver_setup=checker.text("receiver_setup"),
+        helper_setup=checker.text("helper_setup"),
+        receiver_during=checker.text("receiver_during"),
+        helper_during=checker.text("helper_during"),
+        safety=checker.texts("safety"),
+    )
+
+
+def parse_routine(path: Path, data: Mapping[str, Any]) -> Routine:
+    """Validate an already-parsed TOML document; `path` is used for naming and the id."""
+    checker = _Checker(path, data, None)
+    checker.check_keys(ROUTINE_KEYS)
+    routine_id = checker.identifier("id")
+    if routine_id != path.stem:
+        raise checker.fail(f"{routine_id!r} must match the file name {path.stem!r}", "id")
+    raw_exercises = data["exercises"]
+    if not isinstance(raw_exercises, list):
+        raise checker.fail("must be a list of [[exercises]] tables", "exercises")
+    if not raw_exercises:
+        raise checker.fail("a routine needs at least one exercise", "exercises")
+    exercises: list[Exercise] = []
+    seen: set[str] = set()
+    for position, raw in enumerate(raw_exercises, start=1):
+        exercise = _parse_exercise(path, position, raw)
+        if exercise.id in seen:
+            raise RoutineFileError(
+                path, "duplicate exercise id", exercise_id=exercise.id, field="id"
+            )
+        seen.add(exercise.id)
+        exercises.append(exercise)
+    return Routine(
+        id=routine_id,
+        title=checker.text("title"),
+        summary=checker.text("summary"),
+        exercises=tuple(exercises),
+    )
+
+
+def load_routine(path: Path | str) -> Routine:
+    """Read and validate one routine file, or raise RoutineFileError."""
+    path = Path(path)
+    try:
+        with path.open("rb") as handle:
+            data = tomllib.load(handle)
+    except OSError as error:
+        raise RoutineFileError(path, f"cannot be read ({error.strerror})") from error
+    except tomllib.TOMLDecodeError as error:
+        raise RoutineFileError(path, f"is not valid TOML ({error})") from error
+    return parse_routine(path, data)
+
+
+def load_library(directory: Path | None = None) -> dict[str, Routine]:
+    """Load every `*.toml` routine in `directory` (default: the bundled library), by id."""
+    directory = LIBRARY_DIR if directory is None else directory
+    paths = sorted(directory.glob("*.toml"))
+    if not paths:
+        raise RoutineFileError(directory, "holds no routine files (*.toml)")
+    library: dict[str, Routine] = {}
+    for path in paths:
+        routine = load_routine(path)
+        library[routine.id] = routine
+    return library

@@ -1,0 +1,37 @@
+"""A routine as data: the exercises and the words each partner reads."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+
+@dataclass(frozen=True, slots=True)
+class Exercise:
+    """One partner stretch: the receiver is stretched, the helper assists."""
+
+    id: str
+    name: str
+    purpose: str
+    hold_seconds: int
+    per_side: bool
+    receiver_setup: str
+    helper_setup: str
+    receiver_during: str
+    helper_during: str
+    safety: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class Routine:
+    """An ordered list of exercises, as read from one library file."""
+
+    id: str
+    title: str
+    summary: str
+    exercises: tuple[Exercise, ...]
+
+    def exercise(self, exercise_id: str) -> Exercise:
+        for exercise in self.exercises:
+            if exercise.id == exercise_id:
+                return exercise
+        raise KeyError(exercise_id)

@@ -1,0 +1,207 @@
+"""Expand a routine into the ordered steps of one session for two partners."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import IntEnum, StrEnum
+from typing import Any
+
+from routines.model import Exercise, Routine
+
+# Long enough to let go, turn and take hold again; short enough to keep warm.
+SWITCH_SECONDS = 5.0
+
+
+class Seat(IntEnum):
+    """The two places in a session; A is the partner listed first."""
+
+    A = 0
+    B = 1
+
+    @property
+    def other(self) -> Seat:
+        return Seat.B if self is Seat.A else Seat.A
+
+
+class Role(StrEnum):
+    RECEIVER = "receiver"
+    HELPER = "helper"
+
+
+class Side(StrEnum):
+    RIGHT = "right"
+    LEFT = "left"
+
+
+class SwapMode(StrEnum):
+    """How the receiver role moves between the partners."""
+
+    PER_EXERCISE = "per-exercise"
+    WHOLE_ROUTINE = "whole-routine"
+    ONE_WAY = "one-way"
+
+
+class StepKind(StrEnum):
+    SETUP = "setup"
+    HOLD = "hold"
+    SWITCH = "switch"
+
+
+@dataclass(frozen=True, slots=True)
+class PlanOptions:
+    first_receiver: Seat = Seat.A
+    swap_mode: SwapMode = SwapMode.PER_EXERCISE
+    hold_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.hold_scale <= 10:
+            raise ValueError(f"hold_scale must be in (0, 10], got {self.hold_scale}")
+
+    def to_dict(self) -> dict[str, Any]:
+        """JSON-safe form, so storage can rebuild the plan from routine id + options."""
+        return {
+            "first_receiver": self.first_receiver.name,
+            "swap_mode": self.swap_mode.value,
+            "hold_scale": self.hold_scale,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> PlanOptions:
+        return cls(
+            first_receiver=Seat[data["first_receiver"]],
+            swap_mode=SwapMode(data["swap_mode"]),
+            hold_scale=float(data["hold_scale"]),
+        )
+
+
+_SIDE_LABEL = {Side.RIGHT: "Right side", Side.LEFT: "Left side"}
+_SWITCH_TEXT = {
+    Role.RECEIVER: (
+        "Switch sides: come out of the stretch slowly, then settle into the mirror image "
+        "on your left."
+    ),
+    Role.HELPER: (
+        "Switch sides: ease your partner out of the stretch, then set up the mirror image "
+        "on their left."
+    ),
+}
+
+
+@dataclass(frozen=True, slots=True)
+class Step:
+    """One thing both partners do together; `index` is 1-based, for "step 3 of 40"."""
+
+    index: int
+    kind: StepKind
+    exercise: Exercise
+    receiver: Seat
+    side: Side | None
+    seconds: float
+    exercise_number: int
+    turn_number: int
+    turn_count: int
+
+    @property
+    def helper(self) -> Seat:
+        return self.receiver.other
+
+    @property
+    def is_timed(self) -> bool:
+        return self.kind is not StepKind.SETUP
+
+    def role_of(self, seat: Seat) -> Role:
+        return Role.RECEIVER if seat is self.receiver else Role.HELPER
+
+    def instruction_for(self, seat: Seat) -> str:
+        """What this partner does now, in their own words (safety cues are separate)."""
+        role = self.role_of(seat)
+        receiving = role is Role.RECEIVER
+        exercise = self.exercise
+        if self.kind is StepKind.SETUP:
+            text = exercise.receiver_setup if receiving else exercise.helper_setup
+            if exercise.per_side:
+                text = f"{text} Right side first."
+            return text
+        if self.kind is StepKind.SWITCH:
+            return _SWITCH_TEXT[role]
+        text = exercise.receiver_during if receiving else exercise.helper_during
+        if self.side is not None:
+            text = f"{_SIDE_LABEL[self.side]}. {text}"
+        return text
+
+
+@dataclass(frozen=True, slots=True)
+class Plan:
+    routine: Routine
+    options: PlanOptions
+    steps: tuple[Step, ...]
+    turn_count: int
+
+    @property
+    def total_seconds(self) -> float:
+        """Estimated time of all holds and switches; setups are untimed."""
+        return sum(step.seconds for step in self.steps)
+
+    @property
+    def exercise_count(self) -> int:
+        return len(self.routine.exercises)
+
+    @property
+    def step_count(self) -> int:
+        return len(self.steps)
+
+    @property
+    def hold_count(self) -> int:
+        return sum(1 for step in self.steps if step.kind is StepKind.HOLD)
+
+
+def _turn_order(routine: Routine, options: PlanOptions) -> list[tuple[Exercise, Seat]]:
+    first = options.first_receiver
+    exercises = routine.exercises
+    if options.swap_mode is SwapMode.PER_EXERCISE:
+        return [(exercise, seat) for exercise in exercises for seat in (first, first.other)]
+    if options.swap_mode is SwapMode.WHOLE_ROUTINE:
+        return [(exercise, seat) for seat in (first, first.other) for exercise in exercises]
+    return [(exercise, first) for exercise in exercises]
+
+
+def build_plan(routine: Routine, options: PlanOptions | None = None) -> Plan:
+    """Each turn is a setup, then one hold, or for per-side: right, switch, left."""
+    options = PlanOptions() if options is None else options
+    turns = _turn_order(routine, options)
+    number_of = {exercise.id: n for n, exercise in enumerate(routine.exercises, start=1)}
+    steps: list[Step] = []
+
+    def add(
+        kind: StepKind,
+        exercise: Exercise,
+        receiver: Seat,
+        side: Side | None,
+        seconds: float,
+        turn: int,
+    ) -> None:
+        steps.append(
+            Step(
+                index=len(steps) + 1,
+                kind=kind,
+                exercise=exercise,
+                receiver=receiver,
+                side=side,
+                seconds=seconds,
+                exercise_number=number_of[exercise.id],
+                turn_number=turn,
+                turn_count=len(turns),
+            )
+        )
+
+    for turn, (exercise, receiver) in enumerate(turns, start=1):
+        hold = exercise.hold_seconds * options.hold_scale
+        add(StepKind.SETUP, exercise, receiver, None, 0.0, turn)
+        if exercise.per_side:
+            add(StepKind.HOLD, exercise, receiver, Side.RIGHT, hold, turn)
+            switch = SWITCH_SECONDS * options.hold_scale
+            add(StepKind.SWITCH, exercise, receiver, Side.LEFT, switch, turn)
+            add(StepKind.HOLD, exercise, receiver, Side.LEFT, hold, turn)
+        else:
+            add(StepKind.HOLD, exercise, receiver, None, hold, turn)
+    return Plan(routine=routine, options=options, steps=tuple(steps), turn_count=len(turns))

@@ -1,0 +1,105 @@
+"""The bundled routines: the article's facts, in our own words, safe to send as HTML."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from routines.loader import LIBRARY_DIR, load_library
+from routines.model import Routine
+from routines.plan import PlanOptions, build_plan
+
+SEED = Path(__file__).resolve().parents[3] / "shared/seed/000_86fc4cc19340ac5c.txt"
+RUN_LENGTH = 8
+
+
+@pytest.fixture(scope="module")
+def library() -> dict[str, Routine]:
+    return load_library()
+
+
+def test_the_library_holds_the_lower_back_and_quick_routines(
+    library: dict[str, Routine],
+) -> None:
+    assert {"lower-back", "quick"} <= set(library)
+
+
+def test_lower_back_has_the_seven_stretches_in_the_articles_order_and_holds(
+    library: dict[str, Routine],
+) -> None:
+    facts = [(e.name, e.hold_seconds, e.per_side) for e in library["lower-back"].exercises]
+    assert facts == [
+        ("Child's Pose", 60, False),
+        ("Straddle Fold", 30, False),
+        ("Butterfly", 30, False),
+        ("Supine Hamstring Stretch", 30, True),
+        ("Supine Figure 4", 30, True),
+        ("Prone Quad Stretch", 30, True),
+        ("Supine Twist", 30, True),
+    ]
+
+
+@pytest.mark.parametrize(
+    ("exercise_id", "cue"),
+    [
+        ("straddle-fold", "small bend in the knee"),
+        ("supine-hamstring", "small bend in the knee"),
+        ("supine-hamstring", "hips stay down"),
+        ("prone-quad", "no pain in the knee"),
+        ("butterfly", "gentle pressure"),
+        ("supine-twist", "breathe out"),
+    ],
+)
+def test_lower_back_carries_the_safety_cues(
+    library: dict[str, Routine], exercise_id: str, cue: str
+) -> None:
+    safety = " ".join(library["lower-back"].exercise(exercise_id).safety).lower()
+    assert cue in safety
+
+
+def test_the_quick_routine_copies_its_exercises_from_lower_back_unchanged(
+    library: dict[str, Routine],
+) -> None:
+    lower_back = library["lower-back"]
+    for exercise in library["quick"].exercises:
+        assert exercise == lower_back.exercise(exercise.id)
+
+
+def test_the_quick_routine_takes_about_five_minutes_for_both_partners(
+    library: dict[str, Routine],
+) -> None:
+    minutes = build_plan(library["quick"], PlanOptions()).total_seconds / 60
+    assert 4.5 <= minutes <= 6
+
+
+def test_no_text_holds_raw_html_characters(library: dict[str, Routine]) -> None:
+    for routine in library.values():
+        texts = [routine.title, routine.summary]
+        for e in routine.exercises:
+            texts += [e.name, e.purpose, e.receiver_setup, e.helper_setup]
+            texts += [e.receiver_during, e.helper_during, *e.safety]
+        assert not [text for text in texts if set(text) & set("<>&")]
+
+
+def words(text: str, *, join_inner: bool) -> list[str]:
+    text = text.lower().replace("’", "'")
+    # Both readings of "side-to-side" and "child's": as one word and as several.
+    text = re.sub(r"[^\w\s]", "" if join_inner else " ", text)
+    return text.split()
+
+
+def runs(tokens: list[str]) -> set[tuple[str, ...]]:
+    return {tuple(tokens[i : i + RUN_LENGTH]) for i in range(len(tokens) - RUN_LENGTH + 1)}
+
+
+@pytest.mark.skipif(not SEED.exists(), reason="the seed article is not beside the repo")
+@pytest.mark.parametrize("path", sorted(LIBRARY_DIR.glob("*.toml")), ids=lambda p: p.name)
+@pytest.mark.parametrize("join_inner", [True, False], ids=["joined", "split"])
+def test_no_run_of_eight_words_of_the_article_appears_in_the_library(
+    path: Path, join_inner: bool
+) -> None:
+    article = runs(words(SEED.read_text(encoding="utf-8"), join_inner=join_inner))
+    ours = runs(words(path.read_text(encoding="utf-8"), join_inner=join_inner))
+    assert not sorted(" ".join(run) for run in article & ours)

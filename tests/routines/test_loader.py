@@ -1,0 +1,218 @@
+"""The loader refuses any routine file the bot could not coach from, and says where."""
+
+from __future__ import annotations
+
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from routines.loader import RoutineFileError, load_library, load_routine
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+
+GOOD_EXERCISE = """
+[[exercises]]
+id = "{id}"
+name = "Butterfly"
+purpose = "Loosens the hips."
+hold_seconds = {hold}
+per_side = false
+receiver_setup = "Sit with your soles together."
+helper_setup = "Stand behind your partner."
+receiver_during = "Breathe out and relax."
+helper_during = "Press the thighs gently."
+safety = ["Gentle pressure only."]
+"""
+
+HEADER = """
+id = "{stem}"
+title = "Test routine"
+summary = "Only for tests."
+"""
+
+
+def write(
+    tmp_path: Path,
+    *exercises: str,
+    stem: str = "sample",
+    header: str = HEADER,
+) -> Path:
+    path = tmp_path / f"{stem}.toml"
+    path.write_text(header.format(stem=stem) + "".join(exercises), encoding="utf-8")
+    return path
+
+
+def swap_line(text: str, key: str, line: str) -> str:
+    """Replace (or, when `line` is empty, drop) the line that sets `key`."""
+    lines = [row for row in text.splitlines() if not row.startswith(f"{key} =")]
+    if line:
+        lines.append(line)
+    return "\n".join(lines) + "\n"
+
+
+def exercise(id: str = "butterfly", hold: int = 30, **changes: str) -> str:
+    """A valid exercise, with some keys' lines replaced or dropped."""
+    text = GOOD_EXERCISE.format(id=id, hold=hold)
+    for key, line in changes.items():
+        text = swap_line(text, key, line)
+    return text
+
+
+def refusal(path: Path) -> RoutineFileError:
+    with pytest.raises(RoutineFileError) as caught:
+        load_routine(path)
+    return caught.value
+
+
+def test_a_well_formed_file_loads_into_a_routine(tmp_path: Path) -> None:
+    routine = load_routine(write(tmp_path, exercise()))
+    assert routine.id == "sample"
+    assert [e.id for e in routine.exercises] == ["butterfly"]
+    assert routine.exercises[0].safety == ("Gentle pressure only.",)
+
+
+def test_multiline_texts_are_folded_into_one_line(tmp_path: Path) -> None:
+    text = exercise(helper_setup='helper_setup = """\nStand behind\nyour partner.\n"""')
+    routine = load_routine(write(tmp_path, text))
+    assert routine.exercises[0].helper_setup == "Stand behind your partner."
+
+
+def test_a_missing_helper_instruction_names_file_exercise_and_field(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, exercise(helper_setup="")))
+    assert (error.exercise_id, error.field) == ("butterfly", "helper_setup")
+    assert "sample.toml" in str(error)
+    assert "'butterfly'" in str(error)
+    assert "'helper_setup'" in str(error)
+    assert "missing" in str(error)
+
+
+def test_an_unknown_key_is_refused(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, exercise(colour='colour = "red"')))
+    assert error.field == "colour"
+    assert "unknown key" in str(error)
+
+
+def test_an_unknown_key_at_the_top_of_the_file_is_refused(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, exercise(), header=HEADER + 'author = "me"\n'))
+    assert error.field == "author"
+    assert error.exercise_id is None
+
+
+@pytest.mark.parametrize("hold", [0, -5, 601, 3 * 60 * 60])
+def test_a_hold_of_zero_or_of_hours_is_refused(tmp_path: Path, hold: int) -> None:
+    error = refusal(write(tmp_path, exercise(hold=hold)))
+    assert error.field == "hold_seconds"
+    assert "sample.toml" in str(error)
+
+
+def test_a_hold_of_the_limits_is_accepted(tmp_path: Path) -> None:
+    routine = load_routine(write(tmp_path, exercise("a", hold=1), exercise("b", hold=600)))
+    assert [e.hold_seconds for e in routine.exercises] == [1, 600]
+
+
+def test_a_duplicate_exercise_id_is_refused(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, exercise(), exercise()))
+    assert (error.exercise_id, error.field) == ("butterfly", "id")
+    assert "duplicate" in str(error)
+
+
+@pytest.mark.parametrize(
+    ("line", "field"),
+    [
+        ('hold_seconds = "30"', "hold_seconds"),
+        ("hold_seconds = 30.5", "hold_seconds"),
+        ("hold_seconds = true", "hold_seconds"),
+        ('per_side = "yes"', "per_side"),
+        ("name = 7", "name"),
+        ('safety = "be careful"', "safety"),
+        ("safety = []", "safety"),
+        ("safety = [3]", "safety"),
+        ('purpose = "   "', "purpose"),
+        ('purpose = "Hips <b>open</b>"', "purpose"),
+        ('purpose = "Hips & back"', "purpose"),
+    ],
+)
+def test_a_field_of_the_wrong_type_or_shape_is_refused(
+    tmp_path: Path, line: str, field: str
+) -> None:
+    text = swap_line(exercise(), line.split(" =")[0], line)
+    error = refusal(write(tmp_path, text))
+    assert (error.exercise_id, error.field) == ("butterfly", field)
+
+
+def test_a_routine_without_exercises_is_refused(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, header=HEADER + "exercises = []\n"))
+    assert error.field == "exercises"
+
+
+def test_a_routine_whose_id_differs_from_its_file_name_is_refused(tmp_path: Path) -> None:
+    path = tmp_path / "other.toml"
+    path.write_text(HEADER.format(stem="sample") + exercise(), encoding="utf-8")
+    error = refusal(path)
+    assert error.field == "id"
+    assert "other.toml" in str(error)
+
+
+def test_an_exercise_without_an_id_is_named_by_its_position(tmp_path: Path) -> None:
+    nameless = exercise().replace('id = "butterfly"\n', "")
+    error = refusal(write(tmp_path, exercise("a"), nameless))
+    assert (error.exercise_id, error.field) == ("#2", "id")
+    assert "missing" in str(error)
+
+
+def test_a_file_that_is_not_toml_is_refused_with_its_name(tmp_path: Path) -> None:
+    path = tmp_path / "broken.toml"
+    path.write_text("id = [unclosed\n", encoding="utf-8")
+    assert "broken.toml" in str(refusal(path))
+
+
+def test_a_missing_file_is_refused_with_its_name(tmp_path: Path) -> None:
+    assert "nowhere.toml" in str(refusal(tmp_path / "nowhere.toml"))
+
+
+def test_the_library_loads_every_file_by_id(tmp_path: Path) -> None:
+    write(tmp_path, exercise(), stem="one")
+    write(tmp_path, exercise(), stem="two")
+    assert sorted(load_library(tmp_path)) == ["one", "two"]
+
+
+def test_an_empty_library_directory_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(RoutineFileError):
+        load_library(tmp_path)
+
+
+def test_one_bad_file_stops_the_whole_library(tmp_path: Path) -> None:
+    write(tmp_path, exercise(), stem="good")
+    write(tmp_path, exercise(hold=0), stem="worse")
+    with pytest.raises(RoutineFileError, match=r"worse\.toml"):
+        load_library(tmp_path)
+
+
+def run_check(*args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "routines", "check", *args],
+        capture_output=True,
+        text=True,
+        cwd=REPO_ROOT,
+        check=False,
+    )
+
+
+def test_the_check_command_passes_the_bundled_library() -> None:
+    result = run_check()
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert "ok lower-back.toml: 7 exercises, ~" in result.stdout
+    assert "ok quick.toml: 3 exercises, ~5 min" in result.stdout
+
+
+def test_the_check_command_fails_on_a_broken_file_and_names_the_field(tmp_path: Path) -> None:
+    good = write(tmp_path, exercise(), stem="good")
+    bad = write(tmp_path, exercise(helper_setup=""), stem="bad")
+    result = run_check(str(good), str(bad))
+    assert result.returncode == 1
+    lines = result.stdout.splitlines()
+    assert lines[0].startswith("ok good.toml: 1 exercises")
+    assert lines[1].startswith("error bad.toml")
+    assert "helper_setup" in lines[1]

@@ -1,0 +1,157 @@
+"""A plan expands a routine into the steps both partners walk through together."""
+
+from __future__ import annotations
+
+import pytest
+
+from routines.loader import load_library
+from routines.model import Exercise, Routine
+from routines.plan import (
+    SWITCH_SECONDS,
+    Plan,
+    PlanOptions,
+    Role,
+    Seat,
+    Side,
+    StepKind,
+    SwapMode,
+    build_plan,
+)
+
+
+@pytest.fixture(scope="module")
+def lower_back() -> Routine:
+    return load_library()["lower-back"]
+
+
+def plan_of(routine: Routine, **options: object) -> Plan:
+    return build_plan(routine, PlanOptions(**options))  # type: ignore[arg-type]
+
+
+def test_the_full_lower_back_plan_has_seven_exercises_for_both_partners(
+    lower_back: Routine,
+) -> None:
+    plan = plan_of(lower_back)
+    setups = [s for s in plan.steps if s.kind is StepKind.SETUP]
+    assert plan.exercise_count == 7
+    assert plan.turn_count == len(setups) == 14
+    assert [(s.exercise.id, s.receiver) for s in setups] == [
+        (e.id, seat) for e in lower_back.exercises for seat in (Seat.A, Seat.B)
+    ]
+
+
+def test_the_last_four_exercises_hold_each_side_with_a_switch_between(
+    lower_back: Routine,
+) -> None:
+    plan = plan_of(lower_back)
+    for exercise in lower_back.exercises:
+        turn = [s for s in plan.steps if s.exercise.id == exercise.id and s.receiver is Seat.A]
+        shape = [(s.kind, s.side) for s in turn]
+        if exercise.id in {"supine-hamstring", "supine-figure-4", "prone-quad", "supine-twist"}:
+            assert shape == [
+                (StepKind.SETUP, None),
+                (StepKind.HOLD, Side.RIGHT),
+                (StepKind.SWITCH, Side.LEFT),
+                (StepKind.HOLD, Side.LEFT),
+            ]
+        else:
+            assert shape == [(StepKind.SETUP, None), (StepKind.HOLD, None)]
+
+
+def test_the_estimated_time_is_the_sum_of_holds_and_switches(lower_back: Routine) -> None:
+    plan = plan_of(lower_back)
+    holds = 2 * (60 + 30 + 30 + 4 * 2 * 30)
+    switches = 2 * 4 * SWITCH_SECONDS
+    assert plan.total_seconds == holds + switches
+    assert plan.total_seconds == sum(s.seconds for s in plan.steps if s.is_timed)
+    assert all(s.seconds == 0 for s in plan.steps if s.kind is StepKind.SETUP)
+
+
+def test_steps_are_numbered_from_one_without_gaps(lower_back: Routine) -> None:
+    plan = plan_of(lower_back)
+    assert [s.index for s in plan.steps] == list(range(1, plan.step_count + 1))
+
+
+def test_whole_routine_mode_does_everything_for_one_partner_then_the_other(
+    lower_back: Routine,
+) -> None:
+    plan = plan_of(lower_back, swap_mode=SwapMode.WHOLE_ROUTINE, first_receiver=Seat.B)
+    setups = [s for s in plan.steps if s.kind is StepKind.SETUP]
+    assert [s.receiver for s in setups] == [Seat.B] * 7 + [Seat.A] * 7
+    assert [s.exercise_number for s in setups] == list(range(1, 8)) * 2
+
+
+def test_one_way_mode_stretches_only_the_first_receiver(lower_back: Routine) -> None:
+    plan = plan_of(lower_back, swap_mode=SwapMode.ONE_WAY, first_receiver=Seat.B)
+    assert {s.receiver for s in plan.steps} == {Seat.B}
+    assert plan.turn_count == 7
+    assert plan.total_seconds == plan_of(lower_back).total_seconds / 2
+
+
+def test_per_exercise_mode_lets_the_chosen_partner_go_first(lower_back: Routine) -> None:
+    plan = plan_of(lower_back, first_receiver=Seat.B)
+    setups = [s for s in plan.steps if s.kind is StepKind.SETUP]
+    assert [s.receiver for s in setups[:4]] == [Seat.B, Seat.A, Seat.B, Seat.A]
+
+
+def test_the_hold_scale_stretches_holds_and_switches(lower_back: Routine) -> None:
+    plan = plan_of(lower_back, hold_scale=0.5)
+    assert plan.steps[1].seconds == 30
+    assert plan.total_seconds == plan_of(lower_back).total_seconds / 2
+
+
+@pytest.mark.parametrize("scale", [0.0, -1.0, 11.0])
+def test_a_hold_scale_out_of_range_is_refused(scale: float) -> None:
+    with pytest.raises(ValueError, match="hold_scale"):
+        PlanOptions(hold_scale=scale)
+
+
+def test_each_partner_reads_their_own_role_and_instruction(lower_back: Routine) -> None:
+    setup = plan_of(lower_back).steps[0]
+    exercise = setup.exercise
+    assert setup.role_of(Seat.A) is Role.RECEIVER
+    assert setup.role_of(Seat.B) is Role.HELPER
+    assert setup.instruction_for(Seat.A) == exercise.receiver_setup
+    assert setup.instruction_for(Seat.B) == exercise.helper_setup
+
+
+def test_per_side_instructions_say_which_side(lower_back: Routine) -> None:
+    plan = plan_of(lower_back)
+    twist = [s for s in plan.steps if s.exercise.id == "supine-twist" and s.receiver is Seat.B]
+    setup, right, switch, left = twist
+    assert "Right side first" in setup.instruction_for(Seat.B)
+    assert right.instruction_for(Seat.B).startswith("Right side.")
+    assert right.instruction_for(Seat.A).startswith("Right side.")
+    assert left.instruction_for(Seat.A).startswith("Left side.")
+    assert "left" in switch.instruction_for(Seat.A)
+    assert switch.instruction_for(Seat.A) != switch.instruction_for(Seat.B)
+
+
+def test_every_instruction_is_plain_text_safe_for_html(lower_back: Routine) -> None:
+    for step in plan_of(lower_back).steps:
+        for seat in Seat:
+            text = step.instruction_for(seat)
+            assert text
+            assert not set(text) & set("<>&")
+
+
+def test_options_survive_a_round_trip_through_a_dict() -> None:
+    options = PlanOptions(Seat.B, SwapMode.ONE_WAY, 1.5)
+    assert PlanOptions.from_dict(options.to_dict()) == options
+
+
+def test_seat_other_is_the_partner() -> None:
+    assert Seat.A.other is Seat.B
+    assert Seat.B.other is Seat.A
+
+
+def test_a_single_exercise_routine_makes_a_two_turn_plan() -> None:
+    exercise = Exercise("x", "X", "p", 10, False, "rs", "hs", "rd", "hd", ("s",))
+    plan = build_plan(Routine("r", "R", "S", (exercise,)))
+    assert [(s.kind, s.receiver) for s in plan.steps] == [
+        (StepKind.SETUP, Seat.A),
+        (StepKind.HOLD, Seat.A),
+        (StepKind.SETUP, Seat.B),
+        (StepKind.HOLD, Seat.B),
+    ]
+    assert plan.total_seconds == 20
