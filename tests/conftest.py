@@ -51,6 +51,8 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
         yield f"sqlite+aiosqlite:///{tmp_path / 'pairstretch.sqlite3'}"
         return
     if not POSTGRES_URL:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
         pytest.skip("TEST_DATABASE_URL is not set; see README")
     await reset_postgres(POSTGRES_URL)
     yield POSTGRES_URL
