@@ -17,12 +17,22 @@ from storage.unit_of_work import UnitOfWork
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # WAL lets readers go on while one writer commits; foreign keys are off by default
     # in SQLite; the busy timeout turns a momentary lock into a short wait, not an error.
+    # The driver must not open transactions itself: `_begin_immediate` does it.
+    dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA busy_timeout=5000")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _begin_immediate(connection: Any) -> None:
+    # A unit of work reads, then writes. In WAL mode a deferred transaction that
+    # read an older snapshot fails at once with "database is locked" when it tries to
+    # write after another connection committed, and the busy timeout cannot help.
+    # Taking the write lock up front turns that failure into a short, orderly wait.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
 
 
 class Database:
@@ -42,6 +52,7 @@ class Database:
         engine = create_async_engine(url, echo=echo)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _tune_sqlite)
+            event.listen(engine.sync_engine, "begin", _begin_immediate)
         return cls(engine)
 
     @property
