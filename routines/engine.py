@@ -1,0 +1,684 @@
+"""The session state machine that keeps two phones on one step and one clock.
+
+`advance(state, event, now)` is a pure function: the caller passes the time in, saves the
+returned state, then carries out the returned effects. Nothing here reads the clock or
+does I/O.
+
+Decisions the Telegram layer relies on:
+
+- `version` is what the buttons on screen mean. It grows whenever the step or the phase
+  changes. One partner joining or pressing Ready while the other is still busy does not
+  grow it (the other partner's buttons stay valid); Ease off does not grow it either.
+  A button event whose version differs from `state.version` is refused OUT_OF_DATE.
+- `revision` grows on every change of the state, including those that keep `version`.
+  Storage should compare-and-set on `revision`: two Ready taps racing on one version
+  must not both win with a stale `ready` set.
+- A second Join or Ready by the same partner is refused with Refusal.ALREADY, so the bot
+  can answer "you're already in" and change nothing.
+- Skip moves both partners to the next step. Skipping a setup skips that whole turn
+  (its holds and switch) and goes to the next turn's setup: a hold never starts unless
+  both partners said they were ready. Skipping a hold or a switch goes to the step that
+  follows it. Skipping while paused skips the paused step.
+- A session has at most one timer. `ArmTimer` replaces whatever was armed before;
+  `CancelTimer` leaves none. Timer events carry the version they were armed for and are
+  silently ignored (no effects, no refusal) once that version is gone.
+- `ShowStep(seat, ...)` means "send the current screen to that partner as a new
+  message": the Join card in the lobby, the setup card with Ready, the hold card, the
+  switch card. New messages make a sound; countdowns are the bot's silent edits.
+- Recover, sent by the bot at start-up for every live session, re-arms the one timer.
+  A hold or switch whose deadline passed while the bot was down becomes PAUSED with
+  nothing remaining, so Resume moves on. An idle deadline that passed is re-armed as
+  is, so its IdleTimeout arrives at once and abandons the session.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from enum import StrEnum
+from typing import Any, Literal
+
+from routines.plan import Plan, PlanOptions, Seat, Step, StepKind
+
+LOBBY_IDLE_LIMIT = timedelta(minutes=10)
+SETUP_IDLE_LIMIT = timedelta(minutes=10)
+PAUSED_IDLE_LIMIT = timedelta(minutes=30)
+SNAPSHOT_FORMAT = 1
+
+
+class Phase(StrEnum):
+    LOBBY = "lobby"
+    SETUP = "setup"
+    HOLDING = "holding"
+    SWITCHING = "switching"
+    PAUSED = "paused"
+    FINISHED = "finished"
+    ABANDONED = "abandoned"
+
+
+TIMED_PHASES = frozenset({Phase.HOLDING, Phase.SWITCHING})
+IDLE_PHASES = frozenset({Phase.LOBBY, Phase.SETUP, Phase.PAUSED})
+ENDED_PHASES = frozenset({Phase.FINISHED, Phase.ABANDONED})
+
+
+class EndReason(StrEnum):
+    COMPLETED = "completed"
+    STOPPED = "stopped"
+    ABANDONED = "abandoned"
+
+
+class Refusal(StrEnum):
+    """Why a partner's tap changed nothing; the bot turns each into a short answer."""
+
+    NOT_A_PARTNER = "not-a-partner"
+    OUT_OF_DATE = "out-of-date"
+    SESSION_ENDED = "session-ended"
+    NOT_NOW = "not-now"
+    RECEIVER_ONLY = "receiver-only"
+    ALREADY = "already"
+
+
+class EventRefused(Exception):
+    def __init__(self, reason: Refusal) -> None:
+        self.reason = reason
+        super().__init__(reason.value)
+
+
+class TimerKind(StrEnum):
+    HOLD = "hold"  # the end of a hold or a switch: send TimerElapsed
+    IDLE = "idle"  # the idle limit of a lobby, setup or pause: send IdleTimeout
+
+
+# --- state ---------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class SessionState:
+    partners: tuple[int, int]  # Telegram user ids of seat A and seat B
+    plan: Plan
+    phase: Phase
+    step_index: int  # 0-based into plan.steps; `step_number` is the 1-based one
+    version: int
+    revision: int
+    joined: frozenset[Seat]
+    ready: frozenset[Seat]
+    deadline: datetime | None  # end of the hold/switch, or the idle limit
+    remaining: timedelta | None  # hold/switch time left while paused
+    paused_phase: Phase | None
+    paused_by: Seat | None  # None when the bot paused it (Recover)
+    time_scale: float
+    steps_done: int  # setups both got ready for, holds and switches that ran out
+    holds_done: int
+    held_seconds: float  # plan seconds of the holds that ran out
+    skips: int
+    ease_offs: int
+    created_at: datetime
+    started_at: datetime | None
+    ended_at: datetime | None
+    end_reason: EndReason | None
+
+    @property
+    def step(self) -> Step:
+        return self.plan.steps[self.step_index]
+
+    @property
+    def step_number(self) -> int:
+        return self.step_index + 1
+
+    @property
+    def is_over(self) -> bool:
+        return self.phase in ENDED_PHASES
+
+    def seat_of(self, user_id: int | None) -> Seat | None:
+        for seat in Seat:
+            if user_id is not None and self.partners[seat] == user_id:
+                return seat
+        return None
+
+    def user_of(self, seat: Seat) -> int:
+        return self.partners[seat]
+
+    def time_left(self, now: datetime) -> timedelta | None:
+        """Time left on the hold or switch (frozen while paused); None when untimed."""
+        if self.phase in TIMED_PHASES and self.deadline is not None:
+            return max(self.deadline - now, timedelta(0))
+        if self.phase is Phase.PAUSED:
+            return self.remaining
+        return None
+
+
+def new_session(
+    partners: tuple[int, int],
+    plan: Plan,
+    now: datetime,
+    time_scale: float = 1.0,
+    joined: frozenset[Seat] = frozenset(),
+) -> SessionState:
+    """A session in its lobby; `joined` may hold the starter's seat already.
+
+    The caller carries out `opening_effects(state)` after saving it.
+    """
+    _require_aware(now)
+    if partners[0] == partners[1]:
+        raise ValueError("a session needs two different partners")
+    if time_scale <= 0:
+        raise ValueError(f"time_scale must be positive, got {time_scale}")
+    if len(joined) == len(Seat):
+        raise ValueError("at least one partner has to join from the lobby")
+    return SessionState(
+        partners=partners,
+        plan=plan,
+        phase=Phase.LOBBY,
+        step_index=0,
+        version=1,
+        revision=0,
+        joined=frozenset(joined),
+        ready=frozenset(),
+        deadline=now + LOBBY_IDLE_LIMIT * time_scale,
+        remaining=None,
+        paused_phase=None,
+        paused_by=None,
+        time_scale=time_scale,
+        steps_done=0,
+        holds_done=0,
+        held_seconds=0.0,
+        skips=0,
+        ease_offs=0,
+        created_at=now,
+        started_at=None,
+        ended_at=None,
+        end_reason=None,
+    )
+
+
+# --- events --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Join:
+    user_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Ready:
+    user_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Pause:
+    user_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Resume:
+    user_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Skip:
+    user_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Stop:
+    user_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class EaseOff:
+    user_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class TimerElapsed:
+    version: int
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class IdleTimeout:
+    version: int
+    user_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
+class Recover:
+    version: int
+    user_id: int | None = None
+
+
+ButtonEvent = Join | Ready | Pause | Resume | Skip | Stop | EaseOff
+MachineEvent = TimerElapsed | IdleTimeout | Recover
+Event = ButtonEvent | MachineEvent
+
+
+# --- effects -------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ShowStep:
+    seat: Seat
+    step_number: int
+
+
+@dataclass(frozen=True, slots=True)
+class MarkJoined:
+    seat: Seat
+
+
+@dataclass(frozen=True, slots=True)
+class MarkReady:
+    seat: Seat
+
+
+@dataclass(frozen=True, slots=True)
+class ArmTimer:
+    at: datetime
+    version: int
+    kind: TimerKind
+
+
+@dataclass(frozen=True, slots=True)
+class CancelTimer:
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class AlertHelper:
+    seat: Seat
+
+
+@dataclass(frozen=True, slots=True)
+class ShowPaused:
+    by: Seat | None
+
+
+@dataclass(frozen=True, slots=True)
+class ShowResumed:
+    by: Seat
+
+
+@dataclass(frozen=True, slots=True)
+class PostToGroup:
+    kind: Literal["start", "end"]
+
+
+@dataclass(frozen=True, slots=True)
+class Finished:
+    reason: EndReason
+
+
+Effect = (
+    ShowStep
+    | MarkJoined
+    | MarkReady
+    | ArmTimer
+    | CancelTimer
+    | AlertHelper
+    | ShowPaused
+    | ShowResumed
+    | PostToGroup
+    | Finished
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Transition:
+    state: SessionState
+    effects: tuple[Effect, ...]
+
+
+def opening_effects(state: SessionState) -> tuple[Effect, ...]:
+    """What to do right after `new_session`: Join cards and the lobby's idle timer."""
+    cards = tuple(ShowStep(seat, state.step_number) for seat in Seat if seat not in state.joined)
+    return (*cards, _idle_timer(state))
+
+
+# --- the machine ---------------------------------------------------------------------
+
+
+def advance(state: SessionState, event: Event, now: datetime) -> Transition:
+    """Apply one event; raise EventRefused for a partner's tap that changes nothing."""
+    _require_aware(now)
+    if isinstance(event, TimerElapsed | IdleTimeout | Recover):
+        return _machine_event(state, event, now)
+    seat = state.seat_of(event.user_id)
+    if seat is None:
+        raise EventRefused(Refusal.NOT_A_PARTNER)
+    if state.is_over:
+        raise EventRefused(Refusal.SESSION_ENDED)
+    if event.version != state.version:
+        raise EventRefused(Refusal.OUT_OF_DATE)
+    if isinstance(event, Join):
+        return _join(state, seat, now)
+    if isinstance(event, Ready):
+        return _ready(state, seat, now)
+    if isinstance(event, Pause):
+        return _pause(state, seat, now)
+    if isinstance(event, Resume):
+        return _resume(state, seat, now)
+    if isinstance(event, Skip):
+        return _skip(state, now)
+    if isinstance(event, Stop):
+        return _end(state, now, EndReason.STOPPED)
+    return _ease_off(state, seat)
+
+
+def _machine_event(state: SessionState, event: MachineEvent, now: datetime) -> Transition:
+    unchanged = Transition(state, ())
+    if state.is_over or event.version != state.version:
+        return unchanged
+    if isinstance(event, TimerElapsed):
+        return _time_up(state, now) if state.phase in TIMED_PHASES else unchanged
+    if isinstance(event, IdleTimeout):
+        if state.phase in IDLE_PHASES:
+            return _end(state, now, EndReason.ABANDONED)
+        return unchanged
+    return _recover(state, now)
+
+
+def _join(state: SessionState, seat: Seat, now: datetime) -> Transition:
+    if state.phase is not Phase.LOBBY or seat in state.joined:
+        raise EventRefused(Refusal.ALREADY)
+    joined = state.joined | {seat}
+    if len(joined) < len(Seat):
+        return Transition(_touch(state, joined=joined), (MarkJoined(seat),))
+    started = replace(state, joined=joined, started_at=now)
+    entered = _enter_step(started, 0, now)
+    return Transition(entered.state, (*entered.effects, PostToGroup("start")))
+
+
+def _ready(state: SessionState, seat: Seat, now: datetime) -> Transition:
+    if state.phase is not Phase.SETUP:
+        raise EventRefused(Refusal.NOT_NOW)
+    if seat in state.ready:
+        raise EventRefused(Refusal.ALREADY)
+    ready = state.ready | {seat}
+    if len(ready) < len(Seat):
+        return Transition(_touch(state, ready=ready), (MarkReady(seat),))
+    done = replace(state, ready=ready, steps_done=state.steps_done + 1)
+    return _enter_step(done, state.step_index + 1, now)
+
+
+def _pause(state: SessionState, seat: Seat, now: datetime) -> Transition:
+    if state.phase is Phase.PAUSED:
+        raise EventRefused(Refusal.ALREADY)
+    if state.phase is Phase.LOBBY:
+        raise EventRefused(Refusal.NOT_NOW)
+    remaining = None
+    if state.phase in TIMED_PHASES:
+        remaining = _clamp(_deadline(state) - now, _duration(state, state.step))
+    paused = _bump(
+        state,
+        phase=Phase.PAUSED,
+        paused_phase=state.phase,
+        paused_by=seat,
+        remaining=remaining,
+        deadline=now + PAUSED_IDLE_LIMIT * state.time_scale,
+    )
+    return Transition(paused, (ShowPaused(seat), _idle_timer(paused)))
+
+
+def _resume(state: SessionState, seat: Seat, now: datetime) -> Transition:
+    if state.phase is not Phase.PAUSED or state.paused_phase is None:
+        raise EventRefused(Refusal.NOT_NOW)
+    if state.paused_phase is Phase.SETUP:
+        resumed = _bump(
+            state,
+            phase=Phase.SETUP,
+            paused_phase=None,
+            paused_by=None,
+            deadline=now + SETUP_IDLE_LIMIT * state.time_scale,
+        )
+        return Transition(resumed, (ShowResumed(seat), _idle_timer(resumed)))
+    remaining = state.remaining or timedelta(0)
+    if remaining <= timedelta(0):
+        # Nothing left to hold (the time ran out while the bot was down): move on.
+        return _time_up(state, now)
+    resumed = _bump(
+        state,
+        phase=state.paused_phase,
+        paused_phase=None,
+        paused_by=None,
+        remaining=None,
+        deadline=now + remaining,
+    )
+    return Transition(resumed, (ShowResumed(seat), _hold_timer(resumed)))
+
+
+def _skip(state: SessionState, now: datetime) -> Transition:
+    phase = state.paused_phase if state.phase is Phase.PAUSED else state.phase
+    if phase is Phase.LOBBY or phase is None:
+        raise EventRefused(Refusal.NOT_NOW)
+    following = state.step_index + 1
+    if phase is Phase.SETUP:
+        turn = state.step.turn_number
+        steps = state.plan.steps
+        while following < len(steps) and steps[following].turn_number == turn:
+            following += 1
+    return _enter_step(replace(state, skips=state.skips + 1), following, now)
+
+
+def _ease_off(state: SessionState, seat: Seat) -> Transition:
+    if state.phase is not Phase.HOLDING:
+        raise EventRefused(Refusal.NOT_NOW)
+    if seat is not state.step.receiver:
+        raise EventRefused(Refusal.RECEIVER_ONLY)
+    # The clock keeps running: easing off is about pressure, not time.
+    eased = _touch(state, ease_offs=state.ease_offs + 1)
+    return Transition(eased, (AlertHelper(state.step.helper),))
+
+
+def _time_up(state: SessionState, now: datetime) -> Transition:
+    step = state.step
+    held = step.kind is StepKind.HOLD
+    done = replace(
+        state,
+        steps_done=state.steps_done + 1,
+        holds_done=state.holds_done + held,
+        held_seconds=state.held_seconds + (step.seconds if held else 0.0),
+    )
+    return _enter_step(done, state.step_index + 1, now)
+
+
+def _recover(state: SessionState, now: datetime) -> Transition:
+    if state.phase not in TIMED_PHASES:
+        return Transition(state, (_idle_timer(state),))
+    if now < _deadline(state):
+        return Transition(state, (_hold_timer(state),))
+    paused = _bump(
+        state,
+        phase=Phase.PAUSED,
+        paused_phase=state.phase,
+        paused_by=None,
+        remaining=timedelta(0),
+        deadline=now + PAUSED_IDLE_LIMIT * state.time_scale,
+    )
+    return Transition(paused, (ShowPaused(None), _idle_timer(paused)))
+
+
+def _enter_step(state: SessionState, index: int, now: datetime) -> Transition:
+    """Move both partners to step `index` at once, or finish after the last step."""
+    if index >= len(state.plan.steps):
+        return _end(state, now, EndReason.COMPLETED)
+    step = state.plan.steps[index]
+    common: dict[str, Any] = {
+        "step_index": index,
+        "remaining": None,
+        "paused_phase": None,
+        "paused_by": None,
+    }
+    if step.kind is StepKind.SETUP:
+        entered = _bump(
+            state,
+            phase=Phase.SETUP,
+            ready=frozenset(),
+            deadline=now + SETUP_IDLE_LIMIT * state.time_scale,
+            **common,
+        )
+        timer = _idle_timer(entered)
+    else:
+        phase = Phase.HOLDING if step.kind is StepKind.HOLD else Phase.SWITCHING
+        entered = _bump(state, phase=phase, deadline=now + _duration(state, step), **common)
+        timer = _hold_timer(entered)
+    cards = tuple(ShowStep(seat, entered.step_number) for seat in Seat)
+    return Transition(entered, (*cards, timer))
+
+
+def _end(state: SessionState, now: datetime, reason: EndReason) -> Transition:
+    ended = _bump(
+        state,
+        phase=Phase.ABANDONED if reason is EndReason.ABANDONED else Phase.FINISHED,
+        end_reason=reason,
+        ended_at=now,
+        deadline=None,
+        remaining=None,
+        paused_phase=None,
+        paused_by=None,
+    )
+    effects: list[Effect] = [CancelTimer(), Finished(reason)]
+    if state.started_at is not None and reason is not EndReason.ABANDONED:
+        effects.append(PostToGroup("end"))
+    return Transition(ended, tuple(effects))
+
+
+# --- small helpers -------------------------------------------------------------------
+
+
+def _bump(state: SessionState, **changes: Any) -> SessionState:
+    return replace(state, version=state.version + 1, revision=state.revision + 1, **changes)
+
+
+def _touch(state: SessionState, **changes: Any) -> SessionState:
+    return replace(state, revision=state.revision + 1, **changes)
+
+
+def _duration(state: SessionState, step: Step) -> timedelta:
+    return timedelta(seconds=step.seconds * state.time_scale)
+
+
+def _deadline(state: SessionState) -> datetime:
+    if state.deadline is None:
+        raise AssertionError(f"a {state.phase} session always has a deadline")
+    return state.deadline
+
+
+def _clamp(left: timedelta, most: timedelta) -> timedelta:
+    return max(timedelta(0), min(left, most))
+
+
+def _hold_timer(state: SessionState) -> ArmTimer:
+    return ArmTimer(_deadline(state), state.version, TimerKind.HOLD)
+
+
+def _idle_timer(state: SessionState) -> ArmTimer:
+    return ArmTimer(_deadline(state), state.version, TimerKind.IDLE)
+
+
+def _require_aware(now: datetime) -> None:
+    if now.tzinfo is None or now.utcoffset() is None:
+        raise ValueError("the engine needs timezone-aware datetimes")
+
+
+# --- persistence ---------------------------------------------------------------------
+
+
+class SnapshotError(ValueError):
+    """A stored snapshot that does not fit the plan it is restored with."""
+
+
+def _iso(moment: datetime | None) -> str | None:
+    return None if moment is None else moment.isoformat()
+
+
+def _from_iso(text: str | None) -> datetime | None:
+    return None if text is None else datetime.fromisoformat(text)
+
+
+def _seats(seats: frozenset[Seat]) -> list[str]:
+    return sorted(seat.name for seat in seats)
+
+
+def to_snapshot(state: SessionState) -> dict[str, Any]:
+    """A JSON-safe dict of the state without the plan (it is rebuilt from id + options)."""
+    remaining = state.remaining
+    return {
+        "format": SNAPSHOT_FORMAT,
+        "routine_id": state.plan.routine.id,
+        "options": state.plan.options.to_dict(),
+        "partners": list(state.partners),
+        "phase": state.phase.value,
+        "step_index": state.step_index,
+        "version": state.version,
+        "revision": state.revision,
+        "joined": _seats(state.joined),
+        "ready": _seats(state.ready),
+        "deadline": _iso(state.deadline),
+        "remaining_us": None if remaining is None else remaining // timedelta(microseconds=1),
+        "paused_phase": None if state.paused_phase is None else state.paused_phase.value,
+        "paused_by": None if state.paused_by is None else state.paused_by.name,
+        "time_scale": state.time_scale,
+        "steps_done": state.steps_done,
+        "holds_done": state.holds_done,
+        "held_seconds": state.held_seconds,
+        "skips": state.skips,
+        "ease_offs": state.ease_offs,
+        "created_at": _iso(state.created_at),
+        "started_at": _iso(state.started_at),
+        "ended_at": _iso(state.ended_at),
+        "end_reason": None if state.end_reason is None else state.end_reason.value,
+    }
+
+
+def from_snapshot(data: dict[str, Any], plan: Plan) -> SessionState:
+    """Rebuild a state saved by `to_snapshot`, with the plan rebuilt by the caller."""
+    try:
+        if data["format"] != SNAPSHOT_FORMAT:
+            raise SnapshotError(f"unknown snapshot format {data['format']!r}")
+        if data["routine_id"] != plan.routine.id:
+            raise SnapshotError(f"snapshot is for routine {data['routine_id']!r}")
+        if PlanOptions.from_dict(data["options"]) != plan.options:
+            raise SnapshotError("snapshot was taken with other plan options")
+        step_index = int(data["step_index"])
+        if not 0 <= step_index < len(plan.steps):
+            raise SnapshotError(f"step {step_index} is outside the plan")
+        remaining_us = data["remaining_us"]
+        first, second = (int(user) for user in data["partners"])
+        created_at = _from_iso(data["created_at"])
+        if created_at is None:
+            raise SnapshotError("snapshot has no creation time")
+        return SessionState(
+            partners=(first, second),
+            plan=plan,
+            phase=Phase(data["phase"]),
+            step_index=step_index,
+            version=int(data["version"]),
+            revision=int(data["revision"]),
+            joined=frozenset(Seat[name] for name in data["joined"]),
+            ready=frozenset(Seat[name] for name in data["ready"]),
+            deadline=_from_iso(data["deadline"]),
+            remaining=None if remaining_us is None else timedelta(microseconds=remaining_us),
+            paused_phase=None if data["paused_phase"] is None else Phase(data["paused_phase"]),
+            paused_by=None if data["paused_by"] is None else Seat[data["paused_by"]],
+            time_scale=float(data["time_scale"]),
+            steps_done=int(data["steps_done"]),
+            holds_done=int(data["holds_done"]),
+            held_seconds=float(data["held_seconds"]),
+            skips=int(data["skips"]),
+            ease_offs=int(data["ease_offs"]),
+            created_at=created_at,
+            started_at=_from_iso(data["started_at"]),
+            ended_at=_from_iso(data["ended_at"]),
+            end_reason=None if data["end_reason"] is None else EndReason(data["end_reason"]),
+        )
+    except (KeyError, TypeError, ValueError) as error:
+        if isinstance(error, SnapshotError):
+            raise
+        raise SnapshotError(f"snapshot is malformed: {error!r}") from error
