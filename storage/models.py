@@ -141,10 +141,28 @@ class StretchSession(Base):
     deadline: Mapped[datetime | None]
     options: Mapped[dict[str, Any]]
     state: Mapped[dict[str, Any]]
-    # The message ids the session keeps on each phone (buttons to retire, texts to edit).
-    messages: Mapped[dict[str, Any]]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class SessionCard(Base):
+    """The message a session shows on one phone now: the one a countdown edits.
+
+    Kept apart from the session row so that noting a message id never races with a
+    state change over the same row's compare-and-set.
+    """
+
+    __tablename__ = "session_cards"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("stretch_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    message_id: Mapped[int] = mapped_column(BigInteger)
+    # The session version the card was sent for, and what it shows (setup, hold...).
+    version: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[str] = mapped_column(String(16))
 
 
 class SessionResult(Base):

@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.pairs import PairRepository
+from storage.repositories.sessions import SessionRepository
 from storage.repositories.users import UserRepository
 
 
@@ -15,6 +16,7 @@ class UnitOfWork:
         self._session = session
         self.users = UserRepository(session)
         self.pairs = PairRepository(session)
+        self.sessions = SessionRepository(session)
 
     async def commit(self) -> None:
         await self._session.commit()

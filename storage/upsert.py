@@ -16,3 +16,14 @@ def insert_or_ignore(session: AsyncSession, model: type[Any], values: dict[str, 
     if dialect == "postgresql":
         return postgresql_insert(model).values(**values).on_conflict_do_nothing()
     return sqlite_insert(model).values(**values).on_conflict_do_nothing()
+
+
+def upsert(
+    session: AsyncSession, model: type[Any], values: dict[str, Any], key: list[str]
+) -> Insert:
+    """An insert that overwrites the other columns when the row with `key` exists."""
+    dialect = session.get_bind().dialect.name
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+    statement = statement.values(**values)
+    changed = {name: statement.excluded[name] for name in values if name not in key}
+    return statement.on_conflict_do_update(index_elements=key, set_=changed)

@@ -159,7 +159,6 @@ def upgrade() -> None:
         sa.Column("deadline", sa.DateTime(timezone=True), nullable=True),
         sa.Column("options", sa.JSON(), nullable=False),
         sa.Column("state", sa.JSON(), nullable=False),
-        sa.Column("messages", sa.JSON(), nullable=False),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.ForeignKeyConstraint(
@@ -181,6 +180,22 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_stretch_sessions_seat_b_id"), ["seat_b_id"], unique=False
         )
+    op.create_table(
+        "session_cards",
+        sa.Column("session_id", sa.Integer(), nullable=False),
+        sa.Column("user_id", sa.BigInteger(), autoincrement=False, nullable=False),
+        sa.Column("chat_id", sa.BigInteger(), nullable=False),
+        sa.Column("message_id", sa.BigInteger(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.Column("kind", sa.String(length=16), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["session_id"],
+            ["stretch_sessions.id"],
+            name=op.f("fk_session_cards_session_id_stretch_sessions"),
+            ondelete="CASCADE",
+        ),
+        sa.PrimaryKeyConstraint("session_id", "user_id", name=op.f("pk_session_cards")),
+    )
 
     op.create_table(
         "reminder_deliveries",
@@ -277,6 +292,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_reminder_deliveries_slot_id"))
 
     op.drop_table("reminder_deliveries")
+    op.drop_table("session_cards")
     with op.batch_alter_table("stretch_sessions", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_stretch_sessions_seat_b_id"))
         batch_op.drop_index(batch_op.f("ix_stretch_sessions_seat_a_id"))
