@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.pairs import PairRepository
+from storage.repositories.results import ResultRepository
 from storage.repositories.sessions import SessionRepository
 from storage.repositories.users import UserRepository
 
@@ -17,6 +18,7 @@ class UnitOfWork:
         self.users = UserRepository(session)
         self.pairs = PairRepository(session)
         self.sessions = SessionRepository(session)
+        self.results = ResultRepository(session)
 
     async def commit(self) -> None:
         await self._session.commit()
