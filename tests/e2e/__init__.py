@@ -1,0 +1,1 @@
+"""End-to-end: the real `python -m bot` process against a Bot API double over HTTP."""

@@ -1,0 +1,278 @@
+"""Telegram's Bot API over real HTTP, for the real `python -m bot` process.
+
+The process is pointed here with `TELEGRAM_API_BASE_URL`; every method but `getUpdates`
+is answered by the same `World` the in-process fake uses. `getUpdates` long-polls a
+queue of updates that the test pushes, as Telegram would: a request is held until an
+update arrives or its `timeout` runs out, and `offset` confirms what was delivered.
+"""
+
+from __future__ import annotations
+
+import itertools
+import json
+import re
+import threading
+import time
+from collections.abc import Callable
+from email.message import EmailMessage
+from email.parser import BytesParser
+from email.policy import HTTP
+from http import HTTPStatus
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+from tests.fake_telegram.world import SentMessage, TimeoutRequested, World
+from tests.harness import Group, Person
+
+# Parameters that are text even when they look like JSON ("123", "true"): PTB sends
+# strings as they are and JSON-encodes everything else.
+_TEXT_PARAMS = frozenset(
+    {
+        "text",
+        "caption",
+        "parse_mode",
+        "callback_query_id",
+        "inline_query_id",
+        "url",
+        "title",
+        "description",
+        "short_description",
+        "name",
+        "query",
+        "emoji",
+        "language_code",
+        "secret_token",
+        "business_connection_id",
+    }
+)
+_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
+# Telegram never holds a poll longer than this, whatever the client asks for.
+_MAX_POLL_SECONDS = 50.0
+
+
+def decode_params(raw: dict[str, str]) -> dict[str, Any]:
+    """PTB's form values back into Python: nested params and scalars are JSON-encoded."""
+    params: dict[str, Any] = {}
+    for key, value in raw.items():
+        if key in _TEXT_PARAMS:
+            params[key] = value
+            continue
+        try:
+            params[key] = json.loads(value)
+        except ValueError:
+            params[key] = value
+    return params
+
+
+def _multipart_fields(content_type: str, body: bytes) -> dict[str, str]:
+    head = f"Content-Type: {content_type}\r\n\r\n".encode()
+    message = BytesParser(policy=HTTP).parsebytes(head + body)
+    assert isinstance(message, EmailMessage)
+    fields: dict[str, str] = {}
+    for part in message.iter_parts():
+        name = part.get_param("name", header="content-disposition")
+        payload = part.get_payload(decode=True)
+        if isinstance(name, str) and isinstance(payload, bytes):
+            fields[name] = payload.decode("utf-8")
+    return fields
+
+
+class BotApiDouble:
+    """A Bot API server on 127.0.0.1 in a background thread, answering from a `World`."""
+
+    def __init__(self, world: World | None = None, *, token: str | None = None) -> None:
+        self.world = world or World()
+        # When set, a request for another token is refused as Telegram does (401).
+        self.token = token
+        self._lock = threading.Condition()
+        self._updates: list[dict[str, Any]] = []
+        self._update_ids = itertools.count(1)
+        self._closing = False
+        self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
+        self._server.daemon_threads = True
+        self._thread = threading.Thread(
+            target=self._server.serve_forever,
+            kwargs={"poll_interval": 0.05},
+            name="bot-api-double",
+            daemon=True,
+        )
+
+    # -- lifecycle -----------------------------------------------------------------------
+    @property
+    def port(self) -> int:
+        return int(self._server.server_address[1])
+
+    @property
+    def base_url(self) -> str:
+        """What the bot takes as TELEGRAM_API_BASE_URL; PTB appends `<token>/<method>`."""
+        return f"http://127.0.0.1:{self.port}/bot"
+
+    def start(self) -> BotApiDouble:
+        self._thread.start()
+        return self
+
+    def close(self) -> None:
+        with self._lock:
+            self._closing = True
+            self._lock.notify_all()
+        self._server.shutdown()
+        self._server.server_close()
+        self._thread.join(timeout=5)
+
+    def __enter__(self) -> BotApiDouble:
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.close()
+
+    # -- speaking as a person ------------------------------------------------------------
+    def push_message(
+        self, person: Person, text: str, chat: Group | None = None, **extra: Any
+    ) -> dict[str, Any]:
+        """`person` sends `text` in private (or in `chat`); the bot gets it by polling."""
+        with self._lock:
+            if chat is None:
+                chat_dict = self.world.add_private_chat(person.as_user())
+            else:
+                chat_dict = self.world.chats.get(chat.id) or self.world.add_group(
+                    chat.id, chat.title
+                )
+            message: dict[str, Any] = {
+                "message_id": self.world.next_message_id(chat_dict["id"]),
+                "date": int(self.world.clock()),
+                "chat": chat_dict,
+                "from": person.as_user(),
+                "text": text,
+                **extra,
+            }
+            if text.startswith("/"):
+                command = text.split()[0]
+                message["entities"] = [
+                    {"type": "bot_command", "offset": 0, "length": len(command)}
+                ]
+            self.world.record_user_message(message)
+            self._updates.append({"update_id": next(self._update_ids), "message": message})
+            self._lock.notify_all()
+        return message
+
+    # -- reading what the phones show ----------------------------------------------------
+    def wait_for_message(
+        self,
+        chat_id: int,
+        predicate: Callable[[SentMessage], bool] = lambda _: True,
+        timeout: float = 5.0,
+    ) -> SentMessage:
+        """The first message the bot sent to `chat_id` that satisfies `predicate`."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while True:
+                for message in self.world.bot_messages(chat_id):
+                    if predicate(message):
+                        return message
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    texts = [m.text for m in self.world.bot_messages(chat_id)]
+                    raise AssertionError(
+                        f"no matching message in chat {chat_id} within {timeout}s; got {texts}"
+                    )
+                self._lock.wait(remaining)
+
+    def pending_updates(self) -> int:
+        """Updates pushed but not yet confirmed by the bot with a later `offset`."""
+        with self._lock:
+            return len(self._updates)
+
+    # -- answering -----------------------------------------------------------------------
+    def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, bytes]:
+        if self.token is not None and token != self.token:
+            return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
+        if method == "getUpdates":
+            return _json(200, {"ok": True, "result": self._get_updates(params)})
+        with self._lock:
+            try:
+                status, body = self.world.answer(method, params)
+            finally:
+                self._lock.notify_all()
+        return _json(status, body)
+
+    def hold_until_closed(self, longest: float = 60.0) -> None:
+        deadline = time.monotonic() + longest
+        with self._lock:
+            while not self._closing and (remaining := deadline - time.monotonic()) > 0:
+                self._lock.wait(remaining)
+
+    def _get_updates(self, params: dict[str, Any]) -> list[dict[str, Any]]:
+        offset = int(params.get("offset") or 0)
+        limit = max(1, min(100, int(params.get("limit") or 100)))
+        timeout = min(float(params.get("timeout") or 0), _MAX_POLL_SECONDS)
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            # An offset confirms every update before it, for good.
+            self._updates = [u for u in self._updates if u["update_id"] >= offset]
+            while not self._updates and not self._closing:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    break
+                self._lock.wait(remaining)
+            return list(self._updates[:limit])
+
+    def _handler_class(self) -> type[BaseHTTPRequestHandler]:
+        double = self
+
+        class Handler(BaseHTTPRequestHandler):
+            protocol_version = "HTTP/1.1"
+
+            def do_GET(self) -> None:
+                self._serve(dict(parse_qsl(urlsplit(self.path).query)))
+
+            def do_POST(self) -> None:
+                length = int(self.headers.get("Content-Length") or 0)
+                body = self.rfile.read(length)
+                content_type = self.headers.get("Content-Type") or ""
+                raw: dict[str, str] = dict(parse_qsl(urlsplit(self.path).query))
+                if content_type.startswith("application/json"):
+                    params: dict[str, Any] = json.loads(body or b"{}")
+                    self._serve(raw, params)
+                    return
+                if content_type.startswith("multipart/form-data"):
+                    raw.update(_multipart_fields(content_type, body))
+                elif body:
+                    raw.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
+                self._serve(raw)
+
+            def _serve(self, raw: dict[str, str], params: dict[str, Any] | None = None) -> None:
+                match = _PATH.match(urlsplit(self.path).path)
+                if match is None:
+                    not_found = {"ok": False, "error_code": 404, "description": "Not Found"}
+                    status, body = _json(404, not_found)
+                else:
+                    decoded = decode_params(raw)
+                    decoded.update(params or {})
+                    try:
+                        status, body = double.answer(match["token"], match["method"], decoded)
+                    except TimeoutRequested:
+                        # Telegram never answering: hold on until the client gives up.
+                        double.hold_until_closed()
+                        self.close_connection = True
+                        return
+                try:
+                    self.send_response(status)
+                    self.send_header("Content-Type", "application/json")
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
+                except (BrokenPipeError, ConnectionResetError):
+                    # The client gave up first, as PTB does with the pending long poll
+                    # when it stops.
+                    self.close_connection = True
+
+            def log_message(self, format: str, *args: Any) -> None:
+                # The default logs the request path, and the path carries the token.
+                return
+
+        return Handler
+
+
+def _json(status: int, body: dict[str, Any]) -> tuple[int, bytes]:
+    return HTTPStatus(status).value, json.dumps(body).encode()
