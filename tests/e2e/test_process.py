@@ -135,11 +135,6 @@ def test_the_process_answers_start_and_help_and_stops_cleanly_on_sigterm(
     assert versions == [(head_revision(),)]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="PTB logs 'Set Bot API URL: <base_url><token>' at DEBUG (telegram.ext.ExtBot); "
-    "bot/main.py does not hide it yet",
-)
 def test_debug_logging_never_shows_the_token(double: BotApiDouble, tmp_path: Path) -> None:
     with bot_process(double, tmp_path, LOG_LEVEL="DEBUG") as stop:
         double.push_message(ANA, "/start")
