@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -13,7 +14,7 @@ def test_no_routines_module_imports_telegram_or_sqlalchemy() -> None:
     modules = sorted(
         ".".join(("routines", *path.relative_to(ROUTINES).with_suffix("").parts))
         for path in ROUTINES.rglob("*.py")
-        if path.name not in {"__init__.py", "__main__.py"}
+        if path.name != "__init__.py"
     )
     script = (
         "import importlib, sys\n"
@@ -31,3 +32,14 @@ def test_no_routines_module_imports_telegram_or_sqlalchemy() -> None:
     )
     assert result.returncode == 0, result.stderr
     assert {"routines.loader", "routines.plan"} <= set(modules)
+
+
+def test_the_engine_and_the_plan_neither_read_the_clock_nor_do_io() -> None:
+    forbidden = re.compile(
+        r"\.now\(|\.utcnow\(|\.today\(|\btime\.time\b|\bmonotonic\b|\bopen\(|"
+        r"^import (os|time|random|asyncio)\b|^from (os|time|random|asyncio|pathlib)\b",
+        re.MULTILINE,
+    )
+    for name in ("engine.py", "plan.py", "model.py"):
+        source = (ROUTINES / name).read_text(encoding="utf-8")
+        assert not forbidden.findall(source), name
