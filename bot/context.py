@@ -8,6 +8,8 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from routines.model import Routine
+from routines.plan import Plan, PlanOptions, build_plan
 from storage.db import Database
 
 
@@ -23,6 +25,15 @@ class BotData:
         self._database: Database | None = None
         self.clock: Clock = SystemClock()
         self.bot_username: str = ""
+        self.library: dict[str, Routine] = {}
+        # Plans are pure functions of routine and options: build each one once.
+        self._plans: dict[tuple[str, PlanOptions], Plan] = {}
+
+    def plan(self, routine_id: str, options: PlanOptions) -> Plan:
+        key = (routine_id, options)
+        if key not in self._plans:
+            self._plans[key] = build_plan(self.library[routine_id], options)
+        return self._plans[key]
 
     @property
     def settings(self) -> Settings:

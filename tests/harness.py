@@ -10,6 +10,7 @@ import itertools
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
 from telegram import Update
@@ -115,6 +116,51 @@ class BotHarness:
     async def feed(self, payload: dict[str, Any]) -> None:
         update = Update.de_json({"update_id": next(self._update_ids), **payload}, self.app.bot)
         await self.app.process_update(update)
+
+    # -- time ---------------------------------------------------------------------------
+    async def run_due_jobs(self) -> int:
+        """Run, in time order, every job whose moment has come on the test's clock.
+
+        Jobs carry their due instant (`job.data.due_at`) on the bot's clock; the job
+        queue's own wall clock never gets a say, so nothing here sleeps.
+        """
+        assert self.app.job_queue is not None
+        ran = 0
+        while True:
+            due = [
+                job
+                for job in self.app.job_queue.jobs()
+                if getattr(job.data, "due_at", None) is not None
+                and job.data.due_at <= self.clock.now()
+                and not job.removed
+            ]
+            if not due:
+                return ran
+            job = min(due, key=lambda j: j.data.due_at)
+            job.schedule_removal()
+            await job.run(self.app)
+            ran += 1
+
+    async def advance(self, seconds: float) -> int:
+        """Move the clock on and run what came due on the way, in order."""
+        ran = 0
+        target = self.clock.now().timestamp() + seconds
+        while True:
+            assert self.app.job_queue is not None
+            pending = sorted(
+                job.data.due_at
+                for job in self.app.job_queue.jobs()
+                if getattr(job.data, "due_at", None) is not None and not job.removed
+            )
+            upcoming = [at for at in pending if at.timestamp() <= target]
+            if not upcoming:
+                break
+            if upcoming[0] > self.clock.now():
+                self.clock.set(upcoming[0])
+            ran += await self.run_due_jobs()
+        self.clock.set(datetime.fromtimestamp(target, UTC))
+        ran += await self.run_due_jobs()
+        return ran
 
     # -- reading what the phones show ----------------------------------------------------
     def inbox(self, chat_id: int) -> list[SentMessage]:

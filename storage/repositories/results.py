@@ -138,4 +138,4 @@ class ResultRepository:
                 SessionRating.result_id == result_id
             )
         )
-        return {user_id: rating for user_id, rating in rows.tuples()}
+        return {user_id: rating for user_id, rating in rows}

@@ -1,0 +1,234 @@
+"""What each phone shows during a session: pure functions of the session state."""
+
+from __future__ import annotations
+
+import math
+from datetime import datetime, timedelta
+from html import escape
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import pack
+from routines.engine import EndReason, Phase, Refusal, SessionState
+from routines.model import Routine
+from routines.plan import Plan, Role, Seat, StepKind
+
+# Button actions: one short code each, followed by the session id and its version.
+JOIN, NOT_NOW, READY, PAUSE, RESUME, SKIP, STOP, EASE_OFF = (
+    "sj",
+    "sn",
+    "sr",
+    "sp",
+    "su",
+    "sk",
+    "ss",
+    "se",
+)
+RATE = "sf"  # session id, rating 1-5
+
+_ROLE = {Role.RECEIVER: "You are stretched", Role.HELPER: "You help"}
+_REFUSALS = {
+    Refusal.NOT_A_PARTNER: "These buttons belong to the two partners of this session.",
+    Refusal.OUT_OF_DATE: "That button is out of date; use the newest message.",
+    Refusal.SESSION_ENDED: "This session has ended.",
+    Refusal.NOT_NOW: "That doesn't apply right now.",
+    Refusal.RECEIVER_ONLY: "Only the partner being stretched can ask to ease off.",
+    Refusal.ALREADY: "Already done. Waiting for your partner.",
+}
+
+
+def refusal(reason: Refusal) -> str:
+    return _REFUSALS[reason]
+
+
+def minutes(seconds: float) -> int:
+    """Whole minutes for an estimate: never "0 min" for something that takes time."""
+    return max(1, math.ceil(seconds / 60)) if seconds > 0 else 0
+
+
+def _button(label: str, action: str, state_id: int, version: int) -> InlineKeyboardButton:
+    return InlineKeyboardButton(label, callback_data=pack(action, state_id, version))
+
+
+def routine_line(routine: Routine, plan: Plan) -> str:
+    return (
+        f"<b>{escape(routine.title)}</b>: {plan.exercise_count} stretches, "
+        f"about {minutes(plan.total_seconds)} min of holds plus setup"
+    )
+
+
+def lobby_card(
+    session_id: int, state: SessionState, routine: Routine, starter: str, private: bool
+) -> tuple[str, InlineKeyboardMarkup]:
+    """The invitation each partner gets in private, with Join (and Not now)."""
+    if private:
+        text = f"{escape(starter)} wants to stretch now.\n{routine_line(routine, state.plan)}"
+        row = [
+            _button("Join", JOIN, session_id, state.version),
+            _button("Not now", NOT_NOW, session_id, state.version),
+        ]
+    else:
+        text = (
+            f"Time to stretch together.\n{routine_line(routine, state.plan)}\n"
+            "Tap Join when you're on the mat."
+        )
+        row = [_button("Join", JOIN, session_id, state.version)]
+    return text, InlineKeyboardMarkup([row])
+
+
+def group_start_line(names: tuple[str, str], routine: Routine) -> str:
+    first, second = (escape(name) for name in names)
+    return (
+        f"{first} and {second} are about to stretch: {escape(routine.title)}. "
+        "Check your private chat with me to join."
+    )
+
+
+def open_chat_button(label_name: str, bot_username: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(
+        f"{label_name}: open a chat with me", url=f"https://t.me/{bot_username}?start=hello"
+    )
+
+
+def group_end_line(names: tuple[str, str], state: SessionState) -> str:
+    first, second = (escape(name) for name in names)
+    return (
+        f"{first} and {second} just stretched: {state.holds_done} holds, "
+        f"{minutes(state.held_seconds)} min."
+    )
+
+
+def _header(state: SessionState, seat: Seat) -> str:
+    step = state.step
+    return (
+        f"Step {state.step_number} of {state.plan.step_count} · "
+        f"<b>{escape(step.exercise.name)}</b> · {_ROLE[step.role_of(seat)]}"
+    )
+
+
+def setup_card(
+    session_id: int, state: SessionState, seat: Seat
+) -> tuple[str, InlineKeyboardMarkup]:
+    step = state.step
+    lines = [_header(state, seat), "", escape(step.instruction_for(seat))]
+    if step.role_of(seat) is Role.RECEIVER:
+        lines += ["", f"<i>{escape(step.exercise.purpose)}</i>"]
+    lines += ["", *(f"• {escape(cue)}" for cue in step.exercise.safety)]
+    lines += ["", "Tap Ready when you're in position."]
+    keyboard = [
+        [_button("Ready", READY, session_id, state.version)],
+        [
+            _button("Skip", SKIP, session_id, state.version),
+            _button("Stop", STOP, session_id, state.version),
+        ],
+    ]
+    return "\n".join(lines), InlineKeyboardMarkup(keyboard)
+
+
+def seconds_left(state: SessionState, now: datetime) -> int:
+    left = state.time_left(now) or timedelta(0)
+    return math.ceil(left.total_seconds() - 1e-6)
+
+
+def hold_card(
+    session_id: int, state: SessionState, seat: Seat, now: datetime
+) -> tuple[str, InlineKeyboardMarkup]:
+    step = state.step
+    if step.kind is StepKind.SWITCH:
+        text = f"{_header(state, seat)}\n\n{escape(step.instruction_for(seat))}"
+        left = seconds_left(state, now)
+        return f"{text}\n\n{left} s to switch.", _hold_keyboard(session_id, state, seat)
+    text = (
+        f"{_header(state, seat)}\n\n<b>Hold: {seconds_left(state, now)} s left</b>\n"
+        f"{escape(step.instruction_for(seat))}"
+    )
+    return text, _hold_keyboard(session_id, state, seat)
+
+
+def _hold_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKeyboardMarkup:
+    row = [
+        _button("Pause", PAUSE, session_id, state.version),
+        _button("Skip", SKIP, session_id, state.version),
+        _button("Stop", STOP, session_id, state.version),
+    ]
+    rows = [row]
+    if state.phase is Phase.HOLDING and state.step.role_of(seat) is Role.RECEIVER:
+        rows.insert(0, [_button("Ease off", EASE_OFF, session_id, state.version)])
+    return InlineKeyboardMarkup(rows)
+
+
+def paused_card(
+    session_id: int, state: SessionState, seat: Seat, by_name: str | None
+) -> tuple[str, InlineKeyboardMarkup]:
+    who = f"Paused by {escape(by_name)}." if by_name else "Paused: I was offline for a moment."
+    left = state.remaining
+    detail = (
+        f" {math.ceil(left.total_seconds())} s of this hold left."
+        if left is not None and left > timedelta(0)
+        else ""
+    )
+    text = f"{_header(state, seat)}\n\n{who}{detail}\nResume when you're both set."
+    keyboard = InlineKeyboardMarkup(
+        [
+            [
+                _button("Resume", RESUME, session_id, state.version),
+                _button("Stop", STOP, session_id, state.version),
+            ]
+        ]
+    )
+    return text, keyboard
+
+
+def unreachable_pause_note(name: str) -> str:
+    return (
+        f"Paused: I can't reach {escape(name)} any more (did they block me?). "
+        "Ask them to open our chat, then tap Resume."
+    )
+
+
+def ease_off_alert(receiver_name: str) -> str:
+    return f"⚠️ <b>Ease off now.</b> {escape(receiver_name)} needs less pressure."
+
+
+def summary(state: SessionState, exercises_done: int, streak_days: int) -> str:
+    """The end of a session on both phones; a rating question follows when they stretched."""
+    if state.phase is Phase.ABANDONED:
+        return (
+            "This session ended because it sat idle. Start again with /stretch whenever you like."
+        )
+    headline = (
+        "Well done, session complete!"
+        if state.end_reason is EndReason.COMPLETED
+        else "Session stopped. Every stretch counts."
+    )
+    days = "day" if streak_days == 1 else "days"
+    return (
+        f"{headline}\n"
+        f"Stretches: {exercises_done} · holds: {state.holds_done} · "
+        f"{minutes(state.held_seconds)} min\n"
+        f"Your streak: {streak_days} {days}\n\n"
+        "How does your back feel? (1 = sore, 5 = great)"
+    )
+
+
+def rating_keyboard(session_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(str(n), callback_data=pack(RATE, session_id, n))
+                for n in range(1, 6)
+            ]
+        ]
+    )
+
+
+def rated(rating: int) -> str:
+    return f"Thanks, noted: {rating} of 5."
+
+
+def already_in_session() -> tuple[str, str]:
+    return ("You're already in a session. Finish it first, or stop it here.", "Stop it")
+
+
+def refusal_missing() -> str:
+    return "This session no longer exists."

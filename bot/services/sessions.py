@@ -1,0 +1,230 @@
+"""Sessions as units of work: load, let the engine decide, save, hand back the effects."""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from zoneinfo import ZoneInfo
+
+from bot.context import BotData
+from routines.engine import (
+    Effect,
+    EndReason,
+    Event,
+    Finished,
+    SessionState,
+    advance,
+    from_snapshot,
+    new_session,
+    opening_effects,
+    to_snapshot,
+)
+from routines.plan import PlanOptions, Seat, StepKind, SwapMode
+from storage.records import PairRecord
+from storage.repositories.sessions import CardRecord, SessionChange, SessionRecord
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+# Compare-and-set retries: a lost race re-reads and re-decides; more than a handful in a
+# row would mean something else is wrong.
+_ATTEMPTS = 5
+
+
+@dataclass(frozen=True, slots=True)
+class Live:
+    """A session as the runner needs it: the row, the engine state, the two names."""
+
+    record: SessionRecord
+    state: SessionState
+    names: tuple[str, str]
+    timezone: str
+
+    @property
+    def id(self) -> int:
+        return self.record.id
+
+    @property
+    def in_group(self) -> bool:
+        return self.record.origin_chat_id < 0
+
+    def name_of(self, seat: Seat) -> str:
+        return self.names[seat]
+
+
+@dataclass(frozen=True, slots=True)
+class Applied:
+    live: Live
+    effects: tuple[Effect, ...]
+
+
+class SessionMissing(Exception):
+    """A button or timer names a session that does not exist (forged or deleted)."""
+
+
+class AlreadyInSession(Exception):
+    def __init__(self, record: SessionRecord) -> None:
+        super().__init__(record.id)
+        self.record = record
+
+
+def _change(state: SessionState) -> SessionChange:
+    return SessionChange(
+        phase=state.phase.value,
+        live=not state.is_over,
+        version=state.version,
+        deadline=state.deadline,
+        state=to_snapshot(state),
+    )
+
+
+def exercises_done(state: SessionState) -> int:
+    """Stretches with at least one hold that ran to its end."""
+    steps = state.plan.steps
+    finished = len(steps) if state.end_reason is EndReason.COMPLETED else state.step_index
+    held = {s.exercise.id for s in steps[:finished] if s.kind is StepKind.HOLD}
+    return len(held) if state.holds_done else 0
+
+
+async def _live(unit: UnitOfWork, data: BotData, record: SessionRecord) -> Live:
+    options = PlanOptions.from_dict(record.options)
+    state = from_snapshot(record.state, data.plan(record.routine_id, options))
+    users = await unit.users.get_many(list(record.seats))
+    names = tuple(users[u].first_name if u in users else "your partner" for u in record.seats)
+    pair = await unit.pairs.get(record.pair_id)
+    return Live(record, state, (names[0], names[1]), pair.timezone if pair else "UTC")
+
+
+async def start(
+    data: BotData,
+    *,
+    pair: PairRecord,
+    starter_id: int,
+    routine_id: str,
+    origin_chat_id: int,
+) -> Applied:
+    """Open a lobby for the pair; from private, the starter has joined by asking."""
+    now = data.clock.now()
+    partner_id = pair.partner_of(starter_id)
+    options = PlanOptions(first_receiver=Seat.A, swap_mode=SwapMode(pair.swap_mode))
+    plan = data.plan(routine_id, options)
+    private = origin_chat_id > 0
+    state = new_session(
+        (starter_id, partner_id),
+        plan,
+        now,
+        time_scale=data.settings.session_time_scale,
+        joined=frozenset({Seat.A}) if private else frozenset(),
+    )
+    async with data.db.unit() as unit:
+        for user_id in (starter_id, partner_id):
+            busy = await unit.sessions.live_of_user(user_id)
+            if busy is not None:
+                raise AlreadyInSession(busy)
+        record = await unit.sessions.add(
+            pair_id=pair.id,
+            routine_id=routine_id,
+            seats=(starter_id, partner_id),
+            origin_chat_id=origin_chat_id,
+            options=options.to_dict(),
+            change=_change(state),
+            now=now,
+        )
+        live = await _live(unit, data, record)
+        await unit.commit()
+    return Applied(live, opening_effects(state))
+
+
+async def load(data: BotData, session_id: int) -> Live | None:
+    async with data.db.unit() as unit:
+        record = await unit.sessions.get(session_id)
+        return None if record is None else await _live(unit, data, record)
+
+
+async def live_of_user(data: BotData, user_id: int) -> SessionRecord | None:
+    async with data.db.unit() as unit:
+        return await unit.sessions.live_of_user(user_id)
+
+
+async def apply(data: BotData, session_id: int, event: Event) -> Applied:
+    """Run one event through the engine and save the result before anything is sent.
+
+    Raises EventRefused (with the reason to show) when the event changes nothing.
+    """
+    for _ in range(_ATTEMPTS):
+        now = data.clock.now()
+        async with data.db.unit() as unit:
+            record = await unit.sessions.get(session_id)
+            if record is None:
+                raise SessionMissing(session_id)
+            live = await _live(unit, data, record)
+            transition = advance(live.state, event, now)
+            if transition.state is live.state:
+                return Applied(live, ())
+            if not await unit.sessions.save(
+                record.id, record.revision, _change(transition.state), now
+            ):
+                await unit.rollback()
+                continue
+            if any(isinstance(effect, Finished) for effect in transition.effects):
+                await _record_result(unit, live, transition.state, now)
+            await unit.commit()
+        saved = await load(data, session_id)
+        assert saved is not None
+        return Applied(saved, transition.effects)
+    raise RuntimeError(f"session {session_id}: too many concurrent writers")
+
+
+async def _record_result(unit: UnitOfWork, live: Live, state: SessionState, now: datetime) -> None:
+    if state.started_at is None:
+        return  # called off in the lobby: nothing was stretched, nothing to remember
+    await unit.results.record(
+        session_id=live.id,
+        pair_id=live.record.pair_id,
+        routine_id=live.record.routine_id,
+        end_reason=(state.end_reason or EndReason.STOPPED).value,
+        holds_done=state.holds_done,
+        exercises_done=exercises_done(state),
+        seconds_stretched=round(state.held_seconds),
+        local_date=now.astimezone(ZoneInfo(live.timezone)).date(),
+        ended_at=now,
+    )
+
+
+async def streak(data: BotData, live: Live) -> int:
+    today = data.clock.now().astimezone(ZoneInfo(live.timezone)).date()
+    async with data.db.unit() as unit:
+        return await unit.results.streak(live.record.pair_id, today)
+
+
+async def note_cards(data: BotData, session_id: int, cards: list[CardRecord]) -> None:
+    """Remember the message each phone shows now, so a countdown can edit it."""
+    if not cards:
+        return
+    async with data.db.unit() as unit:
+        for card in cards:
+            await unit.sessions.note_card(session_id, card)
+        await unit.commit()
+
+
+async def cards(data: BotData, session_id: int) -> list[CardRecord]:
+    async with data.db.unit() as unit:
+        return await unit.sessions.cards(session_id)
+
+
+async def live_sessions(data: BotData) -> list[int]:
+    async with data.db.unit() as unit:
+        return [record.id for record in await unit.sessions.live()]
+
+
+async def rate(data: BotData, session_id: int, user_id: int, rating: int) -> bool:
+    """Store a partner's 1-5 answer; False when the session or the person doesn't fit."""
+    async with data.db.unit() as unit:
+        record = await unit.sessions.get(session_id)
+        result = await unit.results.of_session(session_id)
+        if record is None or result is None or user_id not in record.seats:
+            return False
+        await unit.results.rate(result.id, user_id, rating, data.clock.now())
+        await unit.commit()
+    return True

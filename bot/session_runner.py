@@ -1,0 +1,318 @@
+"""Carries out a session's effects: messages on both phones, timers, the group lines.
+
+State is saved before this runs (see bot/services/sessions.py), so a crash here repeats
+a message at worst and never loses a step.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import JobQueue
+
+from bot.context import BotData, Context
+from bot.delivery import is_not_modified, send_private
+from bot.render import session as render
+from bot.services import sessions
+from bot.services.sessions import Applied, Live
+from routines.engine import (
+    AlertHelper,
+    ArmTimer,
+    CancelTimer,
+    EventRefused,
+    Finished,
+    IdleTimeout,
+    Pause,
+    Phase,
+    PostToGroup,
+    Recover,
+    ShowPaused,
+    ShowResumed,
+    ShowStep,
+    TimerElapsed,
+    TimerKind,
+)
+from routines.plan import Seat
+from storage.repositories.sessions import CardRecord
+
+log = logging.getLogger(__name__)
+
+# A countdown edit costs an API call on each phone; Telegram asks for about one message a
+# second per chat, and edits make no sound anyway, so a few coarse steps are plenty.
+COUNTDOWN_MIN_INTERVAL = timedelta(seconds=10)
+COUNTDOWN_EDITS = 2
+# Timers whose moment passed while the loop was busy still run: being late is better
+# than APScheduler's default of silently dropping a run that is a second late.
+MISFIRE_GRACE_SECONDS = 3600
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTimer:
+    """What a timer job carries; `due_at` is on the bot's clock (tests move it)."""
+
+    session_id: int
+    version: int
+    kind: TimerKind
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CountdownTick:
+    session_id: int
+    version: int
+    due_at: datetime
+
+
+class Runner:
+    """One per update or job: the bot, the job queue and the process's resources."""
+
+    def __init__(self, bot: Bot, job_queue: JobQueue[Any], data: BotData) -> None:
+        self.bot = bot
+        self.jobs = job_queue
+        self.data = data
+
+    # -- the effects --------------------------------------------------------------------
+    async def carry_out(self, applied: Applied) -> None:
+        live = applied.live
+        step_seats = [e.seat for e in applied.effects if isinstance(e, ShowStep)]
+        resumed = any(isinstance(e, ShowResumed) for e in applied.effects)
+        if resumed:
+            step_seats = list(Seat)
+        for effect in applied.effects:
+            if isinstance(effect, CancelTimer):
+                self._cancel_timers(live.id)
+            elif isinstance(effect, ArmTimer):
+                self._arm(live, effect)
+            elif isinstance(effect, AlertHelper):
+                await self._alert_helper(live, effect.seat)
+            elif isinstance(effect, ShowPaused):
+                await self._show_paused(live, effect.by)
+            elif isinstance(effect, PostToGroup) and effect.kind == "end" and live.in_group:
+                await self._post_group(live, render.group_end_line(live.names, live.state))
+            elif isinstance(effect, Finished):
+                await self._finish(live)
+            # PostToGroup("start") needs nothing: the lobby line already told the group,
+            # and MarkJoined / MarkReady are answered on the button that was tapped.
+        if step_seats:
+            await self._show_cards(live, step_seats)
+
+    async def _show_cards(self, live: Live, seats: list[Seat]) -> None:
+        """A new message on each phone at the same moment: new messages make a sound."""
+        now = self.data.clock.now()
+        sent = await asyncio.gather(
+            *(self._send(live.state.user_of(seat), *self._card(live, seat, now)) for seat in seats)
+        )
+        cards = [
+            CardRecord(
+                message.chat.id,
+                message.chat.id,
+                message.message_id,
+                live.state.version,
+                live.state.phase.value,
+            )
+            for message in sent
+            if message is not None
+        ]
+        await sessions.note_cards(self.data, live.id, cards)
+        missing = [seat for seat, message in zip(seats, sent, strict=True) if message is None]
+        if missing and live.state.phase is not Phase.LOBBY:
+            await self._pause_for_unreachable(live, missing[0])
+
+    def _card(self, live: Live, seat: Seat, now: datetime) -> tuple[str, InlineKeyboardMarkup]:
+        state = live.state
+        if state.phase is Phase.LOBBY:
+            routine = self.data.library[live.record.routine_id]
+            return render.lobby_card(live.id, state, routine, live.names[0], not live.in_group)
+        if state.phase is Phase.SETUP:
+            return render.setup_card(live.id, state, seat)
+        return render.hold_card(live.id, state, seat, now)
+
+    async def _pause_for_unreachable(self, live: Live, seat: Seat) -> None:
+        """A partner who blocked the bot can't follow along: pause, tell the other one."""
+        event = Pause(user_id=live.state.user_of(seat), version=live.state.version)
+        try:
+            applied = await sessions.apply(self.data, live.id, event)
+        except EventRefused:
+            return
+        self._arm_all(applied)
+        other = seat.other
+        await self._send(
+            live.state.user_of(other),
+            render.unreachable_pause_note(live.name_of(seat)),
+            render.paused_card(live.id, applied.live.state, other, None)[1],
+        )
+
+    def _arm_all(self, applied: Applied) -> None:
+        for effect in applied.effects:
+            if isinstance(effect, ArmTimer):
+                self._arm(applied.live, effect)
+
+    async def _show_paused(self, live: Live, by: Seat | None) -> None:
+        """Turn the card on each phone into the paused card, silently, in place."""
+        by_name = None if by is None else live.name_of(by)
+        shown = {card.user_id: card for card in await sessions.cards(self.data, live.id)}
+        fresh: list[CardRecord] = []
+        for seat in Seat:
+            user_id = live.state.user_of(seat)
+            text, markup = render.paused_card(live.id, live.state, seat, by_name)
+            card = shown.get(user_id)
+            if card is not None and await self._edit(card.chat_id, card.message_id, text, markup):
+                continue
+            message = await self._send(user_id, text, markup)
+            if message is not None:
+                fresh.append(
+                    CardRecord(user_id, user_id, message.message_id, live.state.version, "paused")
+                )
+        await sessions.note_cards(self.data, live.id, fresh)
+
+    async def _alert_helper(self, live: Live, helper: Seat) -> None:
+        receiver = live.name_of(helper.other)
+        await self._send(live.state.user_of(helper), render.ease_off_alert(receiver), None)
+
+    async def _finish(self, live: Live) -> None:
+        state = live.state
+        if state.phase is Phase.ABANDONED or state.started_at is None:
+            text = render.summary(state, 0, 0)
+            await asyncio.gather(*(self._send(user, text, None) for user in state.partners))
+            return
+        streak = await sessions.streak(self.data, live)
+        text = render.summary(state, sessions.exercises_done(state), streak)
+        keyboard = render.rating_keyboard(live.id)
+        await asyncio.gather(*(self._send(user, text, keyboard) for user in state.partners))
+
+    async def _post_group(self, live: Live, text: str) -> None:
+        try:
+            await self.bot.send_message(live.record.origin_chat_id, text)
+        except (Forbidden, BadRequest) as error:
+            # The bot was removed from the group, or the group is gone: the partners
+            # still got everything in private.
+            log.info("could not post to group %s: %s", live.record.origin_chat_id, error)
+
+    # -- Telegram calls that may fail for reasons that are facts, not bugs --------------
+    async def _send(
+        self, user_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> Message | None:
+        return await send_private(self.bot, user_id, text, markup)
+
+    async def _edit(
+        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> bool:
+        try:
+            await self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
+        except BadRequest as error:
+            if is_not_modified(error):
+                return True
+            log.info("could not edit message %s in %s: %s", message_id, chat_id, error)
+            return False
+        except Forbidden:
+            return False
+        return True
+
+    # -- timers -------------------------------------------------------------------------
+    def _name(self, session_id: int) -> str:
+        return f"session-{session_id}"
+
+    def _cancel_timers(self, session_id: int) -> None:
+        for name in (self._name(session_id), f"{self._name(session_id)}-tick"):
+            for job in self.jobs.get_jobs_by_name(name):
+                job.schedule_removal()
+
+    def _delay(self, at: datetime) -> float:
+        # Timers are set as delays from the bot's clock, so a test that moves its clock
+        # by hand is never overtaken by the job queue's own wall clock.
+        return max(0.0, (at - self.data.clock.now()).total_seconds())
+
+    def _arm(self, live: Live, timer: ArmTimer) -> None:
+        self._cancel_timers(live.id)
+        self.jobs.run_once(
+            on_timer,
+            self._delay(timer.at),
+            data=SessionTimer(live.id, timer.version, timer.kind, timer.at),
+            name=self._name(live.id),
+            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
+        if timer.kind is TimerKind.HOLD and live.state.phase is Phase.HOLDING:
+            self._arm_countdown(live, timer.at)
+
+    def _arm_countdown(self, live: Live, deadline: datetime) -> None:
+        now = self.data.clock.now()
+        left = deadline - now
+        step = max(COUNTDOWN_MIN_INTERVAL * live.state.time_scale, left / (COUNTDOWN_EDITS + 1))
+        tick = now + step
+        if deadline - tick < step / 2:
+            return
+        self.jobs.run_once(
+            on_countdown,
+            self._delay(tick),
+            data=CountdownTick(live.id, live.state.version, tick),
+            name=f"{self._name(live.id)}-tick",
+            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
+
+    async def countdown(self, tick: CountdownTick) -> None:
+        """Edit both hold cards with the time left, then set the next tick."""
+        live = await sessions.load(self.data, tick.session_id)
+        if (
+            live is None
+            or live.state.version != tick.version
+            or live.state.phase is not Phase.HOLDING
+        ):
+            return
+        now = self.data.clock.now()
+        for card in await sessions.cards(self.data, live.id):
+            seat = live.state.seat_of(card.user_id)
+            if seat is None or card.version != live.state.version:
+                continue
+            text, markup = render.hold_card(live.id, live.state, seat, now)
+            await self._edit(card.chat_id, card.message_id, text, markup)
+        if live.state.deadline is not None:
+            self._arm_countdown(live, live.state.deadline)
+
+    async def recover(self) -> None:
+        """At start-up: re-arm every live session's timer, pausing holds that ran out."""
+        for session_id in await sessions.live_sessions(self.data):
+            live = await sessions.load(self.data, session_id)
+            if live is None:
+                continue
+            applied = await sessions.apply(
+                self.data, session_id, Recover(version=live.state.version)
+            )
+            if not applied.effects:
+                continue
+            await self.carry_out(applied)
+
+
+def runner_for(context: Context) -> Runner:
+    assert context.job_queue is not None
+    return Runner(context.bot, context.job_queue, context.bot_data)
+
+
+async def on_timer(context: Context) -> None:
+    """A hold, switch or idle limit ran out."""
+    assert context.job is not None
+    timer = context.job.data
+    assert isinstance(timer, SessionTimer)
+    event = (
+        TimerElapsed(version=timer.version)
+        if timer.kind is TimerKind.HOLD
+        else IdleTimeout(version=timer.version)
+    )
+    try:
+        applied = await sessions.apply(context.bot_data, timer.session_id, event)
+    except sessions.SessionMissing:
+        return
+    await runner_for(context).carry_out(applied)
+
+
+async def on_countdown(context: Context) -> None:
+    """A coarse countdown step of a hold."""
+    assert context.job is not None
+    tick = context.job.data
+    assert isinstance(tick, CountdownTick)
+    await runner_for(context).countdown(tick)

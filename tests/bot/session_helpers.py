@@ -1,0 +1,44 @@
+"""People, a group and a pair, set up the way users would have done it."""
+
+from __future__ import annotations
+
+from html import escape
+
+from routines.plan import Role, Seat, Step
+from storage.records import PairRecord
+from tests.fake_telegram import SentMessage
+from tests.harness import BotHarness, Group, Person
+
+ANA = Person(101, "Ana")
+BEN = Person(202, "Ben")
+CAL = Person(303, "Cal")
+HOME = Group(-100777, "Us two")
+
+ROLE_LINE = {Role.RECEIVER: "You are stretched", Role.HELPER: "You help"}
+
+
+async def paired(
+    bot: BotHarness, first: Person = ANA, second: Person = BEN, home: Group | None = HOME
+) -> PairRecord:
+    """Both open the bot in private, and they are partners with `home` as home group."""
+    for person in (first, second):
+        await bot.say(person, "/start")
+    data = bot.app.bot_data
+    async with data.db.unit() as unit:
+        pair, _ = await unit.pairs.create(first.id, second.id, bot.clock.now())
+        if home is not None:
+            await unit.pairs.set_home_chat(pair.id, home.id)
+        await unit.commit()
+    if home is not None:
+        bot.world.add_group(home.id, home.title)
+    for person in (first, second):
+        bot.new(person.id)
+    return pair
+
+
+def expect_card(message: SentMessage, step: Step, seat: Seat, total: int) -> None:
+    """The card shows this partner's own role and words, and the shared step number."""
+    assert f"Step {step.index} of {total}" in message.text
+    assert escape(step.exercise.name) in message.text
+    assert ROLE_LINE[step.role_of(seat)] in message.text
+    assert escape(step.instruction_for(seat)) in message.text

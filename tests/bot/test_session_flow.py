@@ -1,0 +1,102 @@
+"""A whole session on two phones, started from the pair's home group."""
+
+from __future__ import annotations
+
+from routines.engine import LOBBY_IDLE_LIMIT
+from routines.plan import PlanOptions, Seat, StepKind
+from tests.bot.session_helpers import ANA, BEN, HOME, expect_card, paired
+from tests.harness import BotHarness
+
+
+async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_step(
+    bot: BotHarness,
+) -> None:
+    await paired(bot)
+    plan = bot.app.bot_data.plan("lower-back", PlanOptions())
+    phones = {Seat.A: ANA, Seat.B: BEN}
+
+    await bot.say(ANA, "/stretch", chat=HOME)
+
+    [announcement] = bot.new(HOME.id)
+    assert announcement.text.startswith("Ana and Ben are about to stretch")
+    for person in phones.values():
+        [lobby] = bot.new(person.id)
+        assert "Lower back relief" in lobby.text and "7 stretches" in lobby.text
+        assert await bot.press(person, lobby, "Join") is not None
+
+    holds_seen: list[tuple[str, str | None, int]] = []
+    for step in plan.steps:
+        cards = {seat: bot.new(person.id) for seat, person in phones.items()}
+        for seat, new in cards.items():
+            assert len(new) == 1, f"step {step.index}: {[m.text for m in new]}"
+            expect_card(new[0], step, seat, plan.step_count)
+        if step.kind is StepKind.SETUP:
+            for seat, person in phones.items():
+                await bot.press(person, cards[seat][0], "Ready")
+            continue
+        receiver_card = cards[step.receiver][0]
+        helper_card = cards[step.helper][0]
+        if step.kind is StepKind.HOLD:
+            assert any(label == "Ease off" for label, _ in receiver_card.buttons)
+            assert all(label != "Ease off" for label, _ in helper_card.buttons)
+            holds_seen.append((step.exercise.id, step.side, int(step.receiver)))
+        await bot.advance(step.seconds)
+        # The countdown edits the hold card silently; it never adds a message.
+        if step.seconds >= 30:
+            assert receiver_card.edits >= 1
+
+    # Holds in the routine's order, right before left, receivers taking turns.
+    assert holds_seen == [
+        (s.exercise.id, s.side, int(s.receiver)) for s in plan.steps if s.kind is StepKind.HOLD
+    ]
+    assert [r for _, _, r in holds_seen[:4]] == [0, 1, 0, 1]
+    for person in phones.values():
+        [summary] = bot.new(person.id)
+        assert summary.text.startswith("Well done, session complete!")
+        assert "Stretches: 7 · holds: 22" in summary.text
+        assert "Your streak: 1 day" in summary.text
+        assert [label for label, _ in summary.buttons] == ["1", "2", "3", "4", "5"]
+    [closing] = bot.new(HOME.id)
+    assert closing.text == "Ana and Ben just stretched: 22 holds, 12 min."
+    assert len(bot.inbox(HOME.id)) == 2
+
+
+async def test_each_partner_rates_their_own_back_once_the_session_is_over(
+    bot: BotHarness,
+) -> None:
+    await paired(bot)
+    await bot.say(ANA, "/stretch quick")
+    [ben_lobby] = bot.new(BEN.id)
+    await bot.press(BEN, ben_lobby, "Join")
+    ana_setup = bot.new(ANA.id)[-1]
+    await bot.press(ANA, ana_setup, "Stop")
+
+    summaries = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
+    five_on_anas_phone = summaries[ANA].button("5")
+    assert await bot.press(ANA, summaries[ANA], "4") == "Thanks, noted: 4 of 5."
+    assert summaries[ANA].buttons == []
+    assert await bot.press(BEN, summaries[BEN], "2") == "Thanks, noted: 2 of 5."
+    # Ben changing his mind counts; data from Ana's message still rates Ben, never Ana.
+    assert (
+        await bot.press_data(BEN, summaries[ANA], five_on_anas_phone) == "Thanks, noted: 5 of 5."
+    )
+    data = bot.app.bot_data
+    async with data.db.unit() as unit:
+        result = await unit.results.of_session(1)
+        assert result is not None
+        assert await unit.results.ratings(result.id) == {ANA.id: 4, BEN.id: 5}
+
+
+async def test_a_lobby_nobody_joins_ends_politely_after_its_idle_limit(bot: BotHarness) -> None:
+    await paired(bot)
+    await bot.say(ANA, "/stretch", chat=HOME)
+    bot.new(ANA.id)
+    bot.new(BEN.id)
+
+    await bot.advance(LOBBY_IDLE_LIMIT.total_seconds() + 1)
+
+    for person in (ANA, BEN):
+        [note] = bot.new(person.id)
+        assert "sat idle" in note.text
+    # Nobody stretched, so the group hears nothing more.
+    assert len(bot.inbox(HOME.id)) == 1
