@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.invites import InviteRepository
+from storage.repositories.pair_requests import PairRequestRepository
 from storage.repositories.pairs import PairRepository
 from storage.repositories.results import ResultRepository
 from storage.repositories.sessions import SessionRepository
@@ -17,6 +19,8 @@ class UnitOfWork:
         self._session = session
         self.users = UserRepository(session)
         self.pairs = PairRepository(session)
+        self.invites = InviteRepository(session)
+        self.pair_requests = PairRequestRepository(session)
         self.sessions = SessionRepository(session)
         self.results = ResultRepository(session)
 

@@ -6,6 +6,7 @@ from telegram import Update
 from telegram.constants import ChatType
 
 from bot.context import Context
+from bot.handlers import pairing
 from bot.render import basics as render
 from bot.services import users
 
@@ -17,6 +18,9 @@ async def start(update: Update, context: Context) -> None:
         return
     private = message.chat.type == ChatType.PRIVATE
     await users.remember(context.bot_data, user, reachable=True if private else None)
+    if private and context.args:
+        await pairing.open_deep_link(update, context)
+        return
     await message.reply_text(render.welcome(user.first_name))
 
 
@@ -24,6 +28,12 @@ async def help_command(update: Update, context: Context) -> None:
     """List the commands."""
     if update.effective_message is not None:
         await update.effective_message.reply_text(render.help_text())
+
+
+async def unknown_button(update: Update, context: Context) -> None:
+    """Answer a tap no handler claimed (an old or forged button), so no spinner hangs."""
+    if update.callback_query is not None:
+        await update.callback_query.answer("This button no longer works.")
 
 
 async def unknown_command(update: Update, context: Context) -> None:

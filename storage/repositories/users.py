@@ -14,7 +14,11 @@ from storage.upsert import insert_or_ignore
 
 def _record(row: User) -> UserRecord:
     return UserRecord(
-        id=row.id, first_name=row.first_name, username=row.username, reachable=row.reachable
+        id=row.id,
+        first_name=row.first_name,
+        username=row.username,
+        reachable=row.reachable,
+        timezone=row.timezone,
     )
 
 
@@ -61,6 +65,11 @@ class UserRepository:
         row = await self._session.get(User, user_id, populate_existing=True)
         assert row is not None
         return _record(row)
+
+    async def set_timezone(self, user_id: int, timezone: str, now: datetime) -> None:
+        await self._session.execute(
+            update(User).where(User.id == user_id).values(timezone=timezone, updated_at=now)
+        )
 
     async def set_reachable(self, user_id: int, reachable: bool, now: datetime) -> None:
         await self._session.execute(

@@ -192,7 +192,9 @@ class World:
             self._find(int(params["chat_id"]), int(params["message_id"])).deleted = True
             return _ok(True)
         if method == "getChat":
-            return _ok(self.chats[int(params["chat_id"])])
+            # getChat answers a ChatFullInfo, which always carries these two fields.
+            full = {"accent_color_id": 0, "max_reaction_count": 11}
+            return _ok({**full, **self.chats[int(params["chat_id"])]})
         if method in _TRUE_METHODS:
             return _ok(True)
         return _error(404, f"Not Found: method {method} is not served by the fake Bot API")

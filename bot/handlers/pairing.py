@@ -1,0 +1,291 @@
+"""Becoming partners: /invite and its deep link, /pair in a group, /partners, /unpair."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest, Forbidden
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot.callbacks import ButtonData, pattern, unpack
+from bot.context import Context
+from bot.delivery import is_not_modified, send_private
+from bot.render import basics as render_basics
+from bot.render import pairing as render
+from bot.services import pairing
+from bot.services.pairing import Paired, PairingRefused, Refusal
+from storage.records import PairRecord
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+# Refusals that settle the message they came from: its buttons go, the line stays.
+_SETTLED = {Refusal.EXPIRED, Refusal.USED, Refusal.TAKEN, Refusal.ALREADY_PAIRED}
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(CommandHandler("invite", invite))
+    app.add_handler(CommandHandler("pair", pair))
+    app.add_handler(CommandHandler("partners", partners))
+    app.add_handler(CommandHandler("unpair", unpair))
+    for action in (render.INVITE_ACCEPT, render.INVITE_DECLINE):
+        app.add_handler(CallbackQueryHandler(answer_invite, pattern=pattern(action)))
+    for action in (render.REQUEST_ACCEPT, render.REQUEST_DECLINE):
+        app.add_handler(CallbackQueryHandler(answer_pair_request, pattern=pattern(action)))
+    app.add_handler(CallbackQueryHandler(unpair_pick, pattern=pattern(render.UNPAIR_PICK)))
+    app.add_handler(CallbackQueryHandler(unpair_confirm, pattern=pattern(render.UNPAIR_CONFIRM)))
+    app.add_handler(CallbackQueryHandler(unpair_keep, pattern=pattern(render.UNPAIR_KEEP)))
+
+
+# -- invites ---------------------------------------------------------------------------------
+
+
+async def invite(update: Update, context: Context) -> None:
+    """Hand out a fresh single-use invite link with a Share button."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(render.invite_only_in_private())
+        return
+    created = await pairing.create_invite(context.bot_data, user)
+    link = pairing.invite_link(context.bot_data.bot_username, created.token)
+    text, markup = render.invite_created(link)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def open_deep_link(update: Update, context: Context) -> None:
+    """`/start <payload>` in private: an invite to answer, or a link that opened the chat."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or not context.args:
+        return
+    if context.args[0] == pairing.OPEN_CHAT_PAYLOAD:
+        await message.reply_text(render_basics.welcome(user.first_name))
+        return
+    try:
+        opened = await pairing.open_invite(context.bot_data, user, context.args[0])
+    except PairingRefused as refused:
+        await message.reply_text(render.refusal(refused.refusal, refused.other))
+        return
+    text, markup = render.invite_offer(opened.inviter, opened.invite_id)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def answer_invite(update: Update, context: Context) -> None:
+    """Accept or Decline under an invite: tell both people what happened."""
+    parsed = await parse_button(update, 1, render.INVITE_ACCEPT, render.INVITE_DECLINE)
+    if parsed is None:
+        return
+    query, button = parsed
+    accept = button.action == render.INVITE_ACCEPT
+    try:
+        outcome = await pairing.answer_invite(
+            context.bot_data, query.from_user, button.ids[0], accept=accept
+        )
+    except PairingRefused as refused:
+        await refuse(query, render.refusal(refused.refusal, refused.other), refused.refusal)
+        return
+    await query.answer()
+    if isinstance(outcome, Paired):
+        await edit(query, render.paired_for_answerer(outcome))
+        await send_private(context.bot, outcome.asker.id, render.paired_for_asker(outcome))
+    else:
+        await edit(query, render.declined_for_answerer(outcome))
+        await send_private(context.bot, outcome.asker.id, render.declined_for_asker(outcome))
+
+
+# -- /pair in a group ------------------------------------------------------------------------
+
+
+async def pair(update: Update, context: Context) -> None:
+    """In a group, as a reply: ask the replied-to person to be the sender's partner."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    problem = _pair_problem(message)
+    if problem is not None:
+        await message.reply_text(problem)
+        return
+    assert message.reply_to_message is not None and message.reply_to_message.from_user
+    partner = message.reply_to_message.from_user
+    try:
+        asked = await pairing.ask_in_group(context.bot_data, user, partner, message.chat_id)
+    except PairingRefused as refused:
+        await message.reply_text(render.refusal(refused.refusal, refused.other))
+        return
+    text, markup = render.group_request(asked, context.bot_data.bot_username)
+    await message.reply_text(text, reply_markup=markup)
+
+
+def _pair_problem(message: Message) -> str | None:
+    """What is wrong with a /pair, in the words the sender needs; None if nothing."""
+    if message.chat.type not in (ChatType.GROUP, ChatType.SUPERGROUP):
+        return render.pair_only_in_groups()
+    reply = message.reply_to_message
+    # In a forum topic every message "replies" to the topic's first message.
+    if reply is None or reply.from_user is None or reply.forum_topic_created is not None:
+        return render.pair_needs_reply()
+    if reply.from_user.is_bot:
+        return render.pair_with_bot()
+    if message.from_user is not None and reply.from_user.id == message.from_user.id:
+        return render.pair_with_yourself()
+    return None
+
+
+async def answer_pair_request(update: Update, context: Context) -> None:
+    """The partner's Accept or Decline under a group /pair; anyone else gets an alert."""
+    parsed = await parse_button(update, 1, render.REQUEST_ACCEPT, render.REQUEST_DECLINE)
+    if parsed is None:
+        return
+    query, button = parsed
+    accept = button.action == render.REQUEST_ACCEPT
+    try:
+        outcome = await pairing.answer_pair_request(
+            context.bot_data, query.from_user, button.ids[0], accept=accept
+        )
+    except PairingRefused as refused:
+        text = render.request_refusal(refused.refusal, refused.other)
+        await refuse(query, text, refused.refusal)
+        return
+    await query.answer()
+    if isinstance(outcome, Paired):
+        text, markup = render.group_paired(outcome, context.bot_data.bot_username)
+        await edit(query, text, markup)
+    else:
+        await edit(query, render.group_declined(outcome))
+
+
+# -- partners and unpairing ------------------------------------------------------------------
+
+
+async def partners(update: Update, context: Context) -> None:
+    """List the user's partners with each pair's time zone and home group."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    found = await pairing.partners_of(context.bot_data, user.id)
+    if not found.pairs:
+        await message.reply_text(render.no_partners())
+        return
+    titles = await _group_titles(context, found.pairs)
+    await message.reply_text(render.partners_list(found, titles))
+
+
+async def _group_titles(context: Context, pairs: list[PairRecord]) -> dict[int, str]:
+    titles: dict[int, str] = {}
+    for chat_id in {p.home_chat_id for p in pairs if p.home_chat_id is not None}:
+        try:
+            chat = await context.bot.get_chat(chat_id)
+        except (BadRequest, Forbidden):  # the bot left or was removed: no title to show
+            continue
+        if chat.title:
+            titles[chat_id] = chat.title
+    return titles
+
+
+async def unpair(update: Update, context: Context) -> None:
+    """Ask which partnership to end (when there are several), then confirm."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    found = await pairing.partners_of(context.bot_data, user.id)
+    if not found.pairs:
+        await message.reply_text(render.no_partners())
+        return
+    if len(found.pairs) == 1:
+        text, markup = render.unpair_confirm(found, found.pairs[0])
+    else:
+        text, markup = render.unpair_choose(found)
+    await message.reply_text(text, reply_markup=markup)
+
+
+async def unpair_pick(update: Update, context: Context) -> None:
+    """A partner chosen from /unpair's list: ask to confirm."""
+    parsed = await parse_button(update, 1, render.UNPAIR_PICK)
+    if parsed is None:
+        return
+    query, button = parsed
+    try:
+        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, button.ids[0])
+    except PairingRefused as refused:
+        await refuse(query, _unpair_refusal(refused), refused.refusal)
+        return
+    await query.answer()
+    text, markup = render.unpair_confirm(found, found.pairs[0])
+    await edit(query, text, markup)
+
+
+async def unpair_confirm(update: Update, context: Context) -> None:
+    """End the partnership and tell the other partner."""
+    parsed = await parse_button(update, 1, render.UNPAIR_CONFIRM)
+    if parsed is None:
+        return
+    query, button = parsed
+    try:
+        ended = await pairing.end_pair(context.bot_data, query.from_user.id, button.ids[0])
+    except PairingRefused as refused:
+        await refuse(query, _unpair_refusal(refused), refused.refusal)
+        return
+    await query.answer()
+    await edit(query, render.unpaired_for_me(ended))
+    if ended.partner is not None:
+        await send_private(context.bot, ended.partner.id, render.unpaired_for_partner(ended))
+
+
+async def unpair_keep(update: Update, context: Context) -> None:
+    """Keep the partnership after all."""
+    parsed = await parse_button(update, 1, render.UNPAIR_KEEP)
+    if parsed is None:
+        return
+    query, button = parsed
+    try:
+        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, button.ids[0])
+    except PairingRefused as refused:
+        await refuse(query, _unpair_refusal(refused), refused.refusal)
+        return
+    await query.answer()
+    await edit(query, render.unpair_kept(found, found.pairs[0]))
+
+
+def _unpair_refusal(refused: PairingRefused) -> str:
+    if refused.refusal == Refusal.GONE:
+        return "This partnership has already ended."
+    return "This button isn't for you."
+
+
+# -- buttons ---------------------------------------------------------------------------------
+
+
+async def parse_button(
+    update: Update, arity: int, *actions: str
+) -> tuple[CallbackQuery, ButtonData] | None:
+    """The tapped button's data if it is one of `actions`; else a polite answer and None."""
+    query = update.callback_query
+    if query is None:
+        return None
+    for action in actions:
+        button = unpack(query.data, action, arity)
+        if button is not None:
+            return query, button
+    await query.answer(render.BUTTON_GONE)
+    return None
+
+
+async def refuse(query: CallbackQuery, text: str, reason: Refusal) -> None:
+    """Answer a tap that changes nothing; a tap by the wrong person gets an alert."""
+    await query.answer(text, show_alert=reason == Refusal.NOT_YOURS)
+    if reason in _SETTLED:
+        await edit(query, text)
+
+
+async def edit(
+    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the message under the buttons (and its buttons) with the outcome."""
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if not is_not_modified(error):
+            raise

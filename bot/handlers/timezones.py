@@ -1,0 +1,97 @@
+"""/timezone and shared locations: the time zone of the user's pair."""
+
+from __future__ import annotations
+
+from typing import TYPE_CHECKING
+
+from telegram import Message, Update, User
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
+
+from bot.callbacks import pattern
+from bot.context import Context
+from bot.delivery import send_private
+from bot.handlers.pairing import edit, parse_button, refuse
+from bot.render import pairing as render
+from bot.services import pairing
+from bot.services import timezones as zones
+from bot.services.pairing import PairingRefused, ZoneSet
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(CommandHandler("timezone", timezone))
+    app.add_handler(MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, location))
+    app.add_handler(CallbackQueryHandler(timezone_pick, pattern=pattern(render.TIMEZONE_PICK)))
+
+
+async def timezone(update: Update, context: Context) -> None:
+    """Set the pair's time zone from an IANA name or a city; anything else gets advice."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    query = " ".join(context.args or [])
+    if not query:
+        found = await pairing.pairs_for_chat(context.bot_data, user.id, message.chat_id)
+        await message.reply_text(render.timezone_usage(found))
+        return
+    match zones.lookup(query):
+        case zones.Found(zone):
+            await _apply(message, user, context, zone)
+        case zones.Ambiguous(options):
+            await message.reply_text(render.zone_ambiguous(query, options))
+        case zones.NotFound(suggestions):
+            await message.reply_text(render.zone_not_found(query, suggestions))
+
+
+async def location(update: Update, context: Context) -> None:
+    """A location shared in private sets the time zone of that place."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None or message.location is None:
+        return
+    zone = await zones.zone_at(message.location.latitude, message.location.longitude)
+    if zone is None:
+        await message.reply_text(render.zone_of_location_unknown())
+        return
+    await _apply(message, user, context, zone)
+
+
+async def _apply(message: Message, user: User, context: Context, zone: str) -> None:
+    found = await pairing.pairs_for_chat(context.bot_data, user.id, message.chat_id)
+    if len(found.pairs) > 1:
+        text, markup = render.zone_choose_pair(found, zone)
+        await message.reply_text(text, reply_markup=markup)
+        return
+    pair_id = found.pairs[0].id if found.pairs else None
+    result = await pairing.set_timezone(context.bot_data, user, zone, pair_id)
+    await message.reply_text(_done(result, context))
+    await _tell_partner(result, context)
+
+
+async def timezone_pick(update: Update, context: Context) -> None:
+    """The pair chosen for a zone, when the user has several."""
+    parsed = await parse_button(update, 2, render.TIMEZONE_PICK)
+    if parsed is None:
+        return
+    query, button = parsed
+    zone = zones.zone_for_key(button.ids[1])
+    try:
+        if zone is None:
+            raise PairingRefused(pairing.Refusal.GONE)
+        result = await pairing.set_timezone(context.bot_data, query.from_user, zone, button.ids[0])
+    except PairingRefused as refused:
+        await refuse(query, render.refusal(refused.refusal, refused.other), refused.refusal)
+        return
+    await query.answer()
+    await edit(query, _done(result, context))
+    await _tell_partner(result, context)
+
+
+def _done(result: ZoneSet, context: Context) -> str:
+    return render.zone_set(result, zones.local_time(result.zone, context.bot_data.clock.now()))
+
+
+async def _tell_partner(result: ZoneSet, context: Context) -> None:
+    if result.partner is not None:
+        await send_private(context.bot, result.partner.id, render.zone_set_for_partner(result))

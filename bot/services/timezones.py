@@ -1,0 +1,191 @@
+"""Time zones from what people type or share: an IANA name, a city, a location.
+
+The catalogue comes from `zoneinfo.available_timezones()` and is built on first use,
+as is the (slow to load) offline location lookup.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import difflib
+import functools
+import re
+import zlib
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import TYPE_CHECKING
+from zoneinfo import ZoneInfo, available_timezones
+
+if TYPE_CHECKING:
+    from timezonefinder import TimezoneFinder
+
+# The regions whose last name component is a city (or island) people would type.
+_CITY_AREAS = frozenset(
+    {
+        "Africa",
+        "America",
+        "Antarctica",
+        "Asia",
+        "Atlantic",
+        "Australia",
+        "Europe",
+        "Indian",
+        "Pacific",
+    }
+)
+_MAX_OPTIONS = 6
+# Partial matches start at three letters: "be" would match half the world.
+_MIN_PARTIAL = 3
+
+
+@dataclass(frozen=True, slots=True)
+class Found:
+    zone: str
+
+
+@dataclass(frozen=True, slots=True)
+class Ambiguous:
+    """Several zones that keep different clocks match; the user has to pick one."""
+
+    options: tuple[str, ...]
+
+
+@dataclass(frozen=True, slots=True)
+class NotFound:
+    suggestions: tuple[str, ...]
+
+
+Lookup = Found | Ambiguous | NotFound
+
+
+@dataclass(frozen=True)
+class _Catalogue:
+    by_lower: dict[str, str] = field(default_factory=dict)
+    by_city: dict[str, tuple[str, ...]] = field(default_factory=dict)
+    by_key: dict[int, str] = field(default_factory=dict)
+
+
+def _squash(text: str) -> str:
+    """Lowercase, with underscores, hyphens and runs of spaces as one space."""
+    return re.sub(r"[\s_-]+", " ", text).strip().lower()
+
+
+@functools.cache
+def _catalogue() -> _Catalogue:
+    zones = sorted(available_timezones() - {"localtime", "Factory"})
+    cities: dict[str, list[str]] = {}
+    for zone in zones:
+        if zone.split("/", 1)[0] in _CITY_AREAS:
+            cities.setdefault(_squash(zone.rsplit("/", 1)[-1]), []).append(zone)
+    keys: dict[int, list[str]] = {}
+    for zone in zones:
+        keys.setdefault(zone_key(zone), []).append(zone)
+    return _Catalogue(
+        by_lower={zone.lower(): zone for zone in zones},
+        by_city={city: tuple(found) for city, found in cities.items()},
+        # A key two zones share would be ambiguous on a button: such a zone gets none.
+        by_key={key: found[0] for key, found in keys.items() if len(found) == 1},
+    )
+
+
+def zone_key(zone: str) -> int:
+    """A short number naming a zone on a button (callback data holds only numbers)."""
+    return zlib.crc32(zone.encode())
+
+
+def zone_for_key(key: int) -> str | None:
+    return _catalogue().by_key.get(key)
+
+
+def is_zone(name: str) -> bool:
+    """Whether `name` is a zone exactly as the catalogue spells it."""
+    return _catalogue().by_lower.get(name.lower()) == name
+
+
+def lookup(query: str) -> Lookup:
+    """Resolve what a user typed: an IANA name in any case, else a city, else advice."""
+    catalogue = _catalogue()
+    iana = re.sub(r"\s*/\s*", "/", query.strip()).replace(" ", "_").lower()
+    if iana in catalogue.by_lower:
+        return Found(catalogue.by_lower[iana])
+    city = _squash(query)
+    if not city:
+        return NotFound(())
+    exact = catalogue.by_city.get(city)
+    if exact:
+        return _one_or_several(exact)
+    if len(city) >= _MIN_PARTIAL:
+        # One choice per matching city; its aliases fold into one.
+        partial = [
+            choice
+            for name, zones in sorted(catalogue.by_city.items())
+            if name.startswith(city) or f" {city}" in name
+            for choice in _distinct_clocks(zones)
+        ]
+        choices = tuple(dict.fromkeys(partial))
+        if len(choices) == 1:
+            return Found(choices[0])
+        if choices:
+            return Ambiguous(choices[:_MAX_OPTIONS])
+    return NotFound(_suggestions(city, catalogue))
+
+
+def _one_or_several(zones: tuple[str, ...]) -> Lookup:
+    distinct = _distinct_clocks(zones)
+    if len(distinct) == 1:
+        return Found(distinct[0])
+    return Ambiguous(tuple(distinct[:_MAX_OPTIONS]))
+
+
+def _distinct_clocks(zones: tuple[str, ...]) -> list[str]:
+    """Drop aliases: zones that show the same time over the coming years are one choice.
+
+    America/Buenos_Aires and America/Argentina/Buenos_Aires are the same clock; keep
+    the longer, more specific name.
+    """
+    samples = [
+        datetime(year, month, 15, 12, tzinfo=UTC)
+        for year in range(2025, 2031)
+        for month in (1, 4, 7, 10)
+    ]
+    by_clock: dict[tuple[object, ...], str] = {}
+    for zone in sorted(zones, key=lambda z: (-len(z), z)):
+        info = ZoneInfo(zone)
+        clock = tuple(instant.astimezone(info).utcoffset() for instant in samples)
+        by_clock.setdefault(clock, zone)
+    return sorted(by_clock.values())
+
+
+def _suggestions(city: str, catalogue: _Catalogue) -> tuple[str, ...]:
+    names = list(catalogue.by_city) + list(catalogue.by_lower)
+    close = difflib.get_close_matches(city.replace(" ", "_"), names, n=3, cutoff=0.6)
+    close += difflib.get_close_matches(city, names, n=3, cutoff=0.6)
+    found: list[str] = []
+    for name in close:
+        for zone in catalogue.by_city.get(name) or (catalogue.by_lower[name],):
+            if zone not in found:
+                found.append(zone)
+    return tuple(found[:3])
+
+
+def local_time(zone: str, now: datetime) -> str:
+    """The wall-clock time in `zone` at the instant `now`, as HH:MM."""
+    return now.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+
+@functools.cache
+def _finder() -> TimezoneFinder:
+    # Loading the polygons takes a moment and some memory: once, and only when needed.
+    from timezonefinder import TimezoneFinder
+
+    return TimezoneFinder()
+
+
+def _zone_at_blocking(latitude: float, longitude: float) -> str | None:
+    zone = _finder().timezone_at(lng=longitude, lat=latitude)
+    return zone if isinstance(zone, str) and is_zone(zone) else None
+
+
+async def zone_at(latitude: float, longitude: float) -> str | None:
+    """The zone of a place on Earth, looked up offline in a worker thread."""
+    return await asyncio.to_thread(_zone_at_blocking, latitude, longitude)
