@@ -15,7 +15,6 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
-    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -26,11 +25,12 @@ from telegram.ext import (
 )
 from telegram.request import BaseRequest
 
+from bot import reminder_dispatch
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotData, Context
 from bot.errors import on_error
-from bot.handlers import basics, pairing, timezones
+from bot.handlers import basics, reminders
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
 from storage.db import Database
 
@@ -47,6 +47,7 @@ async def _post_init(app: BotApplication) -> None:
     database = Database.connect(data.settings.database_url)
     await database.migrate()
     data.db = database
+    reminder_dispatch.start(app)
     await app.bot.set_my_commands(menu(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(menu(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
     log.info("ready as @%s on %s", data.bot_username, database.dialect)
@@ -89,9 +90,7 @@ def build_application(
 
     app.add_handler(CommandHandler("start", basics.start))
     app.add_handler(CommandHandler("help", basics.help_command))
-    pairing.register(app)
-    timezones.register(app)
+    reminders.register(app)
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
-    app.add_handler(CallbackQueryHandler(basics.unknown_button))
     app.add_error_handler(on_error)
     return app

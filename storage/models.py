@@ -54,8 +54,6 @@ class User(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     # True once the user opened a private chat; False again when they block the bot.
     reachable: Mapped[bool] = mapped_column(Boolean, default=False)
-    # Where the user said they live (/timezone or a shared location): a new pair's zone.
-    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -98,8 +96,6 @@ class Invite(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
-    # The first person who opened the link; only they can answer it, and once
-    # `used_at` is set, the person who did.
     used_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )
@@ -228,6 +224,8 @@ class ReminderDelivery(Base):
     __tablename__ = "reminder_deliveries"
     __table_args__ = (
         UniqueConstraint("pair_id", "slot_id", "local_date", name="uq_reminder_deliveries_key"),
+        # Finds deliveries left in flight by a stopped process without scanning history.
+        Index("ix_reminder_deliveries_status_claimed_at", "status", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)

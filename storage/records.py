@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 
 
 @dataclass(frozen=True, slots=True)
@@ -12,7 +12,6 @@ class UserRecord:
     first_name: str
     username: str | None
     reachable: bool
-    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,27 +43,27 @@ class PairRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class InviteRecord:
-    """An invite link as stored: the token itself is never kept, only its hash."""
+class ReminderSlotRecord:
+    """A pair's daily reminder: a local time, weekdays (Monday is bit 0), its next instant."""
 
     id: int
-    inviter_id: int
-    created_at: datetime
-    expires_at: datetime
-    used_at: datetime | None
-    # Who opened it first (the only one who may answer it); who used it, once used.
-    used_by_id: int | None
-    outcome: str | None
+    pair_id: int
+    local_time: time
+    weekdays: int
+    next_due_at: datetime
 
 
 @dataclass(frozen=True, slots=True)
-class PairRequestRecord:
-    """A /pair asked in a group, waiting for the named partner's answer."""
+class ReminderDeliveryRecord:
+    """One reminder of one slot on one local date, and how far it got."""
 
     id: int
-    chat_id: int
-    requester_id: int
-    partner_id: int
-    created_at: datetime
-    resolved_at: datetime | None
-    outcome: str | None
+    pair_id: int
+    slot_id: int
+    local_date: date
+    due_at: datetime
+    claimed_at: datetime
+    sent_at: datetime | None
+    status: str
+    snooze_due_at: datetime | None
+    note: str | None

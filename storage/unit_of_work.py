@@ -4,9 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.repositories.invites import InviteRepository
-from storage.repositories.pair_requests import PairRequestRepository
 from storage.repositories.pairs import PairRepository
+from storage.repositories.reminders import ReminderRepository
 from storage.repositories.results import ResultRepository
 from storage.repositories.sessions import SessionRepository
 from storage.repositories.users import UserRepository
@@ -19,10 +18,9 @@ class UnitOfWork:
         self._session = session
         self.users = UserRepository(session)
         self.pairs = PairRepository(session)
-        self.invites = InviteRepository(session)
-        self.pair_requests = PairRequestRepository(session)
         self.sessions = SessionRepository(session)
         self.results = ResultRepository(session)
+        self.reminders = ReminderRepository(session)
 
     async def commit(self) -> None:
         await self._session.commit()

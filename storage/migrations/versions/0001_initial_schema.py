@@ -25,7 +25,6 @@ def upgrade() -> None:
         sa.Column("first_name", sa.String(length=128), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=True),
         sa.Column("reachable", sa.Boolean(), nullable=False),
-        sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
@@ -232,6 +231,9 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_reminder_deliveries_snooze_due_at"), ["snooze_due_at"], unique=False
         )
+        batch_op.create_index(
+            "ix_reminder_deliveries_status_claimed_at", ["status", "claimed_at"], unique=False
+        )
 
     op.create_table(
         "session_results",
@@ -289,6 +291,7 @@ def downgrade() -> None:
 
     op.drop_table("session_results")
     with op.batch_alter_table("reminder_deliveries", schema=None) as batch_op:
+        batch_op.drop_index("ix_reminder_deliveries_status_claimed_at")
         batch_op.drop_index(batch_op.f("ix_reminder_deliveries_snooze_due_at"))
         batch_op.drop_index(batch_op.f("ix_reminder_deliveries_slot_id"))
 

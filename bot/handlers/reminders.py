@@ -1,0 +1,295 @@
+"""/remind, /reminders, /pause, /resume, and the buttons on a reminder."""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, Coroutine
+from dataclasses import dataclass
+from datetime import time
+from typing import Any
+
+from telegram import InlineKeyboardMarkup, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+
+from bot import reminder_dispatch
+from bot.callbacks import pack, pattern, unpack
+from bot.context import Context
+from bot.delivery import is_not_modified
+from bot.render import reminders as render
+from bot.render.pairs import choose_pair_keyboard, partner_name
+from bot.services import reminders as service
+from bot.services.pairs import pair_of_member, pairs_in_reach
+from storage.records import PairRecord
+
+
+@dataclass(frozen=True, slots=True)
+class Reply:
+    text: str
+    markup: InlineKeyboardMarkup | None = None
+
+
+# What a command does once it knows the pair: (context, pair, user id, arguments).
+Act = Callable[[Context, PairRecord, int, tuple[int, ...]], Awaitable[Reply]]
+
+
+def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+    """Wire the reminder commands and buttons into the application."""
+    app.add_handler(CommandHandler("remind", remind))
+    app.add_handler(CommandHandler("reminders", list_reminders))
+    app.add_handler(CommandHandler("pause", pause))
+    app.add_handler(CommandHandler("resume", resume))
+    picks: dict[str, tuple[int, Act]] = {
+        render.PICK_REMIND: (2, _remind),
+        render.PICK_LIST: (0, _list),
+        render.PICK_PAUSE: (1, _pause),
+        render.PICK_RESUME: (0, _resume),
+    }
+    for action, (arity, act) in picks.items():
+        app.add_handler(CallbackQueryHandler(_picked(action, arity, act), pattern=pattern(action)))
+    app.add_handler(CallbackQueryHandler(remove_pressed, pattern=pattern(render.REMOVE)))
+    app.add_handler(CallbackQueryHandler(start_pressed, pattern=pattern(render.START)))
+    app.add_handler(CallbackQueryHandler(snooze_pressed, pattern=pattern(render.SNOOZE)))
+    app.add_handler(CallbackQueryHandler(skip_pressed, pattern=pattern(render.SKIP)))
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+async def remind(update: Update, context: Context) -> None:
+    """/remind HH:MM [days]: add a daily reminder slot."""
+    args = context.args or []
+    if not args or len(args) > 2:
+        await _reply(update, Reply(render.REMIND_USAGE))
+        return
+    try:
+        at = service.parse_clock(args[0])
+    except ValueError:
+        await _reply(update, Reply(render.bad_time(args[0])))
+        return
+    try:
+        mask = service.parse_days(args[1] if len(args) > 1 else "daily")
+    except ValueError:
+        await _reply(update, Reply(render.bad_days(args[1])))
+        return
+    await _for_pair(update, context, render.PICK_REMIND, (at.hour * 60 + at.minute, mask), _remind)
+
+
+async def list_reminders(update: Update, context: Context) -> None:
+    """/reminders: the pair's slots, each with a remove button."""
+    await _for_pair(update, context, render.PICK_LIST, (), _list)
+
+
+async def pause(update: Update, context: Context) -> None:
+    """/pause N: no reminders for N days (1-60)."""
+    args = context.args or []
+    days = int(args[0]) if len(args) == 1 and args[0].isdigit() else 0
+    if not 1 <= days <= service.MAX_PAUSE_DAYS:
+        await _reply(update, Reply(render.PAUSE_USAGE))
+        return
+    await _for_pair(update, context, render.PICK_PAUSE, (days,), _pause)
+
+
+async def resume(update: Update, context: Context) -> None:
+    """/resume: end a pause now."""
+    await _for_pair(update, context, render.PICK_RESUME, (), _resume)
+
+
+# -- what each command does for one pair -----------------------------------------------
+
+
+async def _remind(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
+    minutes, mask = args
+    data, now = context.bot_data, context.bot_data.clock.now()
+    names = await _names(context, pair, me)
+    try:
+        result = await service.add_slot(
+            data, pair.id, time(minutes // 60, minutes % 60), mask, now
+        )
+    except service.TooManySlots:
+        return Reply(render.too_many(names, service.MAX_SLOTS))
+    reminder_dispatch.wake_for(context.job_queue, data, result.slot.next_due_at)
+    paused = service.is_paused(result.pair, now)
+    return Reply(
+        render.slot_set(names, result.slot, pair.timezone, added=result.added, paused=paused)
+    )
+
+
+async def _list(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
+    fresh, slots = await service.slots(context.bot_data, pair.id)
+    now = context.bot_data.clock.now()
+    paused_until = fresh.reminders_paused_until if service.is_paused(fresh, now) else None
+    return Reply(
+        render.slot_list(await _names(context, pair, me), slots, fresh.timezone, paused_until),
+        render.slot_list_keyboard(pair.id, slots),
+    )
+
+
+async def _pause(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
+    (days,) = args
+    until = await service.pause(context.bot_data, pair.id, days, context.bot_data.clock.now())
+    return Reply(render.paused(await _names(context, pair, me), until, pair.timezone))
+
+
+async def _resume(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
+    now = context.bot_data.clock.now()
+    name = await _names(context, pair, me)
+    if not service.is_paused(pair, now):
+        return Reply(render.not_paused(name))
+    next_due = await service.resume(context.bot_data, pair, now)
+    return Reply(render.resumed(name, next_due, pair.timezone))
+
+
+async def _names(context: Context, pair: PairRecord, me: int) -> str:
+    async with context.bot_data.db.unit() as unit:
+        users = await unit.users.get_many(list(pair.members))
+    return partner_name(pair, me, users)
+
+
+# -- which pair ------------------------------------------------------------------------
+
+
+async def _for_pair(
+    update: Update, context: Context, action: str, args: tuple[int, ...], act: Act
+) -> None:
+    """Run `act` for the one pair in reach, or ask which, encoding `args` in the buttons."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    private = message.chat.type == ChatType.PRIVATE
+    reach = await pairs_in_reach(context.bot_data, user.id, message.chat.id, private)
+    if not reach.pairs:
+        text = render.NO_PARTNER_PRIVATE if private else render.NO_PARTNER_GROUP
+        await message.reply_text(text)
+    elif len(reach.pairs) == 1:
+        await _reply(update, await act(context, reach.pairs[0], user.id, args))
+    else:
+        keyboard = choose_pair_keyboard(
+            reach.pairs, user.id, reach.users, lambda p: pack(action, p.id, *args)
+        )
+        command = (message.text or "/").split()[0].lstrip("/").split("@")[0]
+        await message.reply_text(render.which_pair(command), reply_markup=keyboard)
+
+
+def _picked(
+    action: str, arity: int, act: Act
+) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
+    async def picked(update: Update, context: Context) -> None:
+        """A partner chosen for a command: run it for that pair, in place of the question."""
+        query = update.callback_query
+        if query is None:
+            return
+        button = unpack(query.data, action, arity + 1)
+        if button is None:
+            await query.answer(render.OUT_OF_DATE)
+            return
+        pair = await pair_of_member(context.bot_data, button.ids[0], query.from_user.id)
+        if pair is None:
+            await query.answer(render.NOT_YOURS, show_alert=True)
+            return
+        reply = await act(context, pair, query.from_user.id, button.ids[1:])
+        await query.answer()
+        await _edit(update, reply)
+
+    return picked
+
+
+# -- buttons ---------------------------------------------------------------------------
+
+
+async def remove_pressed(update: Update, context: Context) -> None:
+    """Remove one slot from the list, and show the list again."""
+    query = update.callback_query
+    button = unpack(query.data if query else None, render.REMOVE, 2)
+    if query is None or button is None:
+        return
+    pair_id, slot_id = button.ids
+    pair = await pair_of_member(context.bot_data, pair_id, query.from_user.id)
+    if pair is None:
+        await query.answer(render.NOT_YOURS, show_alert=True)
+        return
+    removed = await service.remove_slot(context.bot_data, pair_id, slot_id)
+    await query.answer(None if removed else render.ALREADY_REMOVED)
+    await _edit(update, await _list(context, pair, query.from_user.id, ()))
+
+
+async def start_pressed(update: Update, context: Context) -> None:
+    """Start now: hand over to the sessions code."""
+    query = update.callback_query
+    button = unpack(query.data if query else None, render.START, 1)
+    if query is None or button is None:
+        return
+    pair = await pair_of_member(context.bot_data, button.ids[0], query.from_user.id)
+    if pair is None:
+        await query.answer(render.NOT_YOURS, show_alert=True)
+        return
+    await query.answer()
+    text = await service.start_session_from_reminder(context, pair, query.from_user.id)
+    if text and query.message is not None:
+        await context.bot.send_message(query.message.chat.id, text)
+
+
+async def snooze_pressed(update: Update, context: Context) -> None:
+    """Snooze 15 min: the reminder comes once more to both partners."""
+    query = update.callback_query
+    button = unpack(query.data if query else None, render.SNOOZE, 1)
+    if query is None or button is None:
+        return
+    now = context.bot_data.clock.now()
+    result = await service.snooze(context.bot_data, button.ids[0], query.from_user.id, now)
+    if result.outcome is not service.Tap.DONE or result.pair is None or result.until is None:
+        await query.answer(_tap_answer(result.outcome, render.ALREADY_SNOOZED), show_alert=True)
+        return
+    await query.answer()
+    text = render.snoozed(_original(update), result.until, result.pair.timezone)
+    reminder_dispatch.wake_for(context.job_queue, context.bot_data, result.until)
+    await _edit(update, Reply(text, render.start_keyboard(result.pair.id)))
+
+
+async def skip_pressed(update: Update, context: Context) -> None:
+    """Skip today: no more reminders for this pair until tomorrow."""
+    query = update.callback_query
+    button = unpack(query.data if query else None, render.SKIP, 1)
+    if query is None or button is None:
+        return
+    now = context.bot_data.clock.now()
+    result = await service.skip_today(context.bot_data, button.ids[0], query.from_user.id, now)
+    if result.outcome is not service.Tap.DONE:
+        await query.answer(_tap_answer(result.outcome, render.ALREADY_SKIPPED), show_alert=True)
+        return
+    await query.answer()
+    await _edit(update, Reply(render.skipped(_original(update))))
+
+
+def _tap_answer(outcome: service.Tap, already: str) -> str:
+    return {
+        service.Tap.NOT_YOURS: render.NOT_YOURS,
+        service.Tap.GONE: render.GONE,
+        service.Tap.ALREADY: already,
+        service.Tap.TOO_LATE: render.CANNOT_SNOOZE,
+    }.get(outcome, render.GONE)
+
+
+# -- small pieces ----------------------------------------------------------------------
+
+
+def _original(update: Update) -> str:
+    """The reminder's text as HTML again, to extend it with what was chosen."""
+    message = update.effective_message
+    return (message.text_html if message is not None and message.text else "") or ""
+
+
+async def _reply(update: Update, reply: Reply) -> None:
+    if update.effective_message is not None:
+        await update.effective_message.reply_text(reply.text, reply_markup=reply.markup)
+
+
+async def _edit(update: Update, reply: Reply) -> None:
+    query = update.callback_query
+    if query is None:
+        return
+    try:
+        await query.edit_message_text(reply.text, reply_markup=reply.markup)
+    except BadRequest as error:
+        if not is_not_modified(error):
+            raise

@@ -1,0 +1,210 @@
+"""The one job that sends every daily reminder.
+
+It runs once a minute as a safety net, and is moved earlier to wake at the next due
+instant. Each tick claims due work in small committed batches (see
+`bot.services.reminders` for why that makes each reminder go out once), sends each
+batch, marks it, and claims the next, until nothing is due.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import math
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import Bot, Message
+from telegram.ext import Application, Job, JobQueue
+
+from bot.context import BotData, Context
+from bot.delivery import send_private
+from bot.render import reminders as render
+from bot.services import reminders as service
+from routines.loader import load_library
+from routines.model import Routine
+from routines.plan import build_plan
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "reminder-dispatch"
+SAFETY_NET = timedelta(minutes=1)
+# Claimed together, then sent: small enough that a batch is out long before
+# `RECLAIM_AFTER` even at 30 messages a second (250 pairs, 500 messages, ~17 s).
+CLAIM_BATCH = 250
+# Reminders sent at once; the rate limiter spaces them, this bounds what is in flight.
+SEND_CHUNK = 25
+# A tick that could not start on time (a busy loop, a slow database) still runs.
+MISFIRE_GRACE_SECONDS = 120
+# Setup steps are untimed; this is what moving into position usually takes.
+_SETUP_SECONDS = 20
+DEFAULT_ROUTINE = "lower-back"
+
+Claimer = Callable[[BotData, datetime, int], Awaitable[service.Claim]]
+
+
+@dataclass(slots=True)
+class TickReport:
+    claimed: int = 0
+    sent: int = 0
+    messages: int = 0
+
+
+def pitch_of(library: Mapping[str, Routine]) -> render.Pitch:
+    """What a reminder suggests: the default routine, its size and rough length."""
+    routine = library.get(DEFAULT_ROUTINE) or next(iter(library.values()))
+    plan = build_plan(routine)
+    seconds = plan.total_seconds + _SETUP_SECONDS * len(routine.exercises) * 2
+    return render.Pitch(routine.title, len(routine.exercises), math.ceil(seconds / 60))
+
+
+class ReminderDispatcher:
+    """Claims, sends and marks reminders; one per process, kept as its job's data."""
+
+    def __init__(self, pitch: render.Pitch) -> None:
+        self.pitch = pitch
+        # A tick asked for while one runs (a test, or an early wake) waits its turn.
+        self._lock = asyncio.Lock()
+
+    async def tick(self, bot: Bot, data: BotData) -> TickReport:
+        """Send everything due now: abandoned claims first, then snoozes, then slots."""
+        report = TickReport()
+        async with self._lock:
+            claimers: tuple[Claimer, ...] = (
+                service.take_over_abandoned,
+                service.claim_snoozes,
+                service.claim_due,
+            )
+            for claim in claimers:
+                while True:
+                    batch = await claim(data, data.clock.now(), CLAIM_BATCH)
+                    report.claimed += batch.claimed
+                    await self.send(bot, data, batch.outgoing, report)
+                    if batch.claimed < CLAIM_BATCH:
+                        break
+        if report.claimed:
+            log.info(
+                "reminders: %d claimed, %d sent (%d messages)",
+                report.claimed,
+                report.sent,
+                report.messages,
+            )
+        return report
+
+    async def send(
+        self,
+        bot: Bot,
+        data: BotData,
+        outgoing: list[service.Outgoing],
+        report: TickReport | None = None,
+    ) -> None:
+        """Send claimed reminders a chunk at a time, marking each chunk once it is out."""
+        for start in range(0, len(outgoing), SEND_CHUNK):
+            chunk = outgoing[start : start + SEND_CHUNK]
+            results = await asyncio.gather(*(self._send_one(bot, item) for item in chunk))
+            await service.record_sends(data, results, data.clock.now())
+            if report is not None:
+                report.sent += sum(1 for r in results if r.reached)
+                report.messages += sum(len(r.reached) for r in results)
+
+    async def _send_one(self, bot: Bot, item: service.Outgoing) -> service.SendResult:
+        pair = item.pair
+        result = service.SendResult(item.delivery_id, item.again)
+        markup = render.reminder_keyboard(pair.id, item.delivery_id, again=item.again)
+        members = pair.members
+        answers = await asyncio.gather(
+            *(
+                send_private(
+                    bot,
+                    member,
+                    render.reminder(
+                        item.names[pair.partner_of(member)], self.pitch, again=item.again
+                    ),
+                    markup,
+                )
+                for member in members
+            ),
+            return_exceptions=True,
+        )
+        for member, answer in zip(members, answers, strict=True):
+            if isinstance(answer, Message):
+                result.reached.append(member)
+            elif answer is None:
+                result.unreachable.append(member)
+            else:
+                log.warning("reminder %s to user %s failed: %r", item.delivery_id, member, answer)
+                result.failed.append(member)
+        if result.reached and result.unreachable and not item.again:
+            # Told once per reminder: a snoozed one goes out without repeating it.
+            for member in result.reached:
+                partner = item.names[pair.partner_of(member)]
+                await _quietly(send_private(bot, member, render.partner_unreachable(partner)))
+        return result
+
+
+async def _quietly(sending: Awaitable[Message | None]) -> None:
+    try:
+        await sending
+    except Exception as error:  # the reminder itself went out; the note is best-effort
+        log.warning("could not send a note about an unreachable partner: %r", error)
+
+
+async def _run_tick(context: Context) -> None:
+    """The job's callback: one tick, then wake again when the next thing is due."""
+    job = context.job
+    assert job is not None and isinstance(job.data, ReminderDispatcher)
+    try:
+        await job.data.tick(context.bot, context.bot_data)
+    finally:
+        due = await service.soonest_due(context.bot_data)
+        arm(job, context.bot_data, due)
+
+
+def arm(job: Job[Any], data: BotData, due: datetime | None) -> None:
+    """Run the job at `due` if that is sooner than its next run (at most a minute away)."""
+    if due is None or not job.enabled or job.removed:
+        return
+    delay = (due - data.clock.now()).total_seconds()
+    if delay >= SAFETY_NET.total_seconds():
+        return
+    when = datetime.now(UTC) + timedelta(seconds=max(delay, 1.0))
+    scheduled = job.next_t
+    if scheduled is None or when < scheduled:
+        job.job.modify(next_run_time=when)
+
+
+def wake_for(job_queue: JobQueue[Any] | None, data: BotData, due: datetime) -> None:
+    """A slot just added may be due before the next tick: move the tick earlier."""
+    if job_queue is None:
+        return
+    for job in job_queue.get_jobs_by_name(JOB_NAME):
+        arm(job, data, due)
+
+
+def start(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> Job[Any]:
+    """Schedule the dispatcher; called from `post_init`, the first tick runs at start-up."""
+    dispatcher = ReminderDispatcher(pitch_of(load_library()))
+    job_queue = app.job_queue
+    if job_queue is None:
+        raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
+    return job_queue.run_repeating(
+        _run_tick,
+        interval=SAFETY_NET,
+        first=0,
+        name=JOB_NAME,
+        data=dispatcher,
+        job_kwargs={
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            "coalesce": True,
+            "max_instances": 3,  # a tick started while one runs waits for it
+        },
+    )
+
+
+def dispatcher_job(app: Application[Any, Any, Any, Any, Any, JobQueue[Any]]) -> Job[Any]:
+    """The dispatcher's job, for tests and tools that run a tick by hand."""
+    assert app.job_queue is not None
+    [job] = app.job_queue.get_jobs_by_name(JOB_NAME)
+    return job

@@ -1,0 +1,233 @@
+"""Texts and keyboards for daily reminders: pure functions of what the service decided."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import date, datetime, time
+from html import escape
+from zoneinfo import ZoneInfo
+
+from telegram import InlineKeyboardButton, InlineKeyboardMarkup
+
+from bot.callbacks import pack
+from storage.records import ReminderSlotRecord
+
+START = "rs"  # rs:<pair_id>
+SNOOZE = "rz"  # rz:<delivery_id>
+SKIP = "rk"  # rk:<delivery_id>
+REMOVE = "rx"  # rx:<pair_id>:<slot_id>
+# The pair chosen for a command, when the user has several partners.
+PICK_REMIND = "rp"  # rp:<pair_id>:<minutes after midnight>:<weekday mask>
+PICK_LIST = "rl"  # rl:<pair_id>
+PICK_PAUSE = "rpa"  # rpa:<pair_id>:<days>
+PICK_RESUME = "rre"  # rre:<pair_id>
+
+_DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+EVERY_DAY = 0b1111111
+WEEKDAYS = 0b0011111
+WEEKENDS = 0b1100000
+
+
+@dataclass(frozen=True, slots=True)
+class Pitch:
+    """What a reminder says about the routine it suggests."""
+
+    title: str
+    exercises: int
+    minutes: int
+
+
+# -- the reminder itself ---------------------------------------------------------------
+
+
+def reminder(partner: str, pitch: Pitch, *, again: bool) -> str:
+    opening = "Here's your snoozed reminder" if again else "Time to stretch"
+    return (
+        f"⏰ {opening}, together with {escape(partner)}.\n"
+        f"<b>{escape(pitch.title)}</b>: {pitch.exercises} stretches, "
+        f"about {pitch.minutes} minutes."
+    )
+
+
+def reminder_keyboard(pair_id: int, delivery_id: int, *, again: bool) -> InlineKeyboardMarkup:
+    """Start now, Snooze (only the first time) and Skip today."""
+    later = [InlineKeyboardButton("Skip today", callback_data=pack(SKIP, delivery_id))]
+    if not again:
+        later.insert(
+            0, InlineKeyboardButton("Snooze 15 min", callback_data=pack(SNOOZE, delivery_id))
+        )
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Start now", callback_data=pack(START, pair_id))], later]
+    )
+
+
+def start_keyboard(pair_id: int) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton("Start now", callback_data=pack(START, pair_id))]]
+    )
+
+
+def partner_unreachable(partner: str) -> str:
+    return (
+        f"I couldn't reach {escape(partner)} in private, so only you got this reminder. "
+        "Ask them to open a chat with me and tap Start."
+    )
+
+
+def snoozed(original: str, until: datetime, zone: str) -> str:
+    return f"{original}\n\nSnoozed: I'll remind you both again at {clock(until, zone)}."
+
+
+def skipped(original: str) -> str:
+    return f"{original}\n\nSkipped for today. See you next time!"
+
+
+def start_with_stretch() -> str:
+    return "Send /stretch and both of you tap Join to begin."
+
+
+# -- answers to taps -------------------------------------------------------------------
+
+NOT_YOURS = "This reminder belongs to another pair."
+GONE = "This reminder is no longer active."
+ALREADY_SNOOZED = "Already snoozed."
+ALREADY_SKIPPED = "Today is already skipped."
+CANNOT_SNOOZE = "This one can't be snoozed any more."
+OUT_OF_DATE = "This button is out of date."
+ALREADY_REMOVED = "That reminder was already removed."
+
+
+# -- commands --------------------------------------------------------------------------
+
+NO_PARTNER_PRIVATE = "You don't have a partner yet. Send /invite to pair up first."
+NO_PARTNER_GROUP = (
+    "No pair of yours calls this group home. Send the command to me in private, "
+    "or pair up here with /pair."
+)
+REMIND_USAGE = (
+    "Tell me when, in 24-hour time: /remind 07:30, /remind 19:00 weekdays "
+    "or /remind 18:00 mon,wed,fri."
+)
+PAUSE_USAGE = "Pause for how many days? A whole number from 1 to 60, like /pause 7."
+
+
+def bad_time(text: str) -> str:
+    return (
+        f"I can't read “{escape(text)}” as a time. "
+        "Use 24-hour HH:MM, like /remind 07:30 or /remind 19:00."
+    )
+
+
+def bad_days(text: str) -> str:
+    return (
+        f"I can't read “{escape(text)}” as days. "
+        "Use daily, weekdays, weekends or a list like mon,wed,fri."
+    )
+
+
+def which_pair(command: str) -> str:
+    return f"Which partner is /{command} for?"
+
+
+def too_many(partner: str, limit: int) -> str:
+    return (
+        f"You already have {limit} reminders with {escape(partner)}, the most I keep. "
+        "Remove one in /reminders first."
+    )
+
+
+def slot_set(
+    partner: str, slot: ReminderSlotRecord, zone: str, *, added: bool, paused: bool
+) -> str:
+    first = f"{clock_of(slot.local_time)} {days(slot.weekdays)}"
+    lead = "Done! I'll remind you" if added else "Updated: I'll remind you"
+    text = (
+        f"{lead} and {escape(partner)} at {first} ({escape(zone)}). "
+        f"Next one: {day_and_time(slot.next_due_at, zone)}."
+    )
+    if paused:
+        text += " Reminders are paused right now; /resume turns them back on."
+    return text
+
+
+def slot_list(
+    partner: str,
+    slots: Sequence[ReminderSlotRecord],
+    zone: str,
+    paused_until: datetime | None,
+) -> str:
+    if not slots:
+        return f"No reminders with {escape(partner)} yet. Add one with /remind 07:30."
+    lines = [f"<b>Reminders with {escape(partner)}</b> ({escape(zone)})"]
+    lines += [f"{clock_of(slot.local_time)} {days(slot.weekdays)}" for slot in slots]
+    if paused_until is not None:
+        lines.append(f"Paused until {day_and_time(paused_until, zone)}; /resume ends it.")
+    return "\n".join(lines)
+
+
+def slot_list_keyboard(
+    pair_id: int, slots: Sequence[ReminderSlotRecord]
+) -> InlineKeyboardMarkup | None:
+    if not slots:
+        return None
+    return InlineKeyboardMarkup(
+        [
+            [
+                InlineKeyboardButton(
+                    f"Remove {clock_of(slot.local_time)}",
+                    callback_data=pack(REMOVE, pair_id, slot.id),
+                )
+            ]
+            for slot in slots
+        ]
+    )
+
+
+def paused(partner: str, until: datetime, zone: str) -> str:
+    return (
+        f"Reminders with {escape(partner)} are paused until {day_and_time(until, zone)}. "
+        "Your streak is safe. /resume brings them back sooner."
+    )
+
+
+def resumed(partner: str, next_due: datetime | None, zone: str) -> str:
+    text = f"Reminders with {escape(partner)} are back on."
+    if next_due is not None:
+        text += f" Next one: {day_and_time(next_due, zone)}."
+    return text
+
+
+def not_paused(partner: str) -> str:
+    return f"Reminders with {escape(partner)} aren't paused."
+
+
+# -- small pieces ----------------------------------------------------------------------
+
+
+def clock_of(local_time: time) -> str:
+    return local_time.strftime("%H:%M")
+
+
+def clock(instant: datetime, zone: str) -> str:
+    return instant.astimezone(ZoneInfo(zone)).strftime("%H:%M")
+
+
+def day_and_time(instant: datetime, zone: str) -> str:
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{_DAY_NAMES[local.weekday()]} {local.day} {local:%b}, {local:%H:%M}"
+
+
+def day(local_date: date) -> str:
+    return f"{_DAY_NAMES[local_date.weekday()]} {local_date.day} {local_date:%b}"
+
+
+def days(mask: int) -> str:
+    """A weekday mask in words: every day, on weekdays, on weekends, or the days listed."""
+    if mask == EVERY_DAY:
+        return "every day"
+    if mask == WEEKDAYS:
+        return "on weekdays"
+    if mask == WEEKENDS:
+        return "on weekends"
+    return "on " + ", ".join(name for bit, name in enumerate(_DAY_NAMES) if mask >> bit & 1)

@@ -1,0 +1,535 @@
+"""Daily reminders: slots, pauses, the buttons on a reminder, and claiming what is due.
+
+Exactly once. A reminder exists as a delivery row, unique per (pair, slot, local date),
+written in the same transaction that moves its slot to the next due instant. Sending
+happens after that commit, and a second short transaction marks the row sent:
+
+- stopped after the claim, before the send: the row stays `claimed`; once it is older
+  than `RECLAIM_AFTER`, the next tick of any process takes it over (a compare-and-set on
+  its status and claim time) and sends it, or records it `late-skipped` if it is now
+  older than the grace window. The slot already moved, so nothing claims it again.
+- stopped after the send, after the mark: nothing is left to do.
+- stopped after Telegram accepted a message but before the mark committed: the only
+  duplicate there can be, the takeover sends that reminder again. The window is one
+  chunk of concurrent sends (a few HTTP round trips); we prefer a rare duplicate to a
+  lost reminder.
+"""
+
+from __future__ import annotations
+
+import logging
+import re
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from bot.context import BotData, Context
+from bot.render import reminders as render
+from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
+from storage.repositories.reminders import IN_FLIGHT, DeliveryStatus
+from storage.unit_of_work import UnitOfWork
+
+log = logging.getLogger(__name__)
+
+MAX_SLOTS = 4
+SNOOZE = timedelta(minutes=15)
+MAX_PAUSE_DAYS = 60
+# Longer than one claimed batch takes to send at Telegram's 30 messages a second, so a
+# live process never loses its batch to another; short enough to recover soon.
+RECLAIM_AFTER = timedelta(minutes=3)
+
+
+# -- time arithmetic ---------------------------------------------------------------------
+# Pure; kept here because routines/reminder_time.py did not exist yet when this was
+# written. Move to (or replace with) that module once it does.
+
+_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
+_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
+_DAY_WORDS = {
+    "daily": 0b1111111,
+    "everyday": 0b1111111,
+    "weekdays": 0b0011111,
+    "weekends": 0b1100000,
+}
+
+
+def parse_clock(text: str) -> time:
+    """A 24-hour HH:MM (or H:MM); ValueError for anything else (25:00, 7.30pm)."""
+    match = _CLOCK.match(text.strip())
+    if match is None:
+        raise ValueError(f"not a 24-hour time: {text!r}")
+    return time(int(match[1]), int(match[2]))
+
+
+def parse_days(text: str) -> int:
+    """daily, weekdays, weekends or a list like mon,wed,fri: a mask, Monday is bit 0."""
+    word = text.strip().lower()
+    if word in _DAY_WORDS:
+        return _DAY_WORDS[word]
+    mask = 0
+    for part in word.split(","):
+        part = part.strip()
+        found = [i for i, name in enumerate(_DAYS) if len(part) >= 2 and name.startswith(part)]
+        if len(found) != 1:
+            raise ValueError(f"not a day: {part!r}")
+        mask |= 1 << found[0]
+    return mask
+
+
+def next_due(local_time: time, weekdays: int, zone: ZoneInfo, after: datetime) -> datetime:
+    """The first instant strictly after `after` when a chosen weekday's wall clock in
+    `zone` reads `local_time`.
+
+    In a spring-forward gap the slot fires at the first valid instant after it (the
+    moment the clocks jump); in a fall-back fold it fires at the first of the two.
+    """
+    if not weekdays & 0b1111111:
+        raise ValueError("no weekday chosen")
+    day = after.astimezone(zone).date()
+    for offset in range(9):
+        candidate = day + timedelta(days=offset)
+        if weekdays >> candidate.weekday() & 1:
+            instant = _instant(candidate, local_time, zone)
+            if instant > after:
+                return instant
+    raise AssertionError("a week always holds a chosen day")
+
+
+def _instant(day: date, local_time: time, zone: ZoneInfo) -> datetime:
+    naive = datetime.combine(day, local_time)
+    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
+    if first.astimezone(zone).replace(tzinfo=None) == naive:
+        return first  # a real wall time; fold=0 is the first of two in a fold
+    # A gap: fold=1 reads the wall clock with the offset after the jump, which lands
+    # before the jump; the jump itself lies between the two readings.
+    low = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
+    high = first
+    low_offset = low.astimezone(zone).utcoffset()
+    while high - low > timedelta(seconds=1):
+        middle = low + (high - low) / 2
+        if middle.astimezone(zone).utcoffset() == low_offset:
+            low = middle
+        else:
+            high = middle
+    # Clocks change on a whole second: the one in (low, high].
+    whole = high.replace(microsecond=0)
+    return whole if whole > low else high
+
+
+def zone_of(pair: PairRecord) -> ZoneInfo:
+    try:
+        return ZoneInfo(pair.timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        log.warning("pair %s has an unknown time zone %r; using UTC", pair.id, pair.timezone)
+        return ZoneInfo("UTC")
+
+
+def local_today(pair: PairRecord, now: datetime) -> date:
+    return now.astimezone(zone_of(pair)).date()
+
+
+def is_paused(pair: PairRecord, now: datetime) -> bool:
+    return pair.reminders_paused_until is not None and pair.reminders_paused_until > now
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+class TooManySlots(Exception):
+    """The pair has MAX_SLOTS slots already and asked for a new time."""
+
+
+@dataclass(frozen=True, slots=True)
+class SlotSet:
+    slot: ReminderSlotRecord
+    added: bool
+    pair: PairRecord
+
+
+async def add_slot(
+    data: BotData, pair_id: int, local_time: time, weekdays: int, now: datetime
+) -> SlotSet:
+    """Add a slot (or give the one at that time new days) and schedule it at once."""
+    async with data.db.unit() as unit:
+        pair = await unit.pairs.get(pair_id)
+        if pair is None:
+            raise LookupError(pair_id)
+        slots = await unit.reminders.slots_of(pair_id)
+        if len(slots) >= MAX_SLOTS and all(s.local_time != local_time for s in slots):
+            raise TooManySlots
+        due = next_due(local_time, weekdays, zone_of(pair), now)
+        slot, added = await unit.reminders.put_slot(pair_id, local_time, weekdays, due, now)
+        await unit.commit()
+    return SlotSet(slot, added, pair)
+
+
+async def slots(data: BotData, pair_id: int) -> tuple[PairRecord, list[ReminderSlotRecord]]:
+    async with data.db.unit() as unit:
+        pair = await unit.pairs.get(pair_id)
+        if pair is None:
+            raise LookupError(pair_id)
+        return pair, await unit.reminders.slots_of(pair_id)
+
+
+async def remove_slot(data: BotData, pair_id: int, slot_id: int) -> bool:
+    """Remove one of the pair's slots; False when it is gone already (a second tap)."""
+    async with data.db.unit() as unit:
+        slot = await unit.reminders.slot(slot_id)
+        if slot is None or slot.pair_id != pair_id:
+            return False
+        removed = await unit.reminders.remove_slot(slot_id)
+        await unit.commit()
+    return removed
+
+
+async def pause(data: BotData, pair_id: int, days: int, now: datetime) -> datetime:
+    until = now + timedelta(days=days)
+    async with data.db.unit() as unit:
+        await unit.reminders.pause(pair_id, until)
+        await unit.commit()
+    return until
+
+
+async def resume(data: BotData, pair: PairRecord, now: datetime) -> datetime | None:
+    """End a pause; the next due instant of the pair, or None if it has no slots."""
+    async with data.db.unit() as unit:
+        await unit.reminders.pause(pair.id, None)
+        pending = await unit.reminders.slots_of(pair.id)
+        await unit.commit()
+    return min((slot.next_due_at for slot in pending), default=None)
+
+
+async def reschedule_pair(unit_or_data: UnitOfWork | BotData, pair_id: int, now: datetime) -> None:
+    """Move every slot of the pair to its next due instant after `now`, in its zone.
+
+    Call it after the pair's time zone changed. Given a unit of work, it writes in that
+    transaction and the caller commits; given the bot's data, it commits itself.
+    """
+    if isinstance(unit_or_data, UnitOfWork):
+        await _reschedule(unit_or_data, pair_id, now)
+        return
+    async with unit_or_data.db.unit() as unit:
+        await _reschedule(unit, pair_id, now)
+        await unit.commit()
+
+
+async def _reschedule(unit: UnitOfWork, pair_id: int, now: datetime) -> None:
+    pair = await unit.pairs.get(pair_id)
+    if pair is None:
+        return
+    zone = zone_of(pair)
+    await unit.reminders.move_slots(
+        (slot.id, next_due(slot.local_time, slot.weekdays, zone, now))
+        for slot in await unit.reminders.slots_of(pair_id)
+    )
+
+
+# -- the buttons on a reminder ---------------------------------------------------------
+
+
+class Tap(Enum):
+    DONE = "done"
+    NOT_YOURS = "not-yours"
+    GONE = "gone"
+    ALREADY = "already"
+    TOO_LATE = "too-late"
+
+
+@dataclass(frozen=True, slots=True)
+class TapResult:
+    outcome: Tap
+    pair: PairRecord | None = None
+    until: datetime | None = None
+
+
+async def snooze(data: BotData, delivery_id: int, user_id: int, now: datetime) -> TapResult:
+    """Send this reminder once more in 15 minutes; once per reminder."""
+    async with data.db.unit() as unit:
+        found = await _delivery_of_member(unit, delivery_id, user_id)
+        if isinstance(found, TapResult):
+            return found
+        delivery, pair = found
+        until = now + SNOOZE
+        moved = await unit.reminders.transition(
+            [delivery_id],
+            DeliveryStatus.SNOOZED,
+            only_from=(DeliveryStatus.CLAIMED, DeliveryStatus.SENT),
+            snooze_due_at=until,
+        )
+        await unit.commit()
+    if moved:
+        return TapResult(Tap.DONE, pair, until)
+    if delivery.status in (DeliveryStatus.SNOOZED, DeliveryStatus.RESENDING):
+        return TapResult(Tap.ALREADY, pair, delivery.snooze_due_at)
+    return TapResult(Tap.TOO_LATE, pair)
+
+
+async def skip_today(data: BotData, delivery_id: int, user_id: int, now: datetime) -> TapResult:
+    """No more reminders for the pair today, a snoozed one included."""
+    async with data.db.unit() as unit:
+        found = await _delivery_of_member(unit, delivery_id, user_id)
+        if isinstance(found, TapResult):
+            return found
+        _, pair = found
+        today = local_today(pair, now)
+        if pair.reminders_skipped_on == today:
+            return TapResult(Tap.ALREADY, pair)
+        await unit.reminders.skip_day(pair.id, today)
+        await unit.reminders.cancel_snoozes(pair.id, today)
+        await unit.commit()
+    return TapResult(Tap.DONE, pair)
+
+
+async def _delivery_of_member(
+    unit: UnitOfWork, delivery_id: int, user_id: int
+) -> tuple[ReminderDeliveryRecord, PairRecord] | TapResult:
+    delivery = await unit.reminders.delivery(delivery_id)
+    pair = None if delivery is None else await unit.pairs.get(delivery.pair_id)
+    if delivery is None or pair is None:
+        return TapResult(Tap.GONE)
+    if not pair.has_member(user_id):
+        return TapResult(Tap.NOT_YOURS)
+    return delivery, pair
+
+
+async def start_session_from_reminder(context: Context, pair: PairRecord, user_id: int) -> str:
+    """Start now: begin a session for the pair as /stretch would, from `user_id`'s tap.
+
+    The call point for the sessions code: it should start the session (both phones get
+    their Join message) and return the line to show the user who tapped. Until it does,
+    the user is told to send /stretch.
+    """
+    return render.start_with_stretch()
+
+
+# -- the dispatcher's side -------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class Outgoing:
+    """A reminder to send now: claimed, not yet marked sent."""
+
+    delivery_id: int
+    pair: PairRecord
+    local_date: date
+    again: bool  # a snoozed reminder, sent a second time
+    names: dict[int, str]
+
+
+@dataclass(frozen=True, slots=True)
+class Claim:
+    outgoing: list[Outgoing]
+    claimed: int  # rows the claim looked at; a full batch means there may be more
+
+
+@dataclass(slots=True)
+class SendResult:
+    delivery_id: int
+    again: bool
+    reached: list[int] = field(default_factory=list)
+    unreachable: list[int] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)
+
+
+@dataclass(frozen=True, slots=True)
+class _Decision:
+    slot: ReminderSlotRecord
+    pair: PairRecord
+    instant: datetime  # the occurrence this delivery is for
+    local_date: date
+    next_due_at: datetime
+    late: bool
+
+
+def decide(
+    slot: ReminderSlotRecord, pair: PairRecord, now: datetime, grace: timedelta
+) -> _Decision:
+    """Which occurrence of a due slot to deliver now, and when the slot is due next.
+
+    After downtime the slot's stored instant may be long past: the newest occurrence
+    still inside the grace window is sent instead; with none, the stored one is
+    recorded as skipped for being late.
+    """
+    zone = zone_of(pair)
+    instant, late = slot.next_due_at, False
+    if now - instant > grace:
+        recent = next_due(slot.local_time, slot.weekdays, zone, now - grace - timedelta(seconds=1))
+        if recent <= now:
+            instant = recent
+        else:
+            late = True
+    after = max(instant, now) if late else instant
+    return _Decision(
+        slot=slot,
+        pair=pair,
+        instant=instant,
+        local_date=instant.astimezone(zone).date(),
+        next_due_at=next_due(slot.local_time, slot.weekdays, zone, after),
+        late=late,
+    )
+
+
+def _status(
+    pair: PairRecord, local_date: date, at: datetime, late: bool, stretched: set[tuple[int, date]]
+) -> DeliveryStatus:
+    if late:
+        return DeliveryStatus.LATE_SKIPPED
+    if is_paused(pair, at):
+        return DeliveryStatus.PAUSED
+    if pair.reminders_skipped_on == local_date:
+        return DeliveryStatus.SKIPPED
+    if (pair.id, local_date) in stretched:
+        return DeliveryStatus.DONE
+    return DeliveryStatus.CLAIMED
+
+
+async def claim_due(data: BotData, now: datetime, limit: int) -> Claim:
+    """Claim up to `limit` due slots: one delivery row each, slots moved on, committed."""
+    grace = timedelta(minutes=data.settings.reminder_grace_minutes)
+    async with data.db.unit() as unit:
+        due = await unit.reminders.lock_due_slots(now, limit)
+        if not due:
+            return Claim([], 0)
+        decisions = [decide(slot, pair, now, grace) for slot, pair in due]
+        stretched = await unit.reminders.stretched_on_days(
+            (d.pair.id, d.local_date) for d in decisions if not d.late
+        )
+        statuses = {
+            d.slot.id: _status(d.pair, d.local_date, d.instant, d.late, stretched)
+            for d in decisions
+        }
+        written = await unit.reminders.add_deliveries(
+            [
+                dict(
+                    pair_id=d.pair.id,
+                    slot_id=d.slot.id,
+                    local_date=d.local_date,
+                    due_at=d.instant,
+                    claimed_at=now,
+                    status=statuses[d.slot.id],
+                )
+                for d in decisions
+            ]
+        )
+        await unit.reminders.move_slots((d.slot.id, d.next_due_at) for d in decisions)
+        to_send = [
+            (written[(d.slot.id, d.local_date)], d.pair, d.local_date)
+            for d in decisions
+            if statuses[d.slot.id] is DeliveryStatus.CLAIMED
+            and (d.slot.id, d.local_date) in written
+        ]
+        outgoing = await _outgoing(unit, to_send, again=False)
+        await unit.commit()
+    return Claim(outgoing, len(due))
+
+
+async def claim_snoozes(data: BotData, now: datetime, limit: int) -> Claim:
+    """Claim snoozed reminders whose 15 minutes are up: each goes out once more."""
+    grace = timedelta(minutes=data.settings.reminder_grace_minutes)
+    async with data.db.unit() as unit:
+        due = await unit.reminders.lock_due_snoozes(now, limit)
+        if not due:
+            return Claim([], 0)
+        stretched = await unit.reminders.stretched_on_days(
+            (d.pair_id, d.local_date) for d, _ in due
+        )
+        by_status: dict[DeliveryStatus, list[int]] = {}
+        for delivery, pair in due:
+            assert delivery.snooze_due_at is not None
+            late = now - delivery.snooze_due_at > grace
+            status = _status(pair, delivery.local_date, now, late, stretched)
+            if status is DeliveryStatus.CLAIMED:
+                status = DeliveryStatus.RESENDING
+            by_status.setdefault(status, []).append(delivery.id)
+        moved: list[int] = []
+        for status, ids in by_status.items():
+            # Only waiting snoozes keep `snooze_due_at`, so its index stays small.
+            done = await unit.reminders.transition(
+                ids,
+                status,
+                only_from=(DeliveryStatus.SNOOZED,),
+                claimed_at=now,
+                snooze_due_at=None,
+            )
+            if status is DeliveryStatus.RESENDING:
+                moved = done
+        ready = set(moved)
+        outgoing = await _outgoing(
+            unit, [(d.id, p, d.local_date) for d, p in due if d.id in ready], again=True
+        )
+        await unit.commit()
+    return Claim(outgoing, len(due))
+
+
+async def take_over_abandoned(data: BotData, now: datetime, limit: int) -> Claim:
+    """Reminders claimed by a process that stopped before marking them: send them now."""
+    grace = timedelta(minutes=data.settings.reminder_grace_minutes)
+    async with data.db.unit() as unit:
+        stale = await unit.reminders.lock_abandoned(now - RECLAIM_AFTER, limit)
+        if not stale:
+            return Claim([], 0)
+        taken: list[tuple[int, PairRecord, date, bool]] = []
+        for delivery, pair in stale:
+            again = delivery.status == DeliveryStatus.RESENDING
+            # A snoozed reminder was claimed when its snooze came due.
+            due = delivery.claimed_at if again else delivery.due_at
+            status = DeliveryStatus.LATE_SKIPPED if now - due > grace else delivery.status
+            moved = await unit.reminders.transition(
+                [delivery.id],
+                DeliveryStatus(status),
+                only_from=(DeliveryStatus(delivery.status),),
+                claimed_before=now - RECLAIM_AFTER,
+                claimed_at=now,
+            )
+            if moved and status in IN_FLIGHT:
+                log.info("taking over reminder %s left unsent by a stopped process", delivery.id)
+                taken.append((delivery.id, pair, delivery.local_date, again))
+        outgoing = await _outgoing(unit, [t[:3] for t in taken if not t[3]], again=False)
+        outgoing += await _outgoing(unit, [t[:3] for t in taken if t[3]], again=True)
+        await unit.commit()
+    return Claim(outgoing, len(stale))
+
+
+async def _outgoing(
+    unit: UnitOfWork, rows: Sequence[tuple[int, PairRecord, date]], *, again: bool
+) -> list[Outgoing]:
+    if not rows:
+        return []
+    users = await unit.users.get_many(sorted({m for _, pair, _ in rows for m in pair.members}))
+    names = {user_id: user.first_name for user_id, user in users.items()}
+    return [
+        Outgoing(
+            delivery_id=delivery_id,
+            pair=pair,
+            local_date=local_date,
+            again=again,
+            names={m: names.get(m, "your partner") for m in pair.members},
+        )
+        for delivery_id, pair, local_date in rows
+    ]
+
+
+async def record_sends(data: BotData, results: Sequence[SendResult], now: datetime) -> None:
+    """Mark what was sent, in one transaction; a delivery nobody got (errors) stays claimed."""
+    sent = [r.delivery_id for r in results if r.reached and not r.again]
+    resent = [r.delivery_id for r in results if r.reached and r.again]
+    nobody = [r.delivery_id for r in results if not r.reached and not r.failed]
+    unreachable = sorted({user for r in results for user in r.unreachable})
+    async with data.db.unit() as unit:
+        await unit.reminders.transition(
+            sent, DeliveryStatus.SENT, only_from=(DeliveryStatus.CLAIMED,), sent_at=now
+        )
+        await unit.reminders.transition(
+            resent, DeliveryStatus.RESENT, only_from=(DeliveryStatus.RESENDING,)
+        )
+        await unit.reminders.transition(nobody, DeliveryStatus.UNREACHABLE, only_from=IN_FLIGHT)
+        for user_id in unreachable:
+            await unit.users.set_reachable(user_id, False, now)
+        await unit.commit()
+
+
+async def soonest_due(data: BotData) -> datetime | None:
+    async with data.db.unit() as unit:
+        return await unit.reminders.soonest_due()

@@ -1,0 +1,330 @@
+"""Reminder slots and deliveries: the rows that make every reminder happen exactly once.
+
+A slot holds its next due instant in UTC. The dispatcher claims due slots by writing a
+delivery row whose unique key (pair, slot, local date) lets a reminder exist once, and
+moves the slot on, in one transaction. On PostgreSQL the claim locks with `SKIP LOCKED`,
+so several processes share the work instead of queueing on each other's rows.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from datetime import UTC, date, datetime, time
+from enum import StrEnum
+from typing import Any, TypeVar
+
+from sqlalchemy import Select, delete, func, or_, select, tuple_, update
+from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.models import Pair, ReminderDelivery, ReminderSlot, SessionResult
+from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
+
+_Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
+
+
+class DeliveryStatus(StrEnum):
+    """Where one delivery stands; the first two are in flight, the rest are final."""
+
+    CLAIMED = "claimed"  # written by the claim, the messages are being sent
+    RESENDING = "resending"  # a snoozed reminder is being sent again
+    SENT = "sent"
+    SNOOZED = "snoozed"  # waiting for `snooze_due_at`
+    RESENT = "resent"  # the snoozed reminder went out; no second snooze
+    UNREACHABLE = "unreachable"  # neither partner could be reached
+    SKIPPED = "skipped"  # "Skip today" (pressed before, or on this reminder)
+    PAUSED = "paused"
+    DONE = "done"  # the pair had already stretched that local day
+    LATE_SKIPPED = "late-skipped"  # due longer ago than the grace window
+
+
+IN_FLIGHT = (DeliveryStatus.CLAIMED, DeliveryStatus.RESENDING)
+
+
+def _slot(row: ReminderSlot) -> ReminderSlotRecord:
+    return ReminderSlotRecord(
+        id=row.id,
+        pair_id=row.pair_id,
+        local_time=row.local_time,
+        weekdays=row.weekdays,
+        next_due_at=row.next_due_at,
+    )
+
+
+def _delivery(row: ReminderDelivery) -> ReminderDeliveryRecord:
+    return ReminderDeliveryRecord(
+        id=row.id,
+        pair_id=row.pair_id,
+        slot_id=row.slot_id,
+        local_date=row.local_date,
+        due_at=row.due_at,
+        claimed_at=row.claimed_at,
+        sent_at=row.sent_at,
+        status=row.status,
+        snooze_due_at=row.snooze_due_at,
+        note=row.note,
+    )
+
+
+def _pair(row: Pair) -> PairRecord:
+    return PairRecord(
+        id=row.id,
+        user_low_id=row.user_low_id,
+        user_high_id=row.user_high_id,
+        timezone=row.timezone,
+        home_chat_id=row.home_chat_id,
+        swap_mode=row.swap_mode,
+        reminders_paused_until=row.reminders_paused_until,
+        reminders_skipped_on=row.reminders_skipped_on,
+        created_at=row.created_at,
+    )
+
+
+class ReminderRepository:
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    @property
+    def _postgres(self) -> bool:
+        return self._session.get_bind().dialect.name == "postgresql"
+
+    def _locked(self, query: _Query, *of: Any) -> _Query:
+        """Lock the rows a claim reads; other processes skip them rather than wait."""
+        if not self._postgres:
+            return query  # one writer at a time already; the unique key guards the rest
+        return query.with_for_update(skip_locked=True, of=of or None)
+
+    # -- slots ---------------------------------------------------------------------------
+    async def slots_of(self, pair_id: int) -> list[ReminderSlotRecord]:
+        rows = await self._session.scalars(
+            select(ReminderSlot)
+            .where(ReminderSlot.pair_id == pair_id)
+            .order_by(ReminderSlot.local_time, ReminderSlot.id)
+        )
+        return [_slot(row) for row in rows]
+
+    async def slot(self, slot_id: int) -> ReminderSlotRecord | None:
+        row = await self._session.get(ReminderSlot, slot_id)
+        return None if row is None else _slot(row)
+
+    async def put_slot(
+        self,
+        pair_id: int,
+        local_time: time,
+        weekdays: int,
+        next_due_at: datetime,
+        now: datetime,
+    ) -> tuple[ReminderSlotRecord, bool]:
+        """Add a slot, or give an existing one at that time new days; True when added."""
+        result = await self._session.execute(
+            _insert_or_ignore(self._postgres, ReminderSlot).values(
+                pair_id=pair_id,
+                local_time=local_time,
+                weekdays=weekdays,
+                next_due_at=next_due_at,
+                created_at=now,
+            )
+        )
+        added = bool(result.rowcount)  # type: ignore[attr-defined]
+        if not added:
+            await self._session.execute(
+                update(ReminderSlot)
+                .where(ReminderSlot.pair_id == pair_id, ReminderSlot.local_time == local_time)
+                .values(weekdays=weekdays, next_due_at=next_due_at)
+            )
+        row = await self._session.scalar(
+            select(ReminderSlot)
+            .where(ReminderSlot.pair_id == pair_id, ReminderSlot.local_time == local_time)
+            .execution_options(populate_existing=True)
+        )
+        assert row is not None
+        return _slot(row), added
+
+    async def remove_slot(self, slot_id: int) -> bool:
+        result = await self._session.execute(
+            delete(ReminderSlot).where(ReminderSlot.id == slot_id)
+        )
+        return bool(result.rowcount)  # type: ignore[attr-defined]
+
+    async def move_slots(self, next_due: Iterable[tuple[int, datetime]]) -> None:
+        """Set each slot's next due instant, in one round trip."""
+        values = [{"id": slot_id, "next_due_at": due} for slot_id, due in next_due]
+        if values:
+            await self._session.execute(update(ReminderSlot), values)
+
+    async def soonest_due(self) -> datetime | None:
+        """The earliest instant anything is due: a slot, or a snoozed reminder."""
+        slot_due = await self._session.scalar(select(func.min(ReminderSlot.next_due_at)))
+        snooze_due = await self._session.scalar(
+            select(func.min(ReminderDelivery.snooze_due_at)).where(
+                ReminderDelivery.status == DeliveryStatus.SNOOZED
+            )
+        )
+        instants = [
+            _aware(value) for value in (slot_due, snooze_due) if isinstance(value, datetime)
+        ]
+        return min(instants, default=None)
+
+    # -- claiming ------------------------------------------------------------------------
+    async def lock_due_slots(
+        self, now: datetime, limit: int
+    ) -> list[tuple[ReminderSlotRecord, PairRecord]]:
+        """The slots due at `now`, earliest first, with their pairs; locked on PostgreSQL."""
+        query = (
+            select(ReminderSlot, Pair)
+            .join(Pair, Pair.id == ReminderSlot.pair_id)
+            .where(ReminderSlot.next_due_at <= now)
+            .order_by(ReminderSlot.next_due_at, ReminderSlot.id)
+            .limit(limit)
+        )
+        rows = await self._session.execute(self._locked(query, ReminderSlot))
+        return [(_slot(slot), _pair(pair)) for slot, pair in rows]
+
+    async def add_deliveries(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[int, date], int]:
+        """Insert deliveries; a key that exists already is left alone and not returned.
+
+        Each row holds pair_id, slot_id, local_date, due_at, claimed_at and status. The
+        answer maps (slot_id, local_date) to the new row's id, only for rows this call wrote.
+        """
+        if not rows:
+            return {}
+        statement = (
+            _insert_or_ignore(self._postgres, ReminderDelivery)
+            .values(list(rows))
+            .returning(ReminderDelivery.id, ReminderDelivery.slot_id, ReminderDelivery.local_date)
+        )
+        result = await self._session.execute(statement)
+        return {(slot_id, local_date): row_id for row_id, slot_id, local_date in result}
+
+    async def stretched_on_days(self, keys: Iterable[tuple[int, date]]) -> set[tuple[int, date]]:
+        """Which (pair, local date) already had a session with holds done (as `results`)."""
+        wanted = set(keys)
+        if not wanted:
+            return set()
+        rows = await self._session.execute(
+            select(SessionResult.pair_id, SessionResult.local_date)
+            .where(
+                tuple_(SessionResult.pair_id, SessionResult.local_date).in_(list(wanted)),
+                SessionResult.holds_done > 0,
+            )
+            .distinct()
+        )
+        return {(pair_id, local_date) for pair_id, local_date in rows}
+
+    async def lock_due_snoozes(
+        self, now: datetime, limit: int
+    ) -> list[tuple[ReminderDeliveryRecord, PairRecord]]:
+        query = (
+            select(ReminderDelivery, Pair)
+            .join(Pair, Pair.id == ReminderDelivery.pair_id)
+            .where(
+                ReminderDelivery.status == DeliveryStatus.SNOOZED,
+                ReminderDelivery.snooze_due_at <= now,
+            )
+            .order_by(ReminderDelivery.snooze_due_at, ReminderDelivery.id)
+            .limit(limit)
+        )
+        rows = await self._session.execute(self._locked(query, ReminderDelivery))
+        return [(_delivery(d), _pair(p)) for d, p in rows]
+
+    async def lock_abandoned(
+        self, claimed_before: datetime, limit: int
+    ) -> list[tuple[ReminderDeliveryRecord, PairRecord]]:
+        """In-flight deliveries nobody finished: their process stopped between claim and mark."""
+        query = (
+            select(ReminderDelivery, Pair)
+            .join(Pair, Pair.id == ReminderDelivery.pair_id)
+            .where(
+                ReminderDelivery.status.in_(IN_FLIGHT),
+                ReminderDelivery.claimed_at < claimed_before,
+            )
+            .order_by(ReminderDelivery.claimed_at, ReminderDelivery.id)
+            .limit(limit)
+        )
+        rows = await self._session.execute(self._locked(query, ReminderDelivery))
+        return [(_delivery(d), _pair(p)) for d, p in rows]
+
+    async def transition(
+        self,
+        delivery_ids: Iterable[int],
+        to: DeliveryStatus,
+        *,
+        only_from: Iterable[DeliveryStatus],
+        claimed_before: datetime | None = None,
+        **values: Any,
+    ) -> list[int]:
+        """Move deliveries still in one of `only_from` to `to`; the ids that moved.
+
+        A compare-and-set: a second tap, or a second process, finds the status already
+        changed and moves nothing.
+        """
+        ids = list(delivery_ids)
+        if not ids:
+            return []
+        query = update(ReminderDelivery).where(
+            ReminderDelivery.id.in_(ids), ReminderDelivery.status.in_(list(only_from))
+        )
+        if claimed_before is not None:
+            query = query.where(ReminderDelivery.claimed_at < claimed_before)
+        result = await self._session.execute(
+            query.values(status=to, **values).returning(ReminderDelivery.id)
+        )
+        return list(result.scalars())
+
+    async def delivery(self, delivery_id: int) -> ReminderDeliveryRecord | None:
+        row = await self._session.get(ReminderDelivery, delivery_id, populate_existing=True)
+        return None if row is None else _delivery(row)
+
+    async def deliveries_of(self, pair_id: int) -> list[ReminderDeliveryRecord]:
+        rows = await self._session.scalars(
+            select(ReminderDelivery)
+            .where(ReminderDelivery.pair_id == pair_id)
+            .order_by(ReminderDelivery.due_at, ReminderDelivery.id)
+        )
+        return [_delivery(row) for row in rows]
+
+    async def cancel_snoozes(self, pair_id: int, local_date: date) -> None:
+        """ "Skip today" also silences a snoozed reminder of that day."""
+        await self._session.execute(
+            update(ReminderDelivery)
+            .where(
+                ReminderDelivery.pair_id == pair_id,
+                ReminderDelivery.local_date == local_date,
+                or_(
+                    ReminderDelivery.status == DeliveryStatus.SNOOZED,
+                    ReminderDelivery.status == DeliveryStatus.SENT,
+                ),
+            )
+            .values(status=DeliveryStatus.SKIPPED, snooze_due_at=None)
+        )
+
+    # -- the pair's switches -------------------------------------------------------------
+    async def pause(self, pair_id: int, until: datetime | None) -> None:
+        await self._session.execute(
+            update(Pair).where(Pair.id == pair_id).values(reminders_paused_until=until)
+        )
+
+    async def skip_day(self, pair_id: int, local_date: date) -> None:
+        await self._session.execute(
+            update(Pair).where(Pair.id == pair_id).values(reminders_skipped_on=local_date)
+        )
+
+    async def pairs(self, pair_ids: Iterable[int]) -> dict[int, PairRecord]:
+        ids = list(set(pair_ids))
+        if not ids:
+            return {}
+        rows = await self._session.scalars(select(Pair).where(Pair.id.in_(ids)))
+        return {row.id: _pair(row) for row in rows}
+
+
+def _insert_or_ignore(postgres: bool, model: type[Any]) -> Any:
+    # storage.upsert builds its insert from one row; claims insert hundreds at once.
+    if postgres:
+        return postgresql_insert(model).on_conflict_do_nothing()
+    return sqlite_insert(model).on_conflict_do_nothing()
+
+
+def _aware(value: datetime) -> datetime:
+    """Aggregates may come back naive from SQLite; they are UTC all the same."""
+    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
