@@ -15,6 +15,7 @@ from telegram.ext import (
     AIORateLimiter,
     Application,
     ApplicationBuilder,
+    CallbackQueryHandler,
     CommandHandler,
     ContextTypes,
     Defaults,
@@ -30,7 +31,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotData, Context
 from bot.errors import on_error
-from bot.handlers import basics, reminders
+from bot.handlers import basics, pairing, reminders, timezones
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
 from storage.db import Database
 
@@ -91,6 +92,9 @@ def build_application(
     app.add_handler(CommandHandler("start", basics.start))
     app.add_handler(CommandHandler("help", basics.help_command))
     reminders.register(app)
+    pairing.register(app)
+    timezones.register(app)
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
+    app.add_handler(CallbackQueryHandler(basics.unknown_button))
     app.add_error_handler(on_error)
     return app

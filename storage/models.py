@@ -54,6 +54,8 @@ class User(Base):
     username: Mapped[str | None] = mapped_column(String(64))
     # True once the user opened a private chat; False again when they block the bot.
     reachable: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Where the user said they live (/timezone or a shared location): a new pair's zone.
+    timezone: Mapped[str | None] = mapped_column(String(64))
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 
@@ -96,6 +98,8 @@ class Invite(Base):
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime]
     used_at: Mapped[datetime | None]
+    # The first person who opened the link; only they can answer it, and once
+    # `used_at` is set, the person who did.
     used_by_id: Mapped[int | None] = mapped_column(
         BigInteger, ForeignKey("users.id", ondelete="SET NULL")
     )

@@ -12,6 +12,7 @@ class UserRecord:
     first_name: str
     username: str | None
     reachable: bool
+    timezone: str | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -40,6 +41,33 @@ class PairRecord:
 
     def has_member(self, user_id: int) -> bool:
         return user_id in (self.user_low_id, self.user_high_id)
+
+
+@dataclass(frozen=True, slots=True)
+class InviteRecord:
+    """An invite link as stored: the token itself is never kept, only its hash."""
+
+    id: int
+    inviter_id: int
+    created_at: datetime
+    expires_at: datetime
+    used_at: datetime | None
+    # Who opened it first (the only one who may answer it); who used it, once used.
+    used_by_id: int | None
+    outcome: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class PairRequestRecord:
+    """A /pair asked in a group, waiting for the named partner's answer."""
+
+    id: int
+    chat_id: int
+    requester_id: int
+    partner_id: int
+    created_at: datetime
+    resolved_at: datetime | None
+    outcome: str | None
 
 
 @dataclass(frozen=True, slots=True)

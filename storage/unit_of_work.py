@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.invites import InviteRepository
+from storage.repositories.pair_requests import PairRequestRepository
 from storage.repositories.pairs import PairRepository
 from storage.repositories.reminders import ReminderRepository
 from storage.repositories.results import ResultRepository
@@ -18,6 +20,8 @@ class UnitOfWork:
         self._session = session
         self.users = UserRepository(session)
         self.pairs = PairRepository(session)
+        self.invites = InviteRepository(session)
+        self.pair_requests = PairRequestRepository(session)
         self.sessions = SessionRepository(session)
         self.results = ResultRepository(session)
         self.reminders = ReminderRepository(session)

@@ -25,6 +25,7 @@ def upgrade() -> None:
         sa.Column("first_name", sa.String(length=128), nullable=False),
         sa.Column("username", sa.String(length=64), nullable=True),
         sa.Column("reachable", sa.Boolean(), nullable=False),
+        sa.Column("timezone", sa.String(length=64), nullable=True),
         sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
         sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
         sa.PrimaryKeyConstraint("id", name=op.f("pk_users")),
