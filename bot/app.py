@@ -91,9 +91,9 @@ def build_application(
 
     app.add_handler(CommandHandler("start", basics.start))
     app.add_handler(CommandHandler("help", basics.help_command))
-    reminders.register(app)
     pairing.register(app)
     timezones.register(app)
+    reminders.register(app)
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
     app.add_handler(CallbackQueryHandler(basics.unknown_button))
     app.add_error_handler(on_error)
