@@ -188,11 +188,15 @@ class BotHarness:
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, clock: FakeClock | None = None
+    settings: Settings, clock: FakeClock | None = None, world: World | None = None
 ) -> AsyncIterator[BotHarness]:
-    """The real application, started as `python -m bot` would, minus the network."""
+    """The real application, started as `python -m bot` would, minus the network.
+
+    Pass the `world` of an earlier run to restart the bot with the phones as they were.
+    """
     clock = clock or FakeClock()
-    world = World(clock=lambda: clock.now().timestamp())
+    if world is None:
+        world = World(clock=lambda: clock.now().timestamp())
     app = build_application(settings, request=FakeBotApi(world), clock=clock)
     async with app:
         # run_polling calls these around the updater; without one, the harness does.

@@ -196,6 +196,8 @@ def summary(state: SessionState, exercises_done: int, streak_days: int) -> str:
         return (
             "This session ended because it sat idle. Start again with /stretch whenever you like."
         )
+    if state.started_at is None:
+        return "This session was called off before it began. Start again with /stretch."
     headline = (
         "Well done, session complete!"
         if state.end_reason is EndReason.COMPLETED

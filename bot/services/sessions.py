@@ -161,7 +161,9 @@ async def apply(data: BotData, session_id: int, event: Event) -> Applied:
             live = await _live(unit, data, record)
             transition = advance(live.state, event, now)
             if transition.state is live.state:
-                return Applied(live, ())
+                # Nothing to save (a stale timer, or Recover re-arming a running hold),
+                # but the effects, if any, still have to be carried out.
+                return Applied(live, transition.effects)
             if not await unit.sessions.save(
                 record.id, record.revision, _change(transition.state), now
             ):

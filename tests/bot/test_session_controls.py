@@ -1,0 +1,184 @@
+"""Pause, resume, skip, stop and ease off, from either phone, for both."""
+
+from __future__ import annotations
+
+import asyncio
+
+from tests.bot.session_helpers import ANA, BEN, CAL, HOME, paired
+from tests.fake_telegram import SentMessage
+from tests.harness import BotHarness
+
+
+async def _holding(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
+    """Start a private session and get both partners into the first hold."""
+    await paired(bot)
+    await bot.say(ANA, "/stretch")
+    [invite] = bot.new(BEN.id)
+    assert invite.text.startswith("Ana wants to stretch now.")
+    await bot.press(BEN, invite, "Join")
+    setups = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
+    for person, card in setups.items():
+        await bot.press(person, card, "Ready")
+    [ana_hold] = bot.new(ANA.id)
+    [ben_hold] = bot.new(BEN.id)
+    assert "Hold: 60 s left" in ana_hold.text
+    return ana_hold, ben_hold
+
+
+async def test_a_pause_by_either_partner_keeps_the_remaining_hold_time_for_both(
+    bot: BotHarness,
+) -> None:
+    ana_hold, ben_hold = await _holding(bot)
+    await bot.advance(17)
+
+    assert await bot.press(BEN, ben_hold, "Pause") == "Paused for both of you."
+
+    for card in (ana_hold, ben_hold):
+        assert "Paused by Ben. 43 s of this hold left." in card.text
+        assert [label for label, _ in card.buttons] == ["Resume", "Stop"]
+    # Time passing while paused changes nothing.
+    await bot.advance(300)
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
+
+    await bot.press(ANA, ana_hold, "Resume")
+    [ana_again] = bot.new(ANA.id)
+    [ben_again] = bot.new(BEN.id)
+    assert "Hold: 43 s left" in ana_again.text and "Hold: 43 s left" in ben_again.text
+
+    await bot.advance(42)
+    assert bot.new(ANA.id) == []
+    await bot.advance(1)
+    [next_ana] = bot.new(ANA.id)
+    assert "Step 3 of" in next_ana.text
+
+
+async def test_skip_from_one_phone_moves_both_to_the_next_step_once(bot: BotHarness) -> None:
+    ana_hold, ben_hold = await _holding(bot)
+    skip_data = ana_hold.button("Skip")
+
+    assert await bot.press(ANA, ana_hold, "Skip") == "Skipped for both of you."
+    # The same tap arriving twice (a double tap, or Telegram redelivering) skips once.
+    doubled = await bot.press_data(ANA, ana_hold, skip_data)
+
+    assert doubled == "That button is out of date; use the newest message."
+    for person in (ANA, BEN):
+        [card] = bot.new(person.id)
+        assert "Step 3 of" in card.text
+
+
+async def test_stop_ends_the_session_for_both_and_remembers_how_far_they_got(
+    bot: BotHarness,
+) -> None:
+    ana_hold, ben_hold = await _holding(bot)
+    await bot.advance(60)
+    [ana_setup] = bot.new(ANA.id)
+    bot.new(BEN.id)
+
+    assert await bot.press(BEN, ana_setup, "Stop") == "Stopped for both of you."
+
+    for person in (ANA, BEN):
+        [summary] = bot.new(person.id)
+        assert summary.text.startswith("Session stopped.")
+        assert "Stretches: 1 · holds: 1 · 1 min" in summary.text
+    # Buttons of a finished session answer and change nothing.
+    assert await bot.press(ANA, ana_setup, "Ready") == "This session has ended."
+    async with bot.app.bot_data.db.unit() as unit:
+        result = await unit.results.of_session(1)
+    assert result is not None
+    assert (result.end_reason, result.holds_done, result.exercises_done) == ("stopped", 1, 1)
+
+
+async def test_ease_off_alerts_the_helper_at_once_and_the_clock_keeps_running(
+    bot: BotHarness,
+) -> None:
+    ana_hold, ben_hold = await _holding(bot)
+    await bot.advance(10)
+
+    # Ana receives first; Ben is the helper and has no Ease off button to press.
+    assert all(label != "Ease off" for label, _ in ben_hold.buttons)
+    assert await bot.press(ANA, ana_hold, "Ease off") == "Sent: Ben will ease off."
+
+    [alert] = bot.new(BEN.id)
+    assert alert.text == "⚠️ <b>Ease off now.</b> Ana needs less pressure."
+    assert not alert.disable_notification
+    assert bot.new(ANA.id) == []
+    await bot.advance(50)
+    assert "Step 3 of" in bot.new(ANA.id)[-1].text
+
+
+async def test_a_helper_forging_ease_off_is_refused(bot: BotHarness) -> None:
+    ana_hold, ben_hold = await _holding(bot)
+
+    answer = await bot.press_data(BEN, ben_hold, ana_hold.button("Ease off"))
+
+    assert answer == "Only the partner being stretched can ask to ease off."
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
+
+
+async def test_a_bystanders_tap_changes_nothing(bot: BotHarness) -> None:
+    ana_hold, _ = await _holding(bot)
+    await bot.say(CAL, "/start")
+    bot.new(CAL.id)
+
+    answer = await bot.press_data(CAL, ana_hold, ana_hold.button("Stop"))
+
+    assert answer == "These buttons belong to the two partners of this session."
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == [] and bot.new(CAL.id) == []
+
+
+async def test_both_pressing_ready_at_the_same_instant_start_one_hold(bot: BotHarness) -> None:
+    await paired(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+
+    await asyncio.gather(bot.press(ANA, ana_setup, "Ready"), bot.press(BEN, ben_setup, "Ready"))
+
+    assert len(bot.new(ANA.id)) == 1 and len(bot.new(BEN.id)) == 1
+
+
+async def test_a_forged_or_garbled_button_is_answered_politely(bot: BotHarness) -> None:
+    ana_hold, _ = await _holding(bot)
+
+    assert await bot.press_data(ANA, ana_hold, "sp:999:1") == "This session no longer exists."
+    assert await bot.press_data(ANA, ana_hold, "sp:1") == "This button no longer works."
+    assert await bot.press_data(ANA, ana_hold, "zz:1:2") == "This button no longer works."
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
+
+
+async def test_not_now_from_a_private_invitation_calls_it_off_kindly(bot: BotHarness) -> None:
+    await paired(bot)
+    await bot.say(ANA, "/stretch")
+    [asked] = bot.new(ANA.id)
+    assert asked.text == "Asked Ben to join. I'll start once they tap Join."
+
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Not now")
+
+    for person in (ANA, BEN):
+        [note] = bot.new(person.id)
+        assert note.text.startswith("This session was called off before it began.")
+
+
+async def test_stretch_while_in_a_session_offers_to_stop_it(bot: BotHarness) -> None:
+    await paired(bot)
+    await bot.say(ANA, "/stretch")
+    bot.new(ANA.id)
+    await bot.say(BEN, "/stretch", chat=HOME)
+
+    [busy] = bot.new(HOME.id)
+    assert busy.text.startswith("You're already in a session.")
+    await bot.press(BEN, busy, "Stop it")
+    assert bot.new(ANA.id)[-1].text.startswith("This session was called off")
+
+
+async def test_stretch_without_a_partner_or_with_an_unknown_routine_explains(
+    bot: BotHarness,
+) -> None:
+    await bot.say(CAL, "/stretch")
+    await bot.say(CAL, "/stretch yoga")
+
+    assert bot.texts(CAL.id) == [
+        "You need a partner first: send /invite in our private chat, "
+        "or reply to your partner's message here with /pair.",
+        "I don't know that routine. Try one of: lower-back, quick.",
+    ]
