@@ -53,7 +53,7 @@ async def test_a_pause_by_either_partner_keeps_the_remaining_hold_time_for_both(
 
 
 async def test_skip_from_one_phone_moves_both_to_the_next_step_once(bot: BotHarness) -> None:
-    ana_hold, ben_hold = await _holding(bot)
+    ana_hold, _ben_hold = await _holding(bot)
     skip_data = ana_hold.button("Skip")
 
     assert await bot.press(ANA, ana_hold, "Skip") == "Skipped for both of you."
@@ -69,7 +69,7 @@ async def test_skip_from_one_phone_moves_both_to_the_next_step_once(bot: BotHarn
 async def test_stop_ends_the_session_for_both_and_remembers_how_far_they_got(
     bot: BotHarness,
 ) -> None:
-    ana_hold, ben_hold = await _holding(bot)
+    _ana_hold, _ben_hold = await _holding(bot)
     await bot.advance(60)
     [ana_setup] = bot.new(ANA.id)
     bot.new(BEN.id)
