@@ -94,8 +94,6 @@ def build_application(
     pairing.register(app)
     timezones.register(app)
     reminders.register(app)
-    pairing.register(app)
-    timezones.register(app)
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
     app.add_handler(CallbackQueryHandler(basics.unknown_button))
     app.add_error_handler(on_error)

@@ -36,12 +36,6 @@ async def unknown_button(update: Update, context: Context) -> None:
         await update.callback_query.answer("This button no longer works.")
 
 
-async def unknown_button(update: Update, context: Context) -> None:
-    """Answer a tap no handler claimed (an old or forged button), so no spinner hangs."""
-    if update.callback_query is not None:
-        await update.callback_query.answer("This button no longer works.")
-
-
 async def unknown_command(update: Update, context: Context) -> None:
     """Point a mistyped or unknown command at /help."""
     if update.effective_message is not None:

@@ -71,11 +71,6 @@ class UserRepository:
             update(User).where(User.id == user_id).values(timezone=timezone, updated_at=now)
         )
 
-    async def set_timezone(self, user_id: int, timezone: str, now: datetime) -> None:
-        await self._session.execute(
-            update(User).where(User.id == user_id).values(timezone=timezone, updated_at=now)
-        )
-
     async def set_reachable(self, user_id: int, reachable: bool, now: datetime) -> None:
         await self._session.execute(
             update(User).where(User.id == user_id).values(reachable=reachable, updated_at=now)
