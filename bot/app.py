@@ -31,8 +31,10 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotData, Context
 from bot.errors import on_error
-from bot.handlers import basics, pairing, reminders, timezones
+from bot.handlers import basics, pairing, reminders, sessions, timezones
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
+from bot.session_runner import Runner
+from routines.loader import load_library
 from storage.db import Database
 
 log = logging.getLogger(__name__)
@@ -48,6 +50,8 @@ async def _post_init(app: BotApplication) -> None:
     database = Database.connect(data.settings.database_url)
     await database.migrate()
     data.db = database
+    assert app.job_queue is not None
+    await Runner(app.bot, app.job_queue, data).recover()
     reminder_dispatch.start(app)
     await app.bot.set_my_commands(menu(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(menu(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
@@ -66,8 +70,13 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     clock: Clock | None = None,
+    rate_limiter: AIORateLimiter | None = None,
 ) -> BotApplication:
-    """Build the bot; tests hand in a fake Bot API as `request` and a hand-moved clock."""
+    """Build the bot; tests hand in a fake Bot API as `request` and a hand-moved clock.
+
+    The default rate limiter keeps to Telegram's published limits and retries a 429
+    after the `retry_after` Telegram asks for; benchmarks pass their own.
+    """
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -79,7 +88,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(AIORateLimiter(max_retries=3))
+        .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )
@@ -88,12 +97,16 @@ def build_application(
     app: BotApplication = builder.build()  # type: ignore[assignment]
     app.bot_data.settings = settings
     app.bot_data.clock = clock or SystemClock()
+    app.bot_data.library = load_library()
 
     app.add_handler(CommandHandler("start", basics.start))
     app.add_handler(CommandHandler("help", basics.help_command))
+    # Feature handlers: each module registers its own commands and buttons.
+    sessions.register(app)
     pairing.register(app)
     timezones.register(app)
     reminders.register(app)
+    # The catch-alls come last, after every feature had its chance.
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
     app.add_handler(CallbackQueryHandler(basics.unknown_button))
     app.add_error_handler(on_error)
