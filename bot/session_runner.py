@@ -274,6 +274,18 @@ class Runner:
         if live.state.deadline is not None:
             self._arm_countdown(live, live.state.deadline)
 
+    async def show_waiting_lobby(self, user_id: int) -> None:
+        """Someone who just opened the chat gets the Join card a session holds for them."""
+        record = await sessions.live_of_user(self.data, user_id)
+        if record is None:
+            return
+        live = await sessions.load(self.data, record.id)
+        seat = None if live is None else live.state.seat_of(user_id)
+        if live is None or seat is None or live.state.phase is not Phase.LOBBY:
+            return
+        if seat not in live.state.joined:
+            await self._show_cards(live, [seat])
+
     async def recover(self) -> None:
         """At start-up: re-arm every live session's timer, pausing holds that ran out."""
         for session_id in await sessions.live_sessions(self.data):

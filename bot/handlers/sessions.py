@@ -13,6 +13,7 @@ from bot.context import Context
 from bot.render import session as render
 from bot.render.pairs import choose_pair_keyboard
 from bot.services import sessions, users
+from bot.services.pairing import open_chat_link
 from bot.services.pairs import pair_of_member, pairs_in_reach
 from bot.session_runner import runner_for
 from routines.engine import (
@@ -132,7 +133,7 @@ async def _announce_in_group(context: Context, live: sessions.Live) -> None:
     async with data.db.unit() as unit:
         members = await unit.users.get_many(list(live.state.partners))
     buttons = [
-        [render.open_chat_button(members[u].first_name, data.bot_username)]
+        [render.open_chat_button(members[u].first_name, open_chat_link(data.bot_username))]
         for u in live.state.partners
         if u in members and not members[u].reachable
     ]

@@ -84,10 +84,8 @@ def group_start_line(names: tuple[str, str], routine: Routine) -> str:
     )
 
 
-def open_chat_button(label_name: str, bot_username: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(
-        f"{label_name}: open a chat with me", url=f"https://t.me/{bot_username}?start=hello"
-    )
+def open_chat_button(label_name: str, link: str) -> InlineKeyboardButton:
+    return InlineKeyboardButton(f"{label_name}: open a chat with me", url=link)
 
 
 def group_end_line(names: tuple[str, str], state: SessionState) -> str:

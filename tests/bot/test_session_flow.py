@@ -100,3 +100,33 @@ async def test_a_lobby_nobody_joins_ends_politely_after_its_idle_limit(bot: BotH
         assert "sat idle" in note.text
     # Nobody stretched, so the group hears nothing more.
     assert len(bot.inbox(HOME.id)) == 1
+
+
+async def test_a_partner_who_never_opened_the_bot_gets_a_button_and_the_session_waits(
+    bot: BotHarness,
+) -> None:
+    await paired(bot)
+    # Ben is known from the group only: Telegram refuses to let the bot write first.
+    bot.world.opened.discard(BEN.id)
+    async with bot.app.bot_data.db.unit() as unit:
+        await unit.users.set_reachable(BEN.id, False, bot.clock.now())
+        await unit.commit()
+
+    await bot.say(ANA, "/stretch", chat=HOME)
+
+    [announcement] = bot.new(HOME.id)
+    assert announcement.buttons == [
+        ("Ben: open a chat with me", "https://t.me/pairstretch_test_bot?start=hello")
+    ]
+    [ana_lobby] = bot.new(ANA.id)
+    await bot.press(ANA, ana_lobby, "Join")
+    assert bot.new(ANA.id) == []
+
+    # Ben follows the button: the chat opens with /start hello, and his Join card waits.
+    await bot.say(BEN, "/start hello")
+    welcome, ben_lobby = bot.new(BEN.id)
+    assert welcome.text.startswith("Hi Ben!")
+    await bot.press(BEN, ben_lobby, "Join")
+    for person in (ANA, BEN):
+        [setup] = bot.new(person.id)
+        assert "Step 1 of 44" in setup.text
