@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import asyncio
 
+from bot.config import Settings
 from tests.bot.session_helpers import ANA, BEN, CAL, HOME, paired
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
 
-async def _holding(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
+async def _holding(bot: BotHarness, seconds: int = 60) -> tuple[SentMessage, SentMessage]:
     """Start a private session and get both partners into the first hold."""
     await paired(bot)
     await bot.say(ANA, "/stretch")
@@ -21,7 +22,7 @@ async def _holding(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
         await bot.press(person, card, "Ready")
     [ana_hold] = bot.new(ANA.id)
     [ben_hold] = bot.new(BEN.id)
-    assert "Hold: 60 s left" in ana_hold.text
+    assert f"Hold: {seconds} s left" in ana_hold.text
     return ana_hold, ben_hold
 
 
@@ -182,3 +183,35 @@ async def test_stretch_without_a_partner_or_with_an_unknown_routine_explains(
         "or reply to your partner's message here with /pair.",
         "I don't know that routine. Try one of: lower-back, quick.",
     ]
+
+
+async def test_a_429_from_telegram_is_retried_after_the_time_it_asks_for(
+    bot: BotHarness,
+) -> None:
+    await paired(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    bot.world.fail("sendMessage", "retry_after", chat_id=ANA.id, retry_after=1)
+
+    await bot.press(ANA, bot.new(ANA.id)[-1], "Ready")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Ready")
+
+    hold_sends = [
+        c
+        for c in bot.world.calls_of("sendMessage")
+        if c.params["chat_id"] == ANA.id and "Hold: 60 s left" in c.params["text"]
+    ]
+    # Refused once with retry_after, sent again after the wait: one card on the phone.
+    assert len(hold_sends) == 2
+    assert len([m for m in bot.inbox(ANA.id) if "Hold: 60 s left" in m.text]) == 1
+
+
+async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Settings) -> None:
+    bot.app.bot_data.settings = settings.model_copy(update={"session_time_scale": 0.5})
+    ana_hold, _ = await _holding(bot, seconds=30)
+
+    await bot.advance(29)
+    assert bot.new(ANA.id) == []
+    await bot.advance(1)
+    assert "Step 3 of" in bot.new(ANA.id)[-1].text
+    assert "Hold" in ana_hold.text
