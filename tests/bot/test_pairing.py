@@ -2,11 +2,8 @@
 
 from __future__ import annotations
 
-import asyncio
 import re
 from urllib.parse import quote
-
-from telegram import User
 
 from bot.services import pairing
 from storage.records import PairRecord, UserRecord
@@ -290,54 +287,6 @@ async def test_pressing_accept_twice_pairs_once(bot: BotHarness) -> None:
     assert offer.text.startswith("You and <b>Ana</b> are partners now!")
     assert len(await pairs_in_db(bot, ANA)) == 1
     assert len(bot.new(ANA.id)) == 1
-
-
-async def test_two_people_accepting_each_others_invites_at_once_become_one_pair(
-    bot: BotHarness,
-) -> None:
-    await started(bot, ANA, BEN)
-    offer_to_ben = await open_link(bot, BEN, await invite(bot, ANA))
-    offer_to_ana = await open_link(bot, ANA, await invite(bot, BEN))
-
-    await asyncio.gather(
-        bot.press(BEN, offer_to_ben, "Accept"), bot.press(ANA, offer_to_ana, "Accept")
-    )
-
-    assert len(await pairs_in_db(bot, ANA)) == 1
-    offers = sorted([offer_to_ana.text, offer_to_ben.text], key=lambda text: "already" in text)
-    assert offers[0].startswith("You and <b>") and "are partners now! 🎉" in offers[0]
-    assert offers[1] in (
-        "You and Ana are already partners.",
-        "You and Ben &lt;3 are already partners.",
-    )
-    news = [m.text for m in bot.new(ANA.id) + bot.new(BEN.id)]
-    assert len(news) == 1 and "accepted your invite: you're partners now!" in news[0]
-
-
-async def test_two_accepts_racing_in_the_services_end_with_one_pair(bot: BotHarness) -> None:
-    """The application runs one update at a time; the services must hold up without that."""
-    await started(bot, ANA, BEN)
-    offer_to_ben = await open_link(bot, BEN, await invite(bot, ANA))
-    offer_to_ana = await open_link(bot, ANA, await invite(bot, BEN))
-    ana = User(ANA.id, ANA.first_name, is_bot=False)
-    ben = User(BEN.id, BEN.first_name, is_bot=False)
-    data = bot.app.bot_data
-
-    results = await asyncio.gather(
-        pairing.answer_invite(data, ben, _invite_id(offer_to_ben), accept=True),
-        pairing.answer_invite(data, ana, _invite_id(offer_to_ana), accept=True),
-        return_exceptions=True,
-    )
-
-    paired = [r for r in results if isinstance(r, pairing.Paired)]
-    refused = [r for r in results if isinstance(r, pairing.PairingRefused)]
-    assert len(paired) == 1 and paired[0].created
-    assert [r.refusal for r in refused] == [pairing.Refusal.ALREADY_PAIRED]
-    assert len(await pairs_in_db(bot, ANA)) == 1
-
-
-def _invite_id(offer: SentMessage) -> int:
-    return int(offer.button("Accept").split(":")[1])
 
 
 async def test_the_open_chat_link_greets_and_marks_the_user_reachable(bot: BotHarness) -> None:
