@@ -23,7 +23,6 @@ from bot.context import BotData, Context
 from bot.delivery import send_private
 from bot.render import reminders as render
 from bot.services import reminders as service
-from routines.loader import load_library
 from routines.model import Routine
 from routines.plan import build_plan
 
@@ -185,7 +184,7 @@ def wake_for(job_queue: JobQueue[Any] | None, data: BotData, due: datetime) -> N
 
 def start(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> Job[Any]:
     """Schedule the dispatcher; called from `post_init`, the first tick runs at start-up."""
-    dispatcher = ReminderDispatcher(pitch_of(load_library()))
+    dispatcher = ReminderDispatcher(pitch_of(app.bot_data.library))
     job_queue = app.job_queue
     if job_queue is None:
         raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")

@@ -241,7 +241,7 @@ async def snooze_pressed(update: Update, context: Context) -> None:
         await query.answer(_tap_answer(result.outcome, render.ALREADY_SNOOZED), show_alert=True)
         return
     await query.answer()
-    text = render.snoozed(_original(update), result.until, result.pair.timezone)
+    text = render.snoozed(result.until, result.pair.timezone)
     reminder_dispatch.wake_for(context.job_queue, context.bot_data, result.until)
     await _edit(update, Reply(text, render.start_keyboard(result.pair.id)))
 
@@ -258,7 +258,7 @@ async def skip_pressed(update: Update, context: Context) -> None:
         await query.answer(_tap_answer(result.outcome, render.ALREADY_SKIPPED), show_alert=True)
         return
     await query.answer()
-    await _edit(update, Reply(render.skipped(_original(update))))
+    await _edit(update, Reply(render.skipped()))
 
 
 def _tap_answer(outcome: service.Tap, already: str) -> str:
@@ -271,12 +271,6 @@ def _tap_answer(outcome: service.Tap, already: str) -> str:
 
 
 # -- small pieces ----------------------------------------------------------------------
-
-
-def _original(update: Update) -> str:
-    """The reminder's text as HTML again, to extend it with what was chosen."""
-    message = update.effective_message
-    return (message.text_html if message is not None and message.text else "") or ""
 
 
 async def _reply(update: Update, reply: Reply) -> None:

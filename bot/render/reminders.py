@@ -75,12 +75,12 @@ def partner_unreachable(partner: str) -> str:
     )
 
 
-def snoozed(original: str, until: datetime, zone: str) -> str:
-    return f"{original}\n\nSnoozed: I'll remind you both again at {clock(until, zone)}."
+def snoozed(until: datetime, zone: str) -> str:
+    return f"Snoozed. I'll remind you both again at {clock(until, zone)}."
 
 
-def skipped(original: str) -> str:
-    return f"{original}\n\nSkipped for today. See you next time!"
+def skipped() -> str:
+    return "Skipped for today. See you next time!"
 
 
 def start_with_stretch() -> str:

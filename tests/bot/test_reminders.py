@@ -1,0 +1,521 @@
+"""Daily reminders in-process: the commands, and what arrives on both phones when.
+
+The dispatcher's own schedule is held; each test moves the clock and ticks by hand.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, time, timedelta
+from zoneinfo import ZoneInfo
+
+import pytest
+
+from bot.reminder_dispatch import ReminderDispatcher, TickReport, dispatcher_job, pitch_of
+from bot.services.reminders import reschedule_pair
+from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
+from storage.repositories.sessions import SessionChange
+from tests.fake_telegram import SentMessage
+from tests.harness import BotHarness, Group, Person
+
+ANA = Person(101, "Ana", "ana")
+BEN = Person(202, "Ben")
+CLEO = Person(303, "Cleo")
+BERLIN = ZoneInfo("Europe/Berlin")
+
+
+def berlin(
+    year: int, month: int, day: int, hour: int, minute: int = 0, second: int = 0
+) -> datetime:
+    """A wall-clock moment in Berlin, as the aware instant the bot's clock holds."""
+    return datetime(year, month, day, hour, minute, second, tzinfo=BERLIN)
+
+
+def hold_the_dispatcher(bot: BotHarness) -> None:
+    """Stop the job's own schedule: the test decides when a tick happens, by its clock."""
+    dispatcher_job(bot.app).enabled = False
+
+
+async def tick(bot: BotHarness) -> TickReport:
+    """One run of the dispatcher job, at the test clock's now."""
+    job = dispatcher_job(bot.app)
+    assert isinstance(job.data, ReminderDispatcher)
+    return await job.data.tick(bot.app.bot, bot.app.bot_data)
+
+
+async def pair_up(
+    bot: BotHarness, first: Person = ANA, second: Person = BEN, zone: str = "Europe/Berlin"
+) -> PairRecord:
+    """Both have opened a private chat with the bot and are partners in `zone`."""
+    for person in (first, second):
+        await bot.say(person, "/start")
+    async with bot.app.bot_data.db.unit() as unit:
+        pair, _ = await unit.pairs.create(first.id, second.id, bot.clock.now(), timezone=zone)
+        await unit.commit()
+    bot.new(first.id)
+    bot.new(second.id)
+    return pair
+
+
+async def slots_of(bot: BotHarness, pair: PairRecord) -> list[ReminderSlotRecord]:
+    async with bot.app.bot_data.db.unit() as unit:
+        return await unit.reminders.slots_of(pair.id)
+
+
+async def deliveries_of(bot: BotHarness, pair: PairRecord) -> list[ReminderDeliveryRecord]:
+    async with bot.app.bot_data.db.unit() as unit:
+        return await unit.reminders.deliveries_of(pair.id)
+
+
+async def finish_a_session(bot: BotHarness, pair: PairRecord, local_day: datetime) -> None:
+    """A session the pair finished on that local day, stored as the sessions code does."""
+    async with bot.app.bot_data.db.unit() as unit:
+        session = await unit.sessions.add(
+            pair_id=pair.id,
+            routine_id="quick",
+            seats=pair.members,
+            origin_chat_id=pair.user_low_id,
+            options={},
+            change=SessionChange(phase="finished", live=False, version=9, deadline=None, state={}),
+            now=bot.clock.now(),
+        )
+        await unit.results.record(
+            session_id=session.id,
+            pair_id=pair.id,
+            routine_id="quick",
+            end_reason="finished",
+            holds_done=6,
+            exercises_done=3,
+            seconds_stretched=300,
+            local_date=local_day.date(),
+            ended_at=bot.clock.now(),
+        )
+        await unit.commit()
+
+
+def reminders_in(bot: BotHarness, person: Person) -> list[SentMessage]:
+    """The reminders a person got, as they look now (a snoozed one says so instead)."""
+    return [m for m in bot.inbox(person.id) if m.text.startswith("⏰")]
+
+
+def at(hour: int, minute: int = 0) -> time:
+    return time(hour, minute)
+
+
+TEAM = Group(-100700, "Back office")
+
+
+@pytest.fixture(autouse=True)
+def _held(bot: BotHarness) -> None:
+    hold_the_dispatcher(bot)
+
+
+# -- commands --------------------------------------------------------------------------
+
+
+async def test_remind_adds_a_daily_slot_due_at_the_next_local_time(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+
+    await bot.say(ANA, "/remind 07:30")
+
+    [reply] = bot.new(ANA.id)
+    assert reply.text == (
+        "Done! I'll remind you and Ben at 07:30 every day (Europe/Berlin). "
+        "Next one: Tue 3 Nov, 07:30."
+    )
+    [slot] = await slots_of(bot, pair)
+    assert slot.local_time == at(7, 30) and slot.weekdays == 0b1111111
+    assert slot.next_due_at == berlin(2026, 11, 3, 7, 30).astimezone(UTC)
+
+
+async def test_remind_with_days_and_again_at_the_same_time_updates_the_days(
+    bot: BotHarness,
+) -> None:
+    pair = await pair_up(bot)
+
+    await bot.say(ANA, "/remind 19:00 weekdays")
+    await bot.say(BEN, "/remind 19:00 sat,sun")
+
+    assert "19:00 on weekdays" in bot.new(ANA.id)[0].text
+    assert bot.new(BEN.id)[0].text.startswith(
+        "Updated: I'll remind you and Ana at 19:00 on weekends"
+    )
+    [slot] = await slots_of(bot, pair)
+    assert slot.weekdays == 0b1100000
+
+
+@pytest.mark.parametrize(
+    ("command", "answer"),
+    [
+        ("/remind 25:00", "I can't read “25:00” as a time."),
+        ("/remind 7.30pm", "I can't read “7.30pm” as a time."),
+        ("/remind 07:30 someday", "I can't read “someday” as days."),
+        ("/remind <b>", "I can't read “&lt;b&gt;” as a time."),
+        ("/remind", "Tell me when, in 24-hour time"),
+        ("/pause 0", "Pause for how many days?"),
+        ("/pause 61", "Pause for how many days?"),
+        ("/pause soon", "Pause for how many days?"),
+    ],
+)
+async def test_bad_input_gets_one_clear_line_and_changes_nothing(
+    bot: BotHarness, command: str, answer: str
+) -> None:
+    pair = await pair_up(bot)
+
+    await bot.say(ANA, command)
+
+    [reply] = bot.new(ANA.id)
+    assert reply.text.startswith(answer)
+    assert await slots_of(bot, pair) == []
+    async with bot.app.bot_data.db.unit() as unit:
+        stored = await unit.pairs.get(pair.id)
+    assert stored is not None and stored.reminders_paused_until is None
+
+
+async def test_without_a_partner_the_commands_say_how_to_get_one(bot: BotHarness) -> None:
+    await bot.say(CLEO, "/start")
+    bot.new(CLEO.id)
+
+    for command in ("/remind 07:30", "/reminders", "/pause 3", "/resume"):
+        await bot.say(CLEO, command)
+
+    assert [m.text for m in bot.new(CLEO.id)] == [
+        "You don't have a partner yet. Send /invite to pair up first."
+    ] * 4
+
+
+async def test_a_fifth_slot_is_refused(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    for hour in (7, 12, 18, 21):
+        await bot.say(ANA, f"/remind {hour:02}:00")
+    bot.new(ANA.id)
+
+    await bot.say(ANA, "/remind 22:00")
+
+    [reply] = bot.new(ANA.id)
+    assert reply.text.startswith("You already have 4 reminders with Ben, the most I keep.")
+    assert len(await slots_of(bot, pair)) == 4
+
+
+async def test_reminders_lists_the_slots_and_a_button_removes_one_once(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 07:30")
+    await bot.say(ANA, "/remind 18:00 mon,wed,fri")
+    bot.new(ANA.id)
+
+    await bot.say(ANA, "/reminders")
+    [listing] = bot.new(ANA.id)
+    assert listing.text == (
+        "<b>Reminders with Ben</b> (Europe/Berlin)\n07:30 every day\n18:00 on Mon, Wed, Fri"
+    )
+    remove_morning = listing.button("Remove 07:30")
+    await bot.press(ANA, listing, remove_morning)
+    refused = await bot.press(CLEO, listing, "Remove 18:00")
+    again = await bot.press_data(ANA, listing, remove_morning)
+
+    assert (
+        bot.last(ANA.id).text
+        == "<b>Reminders with Ben</b> (Europe/Berlin)\n18:00 on Mon, Wed, Fri"
+    )
+    assert again == "That reminder was already removed."
+    assert refused == "This reminder belongs to another pair."
+    assert [slot.local_time for slot in await slots_of(bot, pair)] == [at(18)]
+
+
+async def test_with_several_partners_the_bot_asks_which_pair(bot: BotHarness) -> None:
+    await pair_up(bot, ANA, BEN)
+    with_cleo = await pair_up(bot, ANA, CLEO, zone="Asia/Kathmandu")
+
+    await bot.say(ANA, "/remind 06:45 weekends")
+    [question] = bot.new(ANA.id)
+    assert question.text == "Which partner is /remind for?"
+    assert [label for label, _ in question.buttons] == ["Ben", "Cleo"]
+    await bot.press(BEN, question, "Cleo")
+    assert await slots_of(bot, with_cleo) == []
+    await bot.press(ANA, question, "Cleo")
+
+    [slot] = await slots_of(bot, with_cleo)
+    assert (slot.local_time, slot.weekdays) == (at(6, 45), 0b1100000)
+    assert bot.last(ANA.id).text.startswith(
+        "Done! I'll remind you and Cleo at 06:45 on weekends (Asia/Kathmandu). Next one: Sat 7 Nov"
+    )
+
+
+async def test_in_a_group_only_the_pair_at_home_there_is_in_reach(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    async with bot.app.bot_data.db.unit() as unit:
+        await unit.pairs.set_home_chat(pair.id, TEAM.id)
+        await unit.commit()
+    other = Group(-100800, "Family")
+
+    await bot.say(BEN, "/remind 08:15", chat=TEAM)
+    await bot.say(BEN, "/remind 09:15", chat=other)
+
+    assert bot.inbox(TEAM.id)[-1].text.startswith("Done! I'll remind you and Ana at 08:15")
+    assert bot.inbox(other.id)[-1].text.startswith("No pair of yours calls this group home.")
+    assert [slot.local_time for slot in await slots_of(bot, pair)] == [at(8, 15)]
+
+
+async def test_pause_and_resume_answer_in_the_pairs_zone(bot: BotHarness) -> None:
+    await pair_up(bot)
+    await bot.say(ANA, "/remind 07:30")
+    bot.new(ANA.id)
+
+    await bot.say(ANA, "/pause 7")
+    await bot.say(BEN, "/resume")
+    await bot.say(BEN, "/resume")
+
+    assert bot.new(ANA.id)[0].text == (
+        "Reminders with Ben are paused until Mon 9 Nov, 10:00. "
+        "Your streak is safe. /resume brings them back sooner."
+    )
+    assert [m.text for m in bot.new(BEN.id)] == [
+        "Reminders with Ana are back on. Next one: Tue 3 Nov, 07:30.",
+        "Reminders with Ana aren't paused.",
+    ]
+
+
+async def test_a_new_time_zone_moves_the_slots_at_once(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 07:30")
+
+    async with bot.app.bot_data.db.unit() as unit:
+        await unit.pairs.set_timezone(pair.id, "America/New_York")
+        await reschedule_pair(unit, pair.id, bot.clock.now())
+        await unit.commit()
+
+    [slot] = await slots_of(bot, pair)
+    assert slot.next_due_at == datetime(2026, 11, 2, 7, 30, tzinfo=ZoneInfo("America/New_York"))
+
+
+# -- what arrives ----------------------------------------------------------------------
+
+
+async def test_a_reminder_arrives_on_both_phones_once_with_its_buttons(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+    bot.new(ANA.id)
+
+    bot.clock.set(berlin(2026, 11, 2, 10, 4, 59))
+    await tick(bot)
+    assert reminders_in(bot, ANA) == []
+    bot.clock.set(berlin(2026, 11, 2, 10, 5))
+    await tick(bot)
+    await tick(bot)
+
+    [to_ana] = reminders_in(bot, ANA)
+    [to_ben] = reminders_in(bot, BEN)
+    assert to_ana.text == (
+        "⏰ Time to stretch, together with Ben.\n"
+        "<b>Lower back relief</b>: 7 stretches, about "
+        f"{_minutes(bot)} minutes."
+    )
+    assert to_ben.text.startswith("⏰ Time to stretch, together with Ana.")
+    assert [label for label, _ in to_ana.buttons] == ["Start now", "Snooze 15 min", "Skip today"]
+    [delivery] = await deliveries_of(bot, pair)
+    assert delivery.status == "sent" and delivery.local_date == berlin(2026, 11, 2, 0).date()
+    [slot] = await slots_of(bot, pair)
+    assert slot.next_due_at == berlin(2026, 11, 3, 10, 5).astimezone(UTC)
+
+
+async def test_snooze_sends_the_reminder_once_more_fifteen_minutes_later(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+    bot.clock.set(berlin(2026, 11, 2, 10, 5))
+    await tick(bot)
+    [to_ana] = reminders_in(bot, ANA)
+    [to_ben] = reminders_in(bot, BEN)
+
+    bot.clock.set(berlin(2026, 11, 2, 10, 7))
+    await bot.press(ANA, to_ana, "Snooze")
+    second = await bot.press(BEN, to_ben, "Snooze")
+    bot.clock.set(berlin(2026, 11, 2, 10, 21, 59))
+    await tick(bot)
+    assert len(reminders_in(bot, BEN)) == 1
+    bot.clock.set(berlin(2026, 11, 2, 10, 22))
+    await tick(bot)
+    bot.clock.set(berlin(2026, 11, 2, 10, 40))
+    await tick(bot)
+
+    assert to_ana.text == "Snoozed. I'll remind you both again at 10:22."
+    assert [label for label, _ in to_ana.buttons] == ["Start now"]
+    assert second == "Already snoozed."
+    assert len(reminders_in(bot, BEN)) == 2
+    for person in (ANA, BEN):
+        again = reminders_in(bot, person)[-1]
+        assert again.text.startswith("⏰ Here's your snoozed reminder, together with")
+        assert [label for label, _ in again.buttons] == ["Start now", "Skip today"]
+    [delivery] = await deliveries_of(bot, pair)
+    assert delivery.status == "resent"
+
+
+async def test_skip_today_silences_the_rest_of_the_day_but_not_tomorrow(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+    await bot.say(ANA, "/remind 18:00")
+    bot.clock.set(berlin(2026, 11, 2, 10, 5))
+    await tick(bot)
+    [to_ana] = reminders_in(bot, ANA)
+    [to_ben] = reminders_in(bot, BEN)
+
+    await bot.press(BEN, to_ben, "Skip today")
+    again = await bot.press(ANA, to_ana, "Skip today")
+    bot.clock.set(berlin(2026, 11, 2, 18, 0))
+    await tick(bot)
+    assert len(reminders_in(bot, ANA)) == 1
+    bot.clock.set(berlin(2026, 11, 3, 10, 5))
+    await tick(bot)
+
+    assert bot.last(BEN.id).text.startswith("⏰ Time to stretch")
+    assert to_ben.text == "Skipped for today. See you next time!" and to_ben.buttons == []
+    assert again == "Today is already skipped."
+    assert [d.status for d in await deliveries_of(bot, pair)] == ["skipped", "skipped", "sent"]
+
+
+async def test_no_reminder_after_a_session_finished_that_local_day(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 23:30")
+    bot.clock.set(berlin(2026, 11, 2, 20, 0))
+    await finish_a_session(bot, pair, berlin(2026, 11, 2, 20, 0))
+
+    bot.clock.set(berlin(2026, 11, 2, 23, 30))
+    await tick(bot)
+    bot.clock.set(berlin(2026, 11, 3, 23, 30))
+    await tick(bot)
+
+    assert len(reminders_in(bot, ANA)) == 1
+    assert [d.status for d in await deliveries_of(bot, pair)] == ["done", "sent"]
+
+
+async def test_a_pause_holds_reminders_until_it_ends(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+    await bot.say(ANA, "/pause 2")
+
+    for day in (2, 3, 4, 5):
+        bot.clock.set(berlin(2026, 11, day, 10, 5))
+        await tick(bot)
+
+    statuses = [(d.local_date.day, d.status) for d in await deliveries_of(bot, pair)]
+    # Paused on Monday at 10:00 for two days: Monday's and Tuesday's 10:05 stay quiet,
+    # Wednesday's comes after the pause.
+    assert statuses == [(2, "paused"), (3, "paused"), (4, "sent"), (5, "sent")]
+    assert len(reminders_in(bot, BEN)) == 2
+
+
+async def test_a_partner_who_blocked_the_bot_is_skipped_and_the_other_told_once(
+    bot: BotHarness,
+) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+    bot.world.blocked.add(BEN.id)
+
+    bot.clock.set(berlin(2026, 11, 2, 10, 5))
+    await tick(bot)
+    [to_ana] = reminders_in(bot, ANA)
+    await bot.press(ANA, to_ana, "Snooze")
+    bot.clock.set(berlin(2026, 11, 2, 10, 25))
+    await tick(bot)
+
+    assert [m.text.split(".")[0] for m in bot.new(ANA.id)[1:]] == [
+        "Snoozed",
+        "I couldn't reach Ben in private, so only you got this reminder",
+        "⏰ Here's your snoozed reminder, together with Ben",
+    ]
+    async with bot.app.bot_data.db.unit() as unit:
+        ben = await unit.users.get(BEN.id)
+    assert ben is not None and not ben.reachable
+    assert [d.status for d in await deliveries_of(bot, pair)] == ["resent"]
+
+
+async def test_when_neither_partner_can_be_reached_the_reminder_is_recorded_as_such(
+    bot: BotHarness,
+) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+    bot.world.blocked.update({ANA.id, BEN.id})
+
+    bot.clock.set(berlin(2026, 11, 2, 10, 5))
+    await tick(bot)
+
+    assert [d.status for d in await deliveries_of(bot, pair)] == ["unreachable"]
+
+
+async def test_buttons_of_a_reminder_refuse_other_people_politely(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(CLEO, "/start")
+    await bot.say(ANA, "/remind 10:05")
+    bot.clock.set(berlin(2026, 11, 2, 10, 5))
+    await tick(bot)
+    [to_ana] = reminders_in(bot, ANA)
+
+    answers = [await bot.press(CLEO, to_ana, label) for label in ("Snooze", "Skip", "Start")]
+
+    assert answers == ["This reminder belongs to another pair."] * 3
+    assert [d.status for d in await deliveries_of(bot, pair)] == ["sent"]
+    assert to_ana.buttons and to_ana.edits == 0
+
+
+async def test_start_now_points_to_the_session(bot: BotHarness) -> None:
+    await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+    bot.clock.set(berlin(2026, 11, 2, 10, 5))
+    await tick(bot)
+    bot.new(BEN.id)
+
+    await bot.press(BEN, reminders_in(bot, BEN)[0], "Start now")
+
+    assert bot.new(BEN.id) != []
+
+
+async def test_a_reminder_late_by_more_than_the_grace_window_is_skipped(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+    await bot.say(ANA, "/remind 11:00")
+
+    # The bot was down from before 10:05 to 11:06: 10:05 is 61 minutes late, 11:00 is fresh.
+    bot.clock.set(berlin(2026, 11, 2, 11, 6))
+    await tick(bot)
+
+    assert [(d.status, d.due_at) for d in await deliveries_of(bot, pair)] == [
+        ("late-skipped", berlin(2026, 11, 2, 10, 5).astimezone(UTC)),
+        ("sent", berlin(2026, 11, 2, 11, 0).astimezone(UTC)),
+    ]
+    assert len(reminders_in(bot, ANA)) == 1
+    assert all(slot.next_due_at.astimezone(BERLIN).day == 3 for slot in await slots_of(bot, pair))
+
+
+async def test_after_days_down_the_newest_reminder_within_grace_is_sent(bot: BotHarness) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 10:05")
+
+    bot.clock.set(berlin(2026, 11, 5, 10, 30))
+    await tick(bot)
+
+    [delivery] = await deliveries_of(bot, pair)
+    assert (delivery.status, delivery.local_date.day) == ("sent", 5)
+    assert len(reminders_in(bot, BEN)) == 1
+
+
+async def test_on_the_fall_back_night_a_slot_in_the_repeated_hour_fires_once(
+    bot: BotHarness,
+) -> None:
+    pair = await pair_up(bot)
+    await bot.say(ANA, "/remind 02:30")
+
+    instant = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
+    bot.clock.set(instant)
+    async with bot.app.bot_data.db.unit() as unit:
+        await reschedule_pair(unit, pair.id, instant)
+        await unit.commit()
+    while instant < datetime(2026, 10, 25, 6, 0, tzinfo=UTC):
+        instant += timedelta(minutes=10)
+        bot.clock.set(instant)
+        await tick(bot)
+
+    [delivery] = await deliveries_of(bot, pair)
+    assert delivery.due_at == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
+    assert len(reminders_in(bot, ANA)) == 1
+
+
+def _minutes(bot: BotHarness) -> int:
+    return pitch_of(bot.app.bot_data.library).minutes
