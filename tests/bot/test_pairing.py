@@ -388,6 +388,29 @@ async def test_a_declined_group_request_pairs_no_one(bot: BotHarness) -> None:
     assert await pairs_in_db(bot, ANA) == []
 
 
+async def test_a_group_request_left_for_a_day_expires(bot: BotHarness) -> None:
+    await started(bot, ANA, BEN)
+    request = await _ask_in_group(bot, ANA, BEN)
+    bot.clock.advance(hours=24, seconds=1)
+
+    toast = await bot.press(BEN, request, "Accept")
+
+    assert toast == "This request has expired. Send /pair again as a reply."
+    assert request.text == toast and request.buttons == []
+    assert await pairs_in_db(bot, ANA) == []
+
+
+async def test_forged_group_request_buttons_change_nothing(bot: BotHarness) -> None:
+    await started(bot, ANA, BEN)
+    request = await _ask_in_group(bot, ANA, BEN)
+
+    for data in ("pair_yes:999", "pair_yes:-1", "pair_no:1:1", "pair_yes:1x"):
+        assert await bot.press_data(BEN, request, data) == "This button no longer works."
+
+    assert request.edits == 0
+    assert await pairs_in_db(bot, ANA) == []
+
+
 async def test_pair_explains_what_to_do_without_a_reply_to_a_bot_or_to_yourself(
     bot: BotHarness,
 ) -> None:

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, time
+
 import pytest
 
-from bot.services import timezones
+from bot.services import reminders, timezones
 from tests.bot.test_pairing import (
     ANA,
     BEN,
@@ -182,3 +184,20 @@ async def test_a_forged_zone_button_changes_nothing(bot: BotHarness) -> None:
 def test_zone_keys_name_every_zone_on_a_button() -> None:
     for zone in ("Europe/Berlin", "America/Argentina/Buenos_Aires", "UTC"):
         assert timezones.zone_for_key(timezones.zone_key(zone)) == zone
+
+
+async def test_a_new_zone_moves_the_pairs_reminders_to_the_same_local_time(
+    bot: BotHarness,
+) -> None:
+    await started(bot, ANA, BEN)
+    await pair_by_invite(bot, ANA, BEN)
+    [pair] = await pairs_in_db(bot, ANA)
+    data = bot.app.bot_data
+    await reminders.add_slot(data, pair.id, time(7, 30), 0b1111111, bot.clock.now())
+
+    await bot.say(ANA, "/timezone berlin")
+
+    async with data.db.unit() as unit:
+        [slot] = await unit.reminders.slots_of(pair.id)
+    # 07:30 in Berlin on 3 November 2026 (CET, UTC+1).
+    assert slot.next_due_at == datetime(2026, 11, 3, 6, 30, tzinfo=UTC)
