@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import enum
 import hashlib
+import logging
 import re
 import secrets
 from dataclasses import dataclass
@@ -28,6 +29,8 @@ OPEN_CHAT_PAYLOAD = "hello"
 _TOKEN_BYTES = 24
 _TOKEN_SHAPE = re.compile(r"^[A-Za-z0-9_-]{32}$")
 DEFAULT_TIMEZONE = "UTC"
+
+log = logging.getLogger(__name__)
 
 
 class Refusal(enum.Enum):
@@ -279,6 +282,8 @@ async def _pair_up(
     pair, created = await unit.pairs.create(
         asker.id, answerer.id, now, timezone=zone, home_chat_id=home_chat_id
     )
+    if created:
+        log.info("pair %s made: users %s and %s", pair.id, asker.id, answerer.id)
     if not created and home_chat_id is not None:
         await unit.pairs.set_home_chat(pair.id, home_chat_id)
         pair = await unit.pairs.get(pair.id) or pair
@@ -333,6 +338,7 @@ async def end_pair(data: BotData, user_id: int, pair_id: int) -> Unpaired:
         if not await unit.pairs.remove(pair_id):
             raise PairingRefused(Refusal.GONE)
         await unit.commit()
+    log.info("pair %s ended by user %s", pair_id, user_id)
     return Unpaired(pair, users.get(user_id), users.get(pair.partner_of(user_id)))
 
 
