@@ -20,6 +20,13 @@ from bot.render import reminders as render
 from bot.render.pairs import choose_pair_keyboard, partner_name
 from bot.services import reminders as service
 from bot.services.pairs import pair_of_member, pairs_in_reach
+from routines.reminder_time import (
+    MAX_PAUSE_DAYS,
+    MIN_PAUSE_DAYS,
+    ReminderInputError,
+    parse_clock,
+    parse_days,
+)
 from storage.records import PairRecord
 
 
@@ -59,20 +66,18 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
 async def remind(update: Update, context: Context) -> None:
     """/remind HH:MM [days]: add a daily reminder slot."""
     args = context.args or []
-    if not args or len(args) > 2:
+    if not args:
         await _reply(update, Reply(render.REMIND_USAGE))
         return
     try:
-        at = service.parse_clock(args[0])
-    except ValueError:
-        await _reply(update, Reply(render.bad_time(args[0])))
+        at = parse_clock(args[0])
+        days = parse_days(" ".join(args[1:]) or None)
+    except ReminderInputError as error:
+        await _reply(update, Reply(render.refused(error.message)))
         return
-    try:
-        mask = service.parse_days(args[1] if len(args) > 1 else "daily")
-    except ValueError:
-        await _reply(update, Reply(render.bad_days(args[1])))
-        return
-    await _for_pair(update, context, render.PICK_REMIND, (at.hour * 60 + at.minute, mask), _remind)
+    await _for_pair(
+        update, context, render.PICK_REMIND, (at.hour * 60 + at.minute, days.mask), _remind
+    )
 
 
 async def list_reminders(update: Update, context: Context) -> None:
@@ -84,7 +89,7 @@ async def pause(update: Update, context: Context) -> None:
     """/pause N: no reminders for N days (1-60)."""
     args = context.args or []
     days = int(args[0]) if len(args) == 1 and args[0].isdigit() else 0
-    if not 1 <= days <= service.MAX_PAUSE_DAYS:
+    if not MIN_PAUSE_DAYS <= days <= MAX_PAUSE_DAYS:
         await _reply(update, Reply(render.PAUSE_USAGE))
         return
     await _for_pair(update, context, render.PICK_PAUSE, (days,), _pause)
@@ -127,7 +132,7 @@ async def _list(context: Context, pair: PairRecord, me: int, args: tuple[int, ..
 
 async def _pause(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
     (days,) = args
-    until = await service.pause(context.bot_data, pair.id, days, context.bot_data.clock.now())
+    until = await service.pause(context.bot_data, pair, days, context.bot_data.clock.now())
     return Reply(render.paused(await _names(context, pair, me), until, pair.timezone))
 
 

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date, datetime, time
+from datetime import datetime, time
 from html import escape
 from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import pack
+from routines.reminder_time import Weekdays
 from storage.records import ReminderSlotRecord
 
 START = "rs"  # rs:<pair_id>
@@ -24,9 +25,6 @@ PICK_PAUSE = "rpa"  # rpa:<pair_id>:<days>
 PICK_RESUME = "rre"  # rre:<pair_id>
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
-EVERY_DAY = 0b1111111
-WEEKDAYS = 0b0011111
-WEEKENDS = 0b1100000
 
 
 @dataclass(frozen=True, slots=True)
@@ -112,18 +110,9 @@ REMIND_USAGE = (
 PAUSE_USAGE = "Pause for how many days? A whole number from 1 to 60, like /pause 7."
 
 
-def bad_time(text: str) -> str:
-    return (
-        f"I can't read “{escape(text)}” as a time. "
-        "Use 24-hour HH:MM, like /remind 07:30 or /remind 19:00."
-    )
-
-
-def bad_days(text: str) -> str:
-    return (
-        f"I can't read “{escape(text)}” as days. "
-        "Use daily, weekdays, weekends or a list like mon,wed,fri."
-    )
+def refused(reason: str) -> str:
+    """Why a /remind was refused, in the words of the time rules (they may echo input)."""
+    return escape(reason, quote=False)
 
 
 def which_pair(command: str) -> str:
@@ -140,10 +129,10 @@ def too_many(partner: str, limit: int) -> str:
 def slot_set(
     partner: str, slot: ReminderSlotRecord, zone: str, *, added: bool, paused: bool
 ) -> str:
-    first = f"{clock_of(slot.local_time)} {days(slot.weekdays)}"
     lead = "Done! I'll remind you" if added else "Updated: I'll remind you"
     text = (
-        f"{lead} and {escape(partner)} at {first} ({escape(zone)}). "
+        f"{lead} and {escape(partner)} at {clock_of(slot.local_time)} "
+        f"({days(slot.weekdays)}, {escape(zone)}). "
         f"Next one: {day_and_time(slot.next_due_at, zone)}."
     )
     if paused:
@@ -160,9 +149,9 @@ def slot_list(
     if not slots:
         return f"No reminders with {escape(partner)} yet. Add one with /remind 07:30."
     lines = [f"<b>Reminders with {escape(partner)}</b> ({escape(zone)})"]
-    lines += [f"{clock_of(slot.local_time)} {days(slot.weekdays)}" for slot in slots]
+    lines += [f"{clock_of(slot.local_time)} · {days(slot.weekdays)}" for slot in slots]
     if paused_until is not None:
-        lines.append(f"Paused until {day_and_time(paused_until, zone)}; /resume ends it.")
+        lines.append(f"Paused, back on {day(paused_until, zone)}; /resume ends it sooner.")
     return "\n".join(lines)
 
 
@@ -186,7 +175,7 @@ def slot_list_keyboard(
 
 def paused(partner: str, until: datetime, zone: str) -> str:
     return (
-        f"Reminders with {escape(partner)} are paused until {day_and_time(until, zone)}. "
+        f"Reminders with {escape(partner)} are paused, back on {day(until, zone)}. "
         "Your streak is safe. /resume brings them back sooner."
     )
 
@@ -218,16 +207,10 @@ def day_and_time(instant: datetime, zone: str) -> str:
     return f"{_DAY_NAMES[local.weekday()]} {local.day} {local:%b}, {local:%H:%M}"
 
 
-def day(local_date: date) -> str:
-    return f"{_DAY_NAMES[local_date.weekday()]} {local_date.day} {local_date:%b}"
+def day(instant: datetime, zone: str) -> str:
+    local = instant.astimezone(ZoneInfo(zone))
+    return f"{_DAY_NAMES[local.weekday()]} {local.day} {local:%b}"
 
 
 def days(mask: int) -> str:
-    """A weekday mask in words: every day, on weekdays, on weekends, or the days listed."""
-    if mask == EVERY_DAY:
-        return "every day"
-    if mask == WEEKDAYS:
-        return "on weekdays"
-    if mask == WEEKENDS:
-        return "on weekends"
-    return "on " + ", ".join(name for bit, name in enumerate(_DAY_NAMES) if mask >> bit & 1)
+    return Weekdays(mask).label

@@ -18,15 +18,15 @@ happens after that commit, and a second short transaction marks the row sent:
 from __future__ import annotations
 
 import logging
-import re
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time, timedelta
+from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from bot.context import BotData, Context
 from bot.render import reminders as render
+from routines.reminder_time import Due, Weekdays, is_still_useful, next_due, pause_until
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
 from storage.repositories.reminders import IN_FLIGHT, DeliveryStatus
 from storage.unit_of_work import UnitOfWork
@@ -35,87 +35,10 @@ log = logging.getLogger(__name__)
 
 MAX_SLOTS = 4
 SNOOZE = timedelta(minutes=15)
-MAX_PAUSE_DAYS = 60
+_JUST_BEFORE = timedelta(microseconds=1)
 # Longer than one claimed batch takes to send at Telegram's 30 messages a second, so a
 # live process never loses its batch to another; short enough to recover soon.
 RECLAIM_AFTER = timedelta(minutes=3)
-
-
-# -- time arithmetic ---------------------------------------------------------------------
-# Pure; kept here because routines/reminder_time.py did not exist yet when this was
-# written. Move to (or replace with) that module once it does.
-
-_CLOCK = re.compile(r"^([01]?\d|2[0-3]):([0-5]\d)$")
-_DAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY_WORDS = {
-    "daily": 0b1111111,
-    "everyday": 0b1111111,
-    "weekdays": 0b0011111,
-    "weekends": 0b1100000,
-}
-
-
-def parse_clock(text: str) -> time:
-    """A 24-hour HH:MM (or H:MM); ValueError for anything else (25:00, 7.30pm)."""
-    match = _CLOCK.match(text.strip())
-    if match is None:
-        raise ValueError(f"not a 24-hour time: {text!r}")
-    return time(int(match[1]), int(match[2]))
-
-
-def parse_days(text: str) -> int:
-    """daily, weekdays, weekends or a list like mon,wed,fri: a mask, Monday is bit 0."""
-    word = text.strip().lower()
-    if word in _DAY_WORDS:
-        return _DAY_WORDS[word]
-    mask = 0
-    for part in word.split(","):
-        part = part.strip()
-        found = [i for i, name in enumerate(_DAYS) if len(part) >= 2 and name.startswith(part)]
-        if len(found) != 1:
-            raise ValueError(f"not a day: {part!r}")
-        mask |= 1 << found[0]
-    return mask
-
-
-def next_due(local_time: time, weekdays: int, zone: ZoneInfo, after: datetime) -> datetime:
-    """The first instant strictly after `after` when a chosen weekday's wall clock in
-    `zone` reads `local_time`.
-
-    In a spring-forward gap the slot fires at the first valid instant after it (the
-    moment the clocks jump); in a fall-back fold it fires at the first of the two.
-    """
-    if not weekdays & 0b1111111:
-        raise ValueError("no weekday chosen")
-    day = after.astimezone(zone).date()
-    for offset in range(9):
-        candidate = day + timedelta(days=offset)
-        if weekdays >> candidate.weekday() & 1:
-            instant = _instant(candidate, local_time, zone)
-            if instant > after:
-                return instant
-    raise AssertionError("a week always holds a chosen day")
-
-
-def _instant(day: date, local_time: time, zone: ZoneInfo) -> datetime:
-    naive = datetime.combine(day, local_time)
-    first = naive.replace(tzinfo=zone, fold=0).astimezone(UTC)
-    if first.astimezone(zone).replace(tzinfo=None) == naive:
-        return first  # a real wall time; fold=0 is the first of two in a fold
-    # A gap: fold=1 reads the wall clock with the offset after the jump, which lands
-    # before the jump; the jump itself lies between the two readings.
-    low = naive.replace(tzinfo=zone, fold=1).astimezone(UTC)
-    high = first
-    low_offset = low.astimezone(zone).utcoffset()
-    while high - low > timedelta(seconds=1):
-        middle = low + (high - low) / 2
-        if middle.astimezone(zone).utcoffset() == low_offset:
-            low = middle
-        else:
-            high = middle
-    # Clocks change on a whole second: the one in (low, high].
-    whole = high.replace(microsecond=0)
-    return whole if whole > low else high
 
 
 def zone_of(pair: PairRecord) -> ZoneInfo:
@@ -159,8 +82,8 @@ async def add_slot(
         slots = await unit.reminders.slots_of(pair_id)
         if len(slots) >= MAX_SLOTS and all(s.local_time != local_time for s in slots):
             raise TooManySlots
-        due = next_due(local_time, weekdays, zone_of(pair), now)
-        slot, added = await unit.reminders.put_slot(pair_id, local_time, weekdays, due, now)
+        due = next_due(local_time, Weekdays(weekdays), zone_of(pair), now)
+        slot, added = await unit.reminders.put_slot(pair_id, local_time, weekdays, due.at_utc, now)
         await unit.commit()
     return SlotSet(slot, added, pair)
 
@@ -184,10 +107,11 @@ async def remove_slot(data: BotData, pair_id: int, slot_id: int) -> bool:
     return removed
 
 
-async def pause(data: BotData, pair_id: int, days: int, now: datetime) -> datetime:
-    until = now + timedelta(days=days)
+async def pause(data: BotData, pair: PairRecord, days: int, now: datetime) -> datetime:
+    """No reminders from today for `days` local dates; the instant they come back."""
+    until = pause_until(now, days, zone_of(pair))
     async with data.db.unit() as unit:
-        await unit.reminders.pause(pair_id, until)
+        await unit.reminders.pause(pair.id, until)
         await unit.commit()
     return until
 
@@ -221,7 +145,7 @@ async def _reschedule(unit: UnitOfWork, pair_id: int, now: datetime) -> None:
         return
     zone = zone_of(pair)
     await unit.reminders.move_slots(
-        (slot.id, next_due(slot.local_time, slot.weekdays, zone, now))
+        (slot.id, next_due(slot.local_time, Weekdays(slot.weekdays), zone, now).at_utc)
         for slot in await unit.reminders.slots_of(pair_id)
     )
 
@@ -337,10 +261,13 @@ class SendResult:
 class _Decision:
     slot: ReminderSlotRecord
     pair: PairRecord
-    instant: datetime  # the occurrence this delivery is for
-    local_date: date
+    occurrence: Due  # the one this delivery is for
     next_due_at: datetime
     late: bool
+
+    @property
+    def local_date(self) -> date:
+        return self.occurrence.local_date
 
 
 def decide(
@@ -348,25 +275,24 @@ def decide(
 ) -> _Decision:
     """Which occurrence of a due slot to deliver now, and when the slot is due next.
 
-    After downtime the slot's stored instant may be long past: the newest occurrence
-    still inside the grace window is sent instead; with none, the stored one is
-    recorded as skipped for being late.
+    After downtime the stored instant may be long past: the newest occurrence still
+    inside the grace window is sent instead; with none, the stored one is recorded as
+    skipped for being late.
     """
-    zone = zone_of(pair)
-    instant, late = slot.next_due_at, False
-    if now - instant > grace:
-        recent = next_due(slot.local_time, slot.weekdays, zone, now - grace - timedelta(seconds=1))
-        if recent <= now:
-            instant = recent
-        else:
-            late = True
-    after = max(instant, now) if late else instant
+    zone, days = zone_of(pair), Weekdays(slot.weekdays)
+    # The stored instant with the local date it was scheduled for (a gap can move it).
+    occurrence = next_due(slot.local_time, days, zone, slot.next_due_at - _JUST_BEFORE)
+    late = not is_still_useful(occurrence.at_utc, now, grace)
+    if late:
+        recent = next_due(slot.local_time, days, zone, now - grace - _JUST_BEFORE)
+        if recent.at_utc <= now:
+            occurrence, late = recent, False
+    after = max(occurrence.at_utc, now) if late else occurrence.at_utc
     return _Decision(
         slot=slot,
         pair=pair,
-        instant=instant,
-        local_date=instant.astimezone(zone).date(),
-        next_due_at=next_due(slot.local_time, slot.weekdays, zone, after),
+        occurrence=occurrence,
+        next_due_at=next_due(slot.local_time, days, zone, after).at_utc,
         late=late,
     )
 
@@ -393,11 +319,15 @@ async def claim_due(data: BotData, now: datetime, limit: int) -> Claim:
         if not due:
             return Claim([], 0)
         decisions = [decide(slot, pair, now, grace) for slot, pair in due]
+        # A stored instant that is not one of the slot's own (a zone changed without a
+        # reschedule) only moves the slot to its real next occurrence.
+        moved_only = [d for d in decisions if d.occurrence.at_utc > now]
+        decisions = [d for d in decisions if d.occurrence.at_utc <= now]
         stretched = await unit.reminders.stretched_on_days(
             (d.pair.id, d.local_date) for d in decisions if not d.late
         )
         statuses = {
-            d.slot.id: _status(d.pair, d.local_date, d.instant, d.late, stretched)
+            d.slot.id: _status(d.pair, d.local_date, d.occurrence.at_utc, d.late, stretched)
             for d in decisions
         }
         written = await unit.reminders.add_deliveries(
@@ -406,14 +336,17 @@ async def claim_due(data: BotData, now: datetime, limit: int) -> Claim:
                     pair_id=d.pair.id,
                     slot_id=d.slot.id,
                     local_date=d.local_date,
-                    due_at=d.instant,
+                    due_at=d.occurrence.at_utc,
                     claimed_at=now,
                     status=statuses[d.slot.id],
                 )
                 for d in decisions
             ]
         )
-        await unit.reminders.move_slots((d.slot.id, d.next_due_at) for d in decisions)
+        await unit.reminders.move_slots(
+            [(d.slot.id, d.next_due_at) for d in decisions]
+            + [(d.slot.id, d.occurrence.at_utc) for d in moved_only]
+        )
         to_send = [
             (written[(d.slot.id, d.local_date)], d.pair, d.local_date)
             for d in decisions
@@ -438,7 +371,7 @@ async def claim_snoozes(data: BotData, now: datetime, limit: int) -> Claim:
         by_status: dict[DeliveryStatus, list[int]] = {}
         for delivery, pair in due:
             assert delivery.snooze_due_at is not None
-            late = now - delivery.snooze_due_at > grace
+            late = not is_still_useful(delivery.snooze_due_at, now, grace)
             status = _status(pair, delivery.local_date, now, late, stretched)
             if status is DeliveryStatus.CLAIMED:
                 status = DeliveryStatus.RESENDING
@@ -475,7 +408,8 @@ async def take_over_abandoned(data: BotData, now: datetime, limit: int) -> Claim
             again = delivery.status == DeliveryStatus.RESENDING
             # A snoozed reminder was claimed when its snooze came due.
             due = delivery.claimed_at if again else delivery.due_at
-            status = DeliveryStatus.LATE_SKIPPED if now - due > grace else delivery.status
+            useful = is_still_useful(due, now, grace)
+            status = delivery.status if useful else DeliveryStatus.LATE_SKIPPED
             moved = await unit.reminders.transition(
                 [delivery.id],
                 DeliveryStatus(status),

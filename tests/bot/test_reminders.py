@@ -119,7 +119,7 @@ async def test_remind_adds_a_daily_slot_due_at_the_next_local_time(bot: BotHarne
 
     [reply] = bot.new(ANA.id)
     assert reply.text == (
-        "Done! I'll remind you and Ben at 07:30 every day (Europe/Berlin). "
+        "Done! I'll remind you and Ben at 07:30 (daily, Europe/Berlin). "
         "Next one: Tue 3 Nov, 07:30."
     )
     [slot] = await slots_of(bot, pair)
@@ -135,9 +135,9 @@ async def test_remind_with_days_and_again_at_the_same_time_updates_the_days(
     await bot.say(ANA, "/remind 19:00 weekdays")
     await bot.say(BEN, "/remind 19:00 sat,sun")
 
-    assert "19:00 on weekdays" in bot.new(ANA.id)[0].text
+    assert "19:00 (weekdays, Europe/Berlin)" in bot.new(ANA.id)[0].text
     assert bot.new(BEN.id)[0].text.startswith(
-        "Updated: I'll remind you and Ana at 19:00 on weekends"
+        "Updated: I'll remind you and Ana at 19:00 (weekends"
     )
     [slot] = await slots_of(bot, pair)
     assert slot.weekdays == 0b1100000
@@ -146,10 +146,10 @@ async def test_remind_with_days_and_again_at_the_same_time_updates_the_days(
 @pytest.mark.parametrize(
     ("command", "answer"),
     [
-        ("/remind 25:00", "I can't read “25:00” as a time."),
-        ("/remind 7.30pm", "I can't read “7.30pm” as a time."),
-        ("/remind 07:30 someday", "I can't read “someday” as days."),
-        ("/remind <b>", "I can't read “&lt;b&gt;” as a time."),
+        ("/remind 25:00", "That time does not exist."),
+        ("/remind 7.30pm", "Please give the time as HH:MM, like 07:30 or 19:00."),
+        ("/remind 07:30 someday", 'I don\'t know the day "someday".'),
+        ("/remind 07:30 mon <b>", 'I don\'t know the day "&lt;b&gt;".'),
         ("/remind", "Tell me when, in 24-hour time"),
         ("/pause 0", "Pause for how many days?"),
         ("/pause 61", "Pause for how many days?"),
@@ -205,7 +205,7 @@ async def test_reminders_lists_the_slots_and_a_button_removes_one_once(bot: BotH
     await bot.say(ANA, "/reminders")
     [listing] = bot.new(ANA.id)
     assert listing.text == (
-        "<b>Reminders with Ben</b> (Europe/Berlin)\n07:30 every day\n18:00 on Mon, Wed, Fri"
+        "<b>Reminders with Ben</b> (Europe/Berlin)\n07:30 · daily\n18:00 · Mon, Wed, Fri"
     )
     remove_morning = listing.button("Remove 07:30")
     await bot.press(ANA, listing, remove_morning)
@@ -213,8 +213,7 @@ async def test_reminders_lists_the_slots_and_a_button_removes_one_once(bot: BotH
     again = await bot.press_data(ANA, listing, remove_morning)
 
     assert (
-        bot.last(ANA.id).text
-        == "<b>Reminders with Ben</b> (Europe/Berlin)\n18:00 on Mon, Wed, Fri"
+        bot.last(ANA.id).text == "<b>Reminders with Ben</b> (Europe/Berlin)\n18:00 · Mon, Wed, Fri"
     )
     assert again == "That reminder was already removed."
     assert refused == "This reminder belongs to another pair."
@@ -236,7 +235,7 @@ async def test_with_several_partners_the_bot_asks_which_pair(bot: BotHarness) ->
     [slot] = await slots_of(bot, with_cleo)
     assert (slot.local_time, slot.weekdays) == (at(6, 45), 0b1100000)
     assert bot.last(ANA.id).text.startswith(
-        "Done! I'll remind you and Cleo at 06:45 on weekends (Asia/Kathmandu). Next one: Sat 7 Nov"
+        "Done! I'll remind you and Cleo at 06:45 (weekends, Asia/Kathmandu). Next one: Sat 7 Nov"
     )
 
 
@@ -265,7 +264,7 @@ async def test_pause_and_resume_answer_in_the_pairs_zone(bot: BotHarness) -> Non
     await bot.say(BEN, "/resume")
 
     assert bot.new(ANA.id)[0].text == (
-        "Reminders with Ben are paused until Mon 9 Nov, 10:00. "
+        "Reminders with Ben are paused, back on Mon 9 Nov. "
         "Your streak is safe. /resume brings them back sooner."
     )
     assert [m.text for m in bot.new(BEN.id)] == [
@@ -396,8 +395,8 @@ async def test_a_pause_holds_reminders_until_it_ends(bot: BotHarness) -> None:
         await tick(bot)
 
     statuses = [(d.local_date.day, d.status) for d in await deliveries_of(bot, pair)]
-    # Paused on Monday at 10:00 for two days: Monday's and Tuesday's 10:05 stay quiet,
-    # Wednesday's comes after the pause.
+    # /pause 2 on Monday: Monday and Tuesday (local dates) stay quiet,
+    # from Wednesday on the reminders come again.
     assert statuses == [(2, "paused"), (3, "paused"), (4, "sent"), (5, "sent")]
     assert len(reminders_in(bot, BEN)) == 2
 
