@@ -431,8 +431,7 @@ async def _outgoing(
 ) -> list[Outgoing]:
     if not rows:
         return []
-    users = await unit.users.get_many(sorted({m for _, pair, _ in rows for m in pair.members}))
-    names = {user_id: user.first_name for user_id, user in users.items()}
+    names = await unit.reminders.first_names(m for _, pair, _ in rows for m in pair.members)
     return [
         Outgoing(
             delivery_id=delivery_id,

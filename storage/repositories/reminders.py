@@ -11,14 +11,14 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
 from enum import StrEnum
-from typing import Any, TypeVar
+from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, delete, func, or_, select, tuple_, update
+from sqlalchemy import Select, Table, bindparam, delete, func, or_, select, tuple_, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Pair, ReminderDelivery, ReminderSlot, SessionResult
+from storage.models import Pair, ReminderDelivery, ReminderSlot, SessionResult, User
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
@@ -149,9 +149,15 @@ class ReminderRepository:
 
     async def move_slots(self, next_due: Iterable[tuple[int, datetime]]) -> None:
         """Set each slot's next due instant, in one round trip."""
-        values = [{"id": slot_id, "next_due_at": due} for slot_id, due in next_due]
+        values = [{"slot_id": slot_id, "due": due} for slot_id, due in next_due]
         if values:
-            await self._session.execute(update(ReminderSlot), values)
+            table = cast(Table, ReminderSlot.__table__)
+            await self._session.execute(
+                update(table)
+                .where(table.c.id == bindparam("slot_id"))
+                .values(next_due_at=bindparam("due")),
+                values,
+            )
 
     async def soonest_due(self) -> datetime | None:
         """The earliest instant anything is due: a slot, or a snoozed reminder."""
@@ -189,13 +195,23 @@ class ReminderRepository:
         """
         if not rows:
             return {}
-        statement = (
-            _insert_or_ignore(self._postgres, ReminderDelivery)
-            .values(list(rows))
-            .returning(ReminderDelivery.id, ReminderDelivery.slot_id, ReminderDelivery.local_date)
+        # One statement run over many rows: compiled once and cached, where a VALUES
+        # list of a new length would be compiled again for every batch.
+        statement = _insert_or_ignore(self._postgres, ReminderDelivery.__table__).returning(
+            ReminderDelivery.id, ReminderDelivery.slot_id, ReminderDelivery.local_date
         )
-        result = await self._session.execute(statement)
+        result = await self._session.execute(statement, list(rows))
         return {(slot_id, local_date): row_id for row_id, slot_id, local_date in result}
+
+    async def first_names(self, user_ids: Iterable[int]) -> dict[int, str]:
+        """The first names of users, without loading whole rows (a claim needs only these)."""
+        ids = sorted(set(user_ids))
+        if not ids:
+            return {}
+        rows = await self._session.execute(
+            select(User.id, User.first_name).where(User.id.in_(ids))
+        )
+        return {user_id: name for user_id, name in rows}
 
     async def stretched_on_days(self, keys: Iterable[tuple[int, date]]) -> set[tuple[int, date]]:
         """Which (pair, local date) already had a session with holds done (as `results`)."""
@@ -318,7 +334,7 @@ class ReminderRepository:
         return {row.id: _pair(row) for row in rows}
 
 
-def _insert_or_ignore(postgres: bool, model: type[Any]) -> Any:
+def _insert_or_ignore(postgres: bool, model: Any) -> Any:
     # storage.upsert builds its insert from one row; claims insert hundreds at once.
     if postgres:
         return postgresql_insert(model).on_conflict_do_nothing()
