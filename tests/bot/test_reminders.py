@@ -518,3 +518,20 @@ async def test_on_the_fall_back_night_a_slot_in_the_repeated_hour_fires_once(
 
 def _minutes(bot: BotHarness) -> int:
     return pitch_of(bot.app.bot_data.library).minutes
+
+
+async def test_the_dispatcher_wakes_at_a_new_slots_due_instant_not_a_minute_later(
+    bot: BotHarness,
+) -> None:
+    await pair_up(bot)
+    job = dispatcher_job(bot.app)
+    job.enabled = True
+    job.job.modify(next_run_time=datetime.now(UTC) + timedelta(minutes=1))
+    bot.clock.set(berlin(2026, 11, 2, 10, 4, 30))
+
+    await bot.say(ANA, "/remind 10:05")
+
+    assert job.next_t is not None
+    wait = (job.next_t - datetime.now(UTC)).total_seconds()
+    assert 25 < wait <= 30
+    job.enabled = False
