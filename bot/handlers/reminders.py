@@ -16,6 +16,8 @@ from bot import reminder_dispatch
 from bot.callbacks import pack, pattern, unpack
 from bot.context import Context
 from bot.delivery import is_not_modified
+from bot.handlers import sessions
+from bot.reminder_dispatch import DEFAULT_ROUTINE
 from bot.render import reminders as render
 from bot.render.pairs import choose_pair_keyboard, partner_name
 from bot.services import reminders as service
@@ -229,9 +231,7 @@ async def start_pressed(update: Update, context: Context) -> None:
         await query.answer(render.NOT_YOURS, show_alert=True)
         return
     await query.answer()
-    text = await service.start_session_from_reminder(context, pair, query.from_user.id)
-    if text and query.message is not None:
-        await context.bot.send_message(query.message.chat.id, text)
+    await sessions.start_for_pair(update, context, pair, DEFAULT_ROUTINE)
 
 
 async def snooze_pressed(update: Update, context: Context) -> None:

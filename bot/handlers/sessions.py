@@ -78,7 +78,7 @@ async def stretch(update: Update, context: Context) -> None:
         )
         await message.reply_text("Who do you want to stretch with?", reply_markup=keyboard)
         return
-    await _start(update, context, reach.pairs[0], routine_id)
+    await start_for_pair(update, context, reach.pairs[0], routine_id)
 
 
 async def choose_partner(update: Update, context: Context) -> None:
@@ -96,10 +96,13 @@ async def choose_partner(update: Update, context: Context) -> None:
         await query.answer("That button isn't yours or no longer works.", show_alert=True)
         return
     await query.answer()
-    await _start(update, context, pair, routines[parsed.ids[1]])
+    await start_for_pair(update, context, pair, routines[parsed.ids[1]])
 
 
-async def _start(update: Update, context: Context, pair: PairRecord, routine_id: str) -> None:
+async def start_for_pair(
+    update: Update, context: Context, pair: PairRecord, routine_id: str
+) -> None:
+    """Open a lobby for `pair` from the chat of this update (/stretch, Start now)."""
     message, user = update.effective_message, update.effective_user
     assert message is not None
     assert user is not None

@@ -81,10 +81,6 @@ def skipped() -> str:
     return "Skipped for today. See you next time!"
 
 
-def start_with_stretch() -> str:
-    return "Send /stretch and both of you tap Join to begin."
-
-
 # -- answers to taps -------------------------------------------------------------------
 
 NOT_YOURS = "This reminder belongs to another pair."

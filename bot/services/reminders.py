@@ -24,8 +24,7 @@ from datetime import date, datetime, time, timedelta
 from enum import Enum
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.context import BotData, Context
-from bot.render import reminders as render
+from bot.context import BotData
 from routines.reminder_time import Due, Weekdays, is_still_useful, next_due, pause_until
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
 from storage.repositories.reminders import IN_FLIGHT, DeliveryStatus
@@ -216,16 +215,6 @@ async def _delivery_of_member(
     if not pair.has_member(user_id):
         return TapResult(Tap.NOT_YOURS)
     return delivery, pair
-
-
-async def start_session_from_reminder(context: Context, pair: PairRecord, user_id: int) -> str:
-    """Start now: begin a session for the pair as /stretch would, from `user_id`'s tap.
-
-    The call point for the sessions code: it should start the session (both phones get
-    their Join message) and return the line to show the user who tapped. Until it does,
-    the user is told to send /stretch.
-    """
-    return render.start_with_stretch()
 
 
 # -- the dispatcher's side -------------------------------------------------------------

@@ -454,16 +454,23 @@ async def test_buttons_of_a_reminder_refuse_other_people_politely(bot: BotHarnes
     assert to_ana.buttons and to_ana.edits == 0
 
 
-async def test_start_now_points_to_the_session(bot: BotHarness) -> None:
+async def test_start_now_starts_a_session_as_stretch_would(bot: BotHarness) -> None:
     await pair_up(bot)
     await bot.say(ANA, "/remind 10:05")
     bot.clock.set(berlin(2026, 11, 2, 10, 5))
     await tick(bot)
+    bot.new(ANA.id)
     bot.new(BEN.id)
 
     await bot.press(BEN, reminders_in(bot, BEN)[0], "Start now")
 
-    assert bot.new(BEN.id) != []
+    [asked] = bot.new(BEN.id)
+    assert asked.text == "Asked Ana to join. I'll start once they tap Join."
+    [invitation] = bot.new(ANA.id)
+    assert invitation.text.startswith("Ben wants to stretch now.")
+    await bot.press(ANA, invitation, "Join")
+    for person in (ANA, BEN):
+        assert "Step 1 of 44" in bot.new(person.id)[-1].text
 
 
 async def test_a_reminder_late_by_more_than_the_grace_window_is_skipped(bot: BotHarness) -> None:
