@@ -23,6 +23,9 @@ PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("pair", "Reply to your partner's message to pair up"),
     ("stretch", "Start a session with your partner"),
+    ("remind", "Add a daily reminder for your pair"),
+    ("reminders", "List and remove your pair's reminders"),
+    ("timezone", "Set your pair's time zone"),
     ("help", "What I can do"),
 )
 
@@ -46,9 +49,9 @@ def help_text() -> str:
     return (
         "<b>What I can do</b>\n"
         f"{private}\n\n"
-        "<b>In a group</b>\n"
+        "<b>In your pair's group</b>\n"
         "/pair — reply to your partner's message with it\n"
-        "/stretch — start a session for the two of you"
+        "/stretch, /remind, /reminders, /timezone — for the pair whose home it is"
     )
 
 
