@@ -12,7 +12,8 @@ from storage.records import PairRecord
 from storage.upsert import insert_or_ignore
 
 
-def _record(row: Pair) -> PairRecord:
+def pair_record(row: Pair) -> PairRecord:
+    """The domain record of a pair row (reminder claims load pairs too)."""
     return PairRecord(
         id=row.id,
         user_low_id=row.user_low_id,
@@ -39,14 +40,14 @@ class PairRepository:
 
     async def get(self, pair_id: int) -> PairRecord | None:
         row = await self._session.get(Pair, pair_id)
-        return None if row is None else _record(row)
+        return None if row is None else pair_record(row)
 
     async def find(self, first: int, second: int) -> PairRecord | None:
         low, high = ordered(first, second)
         row = await self._session.scalar(
             select(Pair).where(Pair.user_low_id == low, Pair.user_high_id == high)
         )
-        return None if row is None else _record(row)
+        return None if row is None else pair_record(row)
 
     async def of_user(self, user_id: int) -> list[PairRecord]:
         rows = await self._session.scalars(
@@ -54,7 +55,7 @@ class PairRepository:
             .where(or_(Pair.user_low_id == user_id, Pair.user_high_id == user_id))
             .order_by(Pair.created_at, Pair.id)
         )
-        return [_record(row) for row in rows]
+        return [pair_record(row) for row in rows]
 
     async def create(
         self,

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Pair, ReminderDelivery, ReminderSlot, SessionResult, User
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
+from storage.repositories.pairs import pair_record
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
@@ -64,20 +65,6 @@ def _delivery(row: ReminderDelivery) -> ReminderDeliveryRecord:
         status=row.status,
         snooze_due_at=row.snooze_due_at,
         note=row.note,
-    )
-
-
-def _pair(row: Pair) -> PairRecord:
-    return PairRecord(
-        id=row.id,
-        user_low_id=row.user_low_id,
-        user_high_id=row.user_high_id,
-        timezone=row.timezone,
-        home_chat_id=row.home_chat_id,
-        swap_mode=row.swap_mode,
-        reminders_paused_until=row.reminders_paused_until,
-        reminders_skipped_on=row.reminders_skipped_on,
-        created_at=row.created_at,
     )
 
 
@@ -185,7 +172,7 @@ class ReminderRepository:
             .limit(limit)
         )
         rows = await self._session.execute(self._locked(query, ReminderSlot))
-        return [(_slot(slot), _pair(pair)) for slot, pair in rows]
+        return [(_slot(slot), pair_record(pair)) for slot, pair in rows]
 
     async def add_deliveries(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[int, date], int]:
         """Insert deliveries; a key that exists already is left alone and not returned.
@@ -242,7 +229,7 @@ class ReminderRepository:
             .limit(limit)
         )
         rows = await self._session.execute(self._locked(query, ReminderDelivery))
-        return [(_delivery(d), _pair(p)) for d, p in rows]
+        return [(_delivery(d), pair_record(p)) for d, p in rows]
 
     async def lock_abandoned(
         self, claimed_before: datetime, limit: int
@@ -259,7 +246,7 @@ class ReminderRepository:
             .limit(limit)
         )
         rows = await self._session.execute(self._locked(query, ReminderDelivery))
-        return [(_delivery(d), _pair(p)) for d, p in rows]
+        return [(_delivery(d), pair_record(p)) for d, p in rows]
 
     async def transition(
         self,
@@ -331,7 +318,7 @@ class ReminderRepository:
         if not ids:
             return {}
         rows = await self._session.scalars(select(Pair).where(Pair.id.in_(ids)))
-        return {row.id: _pair(row) for row in rows}
+        return {row.id: pair_record(row) for row in rows}
 
 
 def _insert_or_ignore(postgres: bool, model: Any) -> Any:
