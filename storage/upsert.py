@@ -4,18 +4,25 @@ from __future__ import annotations
 
 from typing import Any
 
+from sqlalchemy import Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
 
 
-def insert_or_ignore(session: AsyncSession, model: type[Any], values: dict[str, Any]) -> Insert:
-    """An insert that quietly does nothing when a unique key already holds the row."""
+def insert_or_ignore(
+    session: AsyncSession, model: type[Any] | Table, values: dict[str, Any] | None = None
+) -> Insert:
+    """An insert that quietly does nothing when a unique key already holds the row.
+
+    Without `values` the rows come at execution, many at once (an executemany).
+    """
     dialect = session.get_bind().dialect.name
-    if dialect == "postgresql":
-        return postgresql_insert(model).values(**values).on_conflict_do_nothing()
-    return sqlite_insert(model).values(**values).on_conflict_do_nothing()
+    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+    if values is not None:
+        statement = statement.values(**values)
+    return statement.on_conflict_do_nothing()
 
 
 def upsert(

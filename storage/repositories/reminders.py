@@ -14,13 +14,12 @@ from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import Select, Table, bindparam, delete, func, or_, select, tuple_, update
-from sqlalchemy.dialects.postgresql import insert as postgresql_insert
-from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Pair, ReminderDelivery, ReminderSlot, SessionResult, User
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
 from storage.repositories.pairs import pair_record
+from storage.upsert import insert_or_ignore
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
 
@@ -105,12 +104,16 @@ class ReminderRepository:
     ) -> tuple[ReminderSlotRecord, bool]:
         """Add a slot, or give an existing one at that time new days; True when added."""
         result = await self._session.execute(
-            _insert_or_ignore(self._postgres, ReminderSlot).values(
-                pair_id=pair_id,
-                local_time=local_time,
-                weekdays=weekdays,
-                next_due_at=next_due_at,
-                created_at=now,
+            insert_or_ignore(
+                self._session,
+                ReminderSlot,
+                dict(
+                    pair_id=pair_id,
+                    local_time=local_time,
+                    weekdays=weekdays,
+                    next_due_at=next_due_at,
+                    created_at=now,
+                ),
             )
         )
         added = bool(result.rowcount)  # type: ignore[attr-defined]
@@ -184,7 +187,8 @@ class ReminderRepository:
             return {}
         # One statement run over many rows: compiled once and cached, where a VALUES
         # list of a new length would be compiled again for every batch.
-        statement = _insert_or_ignore(self._postgres, ReminderDelivery.__table__).returning(
+        table = cast(Table, ReminderDelivery.__table__)
+        statement = insert_or_ignore(self._session, table).returning(
             ReminderDelivery.id, ReminderDelivery.slot_id, ReminderDelivery.local_date
         )
         result = await self._session.execute(statement, list(rows))
@@ -319,13 +323,6 @@ class ReminderRepository:
             return {}
         rows = await self._session.scalars(select(Pair).where(Pair.id.in_(ids)))
         return {row.id: pair_record(row) for row in rows}
-
-
-def _insert_or_ignore(postgres: bool, model: Any) -> Any:
-    # storage.upsert builds its insert from one row; claims insert hundreds at once.
-    if postgres:
-        return postgresql_insert(model).on_conflict_do_nothing()
-    return sqlite_insert(model).on_conflict_do_nothing()
 
 
 def _aware(value: datetime) -> datetime:
