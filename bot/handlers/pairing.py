@@ -168,7 +168,7 @@ async def partners(update: Update, context: Context) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    found = await pairing.partners_of(context.bot_data, user.id)
+    found = await pairing.pairs_in_reach(context.bot_data, user.id)
     if not found.pairs:
         await message.reply_text(render.no_partners())
         return
@@ -193,7 +193,7 @@ async def unpair(update: Update, context: Context) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    found = await pairing.partners_of(context.bot_data, user.id)
+    found = await pairing.pairs_in_reach(context.bot_data, user.id)
     if not found.pairs:
         await message.reply_text(render.no_partners())
         return

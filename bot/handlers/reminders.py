@@ -7,7 +7,7 @@ from dataclasses import dataclass
 from datetime import time
 from typing import Any
 
-from telegram import InlineKeyboardMarkup, Update
+from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -20,8 +20,9 @@ from bot.handlers import sessions
 from bot.reminder_dispatch import DEFAULT_ROUTINE
 from bot.render import reminders as render
 from bot.render.pairs import choose_pair_keyboard, partner_name
+from bot.services import pairing
 from bot.services import reminders as service
-from bot.services.pairs import pair_of_member, pairs_in_reach
+from bot.services.pairing import PairingRefused
 from routines.reminder_time import (
     MAX_PAUSE_DAYS,
     MIN_PAUSE_DAYS,
@@ -164,7 +165,8 @@ async def _for_pair(
     if message is None or user is None:
         return
     private = message.chat.type == ChatType.PRIVATE
-    reach = await pairs_in_reach(context.bot_data, user.id, message.chat.id, private)
+    group_id = None if private else message.chat.id
+    reach = await pairing.pairs_in_reach(context.bot_data, user.id, group_id, only_home=True)
     if not reach.pairs:
         text = render.NO_PARTNER_PRIVATE if private else render.NO_PARTNER_GROUP
         await message.reply_text(text)
@@ -190,15 +192,24 @@ def _picked(
         if button is None:
             await query.answer(render.OUT_OF_DATE)
             return
-        pair = await pair_of_member(context.bot_data, button.ids[0], query.from_user.id)
+        pair = await _tapped_pair(context, query, button.ids[0])
         if pair is None:
-            await query.answer(render.NOT_YOURS, show_alert=True)
             return
         reply = await act(context, pair, query.from_user.id, button.ids[1:])
         await query.answer()
         await _edit(update, reply)
 
     return picked
+
+
+async def _tapped_pair(context: Context, query: CallbackQuery, pair_id: int) -> PairRecord | None:
+    """The pair a button names, if the one who tapped is in it; else an alert and None."""
+    try:
+        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, pair_id)
+    except PairingRefused:
+        await query.answer(render.NOT_YOURS, show_alert=True)
+        return None
+    return found.pairs[0]
 
 
 # -- buttons ---------------------------------------------------------------------------
@@ -211,9 +222,8 @@ async def remove_pressed(update: Update, context: Context) -> None:
     if query is None or button is None:
         return
     pair_id, slot_id = button.ids
-    pair = await pair_of_member(context.bot_data, pair_id, query.from_user.id)
+    pair = await _tapped_pair(context, query, pair_id)
     if pair is None:
-        await query.answer(render.NOT_YOURS, show_alert=True)
         return
     removed = await service.remove_slot(context.bot_data, pair_id, slot_id)
     await query.answer(None if removed else render.ALREADY_REMOVED)
@@ -226,9 +236,8 @@ async def start_pressed(update: Update, context: Context) -> None:
     button = unpack(query.data if query else None, render.START, 1)
     if query is None or button is None:
         return
-    pair = await pair_of_member(context.bot_data, button.ids[0], query.from_user.id)
+    pair = await _tapped_pair(context, query, button.ids[0])
     if pair is None:
-        await query.answer(render.NOT_YOURS, show_alert=True)
         return
     await query.answer()
     await sessions.start_for_pair(update, context, pair, DEFAULT_ROUTINE)

@@ -12,9 +12,8 @@ from bot.callbacks import pack, pattern, unpack
 from bot.context import Context
 from bot.render import session as render
 from bot.render.pairs import choose_pair_keyboard
-from bot.services import sessions, users
-from bot.services.pairing import open_chat_link
-from bot.services.pairs import pair_of_member, pairs_in_reach
+from bot.services import pairing, sessions, users
+from bot.services.pairing import PairingRefused, Refusal, open_chat_link
 from bot.session_runner import runner_for
 from routines.engine import (
     EaseOff,
@@ -64,7 +63,8 @@ async def stretch(update: Update, context: Context) -> None:
         return
     private = message.chat.type == ChatType.PRIVATE
     await users.remember(data, user, reachable=True if private else None)
-    reach = await pairs_in_reach(data, user.id, message.chat.id, private)
+    group_id = None if private else message.chat.id
+    reach = await pairing.pairs_in_reach(data, user.id, group_id, only_home=True)
     if not reach.pairs:
         await message.reply_text(
             "You need a partner first: send /invite in our private chat, "
@@ -87,16 +87,15 @@ async def choose_partner(update: Update, context: Context) -> None:
     assert query is not None
     parsed = unpack(query.data, CHOOSE, 2)
     routines = sorted(context.bot_data.library)
-    pair = (
-        None
-        if parsed is None
-        else await pair_of_member(context.bot_data, parsed.ids[0], query.from_user.id)
-    )
-    if parsed is None or pair is None or not 0 <= parsed.ids[1] < len(routines):
+    try:
+        if parsed is None or not 0 <= parsed.ids[1] < len(routines):
+            raise PairingRefused(Refusal.GONE)
+        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, parsed.ids[0])
+    except PairingRefused:
         await query.answer("That button isn't yours or no longer works.", show_alert=True)
         return
     await query.answer()
-    await start_for_pair(update, context, pair, routines[parsed.ids[1]])
+    await start_for_pair(update, context, found.pairs[0], routines[parsed.ids[1]])
 
 
 async def start_for_pair(

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from telegram import Message, Update, User
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import pattern
@@ -14,7 +15,7 @@ from bot.handlers.pairing import edit, parse_button, refuse
 from bot.render import pairing as render
 from bot.services import pairing
 from bot.services import timezones as zones
-from bot.services.pairing import PairingRefused, ZoneSet
+from bot.services.pairing import PairingRefused, Partners, ZoneSet
 
 if TYPE_CHECKING:
     from bot.app import BotApplication
@@ -33,7 +34,7 @@ async def timezone(update: Update, context: Context) -> None:
         return
     query = " ".join(context.args or [])
     if not query:
-        found = await pairing.pairs_for_chat(context.bot_data, user.id, message.chat_id)
+        found = await _pairs_here(context, user, message)
         await message.reply_text(render.timezone_usage(found))
         return
     match zones.lookup(query):
@@ -58,7 +59,7 @@ async def location(update: Update, context: Context) -> None:
 
 
 async def _apply(message: Message, user: User, context: Context, zone: str) -> None:
-    found = await pairing.pairs_for_chat(context.bot_data, user.id, message.chat_id)
+    found = await _pairs_here(context, user, message)
     if len(found.pairs) > 1:
         text, markup = render.zone_choose_pair(found, zone)
         await message.reply_text(text, reply_markup=markup)
@@ -86,6 +87,12 @@ async def timezone_pick(update: Update, context: Context) -> None:
     await query.answer()
     await edit(query, _done(result, context))
     await _tell_partner(result, context)
+
+
+async def _pairs_here(context: Context, user: User, message: Message) -> Partners:
+    """The user's pairs, or the one whose home is the group the message came from."""
+    group_id = None if message.chat.type == ChatType.PRIVATE else message.chat_id
+    return await pairing.pairs_in_reach(context.bot_data, user.id, group_id)
 
 
 def _done(result: ZoneSet, context: Context) -> str:

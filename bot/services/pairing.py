@@ -1,4 +1,5 @@
-"""Becoming partners and parting: invites, group requests, /unpair, the pair's time zone.
+"""Becoming partners and parting: invites, group requests, /unpair, the pair's time zone,
+and which of a user's pairs a command or a button means.
 
 Each function is one unit of work. Refusals are `PairingRefused` with a reason the
 renderer turns into one clear line; nothing is written when a refusal is raised.
@@ -290,38 +291,34 @@ async def _pair_up(
     return Paired(pair, asker, answerer, created, zone_from_asker=asker.timezone is not None)
 
 
-# -- partners and unpairing ------------------------------------------------------------------
+# -- which pair a command means, and unpairing -----------------------------------------------
 
 
-async def partners_of(data: BotData, user_id: int) -> Partners:
-    """All of a user's pairs, oldest first, with their partners."""
+async def pairs_in_reach(
+    data: BotData, user_id: int, group_id: int | None = None, *, only_home: bool = False
+) -> Partners:
+    """The pairs a command from `user_id` may mean, oldest first, with their members.
+
+    In private (`group_id` None): every pair of the user. In a group: the one pair whose
+    home it is, else all of them; with `only_home`, only the pairs whose home it is, so a
+    colleague's /remind in the office group cannot touch the user's pair with their
+    flatmate. One pair: act on it. None: no partner here. Several: ask which.
+    """
     async with data.db.unit() as unit:
         pairs = await unit.pairs.of_user(user_id)
-        users = await unit.users.get_many([m for pair in pairs for m in pair.members] or [user_id])
+        if group_id is not None:
+            at_home = [pair for pair in pairs if pair.home_chat_id == group_id]
+            if only_home or len(at_home) == 1:
+                pairs = at_home
+        members = {user_id, *(member for pair in pairs for member in pair.members)}
+        users = await unit.users.get_many(sorted(members))
     return Partners(user_id, pairs, users)
-
-
-async def pairs_for_chat(data: BotData, user_id: int, chat_id: int) -> Partners:
-    """The pairs a command from `user_id` in `chat_id` may mean.
-
-    In a group that is the home of one of the user's pairs, that pair; otherwise all of
-    them. One pair: act on it. None: the user has no partner. Several: ask which.
-    """
-    partners = await partners_of(data, user_id)
-    at_home = [pair for pair in partners.pairs if pair.home_chat_id == chat_id]
-    if len(at_home) == 1:
-        return Partners(user_id, at_home, partners.users)
-    return partners
 
 
 async def pair_of_member(data: BotData, user_id: int, pair_id: int) -> Partners:
     """One pair, for a button only its two members may use."""
     async with data.db.unit() as unit:
-        pair = await unit.pairs.get(pair_id)
-        if pair is None:
-            raise PairingRefused(Refusal.GONE)
-        if not pair.has_member(user_id):
-            raise PairingRefused(Refusal.NOT_YOURS)
+        pair = await _member_pair(unit, user_id, pair_id)
         users = await unit.users.get_many(list(pair.members))
     return Partners(user_id, [pair], users)
 
@@ -329,11 +326,7 @@ async def pair_of_member(data: BotData, user_id: int, pair_id: int) -> Partners:
 async def end_pair(data: BotData, user_id: int, pair_id: int) -> Unpaired:
     """End a partnership (its sessions, reminders and history go with it)."""
     async with data.db.unit() as unit:
-        pair = await unit.pairs.get(pair_id)
-        if pair is None:
-            raise PairingRefused(Refusal.GONE)
-        if not pair.has_member(user_id):
-            raise PairingRefused(Refusal.NOT_YOURS)
+        pair = await _member_pair(unit, user_id, pair_id)
         users = await unit.users.get_many(list(pair.members))
         if not await unit.pairs.remove(pair_id):
             raise PairingRefused(Refusal.GONE)
@@ -352,11 +345,7 @@ async def set_timezone(data: BotData, user: User, zone: str, pair_id: int | None
     async with data.db.unit() as unit:
         pair = None
         if pair_id is not None:
-            pair = await unit.pairs.get(pair_id)
-            if pair is None:
-                raise PairingRefused(Refusal.GONE)
-            if not pair.has_member(user.id):
-                raise PairingRefused(Refusal.NOT_YOURS)
+            pair = await _member_pair(unit, user.id, pair_id)
             await unit.pairs.set_timezone(pair.id, zone)
             # Reminder slots are local times: their next instants move with the zone.
             await reminders.reschedule_pair(unit, pair.id, now)
@@ -377,3 +366,13 @@ async def _remember(
     return await unit.users.remember(
         user.id, user.first_name, user.username, now, reachable=reachable
     )
+
+
+async def _member_pair(unit: UnitOfWork, user_id: int, pair_id: int) -> PairRecord:
+    """The pair a button names, if it still exists and `user_id` is one of its two."""
+    pair = await unit.pairs.get(pair_id)
+    if pair is None:
+        raise PairingRefused(Refusal.GONE)
+    if not pair.has_member(user_id):
+        raise PairingRefused(Refusal.NOT_YOURS)
+    return pair
