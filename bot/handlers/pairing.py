@@ -35,9 +35,9 @@ def register(app: BotApplication) -> None:
         app.add_handler(CallbackQueryHandler(answer_invite, pattern=pattern(action)))
     for action in (render.REQUEST_ACCEPT, render.REQUEST_DECLINE):
         app.add_handler(CallbackQueryHandler(answer_pair_request, pattern=pattern(action)))
-    app.add_handler(CallbackQueryHandler(unpair_pick, pattern=pattern(render.UNPAIR_PICK)))
+    for action in (render.UNPAIR_PICK, render.UNPAIR_KEEP):
+        app.add_handler(CallbackQueryHandler(unpair_pick_or_keep, pattern=pattern(action)))
     app.add_handler(CallbackQueryHandler(unpair_confirm, pattern=pattern(render.UNPAIR_CONFIRM)))
-    app.add_handler(CallbackQueryHandler(unpair_keep, pattern=pattern(render.UNPAIR_KEEP)))
 
 
 # -- invites ---------------------------------------------------------------------------------
@@ -204,9 +204,9 @@ async def unpair(update: Update, context: Context) -> None:
     await message.reply_text(text, reply_markup=markup)
 
 
-async def unpair_pick(update: Update, context: Context) -> None:
-    """A partner chosen from /unpair's list: ask to confirm."""
-    parsed = await parse_button(update, 1, render.UNPAIR_PICK)
+async def unpair_pick_or_keep(update: Update, context: Context) -> None:
+    """A partner chosen from /unpair's list (ask to confirm), or Keep it (say so)."""
+    parsed = await parse_button(update, 1, render.UNPAIR_PICK, render.UNPAIR_KEEP)
     if parsed is None:
         return
     query, button = parsed
@@ -216,8 +216,10 @@ async def unpair_pick(update: Update, context: Context) -> None:
         await refuse(query, _unpair_refusal(refused), refused.refusal)
         return
     await query.answer()
-    text, markup = render.unpair_confirm(found, found.pairs[0])
-    await edit(query, text, markup)
+    if button.action == render.UNPAIR_PICK:
+        await edit(query, *render.unpair_confirm(found, found.pairs[0]))
+    else:
+        await edit(query, render.unpair_kept(found, found.pairs[0]))
 
 
 async def unpair_confirm(update: Update, context: Context) -> None:
@@ -235,21 +237,6 @@ async def unpair_confirm(update: Update, context: Context) -> None:
     await edit(query, render.unpaired_for_me(ended))
     if ended.partner is not None:
         await send_private(context.bot, ended.partner.id, render.unpaired_for_partner(ended))
-
-
-async def unpair_keep(update: Update, context: Context) -> None:
-    """Keep the partnership after all."""
-    parsed = await parse_button(update, 1, render.UNPAIR_KEEP)
-    if parsed is None:
-        return
-    query, button = parsed
-    try:
-        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, button.ids[0])
-    except PairingRefused as refused:
-        await refuse(query, _unpair_refusal(refused), refused.refusal)
-        return
-    await query.answer()
-    await edit(query, render.unpair_kept(found, found.pairs[0]))
 
 
 def _unpair_refusal(refused: PairingRefused) -> str:
