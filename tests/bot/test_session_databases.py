@@ -1,0 +1,58 @@
+"""The session rules that lean on the database hold on SQLite and on PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator
+
+import pytest
+
+from tests.bot.session_helpers import ANA, BEN, HOME, paired
+from tests.clock import FakeClock
+from tests.conftest import make_settings
+from tests.harness import BotHarness, running_bot
+
+
+@pytest.fixture
+async def bot_on_each_database(database_url: str, clock: FakeClock) -> AsyncIterator[BotHarness]:
+    async with running_bot(make_settings(database_url), clock) as harness:
+        yield harness
+
+
+async def test_two_readies_racing_start_one_hold_and_one_only(
+    bot_on_each_database: BotHarness,
+) -> None:
+    bot = bot_on_each_database
+    await paired(bot)
+    await bot.say(ANA, "/stretch", chat=HOME)
+    lobbies = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
+    await asyncio.gather(*(bot.press(p, card, "Join") for p, card in lobbies.items()))
+    setups = {p: bot.new(p.id) for p in (ANA, BEN)}
+    assert all(len(cards) == 1 for cards in setups.values())
+
+    await asyncio.gather(*(bot.press(p, cards[0], "Ready") for p, cards in setups.items()))
+
+    for person in (ANA, BEN):
+        [hold] = bot.new(person.id)
+        assert "Hold: 60 s left" in hold.text
+    assert len(bot.app.job_queue.get_jobs_by_name("session-1")) == 1  # type: ignore[union-attr]
+
+
+async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHarness) -> None:
+    bot = bot_on_each_database
+    await paired(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+
+    answers = await asyncio.gather(
+        bot.press(ANA, ana_setup, "Stop"), bot.press(BEN, ben_setup, "Stop")
+    )
+
+    assert sorted(a or "" for a in answers) == [
+        "Stopped for both of you.",
+        "This session has ended.",
+    ]
+    for person in (ANA, BEN):
+        [summary] = bot.new(person.id)
+        assert summary.text.startswith("Session stopped.")
