@@ -20,7 +20,7 @@ from bot.handlers import sessions
 from bot.reminder_dispatch import DEFAULT_ROUTINE
 from bot.render import reminders as render
 from bot.render.pairs import choose_pair_keyboard, partner_name
-from bot.services import pairing
+from bot.services import pairing, users
 from bot.services import reminders as service
 from bot.services.pairing import PairingRefused
 from routines.reminder_time import (
@@ -149,9 +149,7 @@ async def _resume(context: Context, pair: PairRecord, me: int, args: tuple[int, 
 
 
 async def _names(context: Context, pair: PairRecord, me: int) -> str:
-    async with context.bot_data.db.unit() as unit:
-        users = await unit.users.get_many(list(pair.members))
-    return partner_name(pair, me, users)
+    return partner_name(pair, me, await users.by_id(context.bot_data, pair.members))
 
 
 # -- which pair ------------------------------------------------------------------------

@@ -132,8 +132,7 @@ async def start_for_pair(
 async def _announce_in_group(context: Context, live: sessions.Live) -> None:
     """One line in the group; a button for each partner I can't write to yet."""
     data = context.bot_data
-    async with data.db.unit() as unit:
-        members = await unit.users.get_many(list(live.state.partners))
+    members = await users.by_id(data, live.state.partners)
     buttons = [
         [render.open_chat_button(members[u].first_name, open_chat_link(data.bot_username))]
         for u in live.state.partners

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
 from telegram import User
 
 from bot.context import BotData
@@ -16,3 +18,9 @@ async def remember(data: BotData, user: User, *, reachable: bool | None) -> User
         )
         await unit.commit()
     return record
+
+
+async def by_id(data: BotData, user_ids: Iterable[int]) -> dict[int, UserRecord]:
+    """The users we know among `user_ids`, by id (for their names and reachability)."""
+    async with data.db.unit() as unit:
+        return await unit.users.get_many(list(user_ids))
