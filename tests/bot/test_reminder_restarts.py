@@ -18,7 +18,7 @@ from tests.bot.test_reminders import (
     berlin,
     deliveries_of,
     hold_the_dispatcher,
-    pair_up,
+    pair_with_reminders,
     reminders_in,
     tick,
 )
@@ -28,8 +28,9 @@ from tests.fake_telegram import FakeBotApi, World
 from tests.harness import BotHarness, running_bot
 
 
-def reopen_chats(bot: BotHarness) -> None:
-    """A new process meets the same phones: the private chats are still open."""
+def as_restarted(bot: BotHarness) -> None:
+    """A new process, its dispatcher held; it meets the same phones, their chats still open."""
+    hold_the_dispatcher(bot)
     bot.world.opened |= {ANA.id, BEN.id}
 
 
@@ -38,16 +39,14 @@ async def test_a_restart_right_after_the_claim_sends_each_reminder_once(
 ) -> None:
     async with running_bot(settings, clock) as first:
         hold_the_dispatcher(first)
-        pair = await pair_up(first)
-        await first.say(ANA, "/remind 10:05")
+        pair = await pair_with_reminders(first, "10:05")
         clock.set(berlin(2026, 11, 2, 10, 5))
         claim = await service.claim_due(first.app.bot_data, clock.now(), 250)
         assert len(claim.outgoing) == 1
         # The process stops here: claimed, nothing sent.
 
     async with running_bot(settings, clock) as second:
-        hold_the_dispatcher(second)
-        reopen_chats(second)
+        as_restarted(second)
         await tick(second)
         # Too soon to tell a stopped process from a slow one: nobody takes it over yet.
         assert reminders_in(second, ANA) == []
@@ -65,21 +64,16 @@ async def test_a_restart_right_after_the_send_sends_nothing_again(
 ) -> None:
     async with running_bot(settings, clock) as first:
         hold_the_dispatcher(first)
-        pair = await pair_up(first)
-        await first.say(ANA, "/remind 10:05")
-        clock.set(berlin(2026, 11, 2, 10, 5))
-        await tick(first)
+        pair = await pair_with_reminders(first, "10:05")
+        await tick(first, berlin(2026, 11, 2, 10, 5))
         assert len(reminders_in(first, ANA)) == 1
 
     async with running_bot(settings, clock) as second:
-        hold_the_dispatcher(second)
-        reopen_chats(second)
+        as_restarted(second)
         for minutes in (0, 5, 30):
-            clock.set(berlin(2026, 11, 2, 10, 5) + timedelta(minutes=minutes))
-            await tick(second)
+            await tick(second, berlin(2026, 11, 2, 10, 5) + timedelta(minutes=minutes))
         assert reminders_in(second, ANA) == []
-        clock.set(berlin(2026, 11, 3, 10, 5))
-        await tick(second)
+        await tick(second, berlin(2026, 11, 3, 10, 5))
 
         assert len(reminders_in(second, ANA)) == 1
         assert [d.status for d in await deliveries_of(second, pair)] == ["sent", "sent"]
@@ -90,15 +84,13 @@ async def test_a_claim_left_unsent_for_longer_than_the_grace_window_is_not_sent_
 ) -> None:
     async with running_bot(settings, clock) as first:
         hold_the_dispatcher(first)
-        pair = await pair_up(first)
-        await first.say(ANA, "/remind 10:05")
+        pair = await pair_with_reminders(first, "10:05")
         clock.set(berlin(2026, 11, 2, 10, 5))
         await service.claim_due(first.app.bot_data, clock.now(), 250)
 
     clock.set(berlin(2026, 11, 2, 11, 30))
     async with running_bot(settings, clock) as second:
-        hold_the_dispatcher(second)
-        reopen_chats(second)
+        as_restarted(second)
         await tick(second)
 
         assert reminders_in(second, ANA) == []
@@ -107,15 +99,12 @@ async def test_a_claim_left_unsent_for_longer_than_the_grace_window_is_not_sent_
 
 async def test_a_reminder_whose_sends_failed_is_tried_again_later(bot: BotHarness) -> None:
     hold_the_dispatcher(bot)
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
+    pair = await pair_with_reminders(bot, "10:05")
     bot.world.fail("sendMessage", "timeout", times=2)
 
-    bot.clock.set(berlin(2026, 11, 2, 10, 5))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 5))
     assert [d.status for d in await deliveries_of(bot, pair)] == ["claimed"]
-    bot.clock.set(berlin(2026, 11, 2, 10, 9))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 9))
 
     assert len(reminders_in(bot, ANA)) == 1
     assert len(reminders_in(bot, BEN)) == 1

@@ -35,8 +35,10 @@ def hold_the_dispatcher(bot: BotHarness) -> None:
     dispatcher_job(bot.app).enabled = False
 
 
-async def tick(bot: BotHarness) -> TickReport:
-    """One run of the dispatcher job, at the test clock's now."""
+async def tick(bot: BotHarness, when: datetime | None = None) -> TickReport:
+    """One run of the dispatcher job, at the test clock's now (set to `when` first, if given)."""
+    if when is not None:
+        bot.clock.set(when)
     job = dispatcher_job(bot.app)
     assert isinstance(job.data, ReminderDispatcher)
     return await job.data.tick(bot.app.bot, bot.app.bot_data)
@@ -53,6 +55,14 @@ async def pair_up(
         await unit.commit()
     bot.new(first.id)
     bot.new(second.id)
+    return pair
+
+
+async def pair_with_reminders(bot: BotHarness, *times: str) -> PairRecord:
+    """Ana and Ben, partners in Berlin; Ana has asked for a daily reminder at each time."""
+    pair = await pair_up(bot)
+    for clock_time in times:
+        await bot.say(ANA, f"/remind {clock_time}")
     return pair
 
 
@@ -197,8 +207,7 @@ async def test_a_fifth_slot_is_refused(bot: BotHarness) -> None:
 
 
 async def test_reminders_lists_the_slots_and_a_button_removes_one_once(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 07:30")
+    pair = await pair_with_reminders(bot, "07:30")
     await bot.say(ANA, "/remind 18:00 mon,wed,fri")
     bot.new(ANA.id)
 
@@ -255,8 +264,7 @@ async def test_in_a_group_only_the_pair_at_home_there_is_in_reach(bot: BotHarnes
 
 
 async def test_pause_and_resume_answer_in_the_pairs_zone(bot: BotHarness) -> None:
-    await pair_up(bot)
-    await bot.say(ANA, "/remind 07:30")
+    await pair_with_reminders(bot, "07:30")
     bot.new(ANA.id)
 
     await bot.say(ANA, "/pause 7")
@@ -274,8 +282,7 @@ async def test_pause_and_resume_answer_in_the_pairs_zone(bot: BotHarness) -> Non
 
 
 async def test_a_new_time_zone_moves_the_slots_at_once(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 07:30")
+    pair = await pair_with_reminders(bot, "07:30")
 
     async with bot.app.bot_data.db.unit() as unit:
         await unit.pairs.set_timezone(pair.id, "America/New_York")
@@ -290,15 +297,12 @@ async def test_a_new_time_zone_moves_the_slots_at_once(bot: BotHarness) -> None:
 
 
 async def test_a_reminder_arrives_on_both_phones_once_with_its_buttons(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
+    pair = await pair_with_reminders(bot, "10:05")
     bot.new(ANA.id)
 
-    bot.clock.set(berlin(2026, 11, 2, 10, 4, 59))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 4, 59))
     assert reminders_in(bot, ANA) == []
-    bot.clock.set(berlin(2026, 11, 2, 10, 5))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 5))
     await tick(bot)
 
     [to_ana] = reminders_in(bot, ANA)
@@ -317,23 +321,18 @@ async def test_a_reminder_arrives_on_both_phones_once_with_its_buttons(bot: BotH
 
 
 async def test_snooze_sends_the_reminder_once_more_fifteen_minutes_later(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
-    bot.clock.set(berlin(2026, 11, 2, 10, 5))
-    await tick(bot)
+    pair = await pair_with_reminders(bot, "10:05")
+    await tick(bot, berlin(2026, 11, 2, 10, 5))
     [to_ana] = reminders_in(bot, ANA)
     [to_ben] = reminders_in(bot, BEN)
 
     bot.clock.set(berlin(2026, 11, 2, 10, 7))
     await bot.press(ANA, to_ana, "Snooze")
     second = await bot.press(BEN, to_ben, "Snooze")
-    bot.clock.set(berlin(2026, 11, 2, 10, 21, 59))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 21, 59))
     assert len(reminders_in(bot, BEN)) == 1
-    bot.clock.set(berlin(2026, 11, 2, 10, 22))
-    await tick(bot)
-    bot.clock.set(berlin(2026, 11, 2, 10, 40))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 22))
+    await tick(bot, berlin(2026, 11, 2, 10, 40))
 
     assert to_ana.text == "Snoozed. I'll remind you both again at 10:22."
     assert [label for label, _ in to_ana.buttons] == ["Start now"]
@@ -348,21 +347,16 @@ async def test_snooze_sends_the_reminder_once_more_fifteen_minutes_later(bot: Bo
 
 
 async def test_skip_today_silences_the_rest_of_the_day_but_not_tomorrow(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
-    await bot.say(ANA, "/remind 18:00")
-    bot.clock.set(berlin(2026, 11, 2, 10, 5))
-    await tick(bot)
+    pair = await pair_with_reminders(bot, "10:05", "18:00")
+    await tick(bot, berlin(2026, 11, 2, 10, 5))
     [to_ana] = reminders_in(bot, ANA)
     [to_ben] = reminders_in(bot, BEN)
 
     await bot.press(BEN, to_ben, "Skip today")
     again = await bot.press(ANA, to_ana, "Skip today")
-    bot.clock.set(berlin(2026, 11, 2, 18, 0))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 18, 0))
     assert len(reminders_in(bot, ANA)) == 1
-    bot.clock.set(berlin(2026, 11, 3, 10, 5))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 3, 10, 5))
 
     assert bot.last(BEN.id).text.startswith("⏰ Time to stretch")
     assert to_ben.text == "Skipped for today. See you next time!" and to_ben.buttons == []
@@ -371,28 +365,23 @@ async def test_skip_today_silences_the_rest_of_the_day_but_not_tomorrow(bot: Bot
 
 
 async def test_no_reminder_after_a_session_finished_that_local_day(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 23:30")
+    pair = await pair_with_reminders(bot, "23:30")
     bot.clock.set(berlin(2026, 11, 2, 20, 0))
     await finish_a_session(bot, pair, berlin(2026, 11, 2, 20, 0))
 
-    bot.clock.set(berlin(2026, 11, 2, 23, 30))
-    await tick(bot)
-    bot.clock.set(berlin(2026, 11, 3, 23, 30))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 23, 30))
+    await tick(bot, berlin(2026, 11, 3, 23, 30))
 
     assert len(reminders_in(bot, ANA)) == 1
     assert [d.status for d in await deliveries_of(bot, pair)] == ["done", "sent"]
 
 
 async def test_a_pause_holds_reminders_until_it_ends(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
+    pair = await pair_with_reminders(bot, "10:05")
     await bot.say(ANA, "/pause 2")
 
     for day in (2, 3, 4, 5):
-        bot.clock.set(berlin(2026, 11, day, 10, 5))
-        await tick(bot)
+        await tick(bot, berlin(2026, 11, day, 10, 5))
 
     statuses = [(d.local_date.day, d.status) for d in await deliveries_of(bot, pair)]
     # /pause 2 on Monday: Monday and Tuesday (local dates) stay quiet,
@@ -404,16 +393,13 @@ async def test_a_pause_holds_reminders_until_it_ends(bot: BotHarness) -> None:
 async def test_a_partner_who_blocked_the_bot_is_skipped_and_the_other_told_once(
     bot: BotHarness,
 ) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
+    pair = await pair_with_reminders(bot, "10:05")
     bot.world.blocked.add(BEN.id)
 
-    bot.clock.set(berlin(2026, 11, 2, 10, 5))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 5))
     [to_ana] = reminders_in(bot, ANA)
     await bot.press(ANA, to_ana, "Snooze")
-    bot.clock.set(berlin(2026, 11, 2, 10, 25))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 25))
 
     assert [m.text.split(".")[0] for m in bot.new(ANA.id)[1:]] == [
         "Snoozed",
@@ -429,12 +415,10 @@ async def test_a_partner_who_blocked_the_bot_is_skipped_and_the_other_told_once(
 async def test_when_neither_partner_can_be_reached_the_reminder_is_recorded_as_such(
     bot: BotHarness,
 ) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
+    pair = await pair_with_reminders(bot, "10:05")
     bot.world.blocked.update({ANA.id, BEN.id})
 
-    bot.clock.set(berlin(2026, 11, 2, 10, 5))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 5))
 
     assert [d.status for d in await deliveries_of(bot, pair)] == ["unreachable"]
 
@@ -443,8 +427,7 @@ async def test_buttons_of_a_reminder_refuse_other_people_politely(bot: BotHarnes
     pair = await pair_up(bot)
     await bot.say(CLEO, "/start")
     await bot.say(ANA, "/remind 10:05")
-    bot.clock.set(berlin(2026, 11, 2, 10, 5))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 10, 5))
     [to_ana] = reminders_in(bot, ANA)
 
     answers = [await bot.press(CLEO, to_ana, label) for label in ("Snooze", "Skip", "Start")]
@@ -455,10 +438,8 @@ async def test_buttons_of_a_reminder_refuse_other_people_politely(bot: BotHarnes
 
 
 async def test_start_now_starts_a_session_as_stretch_would(bot: BotHarness) -> None:
-    await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
-    bot.clock.set(berlin(2026, 11, 2, 10, 5))
-    await tick(bot)
+    await pair_with_reminders(bot, "10:05")
+    await tick(bot, berlin(2026, 11, 2, 10, 5))
     bot.new(ANA.id)
     bot.new(BEN.id)
 
@@ -474,13 +455,10 @@ async def test_start_now_starts_a_session_as_stretch_would(bot: BotHarness) -> N
 
 
 async def test_a_reminder_late_by_more_than_the_grace_window_is_skipped(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
-    await bot.say(ANA, "/remind 11:00")
+    pair = await pair_with_reminders(bot, "10:05", "11:00")
 
     # The bot was down from before 10:05 to 11:06: 10:05 is 61 minutes late, 11:00 is fresh.
-    bot.clock.set(berlin(2026, 11, 2, 11, 6))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 2, 11, 6))
 
     assert [(d.status, d.due_at) for d in await deliveries_of(bot, pair)] == [
         ("late-skipped", berlin(2026, 11, 2, 10, 5).astimezone(UTC)),
@@ -491,11 +469,9 @@ async def test_a_reminder_late_by_more_than_the_grace_window_is_skipped(bot: Bot
 
 
 async def test_after_days_down_the_newest_reminder_within_grace_is_sent(bot: BotHarness) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 10:05")
+    pair = await pair_with_reminders(bot, "10:05")
 
-    bot.clock.set(berlin(2026, 11, 5, 10, 30))
-    await tick(bot)
+    await tick(bot, berlin(2026, 11, 5, 10, 30))
 
     [delivery] = await deliveries_of(bot, pair)
     assert (delivery.status, delivery.local_date.day) == ("sent", 5)
@@ -505,8 +481,7 @@ async def test_after_days_down_the_newest_reminder_within_grace_is_sent(bot: Bot
 async def test_on_the_fall_back_night_a_slot_in_the_repeated_hour_fires_once(
     bot: BotHarness,
 ) -> None:
-    pair = await pair_up(bot)
-    await bot.say(ANA, "/remind 02:30")
+    pair = await pair_with_reminders(bot, "02:30")
 
     instant = datetime(2026, 10, 24, 22, 0, tzinfo=UTC)
     bot.clock.set(instant)
@@ -515,8 +490,7 @@ async def test_on_the_fall_back_night_a_slot_in_the_repeated_hour_fires_once(
         await unit.commit()
     while instant < datetime(2026, 10, 25, 6, 0, tzinfo=UTC):
         instant += timedelta(minutes=10)
-        bot.clock.set(instant)
-        await tick(bot)
+        await tick(bot, instant)
 
     [delivery] = await deliveries_of(bot, pair)
     assert delivery.due_at == datetime(2026, 10, 25, 0, 30, tzinfo=UTC)
