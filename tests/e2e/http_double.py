@@ -156,6 +156,23 @@ class BotApiDouble:
             self._lock.notify_all()
         return message
 
+    def push_tap(self, person: Person, message: SentMessage, label: str) -> None:
+        """`person` taps the button labelled `label` under `message`."""
+        with self._lock:
+            self._updates.append(
+                {
+                    "update_id": next(self._update_ids),
+                    "callback_query": {
+                        "id": f"tap{len(self.world.calls)}",
+                        "from": person.as_user(),
+                        "chat_instance": f"ci{message.chat_id}",
+                        "message": message.raw,
+                        "data": message.button(label),
+                    },
+                }
+            )
+            self._lock.notify_all()
+
     # -- reading what the phones show ----------------------------------------------------
     def wait_for_message(
         self,

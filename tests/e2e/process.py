@@ -1,0 +1,89 @@
+"""The real `python -m bot` process against the Bot API double: start it, stop it."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+
+from tests.conftest import TEST_TOKEN
+from tests.e2e.http_double import BotApiDouble
+
+REPO_ROOT = Path(__file__).resolve().parents[2]
+# Start-up includes the interpreter, imports and the first migration.
+STARTUP_LIMIT_SECONDS = 15.0
+SHUTDOWN_LIMIT_SECONDS = 5.0
+
+
+def clean_env(**values: str) -> dict[str, str]:
+    """The machine's environment minus anything that configures the bot."""
+    env = {
+        key: value
+        for key, value in os.environ.items()
+        if key
+        not in {
+            "TELEGRAM_BOT_TOKEN",
+            "DATABASE_URL",
+            "TELEGRAM_API_BASE_URL",
+            "SESSION_TIME_SCALE",
+            "LOG_LEVEL",
+        }
+    }
+    env["PYTHONPATH"] = str(REPO_ROOT)
+    env.update(values)
+    return env
+
+
+@dataclass
+class Stopped:
+    """How a bot process ended: its exit status, its output, how long SIGTERM took."""
+
+    status: int
+    output: str
+    shutdown_seconds: float
+
+
+@contextmanager
+def bot_process(
+    double: BotApiDouble, tmp_path: Path, **env: str
+) -> Iterator[Callable[[], Stopped]]:
+    """`python -m bot` against the double; the caller stops it with the function handed out.
+
+    The process runs in an empty folder, so no developer's `.env` is read; it is killed
+    if the test leaves early.
+    """
+    log_file = tmp_path / "output.log"
+    environment = clean_env(
+        TELEGRAM_BOT_TOKEN=TEST_TOKEN,
+        TELEGRAM_API_BASE_URL=double.base_url,
+        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        **env,
+    )
+    with log_file.open("wb") as sink:
+        process = subprocess.Popen(
+            [sys.executable, "-m", "bot"],
+            cwd=tmp_path,
+            env=environment,
+            stdout=sink,
+            stderr=subprocess.STDOUT,
+        )
+
+        def stop() -> Stopped:
+            asked = time.monotonic()
+            process.send_signal(signal.SIGTERM)
+            status = process.wait(timeout=SHUTDOWN_LIMIT_SECONDS)
+            took = time.monotonic() - asked
+            return Stopped(status, log_file.read_text(errors="replace"), took)
+
+        try:
+            yield stop
+        finally:
+            if process.poll() is None:
+                process.kill()
+                process.wait(timeout=5)
