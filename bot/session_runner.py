@@ -67,6 +67,7 @@ class CountdownTick:
     session_id: int
     version: int
     due_at: datetime
+    interval: timedelta  # fixed for the whole hold, so a hold gets COUNTDOWN_EDITS at most
 
 
 class Runner:
@@ -241,38 +242,46 @@ class Runner:
             self._arm_countdown(live, timer.at)
 
     def _arm_countdown(self, live: Live, deadline: datetime) -> None:
-        now = self.data.clock.now()
-        left = deadline - now
-        step = max(COUNTDOWN_MIN_INTERVAL * live.state.time_scale, left / (COUNTDOWN_EDITS + 1))
-        tick = now + step
-        if deadline - tick < step / 2:
+        """Split the hold into equal parts, at least 10 s (scaled) apart, and edit at each."""
+        hold = timedelta(seconds=live.state.step.seconds * live.state.time_scale)
+        interval = max(
+            COUNTDOWN_MIN_INTERVAL * live.state.time_scale, hold / (COUNTDOWN_EDITS + 1)
+        )
+        self._next_tick(live, self.data.clock.now() + interval, interval, deadline)
+
+    def _next_tick(
+        self, live: Live, at: datetime, interval: timedelta, deadline: datetime
+    ) -> None:
+        # A tick too close to the end would show "1 s left" just before the next card.
+        if deadline - at < interval / 2:
             return
         self.jobs.run_once(
             on_countdown,
-            self._delay(tick),
-            data=CountdownTick(live.id, live.state.version, tick),
+            self._delay(at),
+            data=CountdownTick(live.id, live.state.version, at, interval),
             name=f"{self._name(live.id)}-tick",
             job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
         )
 
     async def countdown(self, tick: CountdownTick) -> None:
         """Edit both hold cards with the time left, then set the next tick."""
-        live = await sessions.load(self.data, tick.session_id)
-        if (
-            live is None
-            or live.state.version != tick.version
-            or live.state.phase is not Phase.HOLDING
-        ):
+        live, cards = await sessions.load_with_cards(self.data, tick.session_id)
+        state = None if live is None else live.state
+        if live is None or state is None or state.version != tick.version:
+            return
+        if state.phase is not Phase.HOLDING or state.deadline is None:
             return
         now = self.data.clock.now()
-        for card in await sessions.cards(self.data, live.id):
-            seat = live.state.seat_of(card.user_id)
-            if seat is None or card.version != live.state.version:
-                continue
-            text, markup = render.hold_card(live.id, live.state, seat, now)
-            await self._edit(card.chat_id, card.message_id, text, markup)
-        if live.state.deadline is not None:
-            self._arm_countdown(live, live.state.deadline)
+        # Seconds are shown rounded up: when a short (scaled) hold would show the same
+        # number again, the edit would only earn a "message is not modified".
+        before = render.seconds_left(state, tick.due_at - tick.interval)
+        if render.seconds_left(state, now) != before:
+            for card in cards:
+                seat = state.seat_of(card.user_id)
+                if seat is not None and card.version == state.version:
+                    text, markup = render.hold_card(live.id, state, seat, now)
+                    await self._edit(card.chat_id, card.message_id, text, markup)
+        self._next_tick(live, tick.due_at + tick.interval, tick.interval, state.deadline)
 
     async def show_waiting_lobby(self, user_id: int) -> None:
         """Someone who just opened the chat gets the Join card a session holds for them."""

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
@@ -87,13 +87,11 @@ def exercises_done(state: SessionState) -> int:
     return len(held) if state.holds_done else 0
 
 
-async def _live(unit: UnitOfWork, data: BotData, record: SessionRecord) -> Live:
-    options = PlanOptions.from_dict(record.options)
-    state = from_snapshot(record.state, data.plan(record.routine_id, options))
-    users = await unit.users.get_many(list(record.seats))
-    names = tuple(users[u].first_name if u in users else "your partner" for u in record.seats)
-    pair = await unit.pairs.get(record.pair_id)
-    return Live(record, state, (names[0], names[1]), pair.timezone if pair else "UTC")
+def _live(data: BotData, record: SessionRecord) -> Live:
+    """The engine's view of a stored session; names and zone were kept when it began."""
+    plan = data.plan(record.routine_id, PlanOptions.from_dict(record.options["plan"]))
+    first, second = record.options["names"]
+    return Live(record, from_snapshot(record.state, plan), (first, second), record.options["zone"])
 
 
 async def start(
@@ -122,24 +120,27 @@ async def start(
             busy = await unit.sessions.live_of_user(user_id)
             if busy is not None:
                 raise AlreadyInSession(busy)
+        users = await unit.users.get_many([starter_id, partner_id])
+        # Names and zone are kept with the session: every tap reads them, none changes them.
+        names = [users[u].first_name if u in users else "your partner" for u in state.partners]
         record = await unit.sessions.add(
             pair_id=pair.id,
             routine_id=routine_id,
             seats=(starter_id, partner_id),
             origin_chat_id=origin_chat_id,
-            options=options.to_dict(),
+            options={"plan": options.to_dict(), "names": names, "zone": pair.timezone},
             change=_change(state),
             now=now,
         )
-        live = await _live(unit, data, record)
         await unit.commit()
+    live = _live(data, record)
     return Applied(live, opening_effects(state))
 
 
 async def load(data: BotData, session_id: int) -> Live | None:
     async with data.db.unit() as unit:
         record = await unit.sessions.get(session_id)
-        return None if record is None else await _live(unit, data, record)
+    return None if record is None else _live(data, record)
 
 
 async def live_of_user(data: BotData, user_id: int) -> SessionRecord | None:
@@ -158,23 +159,29 @@ async def apply(data: BotData, session_id: int, event: Event) -> Applied:
             record = await unit.sessions.get(session_id)
             if record is None:
                 raise SessionMissing(session_id)
-            live = await _live(unit, data, record)
+            live = _live(data, record)
             transition = advance(live.state, event, now)
             if transition.state is live.state:
                 # Nothing to save (a stale timer, or Recover re-arming a running hold),
                 # but the effects, if any, still have to be carried out.
                 return Applied(live, transition.effects)
-            if not await unit.sessions.save(
-                record.id, record.revision, _change(transition.state), now
-            ):
+            change = _change(transition.state)
+            if not await unit.sessions.save(record.id, record.revision, change, now):
                 await unit.rollback()
                 continue
             if any(isinstance(effect, Finished) for effect in transition.effects):
                 await _record_result(unit, live, transition.state, now)
             await unit.commit()
-        saved = await load(data, session_id)
-        assert saved is not None
-        return Applied(saved, transition.effects)
+        saved = replace(
+            record,
+            phase=change.phase,
+            live=change.live,
+            version=change.version,
+            revision=record.revision + 1,
+            deadline=change.deadline,
+            state=change.state,
+        )
+        return Applied(replace(live, record=saved, state=transition.state), transition.effects)
     raise RuntimeError(f"session {session_id}: too many concurrent writers")
 
 
@@ -208,6 +215,14 @@ async def note_cards(data: BotData, session_id: int, cards: list[CardRecord]) ->
         for card in cards:
             await unit.sessions.note_card(session_id, card)
         await unit.commit()
+
+
+async def load_with_cards(data: BotData, session_id: int) -> tuple[Live | None, list[CardRecord]]:
+    """A session and the message each phone shows, read together (countdowns)."""
+    async with data.db.unit() as unit:
+        record = await unit.sessions.get(session_id)
+        cards = [] if record is None else await unit.sessions.cards(session_id)
+    return (None if record is None else _live(data, record)), cards
 
 
 async def cards(data: BotData, session_id: int) -> list[CardRecord]:

@@ -41,9 +41,12 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
             assert all(label != "Ease off" for label, _ in helper_card.buttons)
             holds_seen.append((step.exercise.id, step.side, int(step.receiver)))
         await bot.advance(step.seconds)
-        # The countdown edits the hold card silently; it never adds a message.
-        if step.seconds >= 30:
-            assert receiver_card.edits >= 1
+        # The countdown edits each hold card silently, twice, in thirds of the hold.
+        if step.kind is StepKind.HOLD:
+            assert (receiver_card.edits, helper_card.edits) == (2, 2)
+            assert f"Hold: {round(step.seconds / 3)} s left" in receiver_card.text
+        else:
+            assert (receiver_card.edits, helper_card.edits) == (0, 0)
 
     # Holds in the routine's order, right before left, receivers taking turns.
     assert holds_seen == [
