@@ -27,12 +27,17 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor.close()
 
 
+_READ_ONLY = "pairstretch_read_only"
+
+
 def _begin_immediate(connection: Any) -> None:
     # A unit of work reads, then writes. In WAL mode a deferred transaction that
     # read an older snapshot fails at once with "database is locked" when it tries to
     # write after another connection committed, and the busy timeout cannot help.
     # Taking the write lock up front turns that failure into a short, orderly wait.
-    connection.exec_driver_sql("BEGIN IMMEDIATE")
+    # A unit that only reads needs no lock at all: WAL gives it a snapshot.
+    read_only = connection.get_execution_options().get(_READ_ONLY, False)
+    connection.exec_driver_sql("BEGIN" if read_only else "BEGIN IMMEDIATE")
 
 
 class Database:
@@ -65,9 +70,15 @@ class Database:
             await connection.run_sync(upgrade_to_head)
 
     @asynccontextmanager
-    async def unit(self) -> AsyncIterator[UnitOfWork]:
-        """One unit of work: the caller commits; leaving without a commit rolls back."""
+    async def unit(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:
+        """One unit of work: the caller commits; leaving without a commit rolls back.
+
+        `read_only` units must not write: on SQLite they read a snapshot without
+        queueing behind writers (a write there would fail with "database is locked").
+        """
         async with self._sessions() as session:
+            if read_only:
+                await session.connection(execution_options={_READ_ONLY: True})
             yield UnitOfWork(session)
 
     async def dispose(self) -> None:

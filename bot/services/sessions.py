@@ -138,7 +138,7 @@ async def start(
 
 
 async def load(data: BotData, session_id: int) -> Live | None:
-    async with data.db.unit() as unit:
+    async with data.db.unit(read_only=True) as unit:
         record = await unit.sessions.get(session_id)
     return None if record is None else _live(data, record)
 
@@ -219,14 +219,14 @@ async def note_cards(data: BotData, session_id: int, cards: list[CardRecord]) ->
 
 async def load_with_cards(data: BotData, session_id: int) -> tuple[Live | None, list[CardRecord]]:
     """A session and the message each phone shows, read together (countdowns)."""
-    async with data.db.unit() as unit:
+    async with data.db.unit(read_only=True) as unit:
         record = await unit.sessions.get(session_id)
         cards = [] if record is None else await unit.sessions.cards(session_id)
     return (None if record is None else _live(data, record)), cards
 
 
 async def cards(data: BotData, session_id: int) -> list[CardRecord]:
-    async with data.db.unit() as unit:
+    async with data.db.unit(read_only=True) as unit:
         return await unit.sessions.cards(session_id)
 
 

@@ -90,3 +90,17 @@ async def test_removing_one_pair_keeps_the_users_other_pairs(db: Database) -> No
     async with db.unit() as unit:
         remaining = await unit.pairs.of_user(1)
     assert [pair.members for pair in remaining] == [(1, 3)]
+
+
+async def test_a_read_only_unit_reads_a_snapshot_while_a_writer_holds_the_lock(
+    db: Database,
+) -> None:
+    await _users(db, 1)
+    async with db.unit() as writer:
+        await writer.users.remember(1, "Renamed", None, NOW)
+        # The writer has not committed: a reader sees the last committed state at once.
+        async with db.unit(read_only=True) as reader:
+            seen = await asyncio.wait_for(reader.users.get(1), timeout=2)
+        await writer.commit()
+
+    assert seen is not None and seen.first_name == "user1"
