@@ -89,6 +89,10 @@ def build_application(
             )
         )
         .rate_limiter(rate_limiter or AIORateLimiter(max_retries=3))
+        # Taps of different pairs need not wait for each other: while one waits on the
+        # database or Telegram, the next is handled. Each session's own order is kept by
+        # its compare-and-set, not by the update queue.
+        .concurrent_updates(32)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
     )

@@ -54,7 +54,9 @@ class Database:
             path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
-        engine = create_async_engine(url, echo=echo)
+        # Every unit of work ends its own transaction (commit, or the session's rollback
+        # on close), so the pool's extra rollback on return would only cost a round trip.
+        engine = create_async_engine(url, echo=echo, pool_reset_on_return=None)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _tune_sqlite)
             event.listen(engine.sync_engine, "begin", _begin_immediate)

@@ -31,6 +31,7 @@ def upsert(
     """An insert that overwrites the other columns when the row with `key` exists."""
     dialect = session.get_bind().dialect.name
     statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
-    statement = statement.values(**values)
-    changed = {name: statement.excluded[name] for name in values if name not in key}
-    return statement.on_conflict_do_update(index_elements=key, set_=changed)
+    # The new values are known here, so they are set directly; `excluded` would build
+    # an aliased copy of the table on every call.
+    changed = {name: value for name, value in values.items() if name not in key}
+    return statement.values(**values).on_conflict_do_update(index_elements=key, set_=changed)
