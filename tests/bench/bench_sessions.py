@@ -8,8 +8,8 @@ interleave; it waits through holds and stops at the summary. Holds end by themse
 the real clock (SystemClock) and the real job queue, at SESSION_TIME_SCALE=0.01.
 
 Updates go through `app.update_queue`, the door `run_polling` feeds, so they are handled
-one at a time as in production (the application keeps PTB's default of no concurrent
-updates). `--feed direct` calls `process_update` from each partner's task instead.
+as in production (up to 32 at once, as `build_application` sets). `--feed direct` calls
+`process_update` from each partner's task instead.
 
 First a few sessions run alone, one after the other: the cost of a tap with nothing else
 going on. Then all sessions start at once. Each database runs in child processes of its
@@ -604,8 +604,8 @@ def render_table(results: list[dict[str, Any]], options: Options) -> str:
     rows = [header, *([label, *(cell(r) for r in results)] for label, cell in ROWS)]
     widths = [max(len(row[i]) for row in rows) for i in range(len(header))]
     feed = (
-        "through app.update_queue, handled one at a time as under run_polling "
-        "(the app keeps PTB's default, no concurrent updates)."
+        "through app.update_queue, as under run_polling (up to 32 updates at once); "
+        "handling time includes waiting for the others in flight."
         if options.feed == "queue"
         else "process_update called concurrently from each partner's task."
     )
