@@ -43,9 +43,10 @@ from storage.repositories.sessions import CardRecord
 
 log = logging.getLogger(__name__)
 
-# A countdown edit costs an API call on each phone; Telegram asks for about one message a
-# second per chat, and edits make no sound anyway, so a few coarse steps are plenty.
-COUNTDOWN_MIN_INTERVAL = timedelta(seconds=10)
+# A countdown edit costs an API call on each phone, and edits make no sound anyway, so a
+# few coarse steps are plenty: a 30 s hold is edited once (at 15 s left), a 60 s hold
+# twice; with the card itself a hold stays within 4 calls per phone.
+COUNTDOWN_MIN_INTERVAL = timedelta(seconds=15)
 COUNTDOWN_EDITS = 2
 # Timers whose moment passed while the loop was busy still run: being late is better
 # than APScheduler's default of silently dropping a run that is a second late.

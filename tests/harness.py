@@ -48,6 +48,7 @@ class BotHarness:
         self._update_ids = itertools.count(1)
         self._query_ids = itertools.count(1)
         self._read: dict[int, int] = {}
+        self._queries: dict[int, set[str]] = {}
 
     # -- speaking as a person ------------------------------------------------------------
     async def say(
@@ -95,6 +96,7 @@ class BotHarness:
     async def press_data(self, person: Person, message: SentMessage, data: str) -> str | None:
         """Tap with arbitrary callback data, as a forged or outdated client could."""
         query_id = str(next(self._query_ids))
+        self._queries.setdefault(person.id, set()).add(query_id)
         await self.feed(
             {
                 "callback_query": {
@@ -161,6 +163,10 @@ class BotHarness:
         self.clock.set(datetime.fromtimestamp(target, UTC))
         ran += await self.run_due_jobs()
         return ran
+
+    def queries_by(self, person: Person) -> set[str]:
+        """The ids of every button tap `person` made, to find the bot's answers to them."""
+        return self._queries.get(person.id, set())
 
     # -- reading what the phones show ----------------------------------------------------
     def inbox(self, chat_id: int) -> list[SentMessage]:
