@@ -65,7 +65,7 @@ async def _post_shutdown(app: BotApplication) -> None:
         data.db = None
 
 
-def _telegram_pace() -> AIORateLimiter:
+def telegram_pace() -> AIORateLimiter:
     """Telegram's ~30 messages a second, evenly: one every 1/30 s, never a burst of 30.
 
     The default bucket lets 30 go at once and then 30 a second, which measured 59 in one
@@ -98,7 +98,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(rate_limiter or _telegram_pace())
+        .rate_limiter(rate_limiter or telegram_pace())
         # Taps of different pairs need not wait for each other: while one waits on the
         # database or Telegram, the next is handled. Each session's own order is kept by
         # its compare-and-set, not by the update queue.
