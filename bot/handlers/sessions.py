@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from html import escape
-
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
@@ -58,25 +56,21 @@ async def stretch(update: Update, context: Context) -> None:
     data = context.bot_data
     routine_id = (context.args or ["lower-back"])[0].lower()
     if routine_id not in data.library:
-        names = ", ".join(sorted(data.library))
-        await message.reply_text(f"I don't know that routine. Try one of: {escape(names)}.")
+        await message.reply_text(render.unknown_routine(sorted(data.library)))
         return
     private = message.chat.type == ChatType.PRIVATE
     await users.remember(data, user, reachable=True if private else None)
     group_id = None if private else message.chat.id
     reach = await pairing.pairs_in_reach(data, user.id, group_id, only_home=True)
     if not reach.pairs:
-        await message.reply_text(
-            "You need a partner first: send /invite in our private chat, "
-            "or reply to your partner's message here with /pair."
-        )
+        await message.reply_text(render.no_partner_here(private))
         return
     if len(reach.pairs) > 1:
         position = sorted(data.library).index(routine_id)
         keyboard = choose_pair_keyboard(
             reach.pairs, user.id, reach.users, lambda p: pack(CHOOSE, p.id, position)
         )
-        await message.reply_text("Who do you want to stretch with?", reply_markup=keyboard)
+        await message.reply_text(render.WHO_WITH, reply_markup=keyboard)
         return
     await start_for_pair(update, context, reach.pairs[0], routine_id)
 
@@ -92,7 +86,7 @@ async def choose_partner(update: Update, context: Context) -> None:
             raise PairingRefused(Refusal.GONE)
         found = await pairing.pair_of_member(context.bot_data, query.from_user.id, parsed.ids[0])
     except PairingRefused:
-        await query.answer("That button isn't yours or no longer works.", show_alert=True)
+        await query.answer(render.NOT_YOUR_BUTTON, show_alert=True)
         return
     await query.answer()
     await start_for_pair(update, context, found.pairs[0], routines[parsed.ids[1]])
@@ -124,8 +118,7 @@ async def start_for_pair(
     if applied.live.in_group:
         await _announce_in_group(context, applied.live)
     else:
-        partner = escape(applied.live.name_of(Seat.B))
-        await message.reply_text(f"Asked {partner} to join. I'll start once they tap Join.")
+        await message.reply_text(render.asked_to_join(applied.live.name_of(Seat.B)))
     await runner_for(context).carry_out(applied)
 
 
@@ -189,7 +182,7 @@ async def rate(update: Update, context: Context) -> None:
             context.bot_data, parsed.ids[0], query.from_user.id, parsed.ids[1]
         )
     ):
-        await query.answer("That rating button isn't yours or no longer works.", show_alert=True)
+        await query.answer(render.NOT_YOUR_BUTTON, show_alert=True)
         return
     await query.answer(render.rated(parsed.ids[1]))
     if query.message is not None:

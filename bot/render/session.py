@@ -37,6 +37,30 @@ _REFUSALS = {
 }
 
 
+WHO_WITH = "Who do you want to stretch with?"
+NOT_YOUR_BUTTON = "That button isn't yours or no longer works."
+
+
+def unknown_routine(known: list[str]) -> str:
+    return f"I don't know that routine. Try one of: {escape(', '.join(known))}."
+
+
+def no_partner_here(private: bool) -> str:
+    if private:
+        return (
+            "You need a partner first: send /invite and share the link, "
+            "or reply to your partner's message in a group with /pair."
+        )
+    return (
+        "None of your partners calls this group home. Reply to your partner's message "
+        "here with /pair, or send /stretch in our private chat."
+    )
+
+
+def asked_to_join(partner: str) -> str:
+    return f"Asked {escape(partner)} to join. I'll start once they tap Join."
+
+
 def refusal(reason: Refusal) -> str:
     return _REFUSALS[reason]
 

@@ -7,7 +7,7 @@ import asyncio
 from bot.config import Settings
 from tests.bot.session_helpers import ANA, BEN, CAL, HOME, paired
 from tests.fake_telegram import SentMessage
-from tests.harness import BotHarness
+from tests.harness import BotHarness, Group
 
 
 async def _holding(bot: BotHarness, seconds: int = 60) -> tuple[SentMessage, SentMessage]:
@@ -179,8 +179,8 @@ async def test_stretch_without_a_partner_or_with_an_unknown_routine_explains(
     await bot.say(CAL, "/stretch yoga")
 
     assert bot.texts(CAL.id) == [
-        "You need a partner first: send /invite in our private chat, "
-        "or reply to your partner's message here with /pair.",
+        "You need a partner first: send /invite and share the link, "
+        "or reply to your partner's message in a group with /pair.",
         "I don't know that routine. Try one of: lower-back, quick.",
     ]
 
@@ -215,3 +215,38 @@ async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Set
     await bot.advance(1)
     assert "Step 3 of" in bot.new(ANA.id)[-1].text
     assert "Hold" in ana_hold.text
+
+
+async def test_stretch_in_a_group_that_is_no_pairs_home_says_where_to_go(
+    bot: BotHarness,
+) -> None:
+    await paired(bot, home=None)
+    office = Group(-100999, "Office")
+
+    await bot.say(ANA, "/stretch", chat=office)
+
+    assert bot.texts(office.id) == [
+        "None of your partners calls this group home. Reply to your partner's message "
+        "here with /pair, or send /stretch in our private chat."
+    ]
+    assert bot.new(BEN.id) == []
+
+
+async def test_with_several_partners_stretch_asks_with_whom_and_only_the_asker_may_answer(
+    bot: BotHarness,
+) -> None:
+    await paired(bot, ANA, BEN, home=None)
+    await paired(bot, ANA, CAL, home=None)
+
+    await bot.say(ANA, "/stretch quick")
+    [question] = bot.new(ANA.id)
+    assert question.text == "Who do you want to stretch with?"
+    assert [label for label, _ in question.buttons] == ["Ben", "Cal"]
+
+    forged = await bot.press_data(BEN, question, question.button("Cal"))
+    assert forged == "That button isn't yours or no longer works."
+    await bot.press(ANA, question, "Cal")
+
+    [invitation] = bot.new(CAL.id)
+    assert invitation.text.startswith("Ana wants to stretch now.")
+    assert bot.new(BEN.id) == []
