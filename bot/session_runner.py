@@ -19,7 +19,8 @@ from telegram.ext import JobQueue
 from bot.context import BotData, Context
 from bot.delivery import is_not_modified, send_private
 from bot.render import session as render
-from bot.services import sessions
+from bot.services import sessions, users
+from bot.services.pairing import open_chat_link
 from bot.services.sessions import Applied, Live
 from routines.engine import (
     AlertHelper,
@@ -123,8 +124,24 @@ class Runner:
         ]
         await sessions.note_cards(self.data, live.id, cards)
         missing = [seat for seat, message in zip(seats, sent, strict=True) if message is None]
-        if missing and live.state.phase is not Phase.LOBBY:
+        for seat in missing:
+            await users.mark_unreachable(self.data, live.state.user_of(seat))
+        if missing and live.state.phase is Phase.LOBBY:
+            await self._lobby_unreachable(live, missing[0])
+        elif missing:
             await self._pause_for_unreachable(live, missing[0])
+
+    async def _lobby_unreachable(self, live: Live, seat: Seat) -> None:
+        """The session waits; from private, the starter gets a link to pass on.
+
+        From a group, the group's line already carries the button that opens the chat.
+        """
+        if live.in_group:
+            return
+        link = open_chat_link(self.data.bot_username)
+        await self._send(
+            live.state.user_of(seat.other), render.cannot_reach_yet(live.name_of(seat), link), None
+        )
 
     def _card(self, live: Live, seat: Seat, now: datetime) -> tuple[str, InlineKeyboardMarkup]:
         state = live.state

@@ -208,6 +208,13 @@ def unreachable_pause_note(name: str) -> str:
     )
 
 
+def cannot_reach_yet(name: str, link: str) -> str:
+    return (
+        f"I can't write to {escape(name)} yet. Send them this link so they can open a chat "
+        f"with me, and their Join button will be waiting: {escape(link)}"
+    )
+
+
 def ease_off_alert(receiver_name: str) -> str:
     return f"⚠️ <b>Ease off now.</b> {escape(receiver_name)} needs less pressure."
 

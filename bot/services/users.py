@@ -24,3 +24,10 @@ async def by_id(data: BotData, user_ids: Iterable[int]) -> dict[int, UserRecord]
     """The users we know among `user_ids`, by id (for their names and reachability)."""
     async with data.db.unit() as unit:
         return await unit.users.get_many(list(user_ids))
+
+
+async def mark_unreachable(data: BotData, user_id: int) -> None:
+    """Telegram refused a message to this user: they blocked the bot or never started it."""
+    async with data.db.unit() as unit:
+        await unit.users.set_reachable(user_id, False, data.clock.now())
+        await unit.commit()

@@ -146,3 +146,28 @@ async def test_a_partner_who_never_opened_the_bot_gets_a_button_and_the_session_
     for person in (ANA, BEN):
         [setup] = bot.new(person.id)
         assert "Step 1 of 44" in setup.text
+
+
+async def test_from_private_a_partner_who_blocked_the_bot_leaves_a_link_to_pass_on(
+    bot: BotHarness,
+) -> None:
+    await paired(bot)
+    bot.world.blocked.add(BEN.id)
+
+    await bot.say(ANA, "/stretch")
+
+    asked, note = bot.new(ANA.id)
+    assert asked.text == "Asked Ben to join. I'll start once they tap Join."
+    assert note.text == (
+        "I can't write to Ben yet. Send them this link so they can open a chat with me, "
+        "and their Join button will be waiting: https://t.me/pairstretch_test_bot?start=hello"
+    )
+    async with bot.app.bot_data.db.unit() as unit:
+        ben = await unit.users.get(BEN.id)
+    assert ben is not None and not ben.reachable
+
+    bot.world.blocked.discard(BEN.id)
+    await bot.say(BEN, "/start hello")
+    _, join_card = bot.new(BEN.id)
+    await bot.press(BEN, join_card, "Join")
+    assert "Step 1 of 44" in bot.new(ANA.id)[-1].text
