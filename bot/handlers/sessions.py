@@ -115,11 +115,14 @@ async def start_for_pair(
         )
         await message.reply_text(text, reply_markup=InlineKeyboardMarkup([[button]]))
         return
-    if applied.live.in_group:
-        await _announce_in_group(context, applied.live)
-    else:
-        await message.reply_text(render.asked_to_join(applied.live.name_of(Seat.B)))
-    await runner_for(context).carry_out(applied)
+    # The lobby is saved: its cards and idle timer must follow even if this line fails.
+    try:
+        if applied.live.in_group:
+            await _announce_in_group(context, applied.live)
+        else:
+            await message.reply_text(render.asked_to_join(applied.live.name_of(Seat.B)))
+    finally:
+        await runner_for(context).carry_out(applied)
 
 
 async def _announce_in_group(context: Context, live: sessions.Live) -> None:
@@ -158,8 +161,12 @@ async def session_button(update: Update, context: Context) -> None:
     except sessions.SessionMissing:
         await query.answer(render.refusal_missing())
         return
-    await query.answer(_toast(action, applied))
-    await runner_for(context).carry_out(applied)
+    # The step is saved: its cards and timer must follow even if the toast fails
+    # (a timeout, or a query too old after a restart).
+    try:
+        await query.answer(_toast(action, applied))
+    finally:
+        await runner_for(context).carry_out(applied)
 
 
 def _toast(action: str, applied: sessions.Applied) -> str:

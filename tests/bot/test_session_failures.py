@@ -1,0 +1,38 @@
+"""A session keeps going when a side call to Telegram fails, or a partner is busy elsewhere."""
+
+from __future__ import annotations
+
+from tests.bot.session_helpers import ANA, BEN, HOME, paired
+from tests.harness import BotHarness
+
+
+async def test_a_ready_whose_answer_times_out_still_starts_the_hold_on_both_phones(
+    bot: BotHarness,
+) -> None:
+    await paired(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    await bot.press(ANA, ana_setup, "Ready")
+    # The answer to the tap (the toast) never gets through; the step was already saved.
+    bot.world.fail("answerCallbackQuery", "timeout")
+
+    await bot.press(BEN, ben_setup, "Ready")
+
+    for person in (ANA, BEN):
+        [hold] = bot.new(person.id)
+        assert "Hold: 60 s left" in hold.text
+    await bot.advance(60)
+    for person in (ANA, BEN):
+        assert "Step 3 of" in bot.new(person.id)[-1].text
+
+
+async def test_a_group_line_that_times_out_still_sends_both_join_cards(bot: BotHarness) -> None:
+    await paired(bot)
+    bot.world.fail("sendMessage", "timeout", chat_id=HOME.id)
+
+    await bot.say(ANA, "/stretch", chat=HOME)
+
+    for person in (ANA, BEN):
+        [card] = bot.new(person.id)
+        assert [label for label, _ in card.buttons] == ["Join"]
