@@ -109,6 +109,12 @@ async def start_for_pair(
             origin_chat_id=message.chat.id,
         )
     except sessions.AlreadyInSession as busy:
+        if busy.user_id != user.id:
+            # The partner's session is theirs to stop, not the starter's.
+            known = await users.by_id(data, [busy.user_id])
+            name = known[busy.user_id].first_name if busy.user_id in known else "Your partner"
+            await message.reply_text(render.partner_busy(name))
+            return
         text, label = render.already_in_session()
         button = InlineKeyboardButton(
             label, callback_data=pack(render.STOP, busy.record.id, busy.record.version)

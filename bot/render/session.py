@@ -261,5 +261,9 @@ def already_in_session() -> tuple[str, str]:
     return ("You're already in a session. Finish it first, or stop it here.", "Stop it")
 
 
+def partner_busy(partner: str) -> str:
+    return f"{escape(partner)} is in another session right now. Try again once it's over."
+
+
 def refusal_missing() -> str:
     return "This session no longer exists."

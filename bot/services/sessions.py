@@ -64,9 +64,12 @@ class SessionMissing(Exception):
 
 
 class AlreadyInSession(Exception):
-    def __init__(self, record: SessionRecord) -> None:
+    """`user_id` (the starter, or the partner they asked) is in the live session `record`."""
+
+    def __init__(self, record: SessionRecord, user_id: int) -> None:
         super().__init__(record.id)
         self.record = record
+        self.user_id = user_id
 
 
 def _change(state: SessionState) -> SessionChange:
@@ -119,7 +122,7 @@ async def start(
         for user_id in (starter_id, partner_id):
             busy = await unit.sessions.live_of_user(user_id)
             if busy is not None:
-                raise AlreadyInSession(busy)
+                raise AlreadyInSession(busy, user_id)
         users = await unit.users.get_many([starter_id, partner_id])
         # Names and zone are kept with the session: every tap reads them, none changes them.
         names = [users[u].first_name if u in users else "your partner" for u in state.partners]

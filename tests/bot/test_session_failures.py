@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from tests.bot.session_helpers import ANA, BEN, HOME, paired
+from tests.bot.session_helpers import ANA, BEN, CAL, HOME, paired
 from tests.harness import BotHarness
 
 
@@ -36,3 +36,20 @@ async def test_a_group_line_that_times_out_still_sends_both_join_cards(bot: BotH
     for person in (ANA, BEN):
         [card] = bot.new(person.id)
         assert [label for label, _ in card.buttons] == ["Join"]
+
+
+async def test_stretch_with_a_partner_busy_in_another_session_says_so_and_stops_nothing(
+    bot: BotHarness,
+) -> None:
+    await paired(bot, ANA, BEN, home=None)
+    await paired(bot, CAL, BEN, home=None)
+    await bot.say(CAL, "/stretch")
+    bot.new(CAL.id)
+    bot.new(BEN.id)
+
+    await bot.say(ANA, "/stretch")
+
+    [busy] = bot.new(ANA.id)
+    assert busy.text == "Ben is in another session right now. Try again once it's over."
+    assert busy.buttons == []
+    assert bot.new(BEN.id) == [] and bot.new(CAL.id) == []
