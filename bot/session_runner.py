@@ -316,14 +316,19 @@ class Runner:
     async def recover(self) -> None:
         """At start-up: re-arm every live session's timer, pausing holds that ran out."""
         for session_id in await sessions.live_sessions(self.data):
-            live = await sessions.load(self.data, session_id)
-            if live is None:
-                continue
-            applied = await sessions.apply(
-                self.data, session_id, Recover(version=live.state.version)
-            )
-            if not applied.effects:
-                continue
+            try:
+                await self._recover_one(session_id)
+            except Exception:
+                # One session Telegram or its data fails for must neither stop the others
+                # from being re-armed nor keep the bot from starting.
+                log.exception("could not recover session %s", session_id)
+
+    async def _recover_one(self, session_id: int) -> None:
+        live = await sessions.load(self.data, session_id)
+        if live is None:
+            return
+        applied = await sessions.apply(self.data, session_id, Recover(version=live.state.version))
+        if applied.effects:
             await self.carry_out(applied)
 
 

@@ -2,8 +2,11 @@
 
 from __future__ import annotations
 
+from bot.config import Settings
 from tests.bot.session_helpers import ANA, BEN, CAL, HOME, paired
-from tests.harness import BotHarness
+from tests.clock import FakeClock
+from tests.fake_telegram import World
+from tests.harness import BotHarness, Person, running_bot
 
 
 async def test_a_ready_whose_answer_times_out_still_starts_the_hold_on_both_phones(
@@ -53,3 +56,25 @@ async def test_stretch_with_a_partner_busy_in_another_session_says_so_and_stops_
     assert busy.text == "Ben is in another session right now. Try again once it's over."
     assert busy.buttons == []
     assert bot.new(BEN.id) == [] and bot.new(CAL.id) == []
+
+
+async def test_a_restart_recovers_every_session_even_when_telegram_fails_for_one(
+    settings: Settings, clock: FakeClock
+) -> None:
+    dee = Person(404, "Dee")
+    world = World(clock=lambda: clock.now().timestamp())
+    async with running_bot(settings, clock, world) as bot:
+        await paired(bot, ANA, BEN, home=None)
+        await paired(bot, CAL, dee, home=None)
+        for starter, partner in ((ANA, BEN), (CAL, dee)):
+            await bot.say(starter, "/stretch")
+            await bot.press(partner, bot.new(partner.id)[-1], "Join")
+            for person in (starter, partner):
+                await bot.press(person, bot.new(person.id)[-1], "Ready")
+        cal_hold, dee_hold = bot.new(CAL.id)[-1], bot.new(dee.id)[-1]
+    clock.advance(120)
+    world.fail("editMessageText", "timeout", chat_id=ANA.id)
+
+    async with running_bot(settings, clock, world) as bot:
+        for card in (cal_hold, dee_hold):
+            assert "Paused: I was offline for a moment." in card.text
