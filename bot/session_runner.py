@@ -157,8 +157,8 @@ class Runner:
         event = Pause(user_id=live.state.user_of(seat), version=live.state.version)
         try:
             applied = await sessions.apply(self.data, live.id, event)
-        except EventRefused:
-            return
+        except (EventRefused, sessions.SessionMissing):
+            return  # already paused or moved on, or the pair ended meanwhile
         self._arm_all(applied)
         other = seat.other
         await self._send(

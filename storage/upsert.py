@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import Table
+from sqlalchemy import ColumnElement, Table
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -26,12 +26,22 @@ def insert_or_ignore(
 
 
 def upsert(
-    session: AsyncSession, model: type[Any], values: dict[str, Any], key: list[str]
+    session: AsyncSession,
+    model: type[Any],
+    values: dict[str, Any],
+    key: list[str],
+    *,
+    only_if: ColumnElement[bool] | None = None,
 ) -> Insert:
-    """An insert that overwrites the other columns when the row with `key` exists."""
+    """An insert that overwrites the other columns when the row with `key` exists.
+
+    With `only_if`, an existing row is overwritten only where that condition holds.
+    """
     dialect = session.get_bind().dialect.name
     statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
     # The new values are known here, so they are set directly; `excluded` would build
     # an aliased copy of the table on every call.
     changed = {name: value for name, value in values.items() if name not in key}
-    return statement.values(**values).on_conflict_do_update(index_elements=key, set_=changed)
+    return statement.values(**values).on_conflict_do_update(
+        index_elements=key, set_=changed, where=only_if
+    )

@@ -119,6 +119,8 @@ async def start(
         joined=frozenset({Seat.A}) if private else frozenset(),
     )
     async with data.db.unit() as unit:
+        # Two /stretch at once for the same people must not open two lobbies.
+        await unit.users.lock([starter_id, partner_id])
         for user_id in (starter_id, partner_id):
             busy = await unit.sessions.live_of_user(user_id)
             if busy is not None:

@@ -159,8 +159,10 @@ class SessionRepository:
             version=card.version,
             kind=card.kind,
         )
+        # A slow send of an older step must not replace the card of a newer one.
+        newer = SessionCard.version <= card.version
         await self._session.execute(
-            upsert(self._session, SessionCard, values, ["session_id", "user_id"])
+            upsert(self._session, SessionCard, values, ["session_id", "user_id"], only_if=newer)
         )
 
     async def cards(self, session_id: int) -> list[CardRecord]:

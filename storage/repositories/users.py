@@ -71,6 +71,13 @@ class UserRepository:
             update(User).where(User.id == user_id).values(timezone=timezone, updated_at=now)
         )
 
+    async def lock(self, user_ids: list[int]) -> None:
+        """Hold these users' rows until the unit ends, so two units acting for the same
+        people take turns (PostgreSQL; SQLite's writing units take turns anyway)."""
+        await self._session.execute(
+            select(User.id).where(User.id.in_(sorted(user_ids))).with_for_update()
+        )
+
     async def set_reachable(self, user_id: int, reachable: bool, now: datetime) -> None:
         await self._session.execute(
             update(User).where(User.id == user_id).values(reachable=reachable, updated_at=now)

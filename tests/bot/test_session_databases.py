@@ -7,6 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
+from bot.services import sessions
 from tests.bot.session_helpers import ANA, BEN, HOME, paired
 from tests.clock import FakeClock
 from tests.conftest import make_settings
@@ -56,3 +57,26 @@ async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHar
     for person in (ANA, BEN):
         [summary] = bot.new(person.id)
         assert summary.text.startswith("Session stopped.")
+
+
+async def test_two_starts_at_once_for_the_same_people_open_one_lobby(
+    bot_on_each_database: BotHarness,
+) -> None:
+    bot = bot_on_each_database
+    pair = await paired(bot)
+    data = bot.app.bot_data
+
+    async def start(starter: int) -> str:
+        try:
+            await sessions.start(
+                data, pair=pair, starter_id=starter, routine_id="quick", origin_chat_id=starter
+            )
+        except sessions.AlreadyInSession:
+            return "busy"
+        return "started"
+
+    outcomes = await asyncio.gather(start(ANA.id), start(BEN.id))
+
+    assert sorted(outcomes) == ["busy", "started"]
+    async with data.db.unit() as unit:
+        assert await unit.sessions.count_live() == 1

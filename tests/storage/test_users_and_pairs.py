@@ -104,3 +104,27 @@ async def test_a_read_only_unit_reads_a_snapshot_while_a_writer_holds_the_lock(
         await writer.commit()
 
     assert seen is not None and seen.first_name == "user1"
+
+
+async def test_a_card_from_an_older_step_never_replaces_a_newer_one(db: Database) -> None:
+    from storage.repositories.sessions import CardRecord, SessionChange
+
+    await _users(db, 1, 2)
+    async with db.unit() as unit:
+        pair, _ = await unit.pairs.create(1, 2, NOW)
+        change = SessionChange(phase="setup", live=True, version=5, deadline=None, state={})
+        record = await unit.sessions.add(
+            pair_id=pair.id,
+            routine_id="quick",
+            seats=(1, 2),
+            origin_chat_id=1,
+            options={},
+            change=change,
+            now=NOW,
+        )
+        await unit.sessions.note_card(record.id, CardRecord(1, 1, 40, 5, "hold"))
+        await unit.sessions.note_card(record.id, CardRecord(1, 1, 39, 4, "setup"))
+        cards = await unit.sessions.cards(record.id)
+        await unit.commit()
+
+    assert [(c.message_id, c.version) for c in cards] == [(40, 5)]
