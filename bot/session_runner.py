@@ -293,12 +293,20 @@ class Runner:
         # Seconds are shown rounded up: when a short (scaled) hold would show the same
         # number again, the edit would only earn a "message is not modified".
         before = render.seconds_left(state, tick.due_at - tick.interval)
-        if render.seconds_left(state, now) != before:
-            for card in cards:
-                seat = state.seat_of(card.user_id)
-                if seat is not None and card.version == state.version:
-                    text, markup = render.hold_card(live.id, state, seat, now)
-                    await self._edit(card.chat_id, card.message_id, text, markup)
+        if render.seconds_left(state, now) == before:
+            self._next_tick(live, tick.due_at + tick.interval, tick.interval, state.deadline)
+            return
+        for card in cards:
+            seat = state.seat_of(card.user_id)
+            if seat is not None and card.version == state.version:
+                text, markup = render.hold_card(live.id, state, seat, now)
+                await self._edit(card.chat_id, card.message_id, text, markup)
+        latest = await sessions.load(self.data, live.id)
+        if latest is not None and latest.state.phase is Phase.PAUSED:
+            # A pause landed while these edits were on their way and may have been
+            # overwritten by them: show the paused card again (unchanged ones are no-ops).
+            await self._show_paused(latest, latest.state.paused_by)
+            return
         self._next_tick(live, tick.due_at + tick.interval, tick.interval, state.deadline)
 
     async def show_waiting_lobby(self, user_id: int) -> None:
