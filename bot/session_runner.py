@@ -270,16 +270,22 @@ class Runner:
     def _next_tick(
         self, live: Live, at: datetime, interval: timedelta, deadline: datetime
     ) -> None:
-        # A tick too close to the end would show "1 s left" just before the next card.
-        if deadline - at < interval / 2:
-            return
-        self.jobs.run_once(
-            on_countdown,
-            self._delay(at),
-            data=CountdownTick(live.id, live.state.version, at, interval),
-            name=f"{self._name(live.id)}-tick",
-            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
-        )
+        # A tick too close to the end would show "1 s left" just before the next card,
+        # and one that would show the same whole seconds as before (short, scaled holds)
+        # would only earn a "message is not modified": both are left out.
+        while deadline - at >= interval / 2:
+            if render.whole_seconds(deadline - at) != render.whole_seconds(
+                deadline - at + interval
+            ):
+                self.jobs.run_once(
+                    on_countdown,
+                    self._delay(at),
+                    data=CountdownTick(live.id, live.state.version, at, interval),
+                    name=f"{self._name(live.id)}-tick",
+                    job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+                )
+                return
+            at += interval
 
     async def countdown(self, tick: CountdownTick) -> None:
         """Edit both hold cards with the time left, then set the next tick."""
@@ -290,12 +296,6 @@ class Runner:
         if state.phase is not Phase.HOLDING or state.deadline is None:
             return
         now = self.data.clock.now()
-        # Seconds are shown rounded up: when a short (scaled) hold would show the same
-        # number again, the edit would only earn a "message is not modified".
-        before = render.seconds_left(state, tick.due_at - tick.interval)
-        if render.seconds_left(state, now) == before:
-            self._next_tick(live, tick.due_at + tick.interval, tick.interval, state.deadline)
-            return
         for card in cards:
             seat = state.seat_of(card.user_id)
             if seat is not None and card.version == state.version:

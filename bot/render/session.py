@@ -147,9 +147,13 @@ def setup_card(
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
 
 
-def seconds_left(state: SessionState, now: datetime) -> int:
-    left = state.time_left(now) or timedelta(0)
+def whole_seconds(left: timedelta) -> int:
+    """Seconds as a hold card shows them: rounded up, so "0 s" never shows early."""
     return math.ceil(left.total_seconds() - 1e-6)
+
+
+def seconds_left(state: SessionState, now: datetime) -> int:
+    return whole_seconds(state.time_left(now) or timedelta(0))
 
 
 def hold_card(
