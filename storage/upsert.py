@@ -1,14 +1,25 @@
-"""INSERT ... ON CONFLICT DO NOTHING on both backends we run on."""
+"""INSERT ... ON CONFLICT on both backends we run on."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from sqlalchemy import ColumnElement, Table
+from sqlalchemy import Table
+from sqlalchemy.dialects.postgresql import Insert as PostgresqlInsert
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
+from sqlalchemy.dialects.sqlite import Insert as SqliteInsert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.dml import Insert
+
+
+def conflict_insert(
+    session: AsyncSession, model: type[Any] | Table
+) -> PostgresqlInsert | SqliteInsert:
+    """The dialect's own INSERT, the one that knows ON CONFLICT."""
+    if session.get_bind().dialect.name == "postgresql":
+        return postgresql_insert(model)
+    return sqlite_insert(model)
 
 
 def insert_or_ignore(
@@ -18,30 +29,21 @@ def insert_or_ignore(
 
     Without `values` the rows come at execution, many at once (an executemany).
     """
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+    statement = conflict_insert(session, model)
     if values is not None:
         statement = statement.values(**values)
     return statement.on_conflict_do_nothing()
 
 
 def upsert(
-    session: AsyncSession,
-    model: type[Any],
-    values: dict[str, Any],
-    key: list[str],
-    *,
-    only_if: ColumnElement[bool] | None = None,
+    session: AsyncSession, model: type[Any], values: dict[str, Any], key: list[str]
 ) -> Insert:
-    """An insert that overwrites the other columns when the row with `key` exists.
-
-    With `only_if`, an existing row is overwritten only where that condition holds.
-    """
-    dialect = session.get_bind().dialect.name
-    statement = (postgresql_insert if dialect == "postgresql" else sqlite_insert)(model)
+    """An insert that overwrites the other columns when the row with `key` exists."""
     # The new values are known here, so they are set directly; `excluded` would build
     # an aliased copy of the table on every call.
     changed = {name: value for name, value in values.items() if name not in key}
-    return statement.values(**values).on_conflict_do_update(
-        index_elements=key, set_=changed, where=only_if
+    return (
+        conflict_insert(session, model)
+        .values(**values)
+        .on_conflict_do_update(index_elements=key, set_=changed)
     )

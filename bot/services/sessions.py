@@ -217,8 +217,7 @@ async def note_cards(data: BotData, session_id: int, cards: list[CardRecord]) ->
     if not cards:
         return
     async with data.db.unit() as unit:
-        for card in cards:
-            await unit.sessions.note_card(session_id, card)
+        await unit.sessions.note_cards(session_id, cards)
         await unit.commit()
 
 

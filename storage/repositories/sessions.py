@@ -10,7 +10,7 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SessionCard, StretchSession
-from storage.upsert import upsert
+from storage.upsert import conflict_insert
 
 
 @dataclass(frozen=True, slots=True)
@@ -149,20 +149,38 @@ class SessionRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def note_card(self, session_id: int, card: CardRecord) -> None:
-        """Remember the message a phone shows now, replacing the one before."""
-        values = dict(
-            session_id=session_id,
-            user_id=card.user_id,
-            chat_id=card.chat_id,
-            message_id=card.message_id,
-            version=card.version,
-            kind=card.kind,
+    async def note_cards(self, session_id: int, cards: list[CardRecord]) -> None:
+        """Remember the message each phone shows now, in one statement.
+
+        A slow send of an older step never replaces the card of a newer one.
+        """
+        if not cards:
+            return
+        statement = conflict_insert(self._session, SessionCard).values(
+            [
+                dict(
+                    session_id=session_id,
+                    user_id=card.user_id,
+                    chat_id=card.chat_id,
+                    message_id=card.message_id,
+                    version=card.version,
+                    kind=card.kind,
+                )
+                for card in cards
+            ]
         )
-        # A slow send of an older step must not replace the card of a newer one.
-        newer = SessionCard.version <= card.version
+        fresh = statement.excluded
         await self._session.execute(
-            upsert(self._session, SessionCard, values, ["session_id", "user_id"], only_if=newer)
+            statement.on_conflict_do_update(
+                index_elements=["session_id", "user_id"],
+                set_={
+                    "chat_id": fresh.chat_id,
+                    "message_id": fresh.message_id,
+                    "version": fresh.version,
+                    "kind": fresh.kind,
+                },
+                where=SessionCard.version <= fresh.version,
+            )
         )
 
     async def cards(self, session_id: int) -> list[CardRecord]:

@@ -122,8 +122,8 @@ async def test_a_card_from_an_older_step_never_replaces_a_newer_one(db: Database
             change=change,
             now=NOW,
         )
-        await unit.sessions.note_card(record.id, CardRecord(1, 1, 40, 5, "hold"))
-        await unit.sessions.note_card(record.id, CardRecord(1, 1, 39, 4, "setup"))
+        await unit.sessions.note_cards(record.id, [CardRecord(1, 1, 40, 5, "hold")])
+        await unit.sessions.note_cards(record.id, [CardRecord(1, 1, 39, 4, "setup")])
         cards = await unit.sessions.cards(record.id)
         await unit.commit()
 
