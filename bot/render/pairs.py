@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Mapping
-from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
@@ -14,10 +13,6 @@ def partner_name(pair: PairRecord, me: int, users: Mapping[int, UserRecord]) -> 
     """The other partner's first name as typed: escape it before it goes into HTML."""
     partner = users.get(pair.partner_of(me))
     return partner.first_name if partner else "your partner"
-
-
-def partner_name_html(pair: PairRecord, me: int, users: Mapping[int, UserRecord]) -> str:
-    return escape(partner_name(pair, me, users))
 
 
 def choose_pair_keyboard(
