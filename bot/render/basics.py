@@ -6,6 +6,9 @@ from html import escape
 
 from telegram import BotCommand
 
+# The answer to a tap on a button that is stale, malformed or forged: it changes nothing.
+BUTTON_GONE = "This button no longer works."
+
 # (command, menu description, help line). One list feeds both the menu Telegram shows
 # and /help, so the two never disagree.
 PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (

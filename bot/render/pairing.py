@@ -12,6 +12,7 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import pack
+from bot.render import basics
 from bot.render.pairs import choose_pair_keyboard
 from bot.services.pairing import (
     Declined,
@@ -36,7 +37,7 @@ UNPAIR_CONFIRM = "unpair_yes"
 UNPAIR_KEEP = "unpair_no"
 TIMEZONE_PICK = "tz_pick"
 
-BUTTON_GONE = "This button no longer works."
+BUTTON_GONE = basics.BUTTON_GONE
 
 
 def _name(user: UserRecord | None, fallback: str = "your partner") -> str:
