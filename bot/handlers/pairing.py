@@ -14,6 +14,7 @@ from bot.context import Context
 from bot.delivery import is_not_modified, send_private
 from bot.render import basics as render_basics
 from bot.render import pairing as render
+from bot.render.limits import toast
 from bot.services import pairing
 from bot.services.pairing import Paired, PairingRefused, Refusal
 from bot.session_runner import runner_for
@@ -267,7 +268,7 @@ async def parse_button(
 
 async def refuse(query: CallbackQuery, text: str, reason: Refusal) -> None:
     """Answer a tap that changes nothing; a tap by the wrong person gets an alert."""
-    await query.answer(text, show_alert=reason == Refusal.NOT_YOURS)
+    await query.answer(toast(text), show_alert=reason == Refusal.NOT_YOURS)
     if reason in _SETTLED:
         await edit(query, text)
 

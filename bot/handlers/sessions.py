@@ -10,6 +10,7 @@ from bot.callbacks import COUNTER, ROW_ID, Ints, pack, pattern, unpack
 from bot.context import Context
 from bot.render import session as render
 from bot.render.basics import BUTTON_GONE
+from bot.render.limits import toast
 from bot.render.pairs import choose_pair_keyboard
 from bot.services import pairing, sessions, users
 from bot.services.pairing import PairingRefused, open_chat_link
@@ -172,15 +173,14 @@ async def session_button(update: Update, context: Context) -> None:
     # The step is saved: its cards and timer must follow even if the toast fails
     # (a timeout, or a query too old after a restart).
     try:
-        await query.answer(_toast(action, applied))
+        await query.answer(toast(_toast(action, applied)))
     finally:
         await runner_for(context).carry_out(applied)
 
 
 def _toast(action: str, applied: sessions.Applied) -> str:
     if action == render.EASE_OFF:
-        helper = applied.live.name_of(applied.live.state.step.helper)
-        return f"Sent: {helper} will ease off."
+        return render.eased_off(applied.live.name_of(applied.live.state.step.helper))
     return _TOASTS[action]
 
 

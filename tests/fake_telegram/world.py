@@ -7,6 +7,8 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
+from tests.fake_telegram.limits import refusal as over_limits
+
 BOT_ID = 7000001
 BOT_USERNAME = "pairstretch_test_bot"
 BOT_USER = {
@@ -180,6 +182,9 @@ class World:
             refusal = self._refusal_for_chat(int(params["chat_id"]))
             if refusal is not None:
                 return refusal
+        too_much = over_limits(method, params)
+        if too_much is not None:
+            return _error(400, too_much)
         if method == "getMe":
             return _ok(BOT_USER)
         if method == "getUpdates":
