@@ -245,6 +245,11 @@ class BotApiDouble:
             self._lock.wait()
         raise ConnectionDropped
 
+    def messages_of(self, chat_id: int) -> list[SentMessage]:
+        """What the bot sent to `chat_id` so far (a copy, safe while the bot keeps sending)."""
+        with self._lock:
+            return list(self.world.bot_messages(chat_id))
+
     def pending_updates(self) -> int:
         """Updates pushed but not yet confirmed by the bot with a later `offset`."""
         with self._lock:
