@@ -125,12 +125,11 @@ class Runner:
         """
         now = self.data.clock.now()
         summary = await self._summary(live) if live.state.is_over else None
+        cards = [summary or self._card(live, seat, now) for seat in seats]
         outcomes = await asyncio.gather(
             *(
-                offer_private(
-                    self.bot, live.state.user_of(seat), *(summary or self._card(live, seat, now))
-                )
-                for seat in seats
+                offer_private(self.bot, live.state.user_of(seat), text, markup)
+                for seat, (text, markup) in zip(seats, cards, strict=True)
             )
         )
         shown = [
@@ -150,6 +149,8 @@ class Runner:
             if outcome is Undelivered.UNREACHABLE
         ]
         unreachable = [live.state.user_of(seat) for seat in missing]
+        # Written down before a retry is set: a retry that read a card as still owed
+        # while its send was being noted would send it twice.
         await sessions.cards_delivered(self.data, live, shown, unreachable)
         if any(outcome is Undelivered.TRY_AGAIN for outcome in outcomes):
             self._retry_cards(live, attempt)

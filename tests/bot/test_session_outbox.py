@@ -11,6 +11,7 @@ from bot.services import sessions
 from routines.engine import TimerElapsed
 from tests.bot.session_helpers import ANA, BEN, paired
 from tests.clock import FakeClock
+from tests.conftest import make_settings
 from tests.fake_telegram import SentMessage, World
 from tests.harness import BotHarness, Person, running_bot
 
@@ -225,3 +226,38 @@ async def test_a_restart_sends_nothing_again_that_was_already_shown(
             assert steps_shown(bot, person) == [1, 2]
         [ben_hold] = [m for m in bot.inbox(BEN.id) if "Hold:" in m.text]
         assert "Hold: 55 s left" in ben_hold.text
+
+
+async def test_a_card_that_fails_again_at_start_up_is_retried_by_the_new_process(
+    settings: Settings, clock: FakeClock
+) -> None:
+    world = World(clock=lambda: clock.now().timestamp())
+    async with running_bot(settings, clock, world) as bot:
+        ana_setup, ben_setup = await _joined(bot)
+        await bot.press(ANA, ana_setup, "Ready")
+        bot.world.fail("sendMessage", "dropped", chat_id=BEN.id)
+        await bot.press(BEN, ben_setup, "Ready")
+    world.fail("sendMessage", "server_error", chat_id=BEN.id)
+
+    async with running_bot(settings, clock, world) as bot:
+        assert steps_shown(bot, BEN) == [1]
+        await bot.advance(1)
+        assert steps_shown(bot, BEN) == [1, 2]
+        assert steps_shown(bot, ANA) == [1, 2]
+
+
+async def test_a_hold_card_that_fails_once_arrives_on_retry_on_each_database(
+    database_url: str, clock: FakeClock
+) -> None:
+    async with running_bot(make_settings(database_url), clock) as bot:
+        ana_setup, ben_setup = await _joined(bot)
+        await bot.press(ANA, ana_setup, "Ready")
+        bot.world.fail("sendMessage", "server_error", chat_id=BEN.id)
+        await bot.press(BEN, ben_setup, "Ready")
+        assert steps_shown(bot, BEN) == [1]
+
+        await bot.advance(1)
+
+        assert steps_shown(bot, BEN) == [1, 2]
+        async with bot.app.bot_data.db.unit() as unit:
+            assert await unit.outbox.owed(1) == []
