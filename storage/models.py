@@ -169,6 +169,30 @@ class SessionCard(Base):
     kind: Mapped[str] = mapped_column(String(16))
 
 
+class OwedCard(Base):
+    """The card a session owes one phone for its newest version: the outbox.
+
+    Written in the transaction that saves the session's new version, so a crash or a
+    failed send can never lose it; a newer version's card replaces an older one, which
+    is then never sent. `status` is owed until Telegram accepted the card (sent) or
+    refused the person for good (unreachable).
+    """
+
+    __tablename__ = "owed_cards"
+    __table_args__ = (Index("ix_owed_cards_status", "status"),)
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("stretch_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+    # What the card shows: the session's phase at that version (lobby, setup, holding...).
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    owed_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None]
+
+
 class SessionResult(Base):
     """How a finished session went, for history and streaks."""
 

@@ -95,3 +95,13 @@ class ReminderDeliveryRecord:
     status: str
     snooze_due_at: datetime | None
     note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class OwedCardRecord:
+    """A card a session owes one phone: the card of `version`, showing `kind`."""
+
+    session_id: int
+    user_id: int
+    version: int
+    kind: str

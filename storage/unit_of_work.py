@@ -5,6 +5,7 @@ from __future__ import annotations
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.invites import InviteRepository
+from storage.repositories.outbox import OutboxRepository
 from storage.repositories.pair_requests import PairRequestRepository
 from storage.repositories.pairs import PairRepository
 from storage.repositories.reminders import ReminderRepository
@@ -23,6 +24,7 @@ class UnitOfWork:
         self.invites = InviteRepository(session)
         self.pair_requests = PairRequestRepository(session)
         self.sessions = SessionRepository(session)
+        self.outbox = OutboxRepository(session)
         self.results = ResultRepository(session)
         self.reminders = ReminderRepository(session)
 
