@@ -37,6 +37,7 @@ CLAIM_BATCH = 250
 SEND_CHUNK = 25
 # A tick that could not start on time (a busy loop, a slow database) still runs.
 MISFIRE_GRACE_SECONDS = 120
+MIN_WAKE_SECONDS = 1.0
 # Setup steps are untimed; this is what moving into position usually takes.
 _SETUP_SECONDS = 20
 DEFAULT_ROUTINE = "lower-back"
@@ -66,6 +67,7 @@ class ReminderDispatcher:
         self.pitch = pitch
         # A tick asked for while one runs (a test, or an early wake) waits its turn.
         self._lock = asyncio.Lock()
+        self.ticks = 0  # finished, for tests and tools that wait for the job to run
 
     async def tick(self, bot: Bot, data: BotData) -> TickReport:
         """Send everything due now: abandoned claims first, then snoozes, then slots."""
@@ -83,6 +85,7 @@ class ReminderDispatcher:
                     await self.send(bot, data, batch.outgoing, report)
                     if batch.claimed < CLAIM_BATCH:
                         break
+            self.ticks += 1
         if report.claimed:
             log.info(
                 "reminders: %d claimed, %d sent (%d messages)",
@@ -162,15 +165,23 @@ async def _run_tick(context: Context) -> None:
 
 
 def arm(job: Job[Any], data: BotData, due: datetime | None) -> None:
-    """Run the job at `due` if that is sooner than its next run (at most a minute away)."""
-    if due is None or not job.enabled or job.removed:
+    """Run the job at `due` if that is sooner than its next run (at most a minute away).
+
+    `due` is on the bot's clock and the scheduler runs on the wall clock, so the wait is
+    carried over, not the instant. A paused job (no next run) stays paused.
+    """
+    if due is None or job.removed:
+        return
+    scheduled = job.next_t
+    if scheduled is None:
         return
     delay = (due - data.clock.now()).total_seconds()
     if delay >= SAFETY_NET.total_seconds():
         return
-    when = datetime.now(UTC) + timedelta(seconds=max(delay, 1.0))
-    scheduled = job.next_t
-    if scheduled is None or when < scheduled:
+    # Not sooner than a second: something due but not claimable (a row another process
+    # holds) must not make the job spin.
+    when = datetime.now(UTC) + timedelta(seconds=max(delay, MIN_WAKE_SECONDS))
+    if when < scheduled:
         job.job.modify(next_run_time=when)
 
 
@@ -191,10 +202,14 @@ def start(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> Job[A
     return job_queue.run_repeating(
         _run_tick,
         interval=SAFETY_NET,
-        first=0,
         name=JOB_NAME,
         data=dispatcher,
         job_kwargs={
+            # The scheduler starts after `post_init`; an interval job whose start lies in
+            # the past when it starts first runs one interval later, so `first=0` meant a
+            # minute of nothing. An explicit first run time is kept as given, and runs
+            # at once (within the misfire grace).
+            "next_run_time": datetime.now(UTC),
             "misfire_grace_time": MISFIRE_GRACE_SECONDS,
             "coalesce": True,
             "max_instances": 3,  # a tick started while one runs waits for it

@@ -157,9 +157,9 @@ async def _ready_child(url: str) -> None:
     async with app:
         assert app.post_init is not None
         await app.post_init(app)
-        await app.start()
         job = dispatcher_job(app)
-        job.enabled = False
+        job.job.pause()  # the tick below is the first one, run here to time it
+        await app.start()
         assert isinstance(job.data, ReminderDispatcher)
         await job.data.tick(app.bot, app.bot_data)
         gc.collect()

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections import Counter
+from collections.abc import AsyncIterator
 from datetime import time, timedelta
 
 import pytest
@@ -17,7 +18,6 @@ from tests.bot.test_reminders import (
     BEN,
     berlin,
     deliveries_of,
-    hold_the_dispatcher,
     pair_with_reminders,
     reminders_in,
     tick,
@@ -29,23 +29,28 @@ from tests.harness import BotHarness, running_bot
 
 
 def as_restarted(bot: BotHarness) -> None:
-    """A new process, its dispatcher held; it meets the same phones, their chats still open."""
-    hold_the_dispatcher(bot)
+    """A new process meets the same phones, their chats still open."""
     bot.world.opened |= {ANA.id, BEN.id}
+
+
+@pytest.fixture
+async def bot(settings: Settings, clock: FakeClock) -> AsyncIterator[BotHarness]:
+    """The running bot with its dispatcher held: each test ticks it by hand, on its clock."""
+    async with running_bot(settings, clock, reminders_held=True) as harness:
+        yield harness
 
 
 async def test_a_restart_right_after_the_claim_sends_each_reminder_once(
     settings: Settings, clock: FakeClock
 ) -> None:
-    async with running_bot(settings, clock) as first:
-        hold_the_dispatcher(first)
+    async with running_bot(settings, clock, reminders_held=True) as first:
         pair = await pair_with_reminders(first, "10:05")
         clock.set(berlin(2026, 11, 2, 10, 5))
         claim = await service.claim_due(first.app.bot_data, clock.now(), 250)
         assert len(claim.outgoing) == 1
         # The process stops here: claimed, nothing sent.
 
-    async with running_bot(settings, clock) as second:
+    async with running_bot(settings, clock, reminders_held=True) as second:
         as_restarted(second)
         await tick(second)
         # Too soon to tell a stopped process from a slow one: nobody takes it over yet.
@@ -62,13 +67,12 @@ async def test_a_restart_right_after_the_claim_sends_each_reminder_once(
 async def test_a_restart_right_after_the_send_sends_nothing_again(
     settings: Settings, clock: FakeClock
 ) -> None:
-    async with running_bot(settings, clock) as first:
-        hold_the_dispatcher(first)
+    async with running_bot(settings, clock, reminders_held=True) as first:
         pair = await pair_with_reminders(first, "10:05")
         await tick(first, berlin(2026, 11, 2, 10, 5))
         assert len(reminders_in(first, ANA)) == 1
 
-    async with running_bot(settings, clock) as second:
+    async with running_bot(settings, clock, reminders_held=True) as second:
         as_restarted(second)
         for minutes in (0, 5, 30):
             await tick(second, berlin(2026, 11, 2, 10, 5) + timedelta(minutes=minutes))
@@ -82,14 +86,13 @@ async def test_a_restart_right_after_the_send_sends_nothing_again(
 async def test_a_claim_left_unsent_for_longer_than_the_grace_window_is_not_sent_late(
     settings: Settings, clock: FakeClock
 ) -> None:
-    async with running_bot(settings, clock) as first:
-        hold_the_dispatcher(first)
+    async with running_bot(settings, clock, reminders_held=True) as first:
         pair = await pair_with_reminders(first, "10:05")
         clock.set(berlin(2026, 11, 2, 10, 5))
         await service.claim_due(first.app.bot_data, clock.now(), 250)
 
     clock.set(berlin(2026, 11, 2, 11, 30))
-    async with running_bot(settings, clock) as second:
+    async with running_bot(settings, clock, reminders_held=True) as second:
         as_restarted(second)
         await tick(second)
 
@@ -98,7 +101,6 @@ async def test_a_claim_left_unsent_for_longer_than_the_grace_window_is_not_sent_
 
 
 async def test_a_reminder_whose_sends_failed_is_tried_again_later(bot: BotHarness) -> None:
-    hold_the_dispatcher(bot)
     pair = await pair_with_reminders(bot, "10:05")
     bot.world.fail("sendMessage", "timeout", times=2)
 
@@ -120,9 +122,10 @@ async def test_two_dispatchers_on_one_postgresql_database_send_each_reminder_onc
     await reset_postgres(POSTGRES_URL)
     settings = make_settings(POSTGRES_URL)
     pairs = 1000
-    async with running_bot(settings, clock) as one, running_bot(settings, clock) as two:
-        for bot in (one, two):
-            hold_the_dispatcher(bot)
+    async with (
+        running_bot(settings, clock, reminders_held=True) as one,
+        running_bot(settings, clock, reminders_held=True) as two,
+    ):
         now, due = clock.now(), berlin(2026, 11, 2, 9, 59)
         async with one.app.bot_data.db.unit() as unit:
             for n in range(pairs):
