@@ -1,9 +1,10 @@
 """The one job that sends every daily reminder.
 
-It runs once a minute as a safety net, and is moved earlier to wake at the next due
-instant. Each tick claims due work in small committed batches (see
-`bot.services.reminders` for why that makes each reminder go out once), sends each
-batch, marks it, and claims the next, until nothing is due.
+It runs at start-up, then once a minute as a safety net, and is moved earlier to wake at
+the next due instant (a slot, a snooze, a retry of a failed copy). Each tick claims due
+work in small committed batches (see `bot.services.reminders` for why that makes each
+partner's copy go out once), sends each batch, marks it, and claims the next, until
+nothing is due.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import Bot, Message
+from telegram.error import BadRequest, RetryAfter
 from telegram.ext import Application, Job, JobQueue
 
 from bot.context import BotData, Context
@@ -70,11 +72,11 @@ class ReminderDispatcher:
         self.ticks = 0  # finished, for tests and tools that wait for the job to run
 
     async def tick(self, bot: Bot, data: BotData) -> TickReport:
-        """Send everything due now: abandoned claims first, then snoozes, then slots."""
+        """Send everything due now: copies to retry or take over, then snoozes, then slots."""
         report = TickReport()
         async with self._lock:
             claimers: tuple[Claimer, ...] = (
-                service.take_over_abandoned,
+                service.claim_copies,
                 service.claim_snoozes,
                 service.claim_due,
             )
@@ -112,10 +114,11 @@ class ReminderDispatcher:
                 report.messages += sum(len(r.reached) for r in results)
 
     async def _send_one(self, bot: Bot, item: service.Outgoing) -> service.SendResult:
+        """Send the copies `item` is for, at once; each answer is kept apart."""
         pair = item.pair
-        result = service.SendResult(item.delivery_id, item.again)
+        result = service.SendResult(item)
         markup = render.reminder_keyboard(pair.id, item.delivery_id, again=item.again)
-        members = pair.members
+        members = list(item.to)
         answers = await asyncio.gather(
             *(
                 send_private(
@@ -135,15 +138,22 @@ class ReminderDispatcher:
                 result.reached.append(member)
             elif answer is None:
                 result.unreachable.append(member)
+            elif isinstance(answer, BadRequest):
+                # Telegram refused the request itself: the same request would fail again.
+                log.warning("reminder %s to user %s refused: %s", item.delivery_id, member, answer)
+                result.refused.append(member)
             else:
                 log.warning("reminder %s to user %s failed: %r", item.delivery_id, member, answer)
-                result.failed.append(member)
-        if result.reached and result.unreachable and not item.again:
-            # Told once per reminder: a snoozed one goes out without repeating it.
-            for member in result.reached:
-                partner = item.names[pair.partner_of(member)]
-                await _quietly(send_private(bot, member, render.partner_unreachable(partner)))
+                asked = answer.retry_after if isinstance(answer, RetryAfter) else 0
+                result.failed[member] = _seconds(asked)
+        for member in result.told_of_unreachable():
+            partner = item.names[pair.partner_of(member)]
+            await _quietly(send_private(bot, member, render.partner_unreachable(partner)))
         return result
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def _quietly(sending: Awaitable[Message | None]) -> None:

@@ -95,3 +95,16 @@ class ReminderDeliveryRecord:
     status: str
     snooze_due_at: datetime | None
     note: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRecipientRecord:
+    """One partner's copy of a reminder (first send, or `again` after a snooze)."""
+
+    delivery_id: int
+    user_id: int
+    again: bool
+    status: str
+    attempts: int
+    claimed_at: datetime
+    retry_at: datetime | None

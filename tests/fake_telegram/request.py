@@ -7,10 +7,10 @@ from typing import Any
 
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from tests.fake_telegram.world import TimeoutRequested, World
+from tests.fake_telegram.world import DroppedRequested, TimeoutRequested, World
 
 
 class FakeBotApi(BaseRequest):
@@ -45,4 +45,7 @@ class FakeBotApi(BaseRequest):
             status, body = self.world.answer(api_method, params)
         except TimeoutRequested:
             raise TimedOut("the fake Bot API was told to time out") from None
+        except DroppedRequested:
+            # What PTB's httpx request raises for a connection closed mid-request.
+            raise NetworkError("httpx.RemoteProtocolError: Server disconnected") from None
         return status, json.dumps(body).encode()

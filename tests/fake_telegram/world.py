@@ -90,7 +90,9 @@ class Failure:
     """A planned failure: the next `times` calls of `method` (to `chat_id`, if given)."""
 
     method: str
-    kind: str  # forbidden | blocked | retry_after | not_modified | chat_not_found | timeout
+    # forbidden | blocked | retry_after | not_modified | chat_not_found | timeout
+    # | server_error (HTTP 500) | dropped (the connection closed before an answer)
+    kind: str
     chat_id: int | None = None
     times: int = 1
     retry_after: int = 1
@@ -98,6 +100,10 @@ class Failure:
 
 class TimeoutRequested(Exception):
     """The door should behave as if Telegram never answered."""
+
+
+class DroppedRequested(Exception):
+    """The door should behave as if the connection closed before Telegram answered."""
 
 
 class World:
@@ -211,6 +217,10 @@ class World:
     def _failure_answer(self, failure: Failure) -> tuple[int, dict[str, Any]]:
         if failure.kind == "timeout":
             raise TimeoutRequested
+        if failure.kind == "dropped":
+            raise DroppedRequested
+        if failure.kind == "server_error":
+            return _error(500, "Internal Server Error")
         if failure.kind == "forbidden":
             return _error(403, "Forbidden: bot was blocked by the user")
         if failure.kind == "retry_after":
