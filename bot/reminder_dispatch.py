@@ -69,7 +69,9 @@ class ReminderDispatcher:
         self.pitch = pitch
         # A tick asked for while one runs (a test, or an early wake) waits its turn.
         self._lock = asyncio.Lock()
-        self.ticks = 0  # finished, for tests and tools that wait for the job to run
+        # Runs of the job finished (ticked and woken again), for tests and tools that
+        # wait for it to run on its own.
+        self.runs = 0
 
     async def tick(self, bot: Bot, data: BotData) -> TickReport:
         """Send everything due now: copies to retry or take over, then snoozes, then slots."""
@@ -87,7 +89,6 @@ class ReminderDispatcher:
                     await self.send(bot, data, batch.outgoing, report)
                     if batch.claimed < CLAIM_BATCH:
                         break
-            self.ticks += 1
         if report.claimed:
             log.info(
                 "reminders: %d claimed, %d sent (%d messages)",
@@ -172,6 +173,7 @@ async def _run_tick(context: Context) -> None:
     finally:
         due = await service.soonest_due(context.bot_data)
         arm(job, context.bot_data, due)
+        job.data.runs += 1
 
 
 def arm(job: Job[Any], data: BotData, due: datetime | None) -> None:

@@ -11,8 +11,10 @@ import pytest
 from telegram.ext import ExtBot
 
 from bot.config import Settings
-from bot.reminder_dispatch import ReminderDispatcher, dispatcher_job
+from bot.reminder_dispatch import ReminderDispatcher, TickReport, dispatcher_job
 from bot.services import reminders as service
+from bot.services.reminders import FIRST_RETRY
+from tests.bot.test_reminder_per_partner import PASSING_FAILURES
 from tests.bot.test_reminders import (
     ANA,
     BEN,
@@ -114,7 +116,7 @@ async def test_a_reminder_whose_sends_failed_is_tried_again_later(bot: BotHarnes
 
 
 @pytest.mark.postgres
-async def test_two_dispatchers_on_one_postgresql_database_send_each_reminder_once(
+async def test_two_dispatchers_on_one_postgresql_database_send_each_partner_once(
     clock: FakeClock,
 ) -> None:
     if not POSTGRES_URL:
@@ -139,23 +141,44 @@ async def test_two_dispatchers_on_one_postgresql_database_send_each_reminder_onc
         # about who sends what, not about Telegram's pace.
         world = World(clock=lambda: clock.now().timestamp())
         world.opened |= set(range(10_000, 10_000 + 2 * pairs))
+        # Every tenth pair's second partner misses the first send (500, timeout, dropped
+        # connection in turn): each is retried alone, by whichever process claims it.
+        failing = [10_001 + 2 * n for n in range(0, pairs, 10)]
+        for n, user_id in enumerate(failing):
+            world.fail("sendMessage", PASSING_FAILURES[n % 3], chat_id=user_id)
         senders = [ExtBot(TEST_TOKEN, request=FakeBotApi(world)) for _ in range(2)]
         for sender in senders:
             await sender.initialize()
 
         dispatchers = [dispatcher_job(bot.app).data for bot in (one, two)]
         assert all(isinstance(d, ReminderDispatcher) for d in dispatchers)
-        reports = await asyncio.gather(
-            *(
-                d.tick(sender, bot.app.bot_data)  # type: ignore[union-attr]
-                for d, sender, bot in zip(dispatchers, senders, (one, two), strict=True)
-            )
-        )
 
-        per_chat = Counter(call.params["chat_id"] for call in world.calls_of("sendMessage"))
+        async def both_tick() -> list[TickReport]:
+            return await asyncio.gather(
+                *(
+                    d.tick(sender, bot.app.bot_data)  # type: ignore[union-attr]
+                    for d, sender, bot in zip(dispatchers, senders, (one, two), strict=True)
+                )
+            )
+
+        reports = await both_tick()
+        assert not any(world.bot_messages(user_id) for user_id in failing)
+        clock.advance(FIRST_RETRY.total_seconds())
+        retries = await both_tick()
+        for _ in range(3):  # later ticks find nothing left to send
+            clock.advance(minutes=1)
+            retries += await both_tick()
+
+        per_chat = Counter(
+            message.chat_id
+            for chat in world.messages.values()
+            for message in chat
+            if message.from_bot
+        )
         assert len(per_chat) == 2 * pairs
         assert set(per_chat.values()) == {1}
         assert sum(report.sent for report in reports) == pairs
+        assert sum(report.messages for report in retries) == len(failing)
         statuses: Counter[str] = Counter()
         async with one.app.bot_data.db.unit() as unit:
             for pair_id in range(1, pairs + 1):
