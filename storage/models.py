@@ -269,3 +269,30 @@ class ReminderDelivery(Base):
     status: Mapped[str] = mapped_column(String(16), default="claimed")
     snooze_due_at: Mapped[datetime | None] = mapped_column(index=True)
     note: Mapped[str | None] = mapped_column(Text)
+
+
+class ReminderRecipient(Base):
+    """One partner's copy of a reminder: claimed, sent, retried and marked on its own.
+
+    A reminder that reached one phone and failed on the other is retried for the other
+    alone. `again` is the snoozed reminder sent a second time, a round of its own.
+    """
+
+    __tablename__ = "reminder_recipients"
+    __table_args__ = (
+        # Finds copies left in flight by a stopped process without scanning history.
+        Index("ix_reminder_recipients_status_claimed_at", "status", "claimed_at"),
+    )
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("reminder_deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    again: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    # sending / waiting / sent / unreachable / late / refused / superseded
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    claimed_at: Mapped[datetime]
+    # When a copy whose send failed is tried again; set only while it waits.
+    retry_at: Mapped[datetime | None] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]

@@ -105,3 +105,16 @@ class OwedCardRecord:
     user_id: int
     version: int
     kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRecipientRecord:
+    """One partner's copy of a reminder (first send, or `again` after a snooze)."""
+
+    delivery_id: int
+    user_id: int
+    again: bool
+    status: str
+    attempts: int
+    claimed_at: datetime
+    retry_at: datetime | None
