@@ -6,11 +6,11 @@ from collections.abc import Iterable
 
 from telegram import User
 
-from bot.context import BotData
+from bot.services.resources import Resources
 from storage.records import UserRecord
 
 
-async def remember(data: BotData, user: User, *, reachable: bool | None) -> UserRecord:
+async def remember(data: Resources, user: User, *, reachable: bool | None) -> UserRecord:
     """Store or refresh a Telegram user; `reachable=None` keeps what we knew."""
     async with data.db.unit() as unit:
         record = await unit.users.remember(
@@ -20,13 +20,13 @@ async def remember(data: BotData, user: User, *, reachable: bool | None) -> User
     return record
 
 
-async def by_id(data: BotData, user_ids: Iterable[int]) -> dict[int, UserRecord]:
+async def by_id(data: Resources, user_ids: Iterable[int]) -> dict[int, UserRecord]:
     """The users we know among `user_ids`, by id (for their names and reachability)."""
     async with data.db.unit() as unit:
         return await unit.users.get_many(list(user_ids))
 
 
-async def mark_unreachable(data: BotData, user_id: int) -> None:
+async def mark_unreachable(data: Resources, user_id: int) -> None:
     """Telegram refused a message to this user: they blocked the bot or never started it."""
     async with data.db.unit() as unit:
         await unit.users.set_reachable(user_id, False, data.clock.now())
