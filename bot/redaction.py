@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import threading
 
 REDACTED = "<TELEGRAM_BOT_TOKEN>"
 
@@ -46,3 +47,11 @@ def install(level: str, redact: Redactor) -> None:
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.captureWarnings(True)
+    # A library thread that dies would print its traceback straight to stderr.
+    threading.excepthook = _log_thread_death
+
+
+def _log_thread_death(args: threading.ExceptHookArgs) -> None:
+    name = args.thread.name if args.thread is not None else "a thread"
+    exc_info = (args.exc_type, args.exc_value, args.exc_traceback)
+    logging.getLogger(__name__).error("%s died", name, exc_info=exc_info)  # type: ignore[arg-type]

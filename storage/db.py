@@ -94,13 +94,18 @@ class Database:
         database cannot be reached, opened, migrated or written: a read-only SQLite
         file would otherwise migrate (nothing to do) and then fail every update.
         """
+        path = self._sqlite_path()
+        if path is not None and path.is_dir():
+            # Said before SQLite tries: aiosqlite leaves the thread of a failed connect
+            # running, and it dies noisily when it outlives the event loop.
+            raise DatabaseUnusable(self._url, f"{path} is a folder, not a SQLite file")
         try:
             async with self.engine.begin() as connection:
                 await self._take_migration_lock(connection)
                 await connection.run_sync(upgrade_to_head)
             await self._prove_writable()
         except (SQLAlchemyError, OSError) as error:
-            raise DatabaseUnusable(self._url, self._cause(error)) from error
+            raise DatabaseUnusable(self._url, cause_of(error)) from error
 
     async def _take_migration_lock(self, connection: AsyncConnection) -> None:
         # Held until this transaction ends; the second process then finds the schema
@@ -115,12 +120,6 @@ class Database:
         async with self.engine.connect() as connection:
             await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
             await connection.rollback()
-
-    def _cause(self, error: BaseException) -> str:
-        path = self._sqlite_path()
-        if path is not None and path.is_dir():
-            return f"{path} is a folder, not a SQLite file"
-        return cause_of(error)
 
     def _sqlite_path(self) -> Path | None:
         if self.dialect != "sqlite" or ":///" not in self._url:
