@@ -48,8 +48,9 @@ async def _post_init(app: BotApplication) -> None:
     data = app.bot_data
     data.bot_username = app.bot.username
     database = Database.connect(data.settings.database_url)
-    await database.migrate()
+    # Held before migrating, so post_shutdown closes it even when migrating fails.
     data.db = database
+    await database.migrate()
     assert app.job_queue is not None
     await Runner(app.bot, app.job_queue, data).recover()
     reminder_dispatch.start(app)
@@ -105,6 +106,9 @@ def build_application(
         .concurrent_updates(32)
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
+        # bot/polling.py fetches the updates: PTB's updater cannot be stopped during
+        # its back-off and cannot skip an update it fails to read.
+        .updater(None)
     )
     if request is not None:
         builder = builder.request(request).get_updates_request(request)

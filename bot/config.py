@@ -14,6 +14,8 @@ DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 
 # The shape @BotFather hands out: a numeric bot id, a colon, 35 URL-safe characters.
 _TOKEN_SHAPE = re.compile(r"^\d{5,16}:[A-Za-z0-9_-]{30,64}$")
+# The placeholder in .env.example has the right shape; Telegram would only refuse it later.
+EXAMPLE_TOKEN = "123456789:replace-with-the-token-from-botfather"
 
 
 class Settings(BaseSettings):
@@ -33,6 +35,8 @@ class Settings(BaseSettings):
     def _token_has_botfathers_shape(cls, value: SecretStr) -> SecretStr:
         if not _TOKEN_SHAPE.match(value.get_secret_value()):
             raise ValueError("does not look like a token from @BotFather (123456:ABC-...)")
+        if value.get_secret_value() == EXAMPLE_TOKEN:
+            raise ValueError("is still the placeholder: put the token from @BotFather in .env")
         return value
 
     @field_validator("telegram_api_base_url")

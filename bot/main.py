@@ -2,28 +2,84 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
+import signal
 import sys
 
-from telegram import Update
+from telegram.error import TelegramError
 
-from bot.app import build_application
+from bot import redaction
+from bot.app import BotApplication, build_application
 from bot.config import Settings, SettingsError, load_settings
+from bot.failures import (
+    EXIT_BAD_SETTINGS,
+    EXIT_CANNOT_RUN,
+    OneLineFailure,
+    database_failure,
+    telegram_failure,
+    token_revoked,
+)
+from bot.polling import Poller, TokenRevoked, unless_stopped
+from bot.update_types import handled_update_types
+from storage.unusable import DatabaseUnusable
 
-EXIT_BAD_SETTINGS = 2
+log = logging.getLogger(__name__)
 
 
-def configure_logging(settings: Settings) -> None:
-    logging.basicConfig(
-        level=settings.log_level,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+def configure_logging(settings: Settings, redact: redaction.Redactor) -> None:
+    redaction.install(settings.log_level, redact)
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
+    # Alembic's notes on every start would come before a one-line failure on stderr.
+    logging.getLogger("alembic").setLevel(logging.WARNING)
     # PTB logs the full API URL, token included, when a bot is set up at DEBUG level.
     for name in ("telegram.Bot", "telegram.ext.ExtBot"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
+
+
+async def _start(app: BotApplication) -> None:
+    """What PTB's run_polling does before polling, each failure turned into one line."""
+    settings = app.bot_data.settings
+    try:
+        await app.initialize()  # getMe: is the token good, is the Bot API there?
+        # A webhook left set by an earlier deployment would make every poll a 409.
+        await app.bot.delete_webhook()
+        if app.post_init is not None:
+            await app.post_init(app)
+        await app.start()
+    except TelegramError as error:
+        raise telegram_failure(error, settings) from None
+    except DatabaseUnusable as problem:
+        raise database_failure(problem) from None
+
+
+async def _stop(app: BotApplication) -> None:
+    """In PTB's order: handle what was fetched, then close Telegram and the database."""
+    if app.running:
+        await app.stop()
+    await app.shutdown()
+    if app.post_shutdown is not None:
+        await app.post_shutdown(app)
+
+
+async def serve(settings: Settings) -> None:
+    """Run until SIGINT or SIGTERM; either one ends every wait at once, back-off included."""
+    app = build_application(settings)
+    stopping = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, stopping.set)
+    try:
+        started, _ = await unless_stopped(_start(app), stopping)
+        if started:
+            poller = Poller(app.bot, app.update_queue, handled_update_types(app))
+            await poller.run(stopping)
+    except TokenRevoked as error:
+        raise token_revoked(str(error)) from None
+    finally:
+        await _stop(app)
 
 
 def main() -> int:
@@ -32,9 +88,15 @@ def main() -> int:
     except SettingsError as error:
         print(f"pairstretch: {error}", file=sys.stderr)
         return EXIT_BAD_SETTINGS
-    configure_logging(settings)
-    app = build_application(settings)
-    # run_polling handles SIGINT and SIGTERM itself: it stops polling, lets running
-    # handlers finish, then calls post_shutdown, which closes the database.
-    app.run_polling(allowed_updates=Update.ALL_TYPES, drop_pending_updates=False)
+    redact = redaction.Redactor(settings.telegram_bot_token.get_secret_value())
+    configure_logging(settings, redact)
+    try:
+        asyncio.run(serve(settings))
+    except OneLineFailure as failure:
+        print(f"pairstretch: {redact(str(failure))}", file=sys.stderr)
+        return failure.status
+    except Exception:
+        # A bug, not a setting: the traceback helps, and the formatter keeps the token out.
+        log.critical("stopped by an unexpected error", exc_info=True)
+        return EXIT_CANNOT_RUN
     return 0

@@ -7,11 +7,23 @@ from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.ext.asyncio import AsyncEngine, async_sessionmaker, create_async_engine
+from sqlalchemy import event, text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncConnection,
+    AsyncEngine,
+    async_sessionmaker,
+    create_async_engine,
+)
 
 from storage.migrate import upgrade_to_head
 from storage.unit_of_work import UnitOfWork
+from storage.unusable import DatabaseUnusable, cause_of
+
+# Any fixed number will do, as long as nothing else in the database uses it: every
+# process that migrates takes this PostgreSQL advisory lock first, so two processes
+# starting at once on an empty database do not both create the first tables.
+_MIGRATION_LOCK = 0x70616972_73747265  # "pairstre" in ASCII
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -43,33 +55,77 @@ def _begin_immediate(connection: Any) -> None:
 class Database:
     """One per process: created in `post_init`, disposed in `post_shutdown`."""
 
-    def __init__(self, engine: AsyncEngine) -> None:
+    def __init__(self, engine: AsyncEngine, url: str = "") -> None:
         self.engine = engine
+        self._url = url or engine.url.render_as_string(hide_password=True)
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> Database:
-        """Make the engine; a SQLite file's folder is created on first use."""
+        """Make the engine; a SQLite file's folder is created on first use.
+
+        Raises `DatabaseUnusable` when that folder cannot be made.
+        """
         if url.startswith("sqlite"):
             path = url.split(":///", 1)[1].split("?", 1)[0] if ":///" in url else ""
             if path and path != ":memory:":
-                Path(path).parent.mkdir(parents=True, exist_ok=True)
+                try:
+                    Path(path).parent.mkdir(parents=True, exist_ok=True)
+                except OSError as error:
+                    raise DatabaseUnusable(
+                        url, f"cannot create the folder of the SQLite file ({error})"
+                    ) from error
         # Every unit of work ends its own transaction (commit, or the session's rollback
         # on close), so the pool's extra rollback on return would only cost a round trip.
         engine = create_async_engine(url, echo=echo, pool_reset_on_return=None)
         if engine.dialect.name == "sqlite":
             event.listen(engine.sync_engine, "connect", _tune_sqlite)
             event.listen(engine.sync_engine, "begin", _begin_immediate)
-        return cls(engine)
+        return cls(engine, url)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
     async def migrate(self) -> None:
-        """Bring the schema up to the newest Alembic revision."""
-        async with self.engine.begin() as connection:
-            await connection.run_sync(upgrade_to_head)
+        """Bring the schema up to the newest Alembic revision, and prove it can be written.
+
+        Raises `DatabaseUnusable`, with the driver's words for the cause, when the
+        database cannot be reached, opened, migrated or written: a read-only SQLite
+        file would otherwise migrate (nothing to do) and then fail every update.
+        """
+        path = self._sqlite_path()
+        if path is not None and path.is_dir():
+            # Said before SQLite tries: aiosqlite leaves the thread of a failed connect
+            # running, and it dies noisily when it outlives the event loop.
+            raise DatabaseUnusable(self._url, f"{path} is a folder, not a SQLite file")
+        try:
+            async with self.engine.begin() as connection:
+                await self._take_migration_lock(connection)
+                await connection.run_sync(upgrade_to_head)
+            await self._prove_writable()
+        except (SQLAlchemyError, OSError) as error:
+            raise DatabaseUnusable(self._url, cause_of(error)) from error
+
+    async def _take_migration_lock(self, connection: AsyncConnection) -> None:
+        # Held until this transaction ends; the second process then finds the schema
+        # at head and has nothing to do. SQLite needs none: BEGIN IMMEDIATE serialises.
+        if self.dialect == "postgresql":
+            await connection.execute(
+                text("SELECT pg_advisory_xact_lock(:key)"), {"key": _MIGRATION_LOCK}
+            )
+
+    async def _prove_writable(self) -> None:
+        # A write that changes nothing, rolled back: it fails the way every update would.
+        async with self.engine.connect() as connection:
+            await connection.execute(text("UPDATE alembic_version SET version_num = version_num"))
+            await connection.rollback()
+
+    def _sqlite_path(self) -> Path | None:
+        if self.dialect != "sqlite" or ":///" not in self._url:
+            return None
+        path = self._url.split(":///", 1)[1].split("?", 1)[0]
+        return Path(path) if path and path != ":memory:" else None
 
     @asynccontextmanager
     async def unit(self, *, read_only: bool = False) -> AsyncIterator[UnitOfWork]:

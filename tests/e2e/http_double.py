@@ -95,6 +95,10 @@ class BotApiDouble:
         self._park_chats: frozenset[int] = frozenset()
         self._parked: list[tuple[str, dict[str, Any]]] = []
         self._parked_dropped = False
+        # Set by a test: every getUpdates is answered with this (status, body) instead.
+        self._poll_refusal: tuple[int, dict[str, Any]] | None = None
+        self.polls: list[dict[str, Any]] = []
+        self.polls_refused = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -250,6 +254,40 @@ class BotApiDouble:
         with self._lock:
             return list(self.world.bot_messages(chat_id))
 
+    def push_update(self, payload: dict[str, Any]) -> int:
+        """Any update, shaped as the test likes (`update_id` is added); returns its id."""
+        with self._lock:
+            update_id = next(self._update_ids)
+            self._updates.append({"update_id": update_id, **payload})
+            self._lock.notify_all()
+        return update_id
+
+    def refuse_polls(
+        self, status: int, description: str, *, retry_after: int | None = None
+    ) -> None:
+        """Answer every getUpdates with this error until `accept_polls`."""
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        with self._lock:
+            self._poll_refusal = (status, body)
+            self.polls_refused = 0
+            self._lock.notify_all()
+
+    def accept_polls(self) -> None:
+        with self._lock:
+            self._poll_refusal = None
+
+    def wait_for_refused_polls(self, count: int, timeout: float = 10.0) -> None:
+        """Until the bot has been refused `count` polls since `refuse_polls`."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.polls_refused < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"only {self.polls_refused} polls within {timeout}s")
+                self._lock.wait(remaining)
+
     def pending_updates(self) -> int:
         """Updates pushed but not yet confirmed by the bot with a later `offset`."""
         with self._lock:
@@ -259,8 +297,20 @@ class BotApiDouble:
     def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, bytes]:
         if self.token is not None and token != self.token:
             return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
-        if method == "getUpdates":
-            return _json(200, {"ok": True, "result": self._get_updates(params)})
+        # Method names are case-insensitive in the Bot API.
+        if method.lower() == "getupdates":
+            with self._lock:
+                self.polls.append(params)
+            updates = self._get_updates(params)
+            with self._lock:
+                # Also a poll that was waiting when the test asked for refusals.
+                refusal = self._poll_refusal
+                if refusal is not None:
+                    self.polls_refused += 1
+                    self._lock.notify_all()
+            if refusal is not None:
+                return _json(*refusal)
+            return _json(200, {"ok": True, "result": updates})
         with self._lock:
             self._park_if_asked(method, params)
             try:
@@ -280,12 +330,16 @@ class BotApiDouble:
         limit = max(1, min(100, int(params.get("limit") or 100)))
         timeout = min(float(params.get("timeout") or 0), _MAX_POLL_SECONDS)
         deadline = time.monotonic() + timeout
+        allowed = params.get("allowed_updates")
         with self._lock:
             # An offset confirms every update before it, for good.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._updates and not self._closing:
+            while not self._closing:
+                if allowed:
+                    # Telegram does not even keep the kinds a bot did not ask for.
+                    self._updates = [u for u in self._updates if _kind(u) in allowed]
                 remaining = deadline - time.monotonic()
-                if remaining <= 0:
+                if self._updates or remaining <= 0 or self._poll_refusal is not None:
                     break
                 self._lock.wait(remaining)
             return list(self._updates[:limit])
@@ -349,6 +403,10 @@ class BotApiDouble:
                 return
 
         return Handler
+
+
+def _kind(update: dict[str, Any]) -> str:
+    return next((key for key in update if key != "update_id"), "")
 
 
 def _json(status: int, body: dict[str, Any]) -> tuple[int, bytes]:

@@ -40,6 +40,41 @@ def clean_env(**values: str) -> dict[str, str]:
     return env
 
 
+def bot_settings(double: BotApiDouble, tmp_path: Path, **env: str) -> dict[str, str]:
+    """A working set of settings against `double`, with `env` overriding any of them."""
+    return {
+        "TELEGRAM_BOT_TOKEN": TEST_TOKEN,
+        "TELEGRAM_API_BASE_URL": double.base_url,
+        "DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
+        **env,
+    }
+
+
+def run_to_the_end(double: BotApiDouble, tmp_path: Path, **env: str) -> Exited:
+    """`python -m bot` that is expected to stop by itself, as it does when it cannot run."""
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-m", "bot"],
+        cwd=tmp_path,
+        env=clean_env(**bot_settings(double, tmp_path, **env)),
+        capture_output=True,
+        text=True,
+        timeout=STARTUP_LIMIT_SECONDS + 15,
+        check=False,
+    )
+    return Exited(result.returncode, result.stdout, result.stderr, time.monotonic() - started)
+
+
+@dataclass
+class Exited:
+    """A process that stopped by itself: exit status, what it wrote, how long it ran."""
+
+    status: int
+    stdout: str
+    stderr: str
+    seconds: float
+
+
 @dataclass
 class Stopped:
     """How a bot process ended: its exit status, its output, how long SIGTERM took."""
@@ -56,10 +91,10 @@ class RunningBot:
         self._process = process
         self._log_file = log_file
 
-    def __call__(self) -> Stopped:
+    def __call__(self, limit: float = SHUTDOWN_LIMIT_SECONDS) -> Stopped:
         asked = time.monotonic()
         self._process.send_signal(signal.SIGTERM)
-        status = self._process.wait(timeout=SHUTDOWN_LIMIT_SECONDS)
+        status = self._process.wait(timeout=limit)
         took = time.monotonic() - asked
         return Stopped(status, self._log_file.read_text(errors="replace"), took)
 
@@ -78,12 +113,7 @@ def bot_process(double: BotApiDouble, tmp_path: Path, **env: str) -> Iterator[Ru
     database (a restart) and adds to the same log.
     """
     log_file = tmp_path / "output.log"
-    environment = clean_env(
-        TELEGRAM_BOT_TOKEN=TEST_TOKEN,
-        TELEGRAM_API_BASE_URL=double.base_url,
-        DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
-        **env,
-    )
+    environment = clean_env(**bot_settings(double, tmp_path, **env))
     with log_file.open("ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot"],

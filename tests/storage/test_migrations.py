@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
 from alembic.script import ScriptDirectory
@@ -58,3 +60,21 @@ async def test_migrating_twice_changes_nothing(db: Database) -> None:
     await db.migrate()
     async with db.engine.connect() as connection:
         assert await connection.run_sync(_current) == _revisions()[-1]
+
+
+async def test_two_processes_migrating_an_empty_database_at_once_both_succeed(
+    database_url: str,
+) -> None:
+    # Two engines are two processes as far as the database can tell. Without a lock on
+    # PostgreSQL both see no schema, both create the first tables, and one of them dies
+    # on a unique violation in the catalog.
+    first, second = Database.connect(database_url), Database.connect(database_url)
+    try:
+        # A guard, not a measurement: before the lock, this could also hang for good.
+        await asyncio.wait_for(asyncio.gather(first.migrate(), second.migrate()), 60)
+        async with first.engine.connect() as connection:
+            assert await connection.run_sync(_tables) == set(Base.metadata.tables)
+            assert await connection.run_sync(_current) == _revisions()[-1]
+    finally:
+        await first.dispose()
+        await second.dispose()
