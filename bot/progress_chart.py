@@ -45,10 +45,13 @@ class ChartRenderer:
 
     def render(self, chart: ChartInput) -> bytes:
         with self._lock:
-            return _draw(chart)
+            buffer = io.BytesIO()
+            chart_figure(chart).savefig(buffer, format="png", dpi=DPI)
+            return buffer.getvalue()
 
 
-def _draw(chart: ChartInput) -> bytes:
+def chart_figure(chart: ChartInput) -> Figure:
+    """The figure, drawn on its own Agg canvas; `render` turns it into PNG bytes."""
     progress = chart.progress
     figure = Figure(figsize=(WIDTH_IN, HEIGHT_IN), dpi=DPI, layout="constrained")
     sessions_axes, feel_axes = figure.subplots(2, 1, sharex=True)
@@ -83,10 +86,7 @@ def _draw(chart: ChartInput) -> bytes:
         axes.tick_params(labelsize=_FONT["ticks"])
         axes.grid(axis="y", alpha=0.3)
         axes.spines[["top", "right"]].set_visible(False)
-
-    buffer = io.BytesIO()
     FigureCanvasAgg(figure)
-    figure.savefig(buffer, format="png", dpi=DPI)
-    return buffer.getvalue()
+    return figure
 
 
