@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -60,6 +61,7 @@ async def _post_init(app: BotApplication) -> None:
 
 async def _post_shutdown(app: BotApplication) -> None:
     data = app.bot_data
+    await asyncio.to_thread(data.charts.close)
     if data._database is not None:
         await data._database.dispose()
         data.db = None

@@ -18,6 +18,7 @@ from bot.context import BotData, Context
 from bot.delivery import send_private
 from bot.render import history as render
 from bot.services import history as service
+from bot.services import users
 
 log = logging.getLogger(__name__)
 
@@ -38,6 +39,7 @@ async def tell_former_partners(bot: Bot, data: BotData) -> int:
         if sent is None:
             # Blocked, or never opened the chat: Telegram will not take it later either.
             log.info("former partnership %s: the partner cannot be reached", partnership.id)
+            await users.mark_unreachable(data, partnership.owner_id)
         await service.mark_told(data, partnership.id, data.clock.now())
         done += 1
     return done
@@ -48,7 +50,8 @@ async def _run(context: Context) -> None:
 
 
 def start(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> Job[Any]:
-    """Schedule the retry job; its first run, at start-up, sends what a stop left owed."""
+    """Schedule the retry job; its first run, a minute after start-up, sends what a stop
+    left owed."""
     if app.job_queue is None:
         raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
     return app.job_queue.run_repeating(

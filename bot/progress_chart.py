@@ -1,15 +1,19 @@
 """The /progress picture: sessions per week and each partner's back-feel, as a PNG.
 
 Drawn with matplotlib's object API on the Agg canvas: no pyplot, so no global figure
-registry and no display. Rendering is CPU work of tens of milliseconds, so callers run
-`ChartRenderer.render` in a worker thread (`asyncio.to_thread`), off the event loop.
+registry and no display. Drawing is CPU work of about 100 ms that holds the GIL for most
+of it, so a worker thread would still stall the event loop (measured: 200-400 ms, see
+README): the bot renders in one worker process instead, started on the first chart.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import math
+import multiprocessing
 import threading
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 
 from matplotlib.backends.backend_agg import FigureCanvasAgg
@@ -34,20 +38,36 @@ class ChartInput:
 
 
 class ChartRenderer:
-    """Renders charts; one per application, shared by the handlers and the benchmark.
-
-    matplotlib does not promise thread safety even across separate figures (fonts and
-    text layout share caches), so renders in worker threads take turns.
-    """
+    """Renders charts in one worker process; one per application, closed at shutdown."""
 
     def __init__(self) -> None:
+        self._pool: ProcessPoolExecutor | None = None
         self._lock = threading.Lock()
 
-    def render(self, chart: ChartInput) -> bytes:
+    async def render_off_loop(self, chart: ChartInput) -> bytes:
+        """The PNG, drawn in the worker process while the event loop goes on."""
+        return await asyncio.get_running_loop().run_in_executor(self._worker(), render, chart)
+
+    def _worker(self) -> ProcessPoolExecutor:
         with self._lock:
-            buffer = io.BytesIO()
-            chart_figure(chart).savefig(buffer, format="png", dpi=DPI)
-            return buffer.getvalue()
+            if self._pool is None:
+                # A fresh interpreter, not a fork of one with running threads.
+                context = multiprocessing.get_context("spawn")
+                self._pool = ProcessPoolExecutor(max_workers=1, mp_context=context)
+            return self._pool
+
+    def close(self) -> None:
+        with self._lock:
+            if self._pool is not None:
+                self._pool.shutdown(wait=True, cancel_futures=True)
+                self._pool = None
+
+
+def render(chart: ChartInput) -> bytes:
+    """The chart as PNG bytes, drawn here and now (the worker process runs this)."""
+    buffer = io.BytesIO()
+    chart_figure(chart).savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()
 
 
 def chart_figure(chart: ChartInput) -> Figure:

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import TYPE_CHECKING, Any
@@ -16,7 +15,7 @@ from bot import forget_notices
 from bot.callbacks import pattern, unpack
 from bot.context import Context
 from bot.delivery import is_not_modified
-from bot.progress_chart import ChartInput, ChartRenderer
+from bot.progress_chart import ChartInput
 from bot.render import history as render
 from bot.services import history as service
 from bot.services import pairing
@@ -34,12 +33,10 @@ PairAct = Callable[[Context, Message, PairRecord, int, dict[int, UserRecord]], A
 
 
 def register(app: BotApplication) -> None:
-    """Wire the commands and buttons; the chart renderer is made once, here."""
-    charts = ChartRenderer()
-    show_progress = _progress_act(charts)
+    """Wire the commands and buttons, and the job that retries notices to partners."""
     app.add_handler(CommandHandler("history", history))
     app.add_handler(CommandHandler("streak", _command(render.STREAK_PICK, _show_streak)))
-    app.add_handler(CommandHandler("progress", _command(render.PROGRESS_PICK, show_progress)))
+    app.add_handler(CommandHandler("progress", _command(render.PROGRESS_PICK, _show_progress)))
     app.add_handler(CommandHandler("export", export))
     app.add_handler(CommandHandler("forget", forget))
     app.add_handler(CallbackQueryHandler(page_pressed, pattern=pattern(render.PAGE)))
@@ -50,7 +47,7 @@ def register(app: BotApplication) -> None:
     )
     app.add_handler(
         CallbackQueryHandler(
-            _picked(render.PROGRESS_PICK, show_progress), pattern=pattern(render.PROGRESS_PICK)
+            _picked(render.PROGRESS_PICK, _show_progress), pattern=pattern(render.PROGRESS_PICK)
         )
     )
     app.add_handler(CallbackQueryHandler(forget_pressed, pattern=pattern(render.FORGET_YES)))
@@ -123,25 +120,19 @@ async def _show_streak(
     await message.reply_text(render.streak(_partner(pair, me, users), result))
 
 
-def _progress_act(charts: ChartRenderer) -> PairAct:
-    async def show_progress(
-        context: Context,
-        message: Message,
-        pair: PairRecord,
-        me: int,
-        users: dict[int, UserRecord],
-    ) -> None:
-        """The chart as a photo, drawn in a worker thread so the bot keeps answering."""
-        now = context.bot_data.clock.now()
-        found = await service.progress_of(context.bot_data, pair.id, me, now)
-        partner = _partner(pair, me, users)
-        if found.progress.total_sessions == 0:
-            await message.reply_text(render.no_sessions_to_chart(partner))
-            return
-        png = await asyncio.to_thread(charts.render, ChartInput(found.progress, found.partners))
-        await message.reply_photo(png, caption=render.progress_caption(partner, found.progress))
-
-    return show_progress
+async def _show_progress(
+    context: Context, message: Message, pair: PairRecord, me: int, users: dict[int, UserRecord]
+) -> None:
+    """The chart as a photo, drawn in a worker process so the bot keeps answering."""
+    now = context.bot_data.clock.now()
+    found = await service.progress_of(context.bot_data, pair.id, me, now)
+    partner = _partner(pair, me, users)
+    if found.progress.total_sessions == 0:
+        await message.reply_text(render.no_sessions_to_chart(partner))
+        return
+    chart = ChartInput(found.progress, found.partners)
+    png = await context.bot_data.charts.render_off_loop(chart)
+    await message.reply_photo(png, caption=render.progress_caption(partner, found.progress))
 
 
 def _partner(pair: PairRecord, me: int, users: dict[int, UserRecord]) -> str:
