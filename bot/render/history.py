@@ -33,7 +33,6 @@ ONLY_PRIVATE = "I send this only in our private chat: open it and send the comma
 OUT_OF_DATE = "That page is out of date. Send /history for a fresh list."
 NOT_YOURS = "This belongs to someone else."
 GONE = "That history is no longer here."
-CHART_WORKING = "Drawing your chart…"
 
 _NUMBER_WORDS = (
     "no", "one", "two", "three", "four", "five", "six",
