@@ -3,10 +3,11 @@
 from __future__ import annotations
 
 import logging
+from enum import Enum
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 log = logging.getLogger(__name__)
 
@@ -34,6 +35,33 @@ async def send_private(
             raise
         log.info("user %s has no private chat with the bot", user_id)
         return None
+
+
+class Undelivered(Enum):
+    """Why a message did not arrive: a fact about the person, or a failure worth retrying."""
+
+    UNREACHABLE = "unreachable"
+    TRY_AGAIN = "try-again"
+
+
+async def offer_private(
+    bot: Bot, user_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+) -> Message | Undelivered:
+    """Send to a user's private chat, saying what to do when it did not arrive.
+
+    A 500, a timeout, a dropped connection or a 429 that outlasted the rate limiter's
+    retries may go through on a later try: TRY_AGAIN. Telegram refusing the person
+    (see `send_private`) will not change by trying: UNREACHABLE. Any other refusal
+    (a 400 for our own malformed message) is a bug and is raised.
+    """
+    try:
+        message = await send_private(bot, user_id, text, markup)
+    except BadRequest:
+        raise
+    except (NetworkError, RetryAfter) as error:
+        log.warning("a message to user %s did not go through, will retry: %s", user_id, error)
+        return Undelivered.TRY_AGAIN
+    return Undelivered.UNREACHABLE if message is None else message
 
 
 def is_not_modified(error: BadRequest) -> bool:

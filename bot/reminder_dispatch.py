@@ -1,9 +1,10 @@
 """The one job that sends every daily reminder.
 
-It runs once a minute as a safety net, and is moved earlier to wake at the next due
-instant. Each tick claims due work in small committed batches (see
-`bot.services.reminders` for why that makes each reminder go out once), sends each
-batch, marks it, and claims the next, until nothing is due.
+It runs at start-up, then once a minute as a safety net, and is moved earlier to wake at
+the next due instant (a slot, a snooze, a retry of a failed copy). Each tick claims due
+work in small committed batches (see `bot.services.reminders` for why that makes each
+partner's copy go out once), sends each batch, marks it, and claims the next, until
+nothing is due.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from telegram import Bot, Message
+from telegram.error import BadRequest, RetryAfter
 from telegram.ext import Application, Job, JobQueue
 
 from bot.context import BotData, Context
@@ -37,6 +39,7 @@ CLAIM_BATCH = 250
 SEND_CHUNK = 25
 # A tick that could not start on time (a busy loop, a slow database) still runs.
 MISFIRE_GRACE_SECONDS = 120
+MIN_WAKE_SECONDS = 1.0
 # Setup steps are untimed; this is what moving into position usually takes.
 _SETUP_SECONDS = 20
 DEFAULT_ROUTINE = "lower-back"
@@ -66,13 +69,16 @@ class ReminderDispatcher:
         self.pitch = pitch
         # A tick asked for while one runs (a test, or an early wake) waits its turn.
         self._lock = asyncio.Lock()
+        # Runs of the job finished (ticked and woken again), for tests and tools that
+        # wait for it to run on its own.
+        self.runs = 0
 
     async def tick(self, bot: Bot, data: BotData) -> TickReport:
-        """Send everything due now: abandoned claims first, then snoozes, then slots."""
+        """Send everything due now: copies to retry or take over, then snoozes, then slots."""
         report = TickReport()
         async with self._lock:
             claimers: tuple[Claimer, ...] = (
-                service.take_over_abandoned,
+                service.claim_copies,
                 service.claim_snoozes,
                 service.claim_due,
             )
@@ -109,10 +115,11 @@ class ReminderDispatcher:
                 report.messages += sum(len(r.reached) for r in results)
 
     async def _send_one(self, bot: Bot, item: service.Outgoing) -> service.SendResult:
+        """Send the copies `item` is for, at once; each answer is kept apart."""
         pair = item.pair
-        result = service.SendResult(item.delivery_id, item.again)
+        result = service.SendResult(item)
         markup = render.reminder_keyboard(pair.id, item.delivery_id, again=item.again)
-        members = pair.members
+        members = list(item.to)
         answers = await asyncio.gather(
             *(
                 send_private(
@@ -132,15 +139,22 @@ class ReminderDispatcher:
                 result.reached.append(member)
             elif answer is None:
                 result.unreachable.append(member)
+            elif isinstance(answer, BadRequest):
+                # Telegram refused the request itself: the same request would fail again.
+                log.warning("reminder %s to user %s refused: %s", item.delivery_id, member, answer)
+                result.refused.append(member)
             else:
                 log.warning("reminder %s to user %s failed: %r", item.delivery_id, member, answer)
-                result.failed.append(member)
-        if result.reached and result.unreachable and not item.again:
-            # Told once per reminder: a snoozed one goes out without repeating it.
-            for member in result.reached:
-                partner = item.names[pair.partner_of(member)]
-                await _quietly(send_private(bot, member, render.partner_unreachable(partner)))
+                asked = answer.retry_after if isinstance(answer, RetryAfter) else 0
+                result.failed[member] = _seconds(asked)
+        for member in result.told_of_unreachable():
+            partner = item.names[pair.partner_of(member)]
+            await _quietly(send_private(bot, member, render.partner_unreachable(partner)))
         return result
+
+
+def _seconds(value: float | timedelta) -> float:
+    return value.total_seconds() if isinstance(value, timedelta) else float(value)
 
 
 async def _quietly(sending: Awaitable[Message | None]) -> None:
@@ -159,18 +173,27 @@ async def _run_tick(context: Context) -> None:
     finally:
         due = await service.soonest_due(context.bot_data)
         arm(job, context.bot_data, due)
+        job.data.runs += 1
 
 
 def arm(job: Job[Any], data: BotData, due: datetime | None) -> None:
-    """Run the job at `due` if that is sooner than its next run (at most a minute away)."""
-    if due is None or not job.enabled or job.removed:
+    """Run the job at `due` if that is sooner than its next run (at most a minute away).
+
+    `due` is on the bot's clock and the scheduler runs on the wall clock, so the wait is
+    carried over, not the instant. A paused job (no next run) stays paused.
+    """
+    if due is None or job.removed:
+        return
+    scheduled = job.next_t
+    if scheduled is None:
         return
     delay = (due - data.clock.now()).total_seconds()
     if delay >= SAFETY_NET.total_seconds():
         return
-    when = datetime.now(UTC) + timedelta(seconds=max(delay, 1.0))
-    scheduled = job.next_t
-    if scheduled is None or when < scheduled:
+    # Not sooner than a second: something due but not claimable (a row another process
+    # holds) must not make the job spin.
+    when = datetime.now(UTC) + timedelta(seconds=max(delay, MIN_WAKE_SECONDS))
+    if when < scheduled:
         job.job.modify(next_run_time=when)
 
 
@@ -191,10 +214,14 @@ def start(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> Job[A
     return job_queue.run_repeating(
         _run_tick,
         interval=SAFETY_NET,
-        first=0,
         name=JOB_NAME,
         data=dispatcher,
         job_kwargs={
+            # The scheduler starts after `post_init`; an interval job whose start lies in
+            # the past when it starts first runs one interval later, so `first=0` meant a
+            # minute of nothing. An explicit first run time is kept as given, and runs
+            # at once (within the misfire grace).
+            "next_run_time": datetime.now(UTC),
             "misfire_grace_time": MISFIRE_GRACE_SECONDS,
             "coalesce": True,
             "max_instances": 3,  # a tick started while one runs waits for it

@@ -1,7 +1,9 @@
 """Carries out a session's effects: messages on both phones, timers, the group lines.
 
-State is saved before this runs (see bot/services/sessions.py), so a crash here repeats
-a message at worst and never loses a step.
+State is saved before this runs (see bot/services/sessions.py), together with the card
+each phone is owed (the outbox). A card Telegram did not accept is tried again with
+backoff until it goes through or its step is over, and a restart sends what is still
+owed, so neither a failed call nor a crash here loses a step.
 """
 
 from __future__ import annotations
@@ -13,13 +15,13 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, NetworkError
 from telegram.ext import JobQueue
 
 from bot.context import BotData, Context
-from bot.delivery import is_not_modified, send_private
+from bot.delivery import Undelivered, is_not_modified, offer_private, send_private
 from bot.render import session as render
-from bot.services import sessions, users
+from bot.services import sessions
 from bot.services.pairing import open_chat_link
 from bot.services.sessions import Applied, Live
 from routines.engine import (
@@ -27,15 +29,12 @@ from routines.engine import (
     ArmTimer,
     CancelTimer,
     EventRefused,
-    Finished,
     IdleTimeout,
     Pause,
     Phase,
     PostToGroup,
     Recover,
     ShowPaused,
-    ShowResumed,
-    ShowStep,
     TimerElapsed,
     TimerKind,
 )
@@ -52,6 +51,13 @@ COUNTDOWN_EDITS = 2
 # Timers whose moment passed while the loop was busy still run: being late is better
 # than APScheduler's default of silently dropping a run that is a second late.
 MISFIRE_GRACE_SECONDS = 3600
+# A card Telegram did not take is tried again after 1 s, 2 s, 4 s ... at most a minute
+# apart. A live session moves on within its idle limit (30 min at most), after which its
+# card is not owed any more; a summary is given up after about an hour of tries here
+# and tried again at the next start.
+RETRY_FIRST = timedelta(seconds=1)
+RETRY_LONGEST = timedelta(minutes=1)
+RETRY_ATTEMPTS = 64
 
 
 @dataclass(frozen=True, slots=True)
@@ -61,6 +67,16 @@ class SessionTimer:
     session_id: int
     version: int
     kind: TimerKind
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CardRetry:
+    """Try again the cards a session still owes for `version`."""
+
+    session_id: int
+    version: int
+    attempt: int
     due_at: datetime
 
 
@@ -83,53 +99,92 @@ class Runner:
     # -- the effects --------------------------------------------------------------------
     async def carry_out(self, applied: Applied) -> None:
         live = applied.live
-        step_seats = [e.seat for e in applied.effects if isinstance(e, ShowStep)]
-        resumed = any(isinstance(e, ShowResumed) for e in applied.effects)
-        if resumed:
-            step_seats = list(Seat)
+        # Timers first: they cannot fail, and a Telegram call that does must not leave
+        # the saved step without its timer.
         for effect in applied.effects:
             if isinstance(effect, CancelTimer):
                 self._cancel_timers(live.id)
             elif isinstance(effect, ArmTimer):
                 self._arm(live, effect)
-            elif isinstance(effect, AlertHelper):
+        for effect in applied.effects:
+            if isinstance(effect, AlertHelper):
                 await self._alert_helper(live, effect.seat)
             elif isinstance(effect, ShowPaused):
                 await self._show_paused(live, effect.by)
             elif isinstance(effect, PostToGroup) and effect.kind == "end" and live.in_group:
                 await self._post_group(live, render.group_end_line(live.names, live.state))
-            elif isinstance(effect, Finished):
-                await self._finish(live)
             # PostToGroup("start") needs nothing: the lobby line already told the group,
             # and MarkJoined / MarkReady are answered on the button that was tapped.
-        if step_seats:
-            await self._show_cards(live, step_seats)
+        if applied.owed:
+            await self._show_cards(live, list(applied.owed))
 
-    async def _show_cards(self, live: Live, seats: list[Seat]) -> None:
-        """A new message on each phone at the same moment: new messages make a sound."""
+    async def _show_cards(self, live: Live, seats: list[Seat], attempt: int = 0) -> None:
+        """The cards the outbox holds for `seats`: a new message on each phone at once.
+
+        New messages make a sound. What Telegram did not take is tried again later.
+        """
         now = self.data.clock.now()
-        sent = await asyncio.gather(
-            *(self._send(live.state.user_of(seat), *self._card(live, seat, now)) for seat in seats)
+        summary = await self._summary(live) if live.state.is_over else None
+        cards = [summary or self._card(live, seat, now) for seat in seats]
+        outcomes = await asyncio.gather(
+            *(
+                offer_private(self.bot, live.state.user_of(seat), text, markup)
+                for seat, (text, markup) in zip(seats, cards, strict=True)
+            )
         )
-        cards = [
+        shown = [
             CardRecord(
-                message.chat.id,
-                message.chat.id,
-                message.message_id,
+                outcome.chat.id,
+                outcome.chat.id,
+                outcome.message_id,
                 live.state.version,
                 live.state.phase.value,
             )
-            for message in sent
-            if message is not None
+            for outcome in outcomes
+            if isinstance(outcome, Message)
         ]
-        await sessions.note_cards(self.data, live.id, cards)
-        missing = [seat for seat, message in zip(seats, sent, strict=True) if message is None]
-        for seat in missing:
-            await users.mark_unreachable(self.data, live.state.user_of(seat))
-        if missing and live.state.phase is Phase.LOBBY:
+        missing = [
+            seat
+            for seat, outcome in zip(seats, outcomes, strict=True)
+            if outcome is Undelivered.UNREACHABLE
+        ]
+        unreachable = [live.state.user_of(seat) for seat in missing]
+        # Written down before a retry is set: a retry that read a card as still owed
+        # while its send was being noted would send it twice.
+        await sessions.cards_delivered(self.data, live, shown, unreachable)
+        if any(outcome is Undelivered.TRY_AGAIN for outcome in outcomes):
+            self._retry_cards(live, attempt)
+        if not missing or live.state.is_over:
+            return
+        if live.state.phase is Phase.LOBBY:
             await self._lobby_unreachable(live, missing[0])
-        elif missing:
+        else:
             await self._pause_for_unreachable(live, missing[0])
+
+    def _retry_cards(self, live: Live, attempt: int) -> None:
+        """Try the owed cards of this version again after a backoff (one job a session)."""
+        if attempt >= RETRY_ATTEMPTS:
+            log.warning("session %s: giving up on its cards until the next start", live.id)
+            return
+        delay = min(RETRY_FIRST * 2**attempt, RETRY_LONGEST)
+        name = f"{self._name(live.id)}-cards"
+        for job in self.jobs.get_jobs_by_name(name):
+            job.schedule_removal()
+        due_at = self.data.clock.now() + delay
+        self.jobs.run_once(
+            on_card_retry,
+            self._delay(due_at),
+            data=CardRetry(live.id, live.state.version, attempt, due_at),
+            name=name,
+            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
+
+    async def retry_cards(self, retry: CardRetry) -> None:
+        """Send what the session still owes, unless its step is over (then nothing)."""
+        live, seats = await sessions.owed_cards(self.data, retry.session_id)
+        if live is None or live.state.version != retry.version or not seats:
+            return
+        await self._show_cards(live, seats, retry.attempt + 1)
 
     async def _lobby_unreachable(self, live: Live, seat: Seat) -> None:
         """The session waits; from private, the starter gets a link to pass on.
@@ -144,6 +199,7 @@ class Runner:
         )
 
     def _card(self, live: Live, seat: Seat, now: datetime) -> tuple[str, InlineKeyboardMarkup]:
+        """The step card of the session's current version for one phone."""
         state = live.state
         if state.phase is Phase.LOBBY:
             routine = self.data.library[live.record.routine_id]
@@ -194,16 +250,14 @@ class Runner:
         receiver = live.name_of(helper.other)
         await self._send(live.state.user_of(helper), render.ease_off_alert(receiver), None)
 
-    async def _finish(self, live: Live) -> None:
+    async def _summary(self, live: Live) -> tuple[str, InlineKeyboardMarkup | None]:
+        """The end of a session, the same on both phones; a rating when they stretched."""
         state = live.state
         if state.phase is Phase.ABANDONED or state.started_at is None:
-            text = render.summary(state, 0, 0)
-            await asyncio.gather(*(self._send(user, text, None) for user in state.partners))
-            return
+            return render.summary(state, 0, 0), None
         streak = await sessions.streak(self.data, live)
         text = render.summary(state, sessions.exercises_done(state), streak)
-        keyboard = render.rating_keyboard(live.id)
-        await asyncio.gather(*(self._send(user, text, keyboard) for user in state.partners))
+        return text, render.rating_keyboard(live.id)
 
     async def _post_group(self, live: Live, text: str) -> None:
         try:
@@ -212,6 +266,11 @@ class Runner:
             # The bot was removed from the group, or the group is gone: the partners
             # still got everything in private.
             log.info("could not post to group %s: %s", live.record.origin_chat_id, error)
+        except NetworkError as error:
+            # The group line is a courtesy; the partners' summaries are in the outbox.
+            log.warning(
+                "the line for group %s did not go through: %s", live.record.origin_chat_id, error
+            )
 
     # -- Telegram calls that may fail for reasons that are facts, not bugs --------------
     async def _send(
@@ -322,7 +381,8 @@ class Runner:
             await self._show_cards(live, [seat])
 
     async def recover(self) -> None:
-        """At start-up: re-arm every live session's timer, pausing holds that ran out."""
+        """At start-up: re-arm every live session's timer, pausing holds that ran out,
+        then send every card still owed for a session's current version."""
         for session_id in await sessions.live_sessions(self.data):
             try:
                 await self._recover_one(session_id)
@@ -330,6 +390,13 @@ class Runner:
                 # One session Telegram or its data fails for must neither stop the others
                 # from being re-armed nor keep the bot from starting.
                 log.exception("could not recover session %s", session_id)
+        for session_id in await sessions.sessions_owing_cards(self.data):
+            try:
+                live, seats = await sessions.owed_cards(self.data, session_id)
+                if live is not None and seats:
+                    await self._show_cards(live, seats)
+            except Exception:
+                log.exception("could not send the cards session %s owes", session_id)
 
     async def _recover_one(self, session_id: int) -> None:
         live = await sessions.load(self.data, session_id)
@@ -360,6 +427,14 @@ async def on_timer(context: Context) -> None:
     except sessions.SessionMissing:
         return
     await runner_for(context).carry_out(applied)
+
+
+async def on_card_retry(context: Context) -> None:
+    """Cards Telegram did not take, tried again."""
+    assert context.job is not None
+    retry = context.job.data
+    assert isinstance(retry, CardRetry)
+    await runner_for(context).retry_cards(retry)
 
 
 async def on_countdown(context: Context) -> None:

@@ -169,6 +169,30 @@ class SessionCard(Base):
     kind: Mapped[str] = mapped_column(String(16))
 
 
+class OwedCard(Base):
+    """The card a session owes one phone for its newest version: the outbox.
+
+    Written in the transaction that saves the session's new version, so a crash or a
+    failed send can never lose it; a newer version's card replaces an older one, which
+    is then never sent. `status` is owed until Telegram accepted the card (sent) or
+    refused the person for good (unreachable).
+    """
+
+    __tablename__ = "owed_cards"
+    __table_args__ = (Index("ix_owed_cards_status", "status"),)
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("stretch_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    version: Mapped[int] = mapped_column(Integer)
+    # What the card shows: the session's phase at that version (lobby, setup, holding...).
+    kind: Mapped[str] = mapped_column(String(16))
+    status: Mapped[str] = mapped_column(String(16))
+    owed_at: Mapped[datetime]
+    settled_at: Mapped[datetime | None]
+
+
 class SessionResult(Base):
     """How a finished session went, for history and streaks."""
 
@@ -286,3 +310,30 @@ class FormerSession(Base):
     local_date: Mapped[date] = mapped_column(Date)
     ended_at: Mapped[datetime]
     rating: Mapped[int | None] = mapped_column(SmallInteger)
+
+
+class ReminderRecipient(Base):
+    """One partner's copy of a reminder: claimed, sent, retried and marked on its own.
+
+    A reminder that reached one phone and failed on the other is retried for the other
+    alone. `again` is the snoozed reminder sent a second time, a round of its own.
+    """
+
+    __tablename__ = "reminder_recipients"
+    __table_args__ = (
+        # Finds copies left in flight by a stopped process without scanning history.
+        Index("ix_reminder_recipients_status_claimed_at", "status", "claimed_at"),
+    )
+
+    delivery_id: Mapped[int] = mapped_column(
+        ForeignKey("reminder_deliveries.id", ondelete="CASCADE"), primary_key=True
+    )
+    user_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    again: Mapped[bool] = mapped_column(Boolean, primary_key=True)
+    # sending / waiting / sent / unreachable / late / refused / superseded
+    status: Mapped[str] = mapped_column(String(16))
+    attempts: Mapped[int] = mapped_column(SmallInteger, default=0)
+    claimed_at: Mapped[datetime]
+    # When a copy whose send failed is tried again; set only while it waits.
+    retry_at: Mapped[datetime | None] = mapped_column(index=True)
+    sent_at: Mapped[datetime | None]

@@ -121,3 +121,26 @@ class FormerPartnershipRecord:
     started_at: datetime
     ended_at: datetime
     told_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
+class OwedCardRecord:
+    """A card a session owes one phone: the card of `version`, showing `kind`."""
+
+    session_id: int
+    user_id: int
+    version: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReminderRecipientRecord:
+    """One partner's copy of a reminder (first send, or `again` after a snooze)."""
+
+    delivery_id: int
+    user_id: int
+    again: bool
+    status: str
+    attempts: int
+    claimed_at: datetime
+    retry_at: datetime | None

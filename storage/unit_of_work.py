@@ -6,6 +6,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.repositories.history import HistoryRepository
 from storage.repositories.invites import InviteRepository
+from storage.repositories.outbox import OutboxRepository
 from storage.repositories.pair_requests import PairRequestRepository
 from storage.repositories.pairs import PairRepository
 from storage.repositories.reminders import ReminderRepository
@@ -24,6 +25,7 @@ class UnitOfWork:
         self.invites = InviteRepository(session)
         self.pair_requests = PairRequestRepository(session)
         self.sessions = SessionRepository(session)
+        self.outbox = OutboxRepository(session)
         self.results = ResultRepository(session)
         self.reminders = ReminderRepository(session)
         self.history = HistoryRepository(session)

@@ -18,3 +18,25 @@ class FakeClock:
 
     def set(self, instant: datetime) -> None:
         self._now = instant
+
+
+class RunningClock(FakeClock):
+    """The wall clock, shifted: it runs at real speed from whatever instant the test sets.
+
+    For tests where the real job queue (which waits on the wall clock) must meet the
+    bot's idea of the time: a wait of N seconds on one is N seconds on the other.
+    """
+
+    def __init__(self, start: datetime | None = None) -> None:
+        super().__init__(start)
+        self.offset = self._now - datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return datetime.now(UTC) + self.offset
+
+    def advance(self, seconds: float = 0, **delta: float) -> datetime:
+        self.offset += timedelta(seconds=seconds, **delta)
+        return self.now()
+
+    def set(self, instant: datetime) -> None:
+        self.offset = instant - datetime.now(UTC)

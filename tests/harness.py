@@ -6,8 +6,9 @@ reads back what each chat received, exactly as the phones would show it.
 
 from __future__ import annotations
 
+import asyncio
 import itertools
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -17,6 +18,7 @@ from telegram import Update
 
 from bot.app import BotApplication, build_application
 from bot.config import Settings
+from bot.reminder_dispatch import dispatcher_job
 from tests.clock import FakeClock
 from tests.fake_telegram import FakeBotApi, SentMessage, World
 
@@ -194,11 +196,17 @@ class BotHarness:
 
 @asynccontextmanager
 async def running_bot(
-    settings: Settings, clock: FakeClock | None = None, world: World | None = None
+    settings: Settings,
+    clock: FakeClock | None = None,
+    world: World | None = None,
+    *,
+    reminders_held: bool = False,
 ) -> AsyncIterator[BotHarness]:
     """The real application, started as `python -m bot` would, minus the network.
 
     Pass the `world` of an earlier run to restart the bot with the phones as they were.
+    With `reminders_held` the reminder dispatcher's job is paused before the job queue
+    starts, so it never runs on its own: the test ticks it by hand, on its clock.
     """
     clock = clock or FakeClock()
     if world is None:
@@ -208,6 +216,10 @@ async def running_bot(
         # run_polling calls these around the updater; without one, the harness does.
         if app.post_init is not None:
             await app.post_init(app)
+        if reminders_held:
+            # APScheduler's own pause (no next run time), taken before the scheduler
+            # starts: not even the start-up tick runs.
+            dispatcher_job(app).job.pause()
         await app.start()
         try:
             yield BotHarness(app, world, clock)
@@ -215,3 +227,19 @@ async def running_bot(
             await app.stop()
             if app.post_shutdown is not None:
                 await app.post_shutdown(app)
+
+
+async def wait_until(
+    condition: Callable[[], Awaitable[bool]], *, what: str, within: float = 90.0
+) -> None:
+    """Let the running application work until `condition` holds.
+
+    `within` only keeps a broken build from hanging the run; the tests assert on what
+    happened, never on how long it took.
+    """
+    loop = asyncio.get_running_loop()
+    give_up = loop.time() + within
+    while not await condition():
+        if loop.time() > give_up:
+            raise AssertionError(f"still waiting, after {within:.0f} s, for {what}")
+        await asyncio.sleep(0.02)

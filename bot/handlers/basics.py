@@ -33,7 +33,7 @@ async def help_command(update: Update, context: Context) -> None:
 async def unknown_button(update: Update, context: Context) -> None:
     """Answer a tap no handler claimed (an old or forged button), so no spinner hangs."""
     if update.callback_query is not None:
-        await update.callback_query.answer("This button no longer works.")
+        await update.callback_query.answer(render.BUTTON_GONE)
 
 
 async def unknown_command(update: Update, context: Context) -> None:

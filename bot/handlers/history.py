@@ -12,11 +12,13 @@ from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import forget_notices
-from bot.callbacks import pattern, unpack
+from bot.callbacks import COUNTER, ROW_ID, USER_ID, Ints, pattern, unpack
 from bot.context import Context
 from bot.delivery import is_not_modified
 from bot.progress_chart import ChartInput
 from bot.render import history as render
+from bot.render.basics import BUTTON_GONE
+from bot.render.limits import toast
 from bot.services import history as service
 from bot.services import pairing
 from bot.services.history import HistoryRefused, Subject
@@ -30,6 +32,8 @@ Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 # What a command does for the one pair it is about: (context, message to answer in,
 # pair, the asker's id, the pair's users by id).
 PairAct = Callable[[Context, Message, PairRecord, int, dict[int, UserRecord]], Awaitable[None]]
+# Which history a page button names: a live pair or a former partnership.
+SUBJECTS = Ints(min(Subject), max(Subject))
 
 
 def register(app: BotApplication) -> None:
@@ -90,9 +94,10 @@ async def page_pressed(update: Update, context: Context) -> None:
     query = update.callback_query
     if query is None:
         return
-    button = unpack(query.data, render.PAGE, 3)
-    if button is None or button.ids[0] not in tuple(Subject):
-        await query.answer(render.OUT_OF_DATE, show_alert=True)
+    # The page number only has to parse here: one past the last page is refused below.
+    button = unpack(query.data, render.PAGE, SUBJECTS, ROW_ID, COUNTER)
+    if button is None:
+        await query.answer(BUTTON_GONE)
         return
     subject, subject_id, number = Subject(button.ids[0]), button.ids[1], button.ids[2]
     try:
@@ -100,7 +105,7 @@ async def page_pressed(update: Update, context: Context) -> None:
             context.bot_data, query.from_user.id, subject, subject_id, number
         )
     except HistoryRefused as refused:
-        await query.answer(render.refusal(refused.refusal), show_alert=True)
+        await query.answer(toast(render.refusal(refused.refusal)), show_alert=True)
         return
     await query.answer()
     await _edit(query, render.history_page(page, _titles(context)), render.history_keyboard(page))
@@ -169,16 +174,16 @@ def _picked(action: str, act: PairAct) -> Handler:
         query = update.callback_query
         if query is None:
             return
-        button = unpack(query.data, action, 1)
+        button = unpack(query.data, action, ROW_ID)
         if button is None or not isinstance(query.message, Message):
-            await query.answer(render.OUT_OF_DATE, show_alert=True)
+            await query.answer(BUTTON_GONE)
             return
         try:
             found = await pairing.pair_of_member(
                 context.bot_data, query.from_user.id, button.ids[0]
             )
         except PairingRefused:
-            await query.answer(render.NOT_YOURS, show_alert=True)
+            await query.answer(toast(render.NOT_YOURS), show_alert=True)
             return
         await query.answer()
         await act(context, query.message, found.pairs[0], query.from_user.id, found.users)
@@ -227,9 +232,12 @@ async def forget_pressed(update: Update, context: Context) -> None:
     if query is None:
         return
     action = render.FORGET_YES if (query.data or "").startswith(render.FORGET_YES) else None
-    button = unpack(query.data, action or render.FORGET_NO, 1)
-    if button is None or button.ids[0] != query.from_user.id:
-        await query.answer(render.NOT_YOURS, show_alert=True)
+    button = unpack(query.data, action or render.FORGET_NO, USER_ID)
+    if button is None:
+        await query.answer(BUTTON_GONE)
+        return
+    if button.ids[0] != query.from_user.id:
+        await query.answer(toast(render.NOT_YOURS), show_alert=True)
         return
     await query.answer()
     if action is None:

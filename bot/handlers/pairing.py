@@ -9,11 +9,12 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import ButtonData, pattern, unpack
+from bot.callbacks import ROW_ID, ButtonData, Ints, pattern, unpack_any
 from bot.context import Context
 from bot.delivery import is_not_modified, send_private
 from bot.render import basics as render_basics
 from bot.render import pairing as render
+from bot.render.limits import toast
 from bot.services import pairing
 from bot.services.pairing import Paired, PairingRefused, Refusal
 from bot.session_runner import runner_for
@@ -78,7 +79,7 @@ async def open_deep_link(update: Update, context: Context) -> None:
 
 async def answer_invite(update: Update, context: Context) -> None:
     """Accept or Decline under an invite: tell both people what happened."""
-    parsed = await parse_button(update, 1, render.INVITE_ACCEPT, render.INVITE_DECLINE)
+    parsed = await parse_button(update, (render.INVITE_ACCEPT, render.INVITE_DECLINE), ROW_ID)
     if parsed is None:
         return
     query, button = parsed
@@ -139,7 +140,7 @@ def _pair_problem(message: Message) -> str | None:
 
 async def answer_pair_request(update: Update, context: Context) -> None:
     """The partner's Accept or Decline under a group /pair; anyone else gets an alert."""
-    parsed = await parse_button(update, 1, render.REQUEST_ACCEPT, render.REQUEST_DECLINE)
+    parsed = await parse_button(update, (render.REQUEST_ACCEPT, render.REQUEST_DECLINE), ROW_ID)
     if parsed is None:
         return
     query, button = parsed
@@ -206,7 +207,7 @@ async def unpair(update: Update, context: Context) -> None:
 
 async def unpair_pick_or_keep(update: Update, context: Context) -> None:
     """A partner chosen from /unpair's list (ask to confirm), or Keep it (say so)."""
-    parsed = await parse_button(update, 1, render.UNPAIR_PICK, render.UNPAIR_KEEP)
+    parsed = await parse_button(update, (render.UNPAIR_PICK, render.UNPAIR_KEEP), ROW_ID)
     if parsed is None:
         return
     query, button = parsed
@@ -224,7 +225,7 @@ async def unpair_pick_or_keep(update: Update, context: Context) -> None:
 
 async def unpair_confirm(update: Update, context: Context) -> None:
     """End the partnership and tell the other partner."""
-    parsed = await parse_button(update, 1, render.UNPAIR_CONFIRM)
+    parsed = await parse_button(update, (render.UNPAIR_CONFIRM,), ROW_ID)
     if parsed is None:
         return
     query, button = parsed
@@ -249,23 +250,25 @@ def _unpair_refusal(refused: PairingRefused) -> str:
 
 
 async def parse_button(
-    update: Update, arity: int, *actions: str
+    update: Update, actions: tuple[str, ...], *places: Ints
 ) -> tuple[CallbackQuery, ButtonData] | None:
-    """The tapped button's data if it is one of `actions`; else a polite answer and None."""
+    """The tapped button's data if it is one of `actions` and fits `places`.
+
+    Anything else (stale, malformed, forged) gets the polite answer, and None.
+    """
     query = update.callback_query
     if query is None:
         return None
-    for action in actions:
-        button = unpack(query.data, action, arity)
-        if button is not None:
-            return query, button
-    await query.answer(render.BUTTON_GONE)
-    return None
+    button = unpack_any(query.data, actions, *places)
+    if button is None:
+        await query.answer(render.BUTTON_GONE)
+        return None
+    return query, button
 
 
 async def refuse(query: CallbackQuery, text: str, reason: Refusal) -> None:
     """Answer a tap that changes nothing; a tap by the wrong person gets an alert."""
-    await query.answer(text, show_alert=reason == Refusal.NOT_YOURS)
+    await query.answer(toast(text), show_alert=reason == Refusal.NOT_YOURS)
     if reason in _SETTLED:
         await edit(query, text)
 

@@ -13,12 +13,13 @@ from telegram.error import BadRequest
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot import reminder_dispatch
-from bot.callbacks import pack, pattern, unpack
+from bot.callbacks import ROW_ID, Ints, pack, pattern, unpack
 from bot.context import Context
 from bot.delivery import is_not_modified
 from bot.handlers import sessions
 from bot.reminder_dispatch import DEFAULT_ROUTINE
 from bot.render import reminders as render
+from bot.render.basics import BUTTON_GONE
 from bot.render.pairs import choose_pair_keyboard, partner_name
 from bot.services import pairing, users
 from bot.services import reminders as service
@@ -42,6 +43,11 @@ class Reply:
 # What a command does once it knows the pair: (context, pair, user id, arguments).
 Act = Callable[[Context, PairRecord, int, tuple[int, ...]], Awaitable[Reply]]
 
+# What the "which partner?" buttons may carry after the pair id (see render.PICK_*).
+MINUTES_OF_DAY = Ints(0, 24 * 60 - 1)
+WEEKDAY_MASKS = Ints(1, 0b111_1111)
+PAUSE_DAYS = Ints(MIN_PAUSE_DAYS, MAX_PAUSE_DAYS)
+
 
 def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     """Wire the reminder commands and buttons into the application."""
@@ -49,14 +55,15 @@ def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
     app.add_handler(CommandHandler("reminders", list_reminders))
     app.add_handler(CommandHandler("pause", pause))
     app.add_handler(CommandHandler("resume", resume))
-    picks: dict[str, tuple[int, Act]] = {
-        render.PICK_REMIND: (2, _remind),
-        render.PICK_LIST: (0, _list),
-        render.PICK_PAUSE: (1, _pause),
-        render.PICK_RESUME: (0, _resume),
+    picks: dict[str, tuple[tuple[Ints, ...], Act]] = {
+        render.PICK_REMIND: ((MINUTES_OF_DAY, WEEKDAY_MASKS), _remind),
+        render.PICK_LIST: ((), _list),
+        render.PICK_PAUSE: ((PAUSE_DAYS,), _pause),
+        render.PICK_RESUME: ((), _resume),
     }
-    for action, (arity, act) in picks.items():
-        app.add_handler(CallbackQueryHandler(_picked(action, arity, act), pattern=pattern(action)))
+    for action, (places, act) in picks.items():
+        picked = _picked(action, places, act)
+        app.add_handler(CallbackQueryHandler(picked, pattern=pattern(action)))
     app.add_handler(CallbackQueryHandler(remove_pressed, pattern=pattern(render.REMOVE)))
     app.add_handler(CallbackQueryHandler(start_pressed, pattern=pattern(render.START)))
     app.add_handler(CallbackQueryHandler(snooze_pressed, pattern=pattern(render.SNOOZE)))
@@ -179,16 +186,16 @@ async def _for_pair(
 
 
 def _picked(
-    action: str, arity: int, act: Act
+    action: str, places: tuple[Ints, ...], act: Act
 ) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
     async def picked(update: Update, context: Context) -> None:
         """A partner chosen for a command: run it for that pair, in place of the question."""
         query = update.callback_query
         if query is None:
             return
-        button = unpack(query.data, action, arity + 1)
+        button = unpack(query.data, action, ROW_ID, *places)
         if button is None:
-            await query.answer(render.OUT_OF_DATE)
+            await query.answer(BUTTON_GONE)
             return
         pair = await _tapped_pair(context, query, button.ids[0])
         if pair is None:
@@ -216,8 +223,11 @@ async def _tapped_pair(context: Context, query: CallbackQuery, pair_id: int) -> 
 async def remove_pressed(update: Update, context: Context) -> None:
     """Remove one slot from the list, and show the list again."""
     query = update.callback_query
-    button = unpack(query.data if query else None, render.REMOVE, 2)
-    if query is None or button is None:
+    if query is None:
+        return
+    button = unpack(query.data, render.REMOVE, ROW_ID, ROW_ID)
+    if button is None:
+        await query.answer(BUTTON_GONE)
         return
     pair_id, slot_id = button.ids
     pair = await _tapped_pair(context, query, pair_id)
@@ -231,8 +241,11 @@ async def remove_pressed(update: Update, context: Context) -> None:
 async def start_pressed(update: Update, context: Context) -> None:
     """Start now: hand over to the sessions code."""
     query = update.callback_query
-    button = unpack(query.data if query else None, render.START, 1)
-    if query is None or button is None:
+    if query is None:
+        return
+    button = unpack(query.data, render.START, ROW_ID)
+    if button is None:
+        await query.answer(BUTTON_GONE)
         return
     pair = await _tapped_pair(context, query, button.ids[0])
     if pair is None:
@@ -244,8 +257,11 @@ async def start_pressed(update: Update, context: Context) -> None:
 async def snooze_pressed(update: Update, context: Context) -> None:
     """Snooze 15 min: the reminder comes once more to both partners."""
     query = update.callback_query
-    button = unpack(query.data if query else None, render.SNOOZE, 1)
-    if query is None or button is None:
+    if query is None:
+        return
+    button = unpack(query.data, render.SNOOZE, ROW_ID)
+    if button is None:
+        await query.answer(BUTTON_GONE)
         return
     now = context.bot_data.clock.now()
     result = await service.snooze(context.bot_data, button.ids[0], query.from_user.id, now)
@@ -261,8 +277,11 @@ async def snooze_pressed(update: Update, context: Context) -> None:
 async def skip_pressed(update: Update, context: Context) -> None:
     """Skip today: no more reminders for this pair until tomorrow."""
     query = update.callback_query
-    button = unpack(query.data if query else None, render.SKIP, 1)
-    if query is None or button is None:
+    if query is None:
+        return
+    button = unpack(query.data, render.SKIP, ROW_ID)
+    if button is None:
+        await query.answer(BUTTON_GONE)
         return
     now = context.bot_data.clock.now()
     result = await service.skip_today(context.bot_data, button.ids[0], query.from_user.id, now)

@@ -6,12 +6,14 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
 from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import pack, pattern, unpack
+from bot.callbacks import COUNTER, ROW_ID, Ints, pack, pattern, unpack
 from bot.context import Context
 from bot.render import session as render
+from bot.render.basics import BUTTON_GONE
+from bot.render.limits import toast
 from bot.render.pairs import choose_pair_keyboard
 from bot.services import pairing, sessions, users
-from bot.services.pairing import PairingRefused, Refusal, open_chat_link
+from bot.services.pairing import PairingRefused, open_chat_link
 from bot.session_runner import runner_for
 from routines.engine import (
     EaseOff,
@@ -79,11 +81,12 @@ async def choose_partner(update: Update, context: Context) -> None:
     """The answer to "Who do you want to stretch with?"."""
     query = update.callback_query
     assert query is not None
-    parsed = unpack(query.data, CHOOSE, 2)
     routines = sorted(context.bot_data.library)
+    parsed = unpack(query.data, CHOOSE, ROW_ID, Ints(0, len(routines) - 1))
+    if parsed is None:
+        await query.answer(BUTTON_GONE)
+        return
     try:
-        if parsed is None or not 0 <= parsed.ids[1] < len(routines):
-            raise PairingRefused(Refusal.GONE)
         found = await pairing.pair_of_member(context.bot_data, query.from_user.id, parsed.ids[0])
     except PairingRefused:
         await query.answer(render.NOT_YOUR_BUTTON, show_alert=True)
@@ -153,9 +156,9 @@ async def session_button(update: Update, context: Context) -> None:
     query = update.callback_query
     assert query is not None
     action = (query.data or "").split(":", 1)[0]
-    parsed = unpack(query.data, action, 2) if action in _EVENTS else None
+    parsed = unpack(query.data, action, ROW_ID, COUNTER) if action in _EVENTS else None
     if parsed is None:
-        await query.answer("This button no longer works.")
+        await query.answer(BUTTON_GONE)
         return
     session_id, version = parsed.ids
     event = _EVENTS[action](user_id=query.from_user.id, version=version)
@@ -170,15 +173,14 @@ async def session_button(update: Update, context: Context) -> None:
     # The step is saved: its cards and timer must follow even if the toast fails
     # (a timeout, or a query too old after a restart).
     try:
-        await query.answer(_toast(action, applied))
+        await query.answer(toast(_toast(action, applied)))
     finally:
         await runner_for(context).carry_out(applied)
 
 
 def _toast(action: str, applied: sessions.Applied) -> str:
     if action == render.EASE_OFF:
-        helper = applied.live.name_of(applied.live.state.step.helper)
-        return f"Sent: {helper} will ease off."
+        return render.eased_off(applied.live.name_of(applied.live.state.step.helper))
     return _TOASTS[action]
 
 
@@ -186,15 +188,11 @@ async def rate(update: Update, context: Context) -> None:
     """A partner's answer to "How does your back feel?"."""
     query = update.callback_query
     assert query is not None
-    parsed = unpack(query.data, render.RATE, 2)
-    valid = parsed is not None and 1 <= parsed.ids[1] <= 5
-    if (
-        parsed is None
-        or not valid
-        or not await sessions.rate(
-            context.bot_data, parsed.ids[0], query.from_user.id, parsed.ids[1]
-        )
-    ):
+    parsed = unpack(query.data, render.RATE, ROW_ID, Ints(1, 5))
+    if parsed is None:
+        await query.answer(BUTTON_GONE)
+        return
+    if not await sessions.rate(context.bot_data, parsed.ids[0], query.from_user.id, parsed.ids[1]):
         await query.answer(render.NOT_YOUR_BUTTON, show_alert=True)
         return
     await query.answer(render.rated(parsed.ids[1]))

@@ -8,7 +8,7 @@ from telegram import Message, Update, User
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import pattern
+from bot.callbacks import ROW_ID, pattern
 from bot.context import Context
 from bot.delivery import send_private
 from bot.handlers.pairing import edit, parse_button, refuse
@@ -72,7 +72,7 @@ async def _apply(message: Message, user: User, context: Context, zone: str) -> N
 
 async def timezone_pick(update: Update, context: Context) -> None:
     """The pair chosen for a zone, when the user has several."""
-    parsed = await parse_button(update, 2, render.TIMEZONE_PICK)
+    parsed = await parse_button(update, (render.TIMEZONE_PICK,), ROW_ID, zones.ZONE_KEYS)
     if parsed is None:
         return
     query, button = parsed

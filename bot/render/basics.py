@@ -6,6 +6,11 @@ from html import escape
 
 from telegram import BotCommand
 
+# The answer to a tap on a button that is stale, malformed or forged: it changes nothing.
+BUTTON_GONE = "This button no longer works."
+# When handling an update failed on our side (the cause is in the log).
+SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
+
 # (command, menu description, help line). One list feeds both the menu Telegram shows
 # and /help, so the two never disagree.
 PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (

@@ -13,6 +13,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import pack
+from bot.render.limits import CAPTION, MESSAGE_TEXT, echo, shorten
 from bot.render.pairs import choose_pair_keyboard
 from bot.services.history import HistoryPage, Refusal, Subject
 from routines.progress import Progress
@@ -27,6 +28,8 @@ FORGET_YES = "fg_yes"  # fg_yes:<user id>
 FORGET_NO = "fg_no"  # fg_no:<user id>
 
 FORMER_PARTNER = "a former partner"
+# How much of the partners' names the /forget question lists.
+FORGET_NAMES = 1000
 NO_PARTNER_PRIVATE = "You don't have a partner yet. Send /invite to pair up first."
 NO_PARTNER_GROUP = "This group is not the home of a pair you are in."
 ONLY_PRIVATE = "I send this only in our private chat: open it and send the command there."
@@ -47,7 +50,8 @@ def refusal(reason: Refusal) -> str:
 
 
 def which_pair(command: str) -> str:
-    return f"/{escape(command)}: with which partner?"
+    # The command as the user typed it (any case, any length): echoed, so cut.
+    return f"/{echo(command)}: with which partner?"
 
 
 def pair_keyboard(
@@ -95,7 +99,7 @@ def history_page(page: HistoryPage, titles: Mapping[str, str]) -> str:
     if page.pages > 1:
         heading += f" · page {page.page + 1} of {page.pages}"
     lines = [_entry(entry, titles, page.names, page.me) for entry in page.entries]
-    return heading + "\n\n" + "\n\n".join(lines)
+    return shorten(heading + "\n\n" + "\n\n".join(lines), MESSAGE_TEXT)
 
 
 def _entry(
@@ -187,7 +191,8 @@ def progress_caption(partner: str, progress: Progress) -> str:
             f"Back-feel {trend.direction} from {trend.first:.1f} to {trend.last:.1f} "
             f"in {_weeks(trend.weeks)}."
         )
-    return f"{feel}\n{total} {sessions} with {escape(partner)} in the last 12 weeks."
+    caption = f"{feel}\n{total} {sessions} with {escape(partner)} in the last 12 weeks."
+    return shorten(caption, CAPTION)
 
 
 def _weeks(count: int) -> str:
@@ -208,7 +213,8 @@ def nothing_held() -> str:
 
 def forget_confirm(partners: Sequence[str]) -> str:
     if partners:
-        names = ", ".join(escape(name) for name in partners)
+        # Nothing bounds how many partners a person has: the list is cut, the warning not.
+        names = shorten(", ".join(escape(name) for name in partners), FORGET_NAMES)
         pairs = (
             f"Your partnerships end ({names}); I tell each partner, and they keep your "
             f"shared sessions, shown as from “{FORMER_PARTNER}”, without your ratings.\n\n"

@@ -12,6 +12,8 @@ from urllib.parse import quote
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import pack
+from bot.render import basics
+from bot.render.limits import MESSAGE_TEXT, echo, shorten
 from bot.render.pairs import choose_pair_keyboard
 from bot.services.pairing import (
     Declined,
@@ -36,7 +38,7 @@ UNPAIR_CONFIRM = "unpair_yes"
 UNPAIR_KEEP = "unpair_no"
 TIMEZONE_PICK = "tz_pick"
 
-BUTTON_GONE = "This button no longer works."
+BUTTON_GONE = basics.BUTTON_GONE
 
 
 def _name(user: UserRecord | None, fallback: str = "your partner") -> str:
@@ -239,7 +241,8 @@ def partners_list(partners: Partners, group_titles: Mapping[int, str]) -> str:
             title = group_titles.get(pair.home_chat_id)
             home = f"home group {escape(title)}" if title else "a home group I can't see now"
         lines.append(f"• <b>{_name(partners.partner(pair))}</b>: {escape(pair.timezone)}, {home}")
-    return "\n".join(lines)
+    # Names and titles are short, but nothing bounds how many partners a person has.
+    return shorten("\n".join(lines), MESSAGE_TEXT)
 
 
 def unpair_choose(partners: Partners) -> tuple[str, InlineKeyboardMarkup]:
@@ -293,17 +296,17 @@ def timezone_usage(partners: Partners) -> str:
 
 def zone_ambiguous(query: str, options: tuple[str, ...]) -> str:
     listed = "\n".join(f"<code>/timezone {escape(zone)}</code>" for zone in options)
-    return f"“{escape(query)}” matches several places. Which one?\n{listed}"
+    return f"“{echo(query)}” matches several places. Which one?\n{listed}"
 
 
 def zone_not_found(query: str, suggestions: tuple[str, ...]) -> str:
     if not suggestions:
         return (
-            f"I don't know “{escape(query)}”. Try a zone like <code>Europe/Berlin</code> "
+            f"I don't know “{echo(query)}”. Try a zone like <code>Europe/Berlin</code> "
             "or a big city near you, or share your location with me."
         )
     listed = "\n".join(f"<code>/timezone {escape(zone)}</code>" for zone in suggestions)
-    return f"I don't know “{escape(query)}”. Did you mean:\n{listed}"
+    return f"I don't know “{echo(query)}”. Did you mean:\n{listed}"
 
 
 def zone_choose_pair(partners: Partners, zone: str) -> tuple[str, InlineKeyboardMarkup]:

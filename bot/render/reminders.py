@@ -88,7 +88,6 @@ GONE = "This reminder is no longer active."
 ALREADY_SNOOZED = "Already snoozed."
 ALREADY_SKIPPED = "Today is already skipped."
 CANNOT_SNOOZE = "This one can't be snoozed any more."
-OUT_OF_DATE = "This button is out of date."
 ALREADY_REMOVED = "That reminder was already removed."
 
 

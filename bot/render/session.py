@@ -219,6 +219,11 @@ def cannot_reach_yet(name: str, link: str) -> str:
     )
 
 
+def eased_off(helper_name: str) -> str:
+    """The receiver's toast after Ease off (HTML-safe; `limits.toast` makes it plain)."""
+    return f"Sent: {escape(helper_name)} will ease off."
+
+
 def ease_off_alert(receiver_name: str) -> str:
     return f"⚠️ <b>Ease off now.</b> {escape(receiver_name)} needs less pressure."
 

@@ -1,17 +1,23 @@
 """Daily reminders: slots, pauses, the buttons on a reminder, and claiming what is due.
 
-Exactly once. A reminder exists as a delivery row, unique per (pair, slot, local date),
-written in the same transaction that moves its slot to the next due instant. Sending
-happens after that commit, and a second short transaction marks the row sent:
+Exactly once, per partner. A reminder exists as a delivery row, unique per (pair, slot,
+local date), written in the same transaction that moves its slot to the next due
+instant, together with one copy row per partner. Each copy is sent after that commit
+and marked on its own in a second short transaction:
 
-- stopped after the claim, before the send: the row stays `claimed`; once it is older
+- sent: done; the reminder counts as sent once any partner's copy is.
+- 403 (blocked, or never opened a chat): unreachable, and the other partner is told once.
+- a passing failure (500, timeout, dropped connection, 429): the copy waits and is tried
+  again with a growing backoff, alone, while the reminder is inside the grace window;
+  the partner who got it gets nothing twice. Telegram refusing the request (400) is not
+  passing: that copy is given up.
+- stopped after the claim, before the mark: the copy stays `sending`; once it is older
   than `RECLAIM_AFTER`, the next tick of any process takes it over (a compare-and-set on
-  its status and claim time) and sends it, or records it `late-skipped` if it is now
-  older than the grace window. The slot already moved, so nothing claims it again.
-- stopped after the send, after the mark: nothing is left to do.
-- stopped after Telegram accepted a message but before the mark committed: the only
-  duplicate there can be, the takeover sends that reminder again. The window is one
-  chunk of concurrent sends (a few HTTP round trips); we prefer a rare duplicate to a
+  its status and claim instant) and sends it, or records it late. The slot already
+  moved, so nothing claims the reminder again.
+- stopped after Telegram accepted a copy but before the mark committed: the only
+  duplicate there can be, the takeover sends that partner's copy again. The window is
+  one chunk of concurrent sends (a few HTTP round trips); we prefer a rare duplicate to a
   lost reminder.
 """
 
@@ -27,7 +33,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from bot.context import BotData
 from routines.reminder_time import Due, Weekdays, is_still_useful, next_due, pause_until
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
-from storage.repositories.reminders import IN_FLIGHT, DeliveryStatus
+from storage.repositories.reminders import UNSETTLED, CopyStatus, DeliveryStatus
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -38,6 +44,11 @@ _JUST_BEFORE = timedelta(microseconds=1)
 # Longer than one claimed batch takes to send at Telegram's 30 messages a second, so a
 # live process never loses its batch to another; short enough to recover soon.
 RECLAIM_AFTER = timedelta(minutes=3)
+# A copy whose send failed waits 5 s, then 15 s, 45 s, ... at most 5 minutes, and is
+# tried until the grace window closes.
+FIRST_RETRY = timedelta(seconds=5)
+RETRY_GROWTH = 3
+LONGEST_RETRY = timedelta(minutes=5)
 
 
 def zone_of(pair: PairRecord) -> ZoneInfo:
@@ -222,13 +233,17 @@ async def _delivery_of_member(
 
 @dataclass(frozen=True, slots=True)
 class Outgoing:
-    """A reminder to send now: claimed, not yet marked sent."""
+    """A reminder to send now, to the partners in `to`: claimed, not yet marked."""
 
     delivery_id: int
     pair: PairRecord
     local_date: date
     again: bool  # a snoozed reminder, sent a second time
     names: dict[int, str]
+    claimed_at: datetime  # the claim of these copies, checked when they are marked
+    to: dict[int, int]  # partner -> failed attempts of that copy so far
+    # The same round's copies settled earlier (the other partner's): partner -> status.
+    earlier: dict[int, str] = field(default_factory=dict)
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,11 +254,47 @@ class Claim:
 
 @dataclass(slots=True)
 class SendResult:
-    delivery_id: int
-    again: bool
+    """What Telegram answered for each copy of one reminder."""
+
+    item: Outgoing
     reached: list[int] = field(default_factory=list)
     unreachable: list[int] = field(default_factory=list)
-    failed: list[int] = field(default_factory=list)
+    # A passing failure: partner -> the least wait Telegram asked for (429), in seconds.
+    failed: dict[int, float] = field(default_factory=dict)
+    refused: list[int] = field(default_factory=list)
+
+    @property
+    def delivery_id(self) -> int:
+        return self.item.delivery_id
+
+    @property
+    def again(self) -> bool:
+        return self.item.again
+
+    def told_of_unreachable(self) -> list[int]:
+        """Partners to tell that the other could not be reached: once per reminder.
+
+        Told when the second of the two outcomes becomes known, whichever attempt that
+        is; a snoozed reminder goes out without repeating it.
+        """
+        if self.item.again:
+            return []
+        outcome = dict(self.item.earlier)
+        outcome.update({m: CopyStatus.SENT for m in self.reached})
+        outcome.update({m: CopyStatus.UNREACHABLE for m in self.unreachable})
+        reached = [m for m, status in outcome.items() if status == CopyStatus.SENT]
+        unreachable = [m for m, status in outcome.items() if status == CopyStatus.UNREACHABLE]
+        now_known = set(self.reached) | set(self.unreachable)
+        if reached and unreachable and now_known & (set(reached) | set(unreachable)):
+            return reached
+        return []
+
+
+def retry_delay(attempts: int, asked: float = 0.0) -> timedelta:
+    """How long a copy waits after its `attempts`-th failed send."""
+    growth: int = RETRY_GROWTH ** max(attempts - 1, 0)
+    grown = FIRST_RETRY * growth
+    return max(min(grown, LONGEST_RETRY), timedelta(seconds=asked))
 
 
 @dataclass(frozen=True, slots=True)
@@ -342,7 +393,7 @@ async def claim_due(data: BotData, now: datetime, limit: int) -> Claim:
             if statuses[d.slot.id] is DeliveryStatus.CLAIMED
             and (d.slot.id, d.local_date) in written
         ]
-        outgoing = await _outgoing(unit, to_send, again=False)
+        outgoing = await _first_copies(unit, to_send, again=False, now=now)
         await unit.commit()
     return Claim(outgoing, len(due))
 
@@ -378,48 +429,114 @@ async def claim_snoozes(data: BotData, now: datetime, limit: int) -> Claim:
             if status is DeliveryStatus.RESENDING:
                 moved = done
         ready = set(moved)
-        outgoing = await _outgoing(
-            unit, [(d.id, p, d.local_date) for d, p in due if d.id in ready], again=True
+        outgoing = await _first_copies(
+            unit, [(d.id, p, d.local_date) for d, p in due if d.id in ready], again=True, now=now
         )
         await unit.commit()
     return Claim(outgoing, len(due))
 
 
-async def take_over_abandoned(data: BotData, now: datetime, limit: int) -> Claim:
-    """Reminders claimed by a process that stopped before marking them: send them now."""
+async def claim_copies(data: BotData, now: datetime, limit: int) -> Claim:
+    """Copies to send again: failed sends whose retry is due, and claims a stopped
+    process left unmarked. Each goes to its own partner only."""
     grace = timedelta(minutes=data.settings.reminder_grace_minutes)
     async with data.db.unit() as unit:
-        stale = await unit.reminders.lock_abandoned(now - RECLAIM_AFTER, limit)
-        if not stale:
+        due = await unit.reminders.lock_copies_due(now, now - RECLAIM_AFTER, limit)
+        if not due:
             return Claim([], 0)
-        taken: list[tuple[int, PairRecord, date, bool]] = []
-        for delivery, pair in stale:
-            again = delivery.status == DeliveryStatus.RESENDING
-            # A snoozed reminder was claimed when its snooze came due.
-            due = delivery.claimed_at if again else delivery.due_at
-            useful = is_still_useful(due, now, grace)
-            status = delivery.status if useful else DeliveryStatus.LATE_SKIPPED
-            moved = await unit.reminders.transition(
-                [delivery.id],
-                DeliveryStatus(status),
-                only_from=(DeliveryStatus(delivery.status),),
-                claimed_before=now - RECLAIM_AFTER,
-                claimed_at=now,
+        stretched = await unit.reminders.stretched_on_days(
+            (d.pair_id, d.local_date) for _, d, _ in due
+        )
+        changes: list[dict[str, object]] = []
+        sending: dict[tuple[int, bool], dict[int, int]] = {}
+        rounds: dict[tuple[int, bool], tuple[ReminderDeliveryRecord, PairRecord]] = {}
+        for copy, delivery, pair in due:
+            key = (delivery.id, copy.again)
+            rounds[key] = (delivery, pair)
+            live = (
+                (DeliveryStatus.RESENDING, DeliveryStatus.RESENT)
+                if copy.again
+                else (DeliveryStatus.CLAIMED, DeliveryStatus.SENT)
             )
-            if moved and status in IN_FLIGHT:
-                log.info("taking over reminder %s left unsent by a stopped process", delivery.id)
-                taken.append((delivery.id, pair, delivery.local_date, again))
-        outgoing = await _outgoing(unit, [t[:3] for t in taken if not t[3]], again=False)
-        outgoing += await _outgoing(unit, [t[:3] for t in taken if t[3]], again=True)
+            # A snoozed reminder's second round was claimed when its snooze came due.
+            reminded_at = delivery.claimed_at if copy.again else delivery.due_at
+            if (
+                delivery.status not in live
+                or is_paused(pair, now)
+                or (pair.id, delivery.local_date) in stretched
+            ):
+                status = CopyStatus.SUPERSEDED
+            elif not is_still_useful(reminded_at, now, grace):
+                status = CopyStatus.LATE
+            else:
+                status = CopyStatus.SENDING
+                sending.setdefault(key, {})[copy.user_id] = copy.attempts
+                if copy.status == CopyStatus.SENDING:
+                    log.info(
+                        "taking over reminder %s to user %s left unsent by a stopped process",
+                        delivery.id,
+                        copy.user_id,
+                    )
+            changes.append(
+                _change(copy.delivery_id, copy.user_id, copy.again, copy.status, copy.claimed_at)
+                | dict(status=status, attempts=copy.attempts, claimed_at=now)
+            )
+        await unit.reminders.move_copies(changes)
+        await _settle(unit, set(rounds), now)
+        copies = await unit.reminders.copies_of(delivery_id for delivery_id, _ in sending)
+        names = await unit.reminders.first_names(
+            m for _, pair in rounds.values() for m in pair.members
+        )
+        outgoing = []
+        for (delivery_id, again), to in sending.items():
+            delivery, pair = rounds[(delivery_id, again)]
+            outgoing.append(
+                Outgoing(
+                    delivery_id=delivery_id,
+                    pair=pair,
+                    local_date=delivery.local_date,
+                    again=again,
+                    names={m: names.get(m, "your partner") for m in pair.members},
+                    claimed_at=now,
+                    to=to,
+                    earlier={
+                        c.user_id: c.status
+                        for c in copies
+                        if c.delivery_id == delivery_id
+                        and c.again == again
+                        and c.user_id not in to
+                        and c.status not in UNSETTLED
+                    },
+                )
+            )
         await unit.commit()
-    return Claim(outgoing, len(stale))
+    return Claim(outgoing, len(due))
 
 
-async def _outgoing(
-    unit: UnitOfWork, rows: Sequence[tuple[int, PairRecord, date]], *, again: bool
+async def _first_copies(
+    unit: UnitOfWork,
+    rows: Sequence[tuple[int, PairRecord, date]],
+    *,
+    again: bool,
+    now: datetime,
 ) -> list[Outgoing]:
+    """A copy in flight for each partner of each reminder just claimed, and what to send."""
     if not rows:
         return []
+    await unit.reminders.add_copies(
+        [
+            dict(
+                delivery_id=delivery_id,
+                user_id=member,
+                again=again,
+                status=CopyStatus.SENDING,
+                attempts=0,
+                claimed_at=now,
+            )
+            for delivery_id, pair, _ in rows
+            for member in pair.members
+        ]
+    )
     names = await unit.reminders.first_names(m for _, pair, _ in rows for m in pair.members)
     return [
         Outgoing(
@@ -428,27 +545,88 @@ async def _outgoing(
             local_date=local_date,
             again=again,
             names={m: names.get(m, "your partner") for m in pair.members},
+            claimed_at=now,
+            to={member: 0 for member in pair.members},
         )
         for delivery_id, pair, local_date in rows
     ]
 
 
+def _change(
+    delivery_id: int, user_id: int, again: bool, from_status: str, from_claimed_at: datetime
+) -> dict[str, object]:
+    """The start of a compare-and-set on one copy; the caller adds where it moves to."""
+    return dict(
+        delivery_id=delivery_id,
+        user_id=user_id,
+        again=again,
+        from_status=from_status,
+        from_claimed_at=from_claimed_at,
+        retry_at=None,
+        sent_at=None,
+    )
+
+
+def _round_outcome(statuses: Sequence[str], again: bool) -> DeliveryStatus | None:
+    """What a reminder's round comes to from its copies; None while any is unsettled."""
+    if CopyStatus.SENT in statuses:
+        return DeliveryStatus.RESENT if again else DeliveryStatus.SENT
+    if any(status in UNSETTLED for status in statuses):
+        return None
+    if all(status == CopyStatus.UNREACHABLE for status in statuses):
+        return DeliveryStatus.UNREACHABLE
+    if CopyStatus.REFUSED in statuses:
+        return DeliveryStatus.FAILED
+    return DeliveryStatus.LATE_SKIPPED
+
+
+async def _settle(unit: UnitOfWork, rounds: set[tuple[int, bool]], now: datetime) -> None:
+    """Move each reminder still in flight to what its copies came to, if they decide it."""
+    if not rounds:
+        return
+    copies = await unit.reminders.copies_of(delivery_id for delivery_id, _ in rounds)
+    moves: dict[tuple[DeliveryStatus, bool], list[int]] = {}
+    for delivery_id, again in rounds:
+        statuses = [c.status for c in copies if c.delivery_id == delivery_id and c.again == again]
+        outcome = _round_outcome(statuses, again) if statuses else None
+        if outcome is not None:
+            moves.setdefault((outcome, again), []).append(delivery_id)
+    for (outcome, again), ids in moves.items():
+        in_flight = DeliveryStatus.RESENDING if again else DeliveryStatus.CLAIMED
+        extra = {"sent_at": now} if outcome is DeliveryStatus.SENT else {}
+        await unit.reminders.transition(ids, outcome, only_from=(in_flight,), **extra)
+
+
+def _marked(
+    item: Outgoing, member: int, status: CopyStatus, **values: object
+) -> dict[str, object]:
+    """A sent copy's mark: from `sending` under this claim to `status`."""
+    start = _change(item.delivery_id, member, item.again, CopyStatus.SENDING, item.claimed_at)
+    return (
+        start | dict(status=status, attempts=item.to[member], claimed_at=item.claimed_at) | values
+    )
+
+
 async def record_sends(data: BotData, results: Sequence[SendResult], now: datetime) -> None:
-    """Mark what was sent, in one transaction; a delivery nobody got (errors) stays claimed."""
-    sent = [r.delivery_id for r in results if r.reached and not r.again]
-    resent = [r.delivery_id for r in results if r.reached and r.again]
-    nobody = [r.delivery_id for r in results if not r.reached and not r.failed]
+    """Mark each partner's copy as Telegram answered it, in one transaction."""
+    changes: list[dict[str, object]] = []
+    for result in results:
+        item = result.item
+        changes += [_marked(item, m, CopyStatus.SENT, sent_at=now) for m in result.reached]
+        changes += [_marked(item, m, CopyStatus.UNREACHABLE) for m in result.unreachable]
+        changes += [_marked(item, m, CopyStatus.REFUSED) for m in result.refused]
+        for member, asked in result.failed.items():
+            attempts = item.to[member] + 1
+            retry_at = now + retry_delay(attempts, asked)
+            changes.append(
+                _marked(item, member, CopyStatus.WAITING, attempts=attempts, retry_at=retry_at)
+            )
     unreachable = sorted({user for r in results for user in r.unreachable})
     async with data.db.unit() as unit:
-        await unit.reminders.transition(
-            sent, DeliveryStatus.SENT, only_from=(DeliveryStatus.CLAIMED,), sent_at=now
-        )
-        await unit.reminders.transition(
-            resent, DeliveryStatus.RESENT, only_from=(DeliveryStatus.RESENDING,)
-        )
-        await unit.reminders.transition(nobody, DeliveryStatus.UNREACHABLE, only_from=IN_FLIGHT)
+        await unit.reminders.move_copies(changes)
         for user_id in unreachable:
             await unit.users.set_reachable(user_id, False, now)
+        await _settle(unit, {(r.delivery_id, r.again) for r in results}, now)
         await unit.commit()
 
 

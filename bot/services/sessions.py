@@ -15,6 +15,8 @@ from routines.engine import (
     Event,
     Finished,
     SessionState,
+    ShowResumed,
+    ShowStep,
     advance,
     from_snapshot,
     new_session,
@@ -22,7 +24,7 @@ from routines.engine import (
     to_snapshot,
 )
 from routines.plan import PlanOptions, Seat, StepKind, SwapMode
-from storage.records import PairRecord
+from storage.records import OwedCardRecord, PairRecord
 from storage.repositories.sessions import CardRecord, SessionChange, SessionRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -56,8 +58,11 @@ class Live:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
+    """A saved transition: its effects, and the seats owed a new card (in the outbox)."""
+
     live: Live
     effects: tuple[Effect, ...]
+    owed: tuple[Seat, ...] = ()
 
 
 class SessionMissing(Exception):
@@ -81,6 +86,23 @@ def _change(state: SessionState) -> SessionChange:
         deadline=state.deadline,
         state=to_snapshot(state),
     )
+
+
+def owed_seats(state: SessionState, effects: tuple[Effect, ...]) -> tuple[Seat, ...]:
+    """The phones that get a new message for this state: a step card, or the summary."""
+    if any(isinstance(e, ShowResumed | Finished) for e in effects):
+        # Resuming shows the step again as a new message (it makes a sound); the end
+        # brings the summary to both phones.
+        return tuple(Seat)
+    return tuple(e.seat for e in effects if isinstance(e, ShowStep))
+
+
+async def _owe(
+    unit: UnitOfWork, session_id: int, state: SessionState, seats: tuple[Seat, ...], now: datetime
+) -> None:
+    """Record in the outbox, in the transaction that saves `state`, what each phone is owed."""
+    users = [state.user_of(seat) for seat in seats]
+    await unit.outbox.owe(session_id, users, state.version, state.phase.value, now)
 
 
 def exercises_done(state: SessionState) -> int:
@@ -138,9 +160,12 @@ async def start(
             change=_change(state),
             now=now,
         )
+        effects = opening_effects(state)
+        owed = owed_seats(state, effects)
+        await _owe(unit, record.id, state, owed, now)
         await unit.commit()
     live = _live(data, record)
-    return Applied(live, opening_effects(state))
+    return Applied(live, effects, owed)
 
 
 async def load(data: BotData, session_id: int) -> Live | None:
@@ -175,6 +200,8 @@ async def apply(data: BotData, session_id: int, event: Event) -> Applied:
             if not await unit.sessions.save(record.id, record.revision, change, now):
                 await unit.rollback()
                 continue
+            owed = owed_seats(transition.state, transition.effects)
+            await _owe(unit, record.id, transition.state, owed, now)
             if any(isinstance(effect, Finished) for effect in transition.effects):
                 await _record_result(unit, live, transition.state, now)
             await unit.commit()
@@ -187,7 +214,9 @@ async def apply(data: BotData, session_id: int, event: Event) -> Applied:
             deadline=change.deadline,
             state=change.state,
         )
-        return Applied(replace(live, record=saved, state=transition.state), transition.effects)
+        return Applied(
+            replace(live, record=saved, state=transition.state), transition.effects, owed
+        )
     raise RuntimeError(f"session {session_id}: too many concurrent writers")
 
 
@@ -223,6 +252,50 @@ async def note_cards(data: BotData, session_id: int, cards: list[CardRecord]) ->
     async with data.db.unit() as unit:
         await unit.sessions.note_cards(session_id, cards)
         await unit.commit()
+
+
+async def cards_delivered(
+    data: BotData,
+    live: Live,
+    shown: list[CardRecord],
+    unreachable: list[int],
+) -> None:
+    """What Telegram did with the cards of `live`'s version, in one transaction.
+
+    A card Telegram accepted is noted (a countdown edits it) and leaves the outbox;
+    a person Telegram refused is marked unreachable and is owed nothing more. Cards
+    that merely failed stay owed.
+    """
+    if not shown and not unreachable:
+        return
+    now = data.clock.now()
+    version = live.state.version
+    async with data.db.unit() as unit:
+        await unit.sessions.note_cards(live.id, shown)
+        await unit.outbox.sent(live.id, version, [card.user_id for card in shown], now)
+        await unit.outbox.unreachable(live.id, version, unreachable, now)
+        for user_id in unreachable:
+            await unit.users.set_reachable(user_id, False, now)
+        await unit.commit()
+
+
+async def owed_cards(data: BotData, session_id: int) -> tuple[Live | None, list[Seat]]:
+    """A session and the seats still owed the card of its current version."""
+    async with data.db.unit(read_only=True) as unit:
+        record = await unit.sessions.get(session_id)
+        owed = [] if record is None else await unit.outbox.owed(session_id)
+    if record is None:
+        return None, []
+    live = _live(data, record)
+    seats = [live.state.seat_of(card.user_id) for card in owed]
+    return live, [seat for seat in seats if seat is not None]
+
+
+async def sessions_owing_cards(data: BotData) -> list[int]:
+    """Every session with a card still owed for its current version (start-up)."""
+    async with data.db.unit(read_only=True) as unit:
+        owed: list[OwedCardRecord] = await unit.outbox.owed()
+    return sorted({card.session_id for card in owed})
 
 
 async def load_with_cards(data: BotData, session_id: int) -> tuple[Live | None, list[CardRecord]]:

@@ -16,6 +16,8 @@ from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo, available_timezones
 
+from bot.callbacks import Ints
+
 if TYPE_CHECKING:
     from timezonefinder import TimezoneFinder
 
@@ -86,6 +88,10 @@ def _catalogue() -> _Catalogue:
         # A key two zones share would be ambiguous on a button: such a zone gets none.
         by_key={key: found[0] for key, found in keys.items() if len(found) == 1},
     )
+
+
+# Every value `zone_key` can take (zlib.crc32 is unsigned 32-bit): what a button may carry.
+ZONE_KEYS = Ints(0, 0xFFFF_FFFF)
 
 
 def zone_key(zone: str) -> int:

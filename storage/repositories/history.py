@@ -13,9 +13,11 @@ from storage.models import (
     FormerPartnership,
     FormerSession,
     Invite,
+    OwedCard,
     Pair,
     PairRequest,
     ReminderDelivery,
+    ReminderRecipient,
     ReminderSlot,
     SessionRating,
     SessionResult,
@@ -29,8 +31,8 @@ from storage.records import (
     PairRequestRecord,
 )
 
-# The delivery status the reminder dispatcher writes for a slot a pause silenced.
-_PAUSED = "paused"
+# A pause is recorded on the delivery (the pair's slot that day), never on a copy.
+from storage.repositories.reminders import DeliveryStatus
 
 
 def _former(row: FormerPartnership) -> FormerPartnershipRecord:
@@ -123,7 +125,10 @@ class HistoryRepository:
         """Local dates on which a pause silenced one of the pair's reminders."""
         rows = await self._session.scalars(
             select(ReminderDelivery.local_date)
-            .where(ReminderDelivery.pair_id == pair_id, ReminderDelivery.status == _PAUSED)
+            .where(
+                ReminderDelivery.pair_id == pair_id,
+                ReminderDelivery.status == DeliveryStatus.PAUSED,
+            )
             .distinct()
         )
         return set(rows)
@@ -282,6 +287,11 @@ class HistoryRepository:
         """
         await self._session.execute(
             delete(SessionRating).where(SessionRating.user_id == user_id)
+        )
+        # The outbox and the reminder copies name a person without a foreign key.
+        await self._session.execute(delete(OwedCard).where(OwedCard.user_id == user_id))
+        await self._session.execute(
+            delete(ReminderRecipient).where(ReminderRecipient.user_id == user_id)
         )
         await self._session.execute(
             delete(StretchSession).where(

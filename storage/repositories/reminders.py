@@ -13,11 +13,34 @@ from datetime import UTC, date, datetime, time
 from enum import StrEnum
 from typing import Any, TypeVar, cast
 
-from sqlalchemy import Select, Table, bindparam, delete, func, or_, select, tuple_, update
+from sqlalchemy import (
+    Select,
+    Table,
+    and_,
+    bindparam,
+    delete,
+    func,
+    or_,
+    select,
+    tuple_,
+    update,
+)
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import Pair, ReminderDelivery, ReminderSlot, SessionResult, User
-from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
+from storage.models import (
+    Pair,
+    ReminderDelivery,
+    ReminderRecipient,
+    ReminderSlot,
+    SessionResult,
+    User,
+)
+from storage.records import (
+    PairRecord,
+    ReminderDeliveryRecord,
+    ReminderRecipientRecord,
+    ReminderSlotRecord,
+)
 from storage.repositories.pairs import pair_record
 from storage.upsert import insert_or_ignore
 
@@ -33,6 +56,7 @@ class DeliveryStatus(StrEnum):
     SNOOZED = "snoozed"  # waiting for `snooze_due_at`
     RESENT = "resent"  # the snoozed reminder went out; no second snooze
     UNREACHABLE = "unreachable"  # neither partner could be reached
+    FAILED = "failed"  # Telegram refused the request for every partner it did not reach
     SKIPPED = "skipped"  # "Skip today" (pressed before, or on this reminder)
     PAUSED = "paused"
     DONE = "done"  # the pair had already stretched that local day
@@ -40,6 +64,21 @@ class DeliveryStatus(StrEnum):
 
 
 IN_FLIGHT = (DeliveryStatus.CLAIMED, DeliveryStatus.RESENDING)
+
+
+class CopyStatus(StrEnum):
+    """Where one partner's copy of a reminder stands; the first two are unsettled."""
+
+    SENDING = "sending"  # claimed, the message is being sent
+    WAITING = "waiting"  # the send failed for a passing reason; tried again at retry_at
+    SENT = "sent"
+    UNREACHABLE = "unreachable"  # 403: blocked the bot, or never opened a private chat
+    LATE = "late"  # still unsent when the grace window closed
+    REFUSED = "refused"  # Telegram refused the request itself; trying again cannot help
+    SUPERSEDED = "superseded"  # the pair's reminder moved on: snoozed, skipped, stretched
+
+
+UNSETTLED = (CopyStatus.SENDING, CopyStatus.WAITING)
 
 
 def _slot(row: ReminderSlot) -> ReminderSlotRecord:
@@ -64,6 +103,18 @@ def _delivery(row: ReminderDelivery) -> ReminderDeliveryRecord:
         status=row.status,
         snooze_due_at=row.snooze_due_at,
         note=row.note,
+    )
+
+
+def _copy(row: ReminderRecipient) -> ReminderRecipientRecord:
+    return ReminderRecipientRecord(
+        delivery_id=row.delivery_id,
+        user_id=row.user_id,
+        again=row.again,
+        status=row.status,
+        attempts=row.attempts,
+        claimed_at=row.claimed_at,
+        retry_at=row.retry_at,
     )
 
 
@@ -150,15 +201,22 @@ class ReminderRepository:
             )
 
     async def soonest_due(self) -> datetime | None:
-        """The earliest instant anything is due: a slot, or a snoozed reminder."""
+        """The earliest instant anything is due: a slot, a snoozed reminder, or a retry."""
         slot_due = await self._session.scalar(select(func.min(ReminderSlot.next_due_at)))
         snooze_due = await self._session.scalar(
             select(func.min(ReminderDelivery.snooze_due_at)).where(
                 ReminderDelivery.status == DeliveryStatus.SNOOZED
             )
         )
+        retry_due = await self._session.scalar(
+            select(func.min(ReminderRecipient.retry_at)).where(
+                ReminderRecipient.status == CopyStatus.WAITING
+            )
+        )
         instants = [
-            _aware(value) for value in (slot_due, snooze_due) if isinstance(value, datetime)
+            _aware(value)
+            for value in (slot_due, snooze_due, retry_due)
+            if isinstance(value, datetime)
         ]
         return min(instants, default=None)
 
@@ -278,6 +336,81 @@ class ReminderRepository:
             query.values(status=to, **values).returning(ReminderDelivery.id)
         )
         return list(result.scalars())
+
+    # -- each partner's copy ------------------------------------------------------------
+    async def add_copies(self, rows: Sequence[dict[str, Any]]) -> None:
+        """Insert copies (delivery_id, user_id, again, status, attempts, claimed_at)."""
+        if rows:
+            table = cast(Table, ReminderRecipient.__table__)
+            await self._session.execute(insert_or_ignore(self._session, table), list(rows))
+
+    async def lock_copies_due(
+        self, now: datetime, claimed_before: datetime, limit: int
+    ) -> list[tuple[ReminderRecipientRecord, ReminderDeliveryRecord, PairRecord]]:
+        """Copies to send now: failed ones whose retry is due, and ones a stopped process
+        claimed and never marked; with their reminders and pairs, locked on PostgreSQL."""
+        query = (
+            select(ReminderRecipient, ReminderDelivery, Pair)
+            .join(ReminderDelivery, ReminderDelivery.id == ReminderRecipient.delivery_id)
+            .join(Pair, Pair.id == ReminderDelivery.pair_id)
+            .where(
+                or_(
+                    and_(
+                        ReminderRecipient.status == CopyStatus.WAITING,
+                        ReminderRecipient.retry_at <= now,
+                    ),
+                    and_(
+                        ReminderRecipient.status == CopyStatus.SENDING,
+                        ReminderRecipient.claimed_at < claimed_before,
+                    ),
+                )
+            )
+            .order_by(ReminderRecipient.claimed_at, ReminderRecipient.delivery_id)
+            .limit(limit)
+        )
+        rows = await self._session.execute(self._locked(query, ReminderRecipient))
+        return [(_copy(c), _delivery(d), pair_record(p)) for c, d, p in rows]
+
+    async def copies_of(self, delivery_ids: Iterable[int]) -> list[ReminderRecipientRecord]:
+        ids = sorted(set(delivery_ids))
+        if not ids:
+            return []
+        rows = await self._session.scalars(
+            select(ReminderRecipient)
+            .where(ReminderRecipient.delivery_id.in_(ids))
+            .order_by(ReminderRecipient.delivery_id, ReminderRecipient.user_id)
+            .execution_options(populate_existing=True)
+        )
+        return [_copy(row) for row in rows]
+
+    async def move_copies(self, changes: Sequence[dict[str, Any]]) -> None:
+        """Set each copy's status, attempts, claim, retry and sent instants, in one round trip.
+
+        Each change names its copy (delivery_id, user_id, again) and the status and claim
+        instant it is expected to have: a compare-and-set, so a process whose claim was
+        taken over after it stalled cannot overwrite what the new claim recorded.
+        """
+        if not changes:
+            return
+        table = cast(Table, ReminderRecipient.__table__)
+        await self._session.execute(
+            update(table)
+            .where(
+                table.c.delivery_id == bindparam("b_delivery_id"),
+                table.c.user_id == bindparam("b_user_id"),
+                table.c.again == bindparam("b_again"),
+                table.c.status == bindparam("b_from_status"),
+                table.c.claimed_at == bindparam("b_from_claimed_at"),
+            )
+            .values(
+                status=bindparam("b_status"),
+                attempts=bindparam("b_attempts"),
+                claimed_at=bindparam("b_claimed_at"),
+                retry_at=bindparam("b_retry_at"),
+                sent_at=bindparam("b_sent_at"),
+            ),
+            [{f"b_{name}": value for name, value in change.items()} for change in changes],
+        )
 
     async def delivery(self, delivery_id: int) -> ReminderDeliveryRecord | None:
         row = await self._session.get(ReminderDelivery, delivery_id, populate_existing=True)

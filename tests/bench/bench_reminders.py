@@ -18,6 +18,13 @@ For each database it builds 100,000 pairs with one or two slots each (a few zone
   "over 30 in 1 s" counts the messages that a strict sliding one-second window of 30
   would have refused (the fake itself never answers 429 unless told to).
 
+- lateness on a running application: 150 pairs with a slot due at the same minute, the
+  application started 20 s before it (`app.start()`, the real job queue, the bot's
+  30-a-second pace, nobody ticking by hand), with a clock that runs with the wall
+  clock; for each reminder, the instant its first message was handed to the Bot API
+  minus its due instant, on the clock the dispatcher reads.
+  `--lateness` runs only this part (on SQLite, and PostgreSQL when set).
+
 Nothing is asserted: the bench prints numbers. Each database runs in its own child
 process, so the numbers of one do not leak into the other.
 """
@@ -52,7 +59,7 @@ from routines.loader import load_library
 from routines.reminder_time import Weekdays, next_due
 from storage.db import Database
 from storage.models import Pair, ReminderSlot, User
-from tests.clock import FakeClock
+from tests.clock import FakeClock, RunningClock
 from tests.conftest import TEST_TOKEN, make_settings, reset_postgres
 from tests.fake_telegram import FakeBotApi, World
 
@@ -66,6 +73,10 @@ BEFORE = A - timedelta(minutes=1)
 CLAIM_SLOTS = 10_000
 SLOW_PAIRS = 800  # 1,600 messages: more than two runs of 10 s at 30 a second
 FAST_PAIRS = 4_000  # 8,000 messages: more than 5 s at 1,000 a second
+LATE_PAIRS = 150
+# Due at this minute; the application starts `LATE_LEAD` before it.
+LATE_DUE = datetime(2026, 11, 4, 7, 45, tzinfo=UTC)
+LATE_LEAD = timedelta(seconds=20)
 
 
 # -- the data ------------------------------------------------------------------------------
@@ -157,9 +168,9 @@ async def _ready_child(url: str) -> None:
     async with app:
         assert app.post_init is not None
         await app.post_init(app)
-        await app.start()
         job = dispatcher_job(app)
-        job.enabled = False
+        job.job.pause()  # the tick below is the first one, run here to time it
+        await app.start()
         assert isinstance(job.data, ReminderDispatcher)
         await job.data.tick(app.bot, app.bot_data)
         gc.collect()
@@ -277,11 +288,101 @@ async def throughput(
     }
 
 
+# -- lateness on a running application ----------------------------------------------------
+
+
+async def _populate_due_together(url: str) -> None:
+    """`LATE_PAIRS` pairs in UTC, each with one slot due at `LATE_DUE`."""
+    database = Database.connect(url)
+    await database.migrate()
+    before = LATE_DUE - timedelta(days=1)
+    users = [
+        dict(
+            id=uid,
+            first_name=f"P{uid}",
+            username=None,
+            reachable=True,
+            created_at=before,
+            updated_at=before,
+        )
+        for uid in range(1, 2 * LATE_PAIRS + 1)
+    ]
+    pairs = [
+        dict(
+            id=n + 1,
+            user_low_id=2 * n + 1,
+            user_high_id=2 * n + 2,
+            timezone="UTC",
+            swap_mode="per-exercise",
+            created_at=before,
+        )
+        for n in range(LATE_PAIRS)
+    ]
+    slots = [
+        dict(
+            pair_id=n + 1,
+            local_time=LATE_DUE.time(),
+            weekdays=127,
+            next_due_at=LATE_DUE,
+            created_at=before,
+        )
+        for n in range(LATE_PAIRS)
+    ]
+    async with database.engine.begin() as connection:
+        for model, rows in ((User, users), (Pair, pairs), (ReminderSlot, slots)):
+            await connection.execute(insert(model), rows)
+    await database.dispose()
+
+
+async def lateness(url: str) -> dict[str, float]:
+    """Seconds from the due minute to each reminder's first message, on the bot's clock."""
+    if url.startswith("postgresql"):
+        await reset_postgres(url)
+    await _populate_due_together(url)
+    clock = RunningClock(LATE_DUE - LATE_LEAD)
+    world = World(clock=lambda: clock.now().timestamp())
+    world.opened |= set(range(1, 2 * LATE_PAIRS + 1))
+    app = build_application(make_settings(url), request=FakeBotApi(world), clock=clock)
+    first_message: dict[int, float] = {}
+    async with app:
+        assert app.post_init is not None
+        await app.post_init(app)
+        await app.start()
+        give_up = time.perf_counter() + 2 * 60 + LATE_LEAD.total_seconds()
+        while len(first_message) < LATE_PAIRS and time.perf_counter() < give_up:
+            await asyncio.sleep(0.05)
+            for call in world.calls_of("sendMessage"):
+                pair_id = (int(call.params["chat_id"]) + 1) // 2
+                first_message.setdefault(pair_id, call.at)
+        await app.stop()
+        assert app.post_shutdown is not None
+        await app.post_shutdown(app)
+    late = sorted(at - LATE_DUE.timestamp() for at in first_message.values())
+    if url.startswith("postgresql"):
+        await reset_postgres(url)
+    return {
+        "reached": len(late),
+        "first": late[0] if late else float("nan"),
+        "p50": late[len(late) // 2] if late else float("nan"),
+        "last": late[-1] if late else float("nan"),
+    }
+
+
+def _lateness_row(r: dict[str, float]) -> str:
+    return _row(
+        f"lateness, {LATE_PAIRS} pairs due in one minute",
+        f"first {r['first']:.2f} s, p50 {r['p50']:.2f} s, last {r['last']:.2f} s"
+        f" (from the due minute to each pair's first message; {r['reached']:.0f} reached)",
+    )
+
+
 # -- one database ---------------------------------------------------------------------------
 
 
 async def run_database(url: str, pairs: int) -> dict[str, Any]:
     result: dict[str, Any] = {"pairs": pairs}
+    late_url = url if url.startswith("postgresql") else url.replace(".sqlite3", "-late.sqlite3")
+    result["lateness"] = await lateness(late_url)
     if url.startswith("postgresql"):
         await reset_postgres(url)
     empty_ready, empty_rss = time_to_ready(url)  # migrates the empty database first
@@ -320,6 +421,7 @@ def report(name: str, r: dict[str, Any]) -> None:
             f"  (RSS {r['rss_kib'] / 1024:.1f} MiB vs {r['empty_rss_kib'] / 1024:.1f} MiB)",
         )
     )
+    print(_lateness_row(r["lateness"]))
     print(_row(f"claim {r['claimed']:,} slots due in one minute", f"{r['claim_s']:.2f} s"))
     for key, label in (
         ("slow", "PTB default 30/s, 10 s"),
@@ -340,12 +442,22 @@ def report(name: str, r: dict[str, Any]) -> None:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m tests.bench.bench_reminders")
     parser.add_argument("--pairs", type=int, default=100_000)
+    parser.add_argument("--lateness", action="store_true", help="only the lateness")
     parser.add_argument("--ready-child", help=argparse.SUPPRESS)
     parser.add_argument("--database", help=argparse.SUPPRESS)
     parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.ready_child:
         asyncio.run(_ready_child(args.ready_child))
+        return 0
+    if args.lateness:
+        with tempfile.TemporaryDirectory() as folder:
+            late_urls = [("SQLite", f"sqlite+aiosqlite:///{folder}/late.sqlite3")]
+            if os.environ.get("TEST_DATABASE_URL"):
+                late_urls.append(("PostgreSQL", os.environ["TEST_DATABASE_URL"]))
+            for name, url in late_urls:
+                print(f"{name}:")
+                print(_lateness_row(asyncio.run(lateness(url))))
         return 0
     if args.database:
         result = asyncio.run(run_database(args.database, args.pairs))

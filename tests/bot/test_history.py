@@ -5,7 +5,9 @@ from __future__ import annotations
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from bot.reminder_dispatch import ReminderDispatcher, dispatcher_job
 from bot.render import history as render
+from bot.render.basics import BUTTON_GONE
 from bot.services.history import Subject
 from tests.bot.history_helpers import daily, finished
 from tests.bot.session_helpers import ANA, BEN, CAL, paired
@@ -58,15 +60,16 @@ async def test_forged_and_stale_pages_are_refused_politely(bot: BotHarness) -> N
     shown = bot.last(ANA.id)
     before = shown.text
 
+    assert await bot.press_data(ANA, shown, f"hp:{Subject.PAIR}:{pair.id}:2") == (
+        render.OUT_OF_DATE  # past the last page
+    )
     for data in (
-        f"hp:{Subject.PAIR}:{pair.id}:2",  # past the last page
         f"hp:{Subject.PAIR}:{pair.id}:-1",
         f"hp:7:{pair.id}:0",  # no such kind of history
         "hp:0:1",  # too few parts
         "hp:zero:1:0",
     ):
-        answer = await bot.press_data(ANA, shown, data)
-        assert answer in (render.OUT_OF_DATE, render.GONE), data
+        assert await bot.press_data(ANA, shown, data) == BUTTON_GONE, data
     assert await bot.press_data(CAL, shown, f"hp:{Subject.PAIR}:{pair.id}:0") == render.NOT_YOURS
     assert await bot.press_data(ANA, shown, f"hp:{Subject.PAIR}:{pair.id + 50}:0") == render.GONE
     assert bot.last(ANA.id).text == before
@@ -132,28 +135,31 @@ async def test_an_owed_day_missed_breaks_the_streak(bot: BotHarness) -> None:
     assert "Best so far: 4 days." in text
 
 
+async def tick(bot: BotHarness, when: datetime) -> None:
+    """One run of the reminder dispatcher at `when`, as its job would run it."""
+    bot.clock.set(when)
+    job = dispatcher_job(bot.app)
+    assert isinstance(job.data, ReminderDispatcher)
+    await job.data.tick(bot.app.bot, bot.app.bot_data)
+
+
 async def test_days_a_pause_silenced_do_not_break_the_streak(bot: BotHarness) -> None:
+    # Friday 30 October: a daily 07:30 reminder and a session; early on Saturday,
+    # /pause 2 (Saturday and Sunday).
+    bot.clock.set(datetime(2026, 10, 30, 12, 0, tzinfo=UTC))
     pair = await paired(bot)
     await bot.say(ANA, "/remind 07:30")
     await finished(bot, pair, date(2026, 10, 30))
-    # Paused on Saturday 31 October for two days: the reminder dispatcher records each
-    # slot it held back.
-    async with bot.app.bot_data.db.unit() as unit:
-        [slot] = await unit.reminders.slots_of(pair.id)
-        await unit.reminders.add_deliveries(
-            [
-                dict(
-                    pair_id=pair.id,
-                    slot_id=slot.id,
-                    local_date=day,
-                    due_at=datetime(day.year, day.month, day.day, 7, 30, tzinfo=UTC),
-                    claimed_at=datetime(day.year, day.month, day.day, 7, 30, tzinfo=UTC),
-                    status="paused",
-                )
-                for day in (date(2026, 10, 31), date(2026, 11, 1))
-            ]
-        )
-        await unit.commit()
+    bot.clock.set(datetime(2026, 10, 31, 6, 0, tzinfo=UTC))
+    await bot.say(ANA, "/pause 2")
+    # The dispatcher holds back Saturday's and Sunday's reminders and records them paused
+    # (on the delivery, not on a partner's copy: no copy is sent).
+    for day in (31, 1):
+        await tick(bot, datetime(2026, 10 if day == 31 else 11, day, 7, 30, tzinfo=UTC))
+    async with bot.app.bot_data.db.unit(read_only=True) as unit:
+        statuses = [(d.local_date, d.status) for d in await unit.reminders.deliveries_of(pair.id)]
+    assert statuses == [(date(2026, 10, 31), "paused"), (date(2026, 11, 1), "paused")]
+    bot.clock.set(datetime(2026, 11, 2, 12, 0, tzinfo=UTC))
     await finished(bot, pair, MONDAY)
 
     await bot.say(ANA, "/streak")

@@ -340,8 +340,9 @@ async def test_a_bystander_pressing_accept_gets_an_alert_and_changes_nothing(
     request = await _ask_in_group(bot, ANA, BEN)
     before = request.text
 
-    assert await bot.press(CAM, request, "Accept") == "Only Ben &lt;3 can answer this."
-    assert await bot.press(ANA, request, "Decline") == "Only Ben &lt;3 can answer this."
+    # An alert is plain text: the name shows as typed, not HTML-escaped.
+    assert await bot.press(CAM, request, "Accept") == "Only Ben <3 can answer this."
+    assert await bot.press(ANA, request, "Decline") == "Only Ben <3 can answer this."
 
     assert answers(bot)[-1]["show_alert"] is True
     assert request.text == before and request.edits == 0

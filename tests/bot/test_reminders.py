@@ -1,21 +1,25 @@
 """Daily reminders in-process: the commands, and what arrives on both phones when.
 
-The dispatcher's own schedule is held; each test moves the clock and ticks by hand.
+The dispatcher's own schedule is held; each test moves the clock and ticks by hand
+(tests/bot/test_reminder_wakeup.py lets it run on its own).
 """
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
 from datetime import UTC, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
 
+from bot.config import Settings
 from bot.reminder_dispatch import ReminderDispatcher, TickReport, dispatcher_job, pitch_of
 from bot.services.reminders import reschedule_pair
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
 from storage.repositories.sessions import SessionChange
+from tests.clock import FakeClock
 from tests.fake_telegram import SentMessage
-from tests.harness import BotHarness, Group, Person
+from tests.harness import BotHarness, Group, Person, running_bot
 
 ANA = Person(101, "Ana", "ana")
 BEN = Person(202, "Ben")
@@ -28,11 +32,6 @@ def berlin(
 ) -> datetime:
     """A wall-clock moment in Berlin, as the aware instant the bot's clock holds."""
     return datetime(year, month, day, hour, minute, second, tzinfo=BERLIN)
-
-
-def hold_the_dispatcher(bot: BotHarness) -> None:
-    """Stop the job's own schedule: the test decides when a tick happens, by its clock."""
-    dispatcher_job(bot.app).enabled = False
 
 
 async def tick(bot: BotHarness, when: datetime | None = None) -> TickReport:
@@ -114,9 +113,11 @@ def at(hour: int, minute: int = 0) -> time:
 TEAM = Group(-100700, "Back office")
 
 
-@pytest.fixture(autouse=True)
-def _held(bot: BotHarness) -> None:
-    hold_the_dispatcher(bot)
+@pytest.fixture
+async def bot(settings: Settings, clock: FakeClock) -> AsyncIterator[BotHarness]:
+    """The running bot with its dispatcher held: each test ticks it by hand, on its clock."""
+    async with running_bot(settings, clock, reminders_held=True) as harness:
+        yield harness
 
 
 # -- commands --------------------------------------------------------------------------
@@ -499,20 +500,3 @@ async def test_on_the_fall_back_night_a_slot_in_the_repeated_hour_fires_once(
 
 def _minutes(bot: BotHarness) -> int:
     return pitch_of(bot.app.bot_data.library).minutes
-
-
-async def test_the_dispatcher_wakes_at_a_new_slots_due_instant_not_a_minute_later(
-    bot: BotHarness,
-) -> None:
-    await pair_up(bot)
-    job = dispatcher_job(bot.app)
-    job.enabled = True
-    job.job.modify(next_run_time=datetime.now(UTC) + timedelta(minutes=1))
-    bot.clock.set(berlin(2026, 11, 2, 10, 4, 30))
-
-    await bot.say(ANA, "/remind 10:05")
-
-    assert job.next_t is not None
-    wait = (job.next_t - datetime.now(UTC)).total_seconds()
-    assert 25 < wait <= 30
-    job.enabled = False

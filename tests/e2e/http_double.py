@@ -22,7 +22,7 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fake_telegram.world import SentMessage, TimeoutRequested, World
+from tests.fake_telegram.world import ConnectionDropped, SentMessage, TimeoutRequested, World
 from tests.harness import Group, Person
 
 # Parameters that are text even when they look like JSON ("123", "true"): PTB sends
@@ -88,7 +88,13 @@ class BotApiDouble:
         self._lock = threading.Condition()
         self._updates: list[dict[str, Any]] = []
         self._update_ids = itertools.count(1)
+        self._taps: dict[int, itertools.count[int]] = {}
         self._closing = False
+        # Calls held without an answer (see `park`), and whom to hold.
+        self._park_methods: frozenset[str] = frozenset()
+        self._park_chats: frozenset[int] = frozenset()
+        self._parked: list[tuple[str, dict[str, Any]]] = []
+        self._parked_dropped = False
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -159,11 +165,13 @@ class BotApiDouble:
     def push_tap(self, person: Person, message: SentMessage, label: str) -> None:
         """`person` taps the button labelled `label` under `message`."""
         with self._lock:
+            # Numbered per person, so seeded faults pick the same answers every run.
+            taps = self._taps.setdefault(person.id, itertools.count(1))
             self._updates.append(
                 {
                     "update_id": next(self._update_ids),
                     "callback_query": {
-                        "id": f"tap{len(self.world.calls)}",
+                        "id": f"tap-{person.id}-{next(taps)}",
                         "from": person.as_user(),
                         "chat_instance": f"ci{message.chat_id}",
                         "message": message.raw,
@@ -195,6 +203,53 @@ class BotApiDouble:
                     )
                 self._lock.wait(remaining)
 
+    # -- holding calls, to stop the bot at a chosen moment --------------------------------
+    def park(self, method: str, chat_ids: set[int]) -> None:
+        """Hold every later call of `method` to `chat_ids`, unanswered and not carried out.
+
+        The bot then waits for Telegram exactly where the test wants it (say, in the
+        middle of a step change) until it is killed; `drop_parked` closes the held
+        connections without carrying the calls out.
+        """
+        with self._lock:
+            self._park_methods = frozenset({method})
+            self._park_chats = frozenset(chat_ids)
+            self._parked_dropped = False
+
+    def wait_for_parked(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
+        """The parameters of the first `count` calls held, once that many arrived."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self._parked) < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{len(self._parked)} calls parked, wanted {count}")
+                self._lock.wait(remaining)
+            return [params for _, params in self._parked[:count]]
+
+    def drop_parked(self) -> None:
+        """Stop holding: the held connections close unanswered, later calls go through."""
+        with self._lock:
+            self._park_methods = frozenset()
+            self._park_chats = frozenset()
+            self._parked_dropped = True
+            self._lock.notify_all()
+
+    def _park_if_asked(self, method: str, params: dict[str, Any]) -> None:
+        # Called with the lock held; raises ConnectionDropped for a parked call.
+        if method not in self._park_methods or params.get("chat_id") not in self._park_chats:
+            return
+        self._parked.append((method, params))
+        self._lock.notify_all()
+        while not self._parked_dropped and not self._closing:
+            self._lock.wait()
+        raise ConnectionDropped
+
+    def messages_of(self, chat_id: int) -> list[SentMessage]:
+        """What the bot sent to `chat_id` so far (a copy, safe while the bot keeps sending)."""
+        with self._lock:
+            return list(self.world.bot_messages(chat_id))
+
     def pending_updates(self) -> int:
         """Updates pushed but not yet confirmed by the bot with a later `offset`."""
         with self._lock:
@@ -207,6 +262,7 @@ class BotApiDouble:
         if method == "getUpdates":
             return _json(200, {"ok": True, "result": self._get_updates(params)})
         with self._lock:
+            self._park_if_asked(method, params)
             try:
                 status, body = self.world.answer(method, params)
             finally:
@@ -271,6 +327,10 @@ class BotApiDouble:
                     except TimeoutRequested:
                         # Telegram never answering: hold on until the client gives up.
                         double.hold_until_closed()
+                        self.close_connection = True
+                        return
+                    except ConnectionDropped:
+                        # A broken link: the connection closes, no answer at all.
                         self.close_connection = True
                         return
                 try:

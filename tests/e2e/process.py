@@ -7,7 +7,7 @@ import signal
 import subprocess
 import sys
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -49,14 +49,33 @@ class Stopped:
     shutdown_seconds: float
 
 
+class RunningBot:
+    """A running bot process: call it to stop it with SIGTERM, or `kill` it outright."""
+
+    def __init__(self, process: subprocess.Popen[bytes], log_file: Path) -> None:
+        self._process = process
+        self._log_file = log_file
+
+    def __call__(self) -> Stopped:
+        asked = time.monotonic()
+        self._process.send_signal(signal.SIGTERM)
+        status = self._process.wait(timeout=SHUTDOWN_LIMIT_SECONDS)
+        took = time.monotonic() - asked
+        return Stopped(status, self._log_file.read_text(errors="replace"), took)
+
+    def kill(self) -> int:
+        """SIGKILL: no shutdown at all, as in a crash or an out-of-memory kill."""
+        self._process.kill()
+        return self._process.wait(timeout=SHUTDOWN_LIMIT_SECONDS)
+
+
 @contextmanager
-def bot_process(
-    double: BotApiDouble, tmp_path: Path, **env: str
-) -> Iterator[Callable[[], Stopped]]:
-    """`python -m bot` against the double; the caller stops it with the function handed out.
+def bot_process(double: BotApiDouble, tmp_path: Path, **env: str) -> Iterator[RunningBot]:
+    """`python -m bot` against the double; the caller stops it with the handle handed out.
 
     The process runs in an empty folder, so no developer's `.env` is read; it is killed
-    if the test leaves early.
+    if the test leaves early. A second process in the same folder uses the same
+    database (a restart) and adds to the same log.
     """
     log_file = tmp_path / "output.log"
     environment = clean_env(
@@ -65,7 +84,7 @@ def bot_process(
         DATABASE_URL=f"sqlite+aiosqlite:///{tmp_path / 'bot.sqlite3'}",
         **env,
     )
-    with log_file.open("wb") as sink:
+    with log_file.open("ab") as sink:
         process = subprocess.Popen(
             [sys.executable, "-m", "bot"],
             cwd=tmp_path,
@@ -73,16 +92,8 @@ def bot_process(
             stdout=sink,
             stderr=subprocess.STDOUT,
         )
-
-        def stop() -> Stopped:
-            asked = time.monotonic()
-            process.send_signal(signal.SIGTERM)
-            status = process.wait(timeout=SHUTDOWN_LIMIT_SECONDS)
-            took = time.monotonic() - asked
-            return Stopped(status, log_file.read_text(errors="replace"), took)
-
         try:
-            yield stop
+            yield RunningBot(process, log_file)
         finally:
             if process.poll() is None:
                 process.kill()

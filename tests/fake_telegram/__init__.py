@@ -5,6 +5,23 @@
 """
 
 from tests.fake_telegram.request import FakeBotApi
-from tests.fake_telegram.world import BOT_ID, BOT_USERNAME, Call, Failure, SentMessage, World
+from tests.fake_telegram.world import (
+    BOT_ID,
+    BOT_USERNAME,
+    Call,
+    Failure,
+    FaultPlan,
+    SentMessage,
+    World,
+)
 
-__all__ = ["BOT_ID", "BOT_USERNAME", "Call", "Failure", "FakeBotApi", "SentMessage", "World"]
+__all__ = [
+    "BOT_ID",
+    "BOT_USERNAME",
+    "Call",
+    "Failure",
+    "FakeBotApi",
+    "FaultPlan",
+    "SentMessage",
+    "World",
+]

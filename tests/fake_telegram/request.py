@@ -7,10 +7,10 @@ from typing import Any
 
 from telegram._utils.defaultvalue import DEFAULT_NONE
 from telegram._utils.types import ODVInput
-from telegram.error import TimedOut
+from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from tests.fake_telegram.world import FILES, TimeoutRequested, World
+from tests.fake_telegram.world import FILES, ConnectionDropped, TimeoutRequested, World
 
 
 class FakeBotApi(BaseRequest):
@@ -48,4 +48,9 @@ class FakeBotApi(BaseRequest):
             status, body = self.world.answer(api_method, params)
         except TimeoutRequested:
             raise TimedOut("the fake Bot API was told to time out") from None
+        except ConnectionDropped:
+            # What PTB raises when httpx sees the server close without an answer.
+            raise NetworkError(
+                "httpx.RemoteProtocolError: Server disconnected without sending a response."
+            ) from None
         return status, json.dumps(body).encode()

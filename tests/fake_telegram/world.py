@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import random
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+
+from tests.fake_telegram.limits import refusal as over_limits
 
 BOT_ID = 7000001
 BOT_USERNAME = "pairstretch_test_bot"
@@ -99,15 +102,51 @@ class Failure:
     """A planned failure: the next `times` calls of `method` (to `chat_id`, if given)."""
 
     method: str
-    # forbidden | blocked | retry_after | not_modified | chat_not_found | timeout | server_error
+    # forbidden | blocked | retry_after | not_modified | chat_not_found | timeout |
+    # server_error (HTTP 500) | dropped (the connection closes without an answer)
     kind: str
     chat_id: int | None = None
     times: int = 1
     retry_after: int = 1
 
 
+# The calls that carry something to a person: what seeded faults hit by default.
+# Start-up calls and getUpdates are left alone: PTB retries those by itself.
+PHONE_METHODS = frozenset(
+    {"sendMessage", "editMessageText", "editMessageReplyMarkup", "answerCallbackQuery"}
+)
+
+
+@dataclass(frozen=True)
+class FaultPlan:
+    """A fraction of calls fails, reproducibly: the same seed fails the same calls.
+
+    Whether a call fails depends only on the seed, the method, whom it is for and how
+    many calls of that method went to them before, never on how the calls of different
+    chats interleave, so a run with many sessions at once fails the same calls each time.
+    """
+
+    rate: float
+    seed: int
+    kinds: tuple[str, ...] = ("server_error", "timeout", "dropped")
+    methods: frozenset[str] = PHONE_METHODS
+
+    def strike(self, method: str, target: object, nth: int) -> str | None:
+        """The failure for the `nth` call of `method` to `target`, or None."""
+        if method not in self.methods:
+            return None
+        draw = random.Random(f"{self.seed}:{method}:{target}:{nth}")
+        if draw.random() >= self.rate:
+            return None
+        return draw.choice(self.kinds)
+
+
 class TimeoutRequested(Exception):
     """The door should behave as if Telegram never answered."""
+
+
+class ConnectionDropped(Exception):
+    """The door should close the connection without answering, as a broken link does."""
 
 
 class World:
@@ -122,6 +161,10 @@ class World:
         self.opened: set[int] = set()
         self.blocked: set[int] = set()
         self.failures: list[Failure] = []
+        self.faults: FaultPlan | None = None
+        # Calls a fault plan failed, with the kind of failure: for reports.
+        self.struck: list[tuple[Call, str]] = []
+        self._calls_to: dict[tuple[str, object], int] = {}
         self._next_id: dict[int, int] = {}
 
     # -- the people and chats of a test -------------------------------------------------
@@ -169,6 +212,18 @@ class World:
     ) -> None:
         self.failures.append(Failure(method, kind, chat_id, times, retry_after))
 
+    def _seeded_failure(self, call: Call) -> Failure | None:
+        if self.faults is None:
+            return None
+        target = call.params.get("chat_id", call.params.get("callback_query_id"))
+        nth = self._calls_to.get((call.method, target), 0)
+        self._calls_to[(call.method, target)] = nth + 1
+        kind = self.faults.strike(call.method, target, nth)
+        if kind is None:
+            return None
+        self.struck.append((call, kind))
+        return Failure(call.method, kind)
+
     def _planned_failure(self, method: str, params: dict[str, Any]) -> Failure | None:
         chat_id = params.get("chat_id")
         for failure in self.failures:
@@ -182,14 +237,18 @@ class World:
     # -- answering -----------------------------------------------------------------------
     def answer(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         """Telegram's answer to one call: an HTTP status and the JSON body."""
-        self.calls.append(Call(method, dict(params), self.clock()))
-        failure = self._planned_failure(method, params)
+        call = Call(method, dict(params), self.clock())
+        self.calls.append(call)
+        failure = self._planned_failure(method, params) or self._seeded_failure(call)
         if failure is not None:
             return self._failure_answer(failure)
         if method in _CHAT_METHODS and "chat_id" in params:
             refusal = self._refusal_for_chat(int(params["chat_id"]))
             if refusal is not None:
                 return refusal
+        too_much = over_limits(method, params)
+        if too_much is not None:
+            return _error(400, too_much)
         if method == "getMe":
             return _ok(BOT_USER)
         if method == "getUpdates":
@@ -223,6 +282,10 @@ class World:
     def _failure_answer(self, failure: Failure) -> tuple[int, dict[str, Any]]:
         if failure.kind == "timeout":
             raise TimeoutRequested
+        if failure.kind == "dropped":
+            raise ConnectionDropped
+        if failure.kind == "server_error":
+            return _error(500, "Internal Server Error")
         if failure.kind == "forbidden":
             return _error(403, "Forbidden: bot was blocked by the user")
         if failure.kind == "retry_after":
@@ -236,8 +299,6 @@ class World:
                 "reply markup are exactly the same as a current content and reply markup "
                 "of the message",
             )
-        if failure.kind == "server_error":
-            return _error(500, "Internal Server Error")
         if failure.kind == "chat_not_found":
             return _error(400, "Bad Request: chat not found")
         raise ValueError(f"unknown failure kind {failure.kind}")

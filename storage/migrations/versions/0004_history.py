@@ -1,7 +1,7 @@
 """former partnerships: the history a partner keeps when the other asks to be forgotten
 
 Revision ID: 0004_history
-Revises: 0001
+Revises: 0003_reminder_per_partner
 Create Date: 2026-12-01
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0004_history"
-down_revision: str | None = "0001"
+down_revision: str | None = "0003_reminder_per_partner"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
