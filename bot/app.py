@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from typing import Any
 
@@ -31,7 +32,7 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotData, Context
 from bot.errors import on_error
-from bot.handlers import basics, pairing, reminders, sessions, timezones
+from bot.handlers import basics, history, pairing, reminders, sessions, timezones
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
 from bot.session_runner import Runner
 from routines.loader import load_library
@@ -61,6 +62,7 @@ async def _post_init(app: BotApplication) -> None:
 
 async def _post_shutdown(app: BotApplication) -> None:
     data = app.bot_data
+    await asyncio.to_thread(data.charts.close)
     if data._database is not None:
         await data._database.dispose()
         data.db = None
@@ -124,6 +126,7 @@ def build_application(
     pairing.register(app)
     timezones.register(app)
     reminders.register(app)
+    history.register(app)
     # The catch-alls come last, after every feature had its chance.
     app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
     app.add_handler(CallbackQueryHandler(basics.unknown_button))

@@ -15,6 +15,7 @@ from dataclasses import dataclass
 
 MAX_BYTES = 64
 INT4_MAX = 2**31 - 1
+INT8_MAX = 2**63 - 1
 _ACTION = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 # Exactly what `pack` writes: no sign on zero, no leading zeros, no spaces, ASCII digits
 # only (Python's int() would also take "٣", " 3" and "3\n").
@@ -36,6 +37,8 @@ class Ints:
 ROW_ID = Ints(1, INT4_MAX)
 # A counter kept in an INTEGER column, such as a session's version.
 COUNTER = Ints(0, INT4_MAX)
+# A person's Telegram id, kept in a BIGINT column (Telegram's ids pass 2**31).
+USER_ID = Ints(1, INT8_MAX)
 
 
 @dataclass(frozen=True, slots=True)

@@ -8,6 +8,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.progress_chart import ChartRenderer
 from routines.model import Routine
 from routines.plan import Plan, PlanOptions, build_plan
 from storage.db import Database
@@ -28,6 +29,8 @@ class BotData:
         self.library: dict[str, Routine] = {}
         # Plans are pure functions of routine and options: build each one once.
         self._plans: dict[tuple[str, PlanOptions], Plan] = {}
+        # Draws /progress charts in a worker process, started on the first chart.
+        self.charts = ChartRenderer()
 
     def plan(self, routine_id: str, options: PlanOptions) -> Plan:
         key = (routine_id, options)

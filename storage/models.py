@@ -271,6 +271,47 @@ class ReminderDelivery(Base):
     note: Mapped[str | None] = mapped_column(Text)
 
 
+class FormerPartnership(Base):
+    """What a partner keeps of a pair whose other member asked to be forgotten.
+
+    Nothing here names the forgotten person: they are "a former partner".
+    """
+
+    __tablename__ = "former_partnerships"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    owner_id: Mapped[int] = mapped_column(
+        BigInteger, ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    timezone: Mapped[str] = mapped_column(String(64))
+    started_at: Mapped[datetime]
+    ended_at: Mapped[datetime]
+    # When the owner was told that the pair ended; NULL until Telegram accepted it.
+    told_at: Mapped[datetime | None]
+
+
+class FormerSession(Base):
+    """One session of a former partnership, with the owner's own rating."""
+
+    __tablename__ = "former_sessions"
+    __table_args__ = (
+        Index("ix_former_sessions_partnership_date", "partnership_id", "local_date"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    partnership_id: Mapped[int] = mapped_column(
+        ForeignKey("former_partnerships.id", ondelete="CASCADE")
+    )
+    routine_id: Mapped[str] = mapped_column(String(64))
+    end_reason: Mapped[str] = mapped_column(String(16))
+    holds_done: Mapped[int] = mapped_column(Integer)
+    exercises_done: Mapped[int] = mapped_column(Integer)
+    seconds_stretched: Mapped[int] = mapped_column(Integer)
+    local_date: Mapped[date] = mapped_column(Date)
+    ended_at: Mapped[datetime]
+    rating: Mapped[int | None] = mapped_column(SmallInteger)
+
+
 class ReminderRecipient(Base):
     """One partner's copy of a reminder: claimed, sent, retried and marked on its own.
 

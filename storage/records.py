@@ -98,6 +98,32 @@ class ReminderDeliveryRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class HistoryEntry:
+    """One session as /history and /export show it, with each rating by user id."""
+
+    local_date: date
+    routine_id: str
+    end_reason: str
+    holds_done: int
+    exercises_done: int
+    seconds_stretched: int
+    ended_at: datetime
+    ratings: dict[int, int]
+
+
+@dataclass(frozen=True, slots=True)
+class FormerPartnershipRecord:
+    """A pair kept by `owner_id` after the other partner asked to be forgotten."""
+
+    id: int
+    owner_id: int
+    timezone: str
+    started_at: datetime
+    ended_at: datetime
+    told_at: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class OwedCardRecord:
     """A card a session owes one phone: the card of `version`, showing `kind`."""
 

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from storage.repositories.history import HistoryRepository
 from storage.repositories.invites import InviteRepository
 from storage.repositories.outbox import OutboxRepository
 from storage.repositories.pair_requests import PairRequestRepository
@@ -27,6 +28,7 @@ class UnitOfWork:
         self.outbox = OutboxRepository(session)
         self.results = ResultRepository(session)
         self.reminders = ReminderRepository(session)
+        self.history = HistoryRepository(session)
 
     async def commit(self) -> None:
         await self._session.commit()

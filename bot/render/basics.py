@@ -22,6 +22,11 @@ PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("reminders", "List and remove reminders"),
     ("pause", "Pause reminders for a few days"),
     ("resume", "Resume reminders now"),
+    ("history", "Your recent sessions"),
+    ("streak", "Your pair's current and best streak"),
+    ("progress", "A chart of sessions and back-feel"),
+    ("export", "Everything I hold about you, as a file"),
+    ("forget", "Delete everything I hold about you"),
     ("unpair", "End a partnership"),
     ("help", "What I can do"),
 )
@@ -31,6 +36,9 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("remind", "Add a daily reminder for your pair"),
     ("reminders", "List and remove your pair's reminders"),
     ("timezone", "Set your pair's time zone"),
+    ("history", "Your pair's recent sessions"),
+    ("streak", "Your pair's streak"),
+    ("progress", "A chart of your pair's progress"),
     ("help", "What I can do"),
 )
 
@@ -56,7 +64,8 @@ def help_text() -> str:
         f"{private}\n\n"
         "<b>In your pair's group</b>\n"
         "/pair — reply to your partner's message with it\n"
-        "/stretch, /remind, /reminders, /timezone — for the pair whose home it is"
+        "/stretch, /remind, /reminders, /timezone, /history, /streak, /progress — for the "
+        "pair whose home it is"
     )
 
 

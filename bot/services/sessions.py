@@ -8,6 +8,7 @@ from datetime import datetime
 from zoneinfo import ZoneInfo
 
 from bot.context import BotData
+from bot.services import history
 from routines.engine import (
     Effect,
     EndReason,
@@ -236,9 +237,12 @@ async def _record_result(unit: UnitOfWork, live: Live, state: SessionState, now:
 
 
 async def streak(data: BotData, live: Live) -> int:
-    today = data.clock.now().astimezone(ZoneInfo(live.timezone)).date()
-    async with data.db.unit() as unit:
-        return await unit.results.streak(live.record.pair_id, today)
+    """The pair's current streak, by the one rule /streak uses too."""
+    try:
+        streaks = await history.streak_of(data, live.record.pair_id, data.clock.now())
+    except history.HistoryRefused:
+        return 0  # the pair ended while the session ran
+    return streaks.current
 
 
 async def note_cards(data: BotData, session_id: int, cards: list[CardRecord]) -> None:

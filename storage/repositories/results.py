@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -98,28 +98,6 @@ class ResultRepository:
             .limit(1)
         )
         return found is not None
-
-    async def streak(self, pair_id: int, today: date) -> int:
-        """Consecutive local days up to today with at least one hold done."""
-        rows = await self._session.scalars(
-            select(SessionResult.local_date)
-            .where(
-                SessionResult.pair_id == pair_id,
-                SessionResult.local_date <= today,
-                SessionResult.holds_done > 0,
-            )
-            .distinct()
-            .order_by(SessionResult.local_date.desc())
-            .limit(400)
-        )
-        days = 0
-        expected = today
-        for day in rows:
-            if day != expected:
-                break
-            days += 1
-            expected -= timedelta(days=1)
-        return days
 
     async def rate(self, result_id: int, user_id: int, rating: int, now: datetime) -> None:
         """One rating per partner per session; rating again replaces the answer."""

@@ -25,6 +25,7 @@ from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, running_bot
 
 ROW = "id"  # a row id in an INTEGER column; anything else is a valid sample value
+USER = "user"  # a Telegram user id in a BIGINT column (not the presser's)
 SESSION = ("sj", "sn", "sr", "sp", "su", "sk", "ss", "se")  # session, version
 ONE_ROW = (
     "inv_yes", "inv_no", "pair_yes", "pair_no", "unpair_pick", "unpair_yes", "unpair_no",
@@ -40,6 +41,11 @@ BUTTONS: dict[str, tuple[str, ...]] = {
     "rx": (ROW, ROW),  # pair, slot
     "rp": (ROW, "450", "127"),  # pair, minutes after midnight, weekday mask
     "rpa": (ROW, "7"),  # pair, days
+    "hp": ("0", ROW, "0"),  # history page: subject (pair / former partnership), its id, page
+    "hs": (ROW,),  # /streak: pair picked
+    "hc": (ROW,),  # /progress: pair picked
+    "fg_yes": (USER,),  # /forget confirmed, by this user
+    "fg_no": (USER,),  # /forget declined, by this user
 }
 BAD_NUMBERS = (
     "x",
@@ -57,15 +63,25 @@ BAD_NUMBERS = (
 )
 FROM_THE_ISSUE = ("sr:2147483648:1", "rp:1:99999:999", "rpa:1:99999")
 INT4_MAX = str(2**31 - 1)
+INT8_MAX = str(2**63 - 1)
+# What a place is filled with when the test wants rows that are not there.
+MISSING = {ROW: INT4_MAX, USER: INT8_MAX}
+
+
+def bad_numbers(place: str) -> tuple[str, ...]:
+    """BAD_NUMBERS but those a BIGINT user id may hold (Telegram's ids pass 2**31)."""
+    if place == USER:
+        return tuple(bad for bad in BAD_NUMBERS if bad != "2147483648")
+    return BAD_NUMBERS
 
 
 def forgeries(action: str, places: tuple[str, ...]) -> list[str]:
-    valid = ["1" if place == ROW else place for place in places]
+    valid = ["1" if place in (ROW, USER) else place for place in places]
     forged = [action, f"{action}:", ":".join([action, *valid, "1"])]
     if len(valid) > 1:
         forged.append(":".join([action, *valid[:-1]]))
     for index in range(len(valid)):
-        for bad in BAD_NUMBERS:
+        for bad in bad_numbers(places[index]):
             parts = list(valid)
             parts[index] = bad
             forged.append(":".join([action, *parts]))
@@ -135,8 +151,8 @@ async def test_a_button_for_rows_that_are_not_there_is_answered_politely(
     bot = bot_on_each_database
     message = await with_rows_behind_every_button(bot)
     before, sent = await database_rows(bot), messages_sent(bot)
-    # The largest id an INTEGER column holds: in range, but no such row.
-    stale = ":".join([action, *(INT4_MAX if p == ROW else p for p in BUTTONS[action])])
+    # The largest id its column holds: in range, but no such row (or someone else).
+    stale = ":".join([action, *(MISSING.get(p, p) for p in BUTTONS[action])])
 
     answer = await bot.press_data(ANA, message, stale)
 

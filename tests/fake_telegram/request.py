@@ -10,7 +10,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from tests.fake_telegram.world import ConnectionDropped, TimeoutRequested, World
+from tests.fake_telegram.world import FILES, ConnectionDropped, TimeoutRequested, World
 
 
 class FakeBotApi(BaseRequest):
@@ -41,6 +41,9 @@ class FakeBotApi(BaseRequest):
     ) -> tuple[int, bytes]:
         api_method = url.rsplit("/", 1)[-1]
         params: dict[str, Any] = dict(request_data.parameters) if request_data else {}
+        if request_data is not None and request_data.contains_files:
+            # Uploaded files travel as multipart parts: (file name, bytes, mime type).
+            params[FILES] = dict(request_data.multipart_data)
         try:
             status, body = self.world.answer(api_method, params)
         except TimeoutRequested:

@@ -34,9 +34,15 @@ _TRUE_METHODS = {
     "close",
     "logOut",
 }
+# The key under which an upload's files reach `World.answer` (never a Bot API parameter).
+FILES = "_files"
+# Methods that send a file: the message keeps its bytes under `SentMessage.file`.
+_MEDIA_METHODS = {"sendPhoto": "photo", "sendDocument": "document"}
 # Methods whose `chat_id` names the chat that would receive something.
 _CHAT_METHODS = {
     "sendMessage",
+    "sendPhoto",
+    "sendDocument",
     "editMessageText",
     "editMessageReplyMarkup",
     "deleteMessage",
@@ -69,6 +75,9 @@ class SentMessage:
     edits: int = 0
     deleted: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
+    # A photo's or document's bytes and file name, as uploaded.
+    file: bytes | None = None
+    file_name: str | None = None
 
     @property
     def buttons(self) -> list[tuple[str, str]]:
@@ -246,6 +255,8 @@ class World:
             return _ok([])
         if method == "sendMessage":
             return _ok(self._send(params))
+        if method in _MEDIA_METHODS:
+            return _ok(self._send_file(_MEDIA_METHODS[method], params))
         if method in ("editMessageText", "editMessageReplyMarkup"):
             return self._edit(method, params)
         if method == "deleteMessage":
@@ -317,6 +328,35 @@ class World:
                 raw=raw,
             )
         )
+        return raw
+
+    def _send_file(self, kind: str, params: dict[str, Any]) -> dict[str, Any]:
+        """A photo or document message; its caption reads as the message's text."""
+        files = params.pop(FILES, {})
+        if not files:
+            raise ValueError(f"{kind} without an uploaded file: the fake serves uploads only")
+        [(file_name, content, _mime)] = files.values()
+        raw = self._send({**params, "text": params.get("caption", "")})
+        message = self.messages[raw["chat"]["id"]][-1]
+        message.file, message.file_name = bytes(content), file_name
+        if kind == "photo":
+            raw["photo"] = [
+                {
+                    "file_id": f"photo{raw['message_id']}",
+                    "file_unique_id": "p",
+                    "width": 1,
+                    "height": 1,
+                }
+            ]
+        else:
+            raw["document"] = {
+                "file_id": f"doc{raw['message_id']}",
+                "file_unique_id": "d",
+                "file_name": file_name,
+            }
+        caption = raw.pop("text")
+        if caption:
+            raw["caption"] = caption
         return raw
 
     def _find(self, chat_id: int, message_id: int) -> SentMessage:

@@ -1,0 +1,257 @@
+"""/history, /streak, /progress, /export, /forget, and their buttons."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Coroutine
+from typing import TYPE_CHECKING, Any
+
+from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram.constants import ChatType
+from telegram.error import BadRequest
+from telegram.ext import CallbackQueryHandler, CommandHandler
+
+from bot import forget_notices
+from bot.callbacks import COUNTER, ROW_ID, USER_ID, Ints, pattern, unpack
+from bot.context import Context
+from bot.delivery import is_not_modified
+from bot.progress_chart import ChartInput
+from bot.render import history as render
+from bot.render.basics import BUTTON_GONE
+from bot.render.limits import toast
+from bot.services import history as service
+from bot.services import pairing
+from bot.services.history import HistoryRefused, Subject
+from bot.services.pairing import PairingRefused
+from storage.records import PairRecord, UserRecord
+
+if TYPE_CHECKING:
+    from bot.app import BotApplication
+
+Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
+# What a command does for the one pair it is about: (context, message to answer in,
+# pair, the asker's id, the pair's users by id).
+PairAct = Callable[[Context, Message, PairRecord, int, dict[int, UserRecord]], Awaitable[None]]
+# Which history a page button names: a live pair or a former partnership.
+SUBJECTS = Ints(min(Subject), max(Subject))
+
+
+def register(app: BotApplication) -> None:
+    """Wire the commands and buttons, and the job that retries notices to partners."""
+    app.add_handler(CommandHandler("history", history))
+    app.add_handler(CommandHandler("streak", _command(render.STREAK_PICK, _show_streak)))
+    app.add_handler(CommandHandler("progress", _command(render.PROGRESS_PICK, _show_progress)))
+    app.add_handler(CommandHandler("export", export))
+    app.add_handler(CommandHandler("forget", forget))
+    app.add_handler(CallbackQueryHandler(page_pressed, pattern=pattern(render.PAGE)))
+    app.add_handler(
+        CallbackQueryHandler(
+            _picked(render.STREAK_PICK, _show_streak), pattern=pattern(render.STREAK_PICK)
+        )
+    )
+    app.add_handler(
+        CallbackQueryHandler(
+            _picked(render.PROGRESS_PICK, _show_progress), pattern=pattern(render.PROGRESS_PICK)
+        )
+    )
+    app.add_handler(CallbackQueryHandler(forget_pressed, pattern=pattern(render.FORGET_YES)))
+    app.add_handler(CallbackQueryHandler(forget_pressed, pattern=pattern(render.FORGET_NO)))
+    forget_notices.start(app)
+
+
+# -- /history ----------------------------------------------------------------------------
+
+
+async def history(update: Update, context: Context) -> None:
+    """The pair's sessions, newest first, ten a page; asks whose when there is a choice."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    private = message.chat.type == ChatType.PRIVATE
+    group_id = None if private else message.chat.id
+    reach = await pairing.pairs_in_reach(context.bot_data, user.id, group_id, only_home=True)
+    former = await service.former_partnerships(context.bot_data, user.id) if private else []
+    if len(reach.pairs) + len(former) > 1:
+        keyboard = render.history_subjects_keyboard(reach.pairs, user.id, reach.users, former)
+        await message.reply_text(render.history_which(), reply_markup=keyboard)
+        return
+    if reach.pairs:
+        subject, subject_id = Subject.PAIR, reach.pairs[0].id
+    elif former:
+        subject, subject_id = Subject.FORMER, former[0].id
+    else:
+        await message.reply_text(render.NO_PARTNER_PRIVATE if private else render.NO_PARTNER_GROUP)
+        return
+    page = await service.history_page(context.bot_data, user.id, subject, subject_id, 0)
+    titles = _titles(context)
+    await message.reply_text(
+        render.history_page(page, titles), reply_markup=render.history_keyboard(page)
+    )
+
+
+async def page_pressed(update: Update, context: Context) -> None:
+    """Older / Newer, or a partner picked: show that page in place of this one."""
+    query = update.callback_query
+    if query is None:
+        return
+    # The page number only has to parse here: one past the last page is refused below.
+    button = unpack(query.data, render.PAGE, SUBJECTS, ROW_ID, COUNTER)
+    if button is None:
+        await query.answer(BUTTON_GONE)
+        return
+    subject, subject_id, number = Subject(button.ids[0]), button.ids[1], button.ids[2]
+    try:
+        page = await service.history_page(
+            context.bot_data, query.from_user.id, subject, subject_id, number
+        )
+    except HistoryRefused as refused:
+        await query.answer(toast(render.refusal(refused.refusal)), show_alert=True)
+        return
+    await query.answer()
+    await _edit(query, render.history_page(page, _titles(context)), render.history_keyboard(page))
+
+
+def _titles(context: Context) -> dict[str, str]:
+    return {key: routine.title for key, routine in context.bot_data.library.items()}
+
+
+# -- /streak and /progress ---------------------------------------------------------------
+
+
+async def _show_streak(
+    context: Context, message: Message, pair: PairRecord, me: int, users: dict[int, UserRecord]
+) -> None:
+    result = await service.streak_of(context.bot_data, pair.id, context.bot_data.clock.now())
+    await message.reply_text(render.streak(_partner(pair, me, users), result))
+
+
+async def _show_progress(
+    context: Context, message: Message, pair: PairRecord, me: int, users: dict[int, UserRecord]
+) -> None:
+    """The chart as a photo, drawn in a worker process so the bot keeps answering."""
+    now = context.bot_data.clock.now()
+    found = await service.progress_of(context.bot_data, pair.id, me, now)
+    partner = _partner(pair, me, users)
+    if found.progress.total_sessions == 0:
+        await message.reply_text(render.no_sessions_to_chart(partner))
+        return
+    chart = ChartInput(found.progress, found.partners)
+    png = await context.bot_data.charts.render_off_loop(chart)
+    await message.reply_photo(png, caption=render.progress_caption(partner, found.progress))
+
+
+def _partner(pair: PairRecord, me: int, users: dict[int, UserRecord]) -> str:
+    partner = users.get(pair.partner_of(me))
+    return partner.first_name if partner else "your partner"
+
+
+def _command(action: str, act: PairAct) -> Handler:
+    async def command(update: Update, context: Context) -> None:
+        """Run for the one pair in reach, or ask which partner."""
+        message, user = update.effective_message, update.effective_user
+        if message is None or user is None:
+            return
+        private = message.chat.type == ChatType.PRIVATE
+        group_id = None if private else message.chat.id
+        reach = await pairing.pairs_in_reach(context.bot_data, user.id, group_id, only_home=True)
+        if not reach.pairs:
+            await message.reply_text(
+                render.NO_PARTNER_PRIVATE if private else render.NO_PARTNER_GROUP
+            )
+        elif len(reach.pairs) == 1:
+            await act(context, message, reach.pairs[0], user.id, reach.users)
+        else:
+            name = (message.text or "/").split()[0].lstrip("/").split("@")[0]
+            keyboard = render.pair_keyboard(reach.pairs, user.id, reach.users, action)
+            await message.reply_text(render.which_pair(name), reply_markup=keyboard)
+
+    return command
+
+
+def _picked(action: str, act: PairAct) -> Handler:
+    async def picked(update: Update, context: Context) -> None:
+        """A partner picked from the question: answer for that pair."""
+        query = update.callback_query
+        if query is None:
+            return
+        button = unpack(query.data, action, ROW_ID)
+        if button is None or not isinstance(query.message, Message):
+            await query.answer(BUTTON_GONE)
+            return
+        try:
+            found = await pairing.pair_of_member(
+                context.bot_data, query.from_user.id, button.ids[0]
+            )
+        except PairingRefused:
+            await query.answer(toast(render.NOT_YOURS), show_alert=True)
+            return
+        await query.answer()
+        await act(context, query.message, found.pairs[0], query.from_user.id, found.users)
+
+    return picked
+
+
+# -- /export and /forget -----------------------------------------------------------------
+
+
+async def export(update: Update, context: Context) -> None:
+    """Everything the bot holds about the user, as a JSON file."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(render.ONLY_PRIVATE)
+        return
+    data = await service.export(context.bot_data, user.id, context.bot_data.clock.now())
+    if data is None:
+        await message.reply_text(render.nothing_held())
+        return
+    document = json.dumps(data, ensure_ascii=False, indent=2).encode()
+    await message.reply_document(
+        document, filename="pairstretch-export.json", caption=render.export_caption()
+    )
+
+
+async def forget(update: Update, context: Context) -> None:
+    """Ask before deleting everything about the user."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(render.ONLY_PRIVATE)
+        return
+    partners = await service.partner_names(context.bot_data, user.id)
+    await message.reply_text(
+        render.forget_confirm(partners), reply_markup=render.forget_keyboard(user.id)
+    )
+
+
+async def forget_pressed(update: Update, context: Context) -> None:
+    """Forget me (erase, then tell the partners) or Keep my data."""
+    query = update.callback_query
+    if query is None:
+        return
+    action = render.FORGET_YES if (query.data or "").startswith(render.FORGET_YES) else None
+    button = unpack(query.data, action or render.FORGET_NO, USER_ID)
+    if button is None:
+        await query.answer(BUTTON_GONE)
+        return
+    if button.ids[0] != query.from_user.id:
+        await query.answer(toast(render.NOT_YOURS), show_alert=True)
+        return
+    await query.answer()
+    if action is None:
+        await _edit(query, render.forget_kept(), None)
+        return
+    await service.forget(context.bot_data, query.from_user.id, context.bot_data.clock.now())
+    # The erasure is committed; the notices go out now, and again later if they fail.
+    await forget_notices.tell_former_partners(context.bot, context.bot_data)
+    await _edit(query, render.forgotten(), None)
+
+
+async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
+    try:
+        await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if not is_not_modified(error):
+            raise
