@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SessionRating, SessionResult
+from storage.records import ResultRecord
 from storage.upsert import insert_or_ignore, upsert
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRecord:
-    id: int
-    session_id: int
-    pair_id: int
-    routine_id: str
-    end_reason: str
-    holds_done: int
-    exercises_done: int
-    seconds_stretched: int
-    local_date: date
-    ended_at: datetime
 
 
 def _record(row: SessionResult) -> ResultRecord:

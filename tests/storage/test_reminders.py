@@ -9,9 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from storage.db import Database
-from storage.records import PairRecord
+from storage.records import PairRecord, SessionChange
 from storage.repositories.reminders import DeliveryStatus
-from storage.repositories.sessions import SessionChange
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
