@@ -72,19 +72,6 @@ class ResultRepository:
         )
         return None if row is None else _record(row)
 
-    async def stretched_on(self, pair_id: int, local_date: date) -> bool:
-        """Whether the pair finished a session (any holds done) on that local date."""
-        found = await self._session.scalar(
-            select(SessionResult.id)
-            .where(
-                SessionResult.pair_id == pair_id,
-                SessionResult.local_date == local_date,
-                SessionResult.holds_done > 0,
-            )
-            .limit(1)
-        )
-        return found is not None
-
     async def streak(self, pair_id: int, today: date) -> int:
         """Consecutive local days up to today with at least one hold done."""
         rows = await self._session.scalars(
