@@ -109,6 +109,7 @@ async def test_on_a_running_job_queue_a_reminder_goes_out_at_its_minute(
         # The start-up tick found nothing due and moved the job to the slot's instant:
         # `lead` after it ran, on the scheduler's clock (the wall clock).
         assert await deliveries_of(bot, pair) == []
+        assert moves, "the start-up tick left the job a minute away"
         wake, moved_at = moves[0]
         assert started + lead <= wake <= moved_at + lead
 
