@@ -39,7 +39,7 @@ from routines.engine import (
     TimerKind,
 )
 from routines.plan import Seat
-from storage.repositories.sessions import CardRecord
+from storage.records import CardRecord
 
 log = logging.getLogger(__name__)
 

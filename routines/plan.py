@@ -150,10 +150,6 @@ class Plan:
     def step_count(self) -> int:
         return len(self.steps)
 
-    @property
-    def hold_count(self) -> int:
-        return sum(1 for step in self.steps if step.kind is StepKind.HOLD)
-
 
 def _turn_order(routine: Routine, options: PlanOptions) -> list[tuple[Exercise, Seat]]:
     first = options.first_receiver

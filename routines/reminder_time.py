@@ -3,7 +3,7 @@
 Nothing here reads a clock: every "now" is passed in, so the rules are testable at any
 instant, including both daylight-saving changes of a year.
 
-Daylight-saving rules (the choices the product promises, see PRODUCT.md):
+Daylight-saving rules (the choices the README promises under "Daily reminders"):
 
 * A slot's wall time that does not exist on a date (spring-forward gap, e.g. 02:30
   Europe/Berlin on 2026-03-29) fires once, at the first valid instant after the gap

@@ -252,7 +252,7 @@ class ReminderDelivery(Base):
     __tablename__ = "reminder_deliveries"
     __table_args__ = (
         UniqueConstraint("pair_id", "slot_id", "local_date", name="uq_reminder_deliveries_key"),
-        # Finds deliveries left in flight by a stopped process without scanning history.
+        # Status first: the snoozes still waiting are found without scanning history.
         Index("ix_reminder_deliveries_status_claimed_at", "status", "claimed_at"),
     )
 

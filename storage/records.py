@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import date, datetime, time
+from typing import Any
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +69,63 @@ class PairRequestRecord:
     created_at: datetime
     resolved_at: datetime | None
     outcome: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class SessionRecord:
+    """A stretch session as stored: the engine's snapshot and what is indexed of it."""
+
+    id: int
+    pair_id: int
+    routine_id: str
+    seats: tuple[int, int]
+    origin_chat_id: int
+    phase: str
+    live: bool
+    version: int
+    revision: int
+    deadline: datetime | None
+    options: dict[str, Any]
+    state: dict[str, Any]
+    created_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class SessionChange:
+    """What a transition writes back; `revision` is the one it read."""
+
+    phase: str
+    live: bool
+    version: int
+    deadline: datetime | None
+    state: dict[str, Any]
+
+
+@dataclass(frozen=True, slots=True)
+class CardRecord:
+    """The message a session shows on one phone now."""
+
+    user_id: int
+    chat_id: int
+    message_id: int
+    version: int
+    kind: str
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord:
+    """How a finished session went, kept for history, streaks and ratings."""
+
+    id: int
+    session_id: int
+    pair_id: int
+    routine_id: str
+    end_reason: str
+    holds_done: int
+    exercises_done: int
+    seconds_stretched: int
+    local_date: date
+    ended_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

@@ -30,13 +30,29 @@ class RunningClock(FakeClock):
     def __init__(self, start: datetime | None = None) -> None:
         super().__init__(start)
         self.offset = self._now - datetime.now(UTC)
+        self._held: datetime | None = None
 
     def now(self) -> datetime:
+        if self._held is not None:
+            return self._held
         return datetime.now(UTC) + self.offset
 
     def advance(self, seconds: float = 0, **delta: float) -> datetime:
-        self.offset += timedelta(seconds=seconds, **delta)
+        if self._held is not None:
+            self._held += timedelta(seconds=seconds, **delta)
+        else:
+            self.offset += timedelta(seconds=seconds, **delta)
         return self.now()
 
     def set(self, instant: datetime) -> None:
+        self._held = None
         self.offset = instant - datetime.now(UTC)
+
+    def hold(self, instant: datetime) -> None:
+        """Stand still at `instant`, however long the machine takes, until `run_from`."""
+        self._held = instant
+
+    def run_from(self, instant: datetime, *, wall: datetime) -> None:
+        """Run again, so that the clock reads `instant` when the wall clock reads `wall`."""
+        self._held = None
+        self.offset = instant - wall

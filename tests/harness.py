@@ -201,12 +201,15 @@ async def running_bot(
     world: World | None = None,
     *,
     reminders_held: bool = False,
+    before_start: Callable[[BotApplication], None] | None = None,
 ) -> AsyncIterator[BotHarness]:
     """The real application, started as `python -m bot` would, minus the network.
 
     Pass the `world` of an earlier run to restart the bot with the phones as they were.
     With `reminders_held` the reminder dispatcher's job is paused before the job queue
     starts, so it never runs on its own: the test ticks it by hand, on its clock.
+    `before_start` sees the application once it is initialised, just before its job
+    queue starts (to listen to the scheduler from its first run on).
     """
     clock = clock or FakeClock()
     if world is None:
@@ -220,6 +223,8 @@ async def running_bot(
             # APScheduler's own pause (no next run time), taken before the scheduler
             # starts: not even the start-up tick runs.
             dispatcher_job(app).job.pause()
+        if before_start is not None:
+            before_start(app)
         await app.start()
         try:
             yield BotHarness(app, world, clock)

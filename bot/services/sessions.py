@@ -24,8 +24,7 @@ from routines.engine import (
     to_snapshot,
 )
 from routines.plan import PlanOptions, Seat, StepKind, SwapMode
-from storage.records import OwedCardRecord, PairRecord
-from storage.repositories.sessions import CardRecord, SessionChange, SessionRecord
+from storage.records import CardRecord, OwedCardRecord, PairRecord, SessionChange, SessionRecord
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

@@ -63,9 +63,6 @@ class DeliveryStatus(StrEnum):
     LATE_SKIPPED = "late-skipped"  # due longer ago than the grace window
 
 
-IN_FLIGHT = (DeliveryStatus.CLAIMED, DeliveryStatus.RESENDING)
-
-
 class CopyStatus(StrEnum):
     """Where one partner's copy of a reminder stands; the first two are unsettled."""
 
@@ -293,30 +290,12 @@ class ReminderRepository:
         rows = await self._session.execute(self._locked(query, ReminderDelivery))
         return [(_delivery(d), pair_record(p)) for d, p in rows]
 
-    async def lock_abandoned(
-        self, claimed_before: datetime, limit: int
-    ) -> list[tuple[ReminderDeliveryRecord, PairRecord]]:
-        """In-flight deliveries nobody finished: their process stopped between claim and mark."""
-        query = (
-            select(ReminderDelivery, Pair)
-            .join(Pair, Pair.id == ReminderDelivery.pair_id)
-            .where(
-                ReminderDelivery.status.in_(IN_FLIGHT),
-                ReminderDelivery.claimed_at < claimed_before,
-            )
-            .order_by(ReminderDelivery.claimed_at, ReminderDelivery.id)
-            .limit(limit)
-        )
-        rows = await self._session.execute(self._locked(query, ReminderDelivery))
-        return [(_delivery(d), pair_record(p)) for d, p in rows]
-
     async def transition(
         self,
         delivery_ids: Iterable[int],
         to: DeliveryStatus,
         *,
         only_from: Iterable[DeliveryStatus],
-        claimed_before: datetime | None = None,
         **values: Any,
     ) -> list[int]:
         """Move deliveries still in one of `only_from` to `to`; the ids that moved.
@@ -330,8 +309,6 @@ class ReminderRepository:
         query = update(ReminderDelivery).where(
             ReminderDelivery.id.in_(ids), ReminderDelivery.status.in_(list(only_from))
         )
-        if claimed_before is not None:
-            query = query.where(ReminderDelivery.claimed_at < claimed_before)
         result = await self._session.execute(
             query.values(status=to, **values).returning(ReminderDelivery.id)
         )

@@ -2,28 +2,14 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import date, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SessionRating, SessionResult
+from storage.records import ResultRecord
 from storage.upsert import insert_or_ignore, upsert
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRecord:
-    id: int
-    session_id: int
-    pair_id: int
-    routine_id: str
-    end_reason: str
-    holds_done: int
-    exercises_done: int
-    seconds_stretched: int
-    local_date: date
-    ended_at: datetime
 
 
 def _record(row: SessionResult) -> ResultRecord:
@@ -86,18 +72,6 @@ class ResultRepository:
         )
         return None if row is None else _record(row)
 
-    async def stretched_on(self, pair_id: int, local_date: date) -> bool:
-        """Whether the pair finished a session (any holds done) on that local date."""
-        found = await self._session.scalar(
-            select(SessionResult.id)
-            .where(
-                SessionResult.pair_id == pair_id,
-                SessionResult.local_date == local_date,
-                SessionResult.holds_done > 0,
-            )
-            .limit(1)
-        )
-        return found is not None
 
     async def rate(self, result_id: int, user_id: int, rating: int, now: datetime) -> None:
         """One rating per partner per session; rating again replaces the answer."""

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -10,46 +9,8 @@ from sqlalchemy import func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SessionCard, StretchSession
+from storage.records import CardRecord, SessionChange, SessionRecord
 from storage.upsert import conflict_insert
-
-
-@dataclass(frozen=True, slots=True)
-class SessionRecord:
-    id: int
-    pair_id: int
-    routine_id: str
-    seats: tuple[int, int]
-    origin_chat_id: int
-    phase: str
-    live: bool
-    version: int
-    revision: int
-    deadline: datetime | None
-    options: dict[str, Any]
-    state: dict[str, Any]
-    created_at: datetime
-
-
-@dataclass(frozen=True, slots=True)
-class CardRecord:
-    """The message a session shows on one phone now."""
-
-    user_id: int
-    chat_id: int
-    message_id: int
-    version: int
-    kind: str
-
-
-@dataclass(frozen=True, slots=True)
-class SessionChange:
-    """What a transition writes back; `revision` is the one it read."""
-
-    phase: str
-    live: bool
-    version: int
-    deadline: datetime | None
-    state: dict[str, Any]
 
 
 def _record(row: StretchSession) -> SessionRecord:

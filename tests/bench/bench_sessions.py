@@ -1,11 +1,12 @@
 """Benchmark: hundreds of pairs stretching at once, in-process against the fake Bot API.
 
-Every pair is made through the repositories (as tests/bot/session_helpers.paired does,
-in bulk) with a home group of its own, and each session starts with /stretch in that
-group. Each partner is a task that reads its own chat and taps what a person would: Join
-on the lobby card, Ready on every setup card, each after 0-20 ms so the two taps
-interleave; it waits through holds and stops at the summary. Holds end by themselves:
-the real clock (SystemClock) and the real job queue, at SESSION_TIME_SCALE=0.01.
+Every pair is written through the repositories (as tests/bot/session_helpers.py's
+`pair_in_database` does, in bulk) with a home group of its own, and each session starts
+with /stretch in that group. Each partner is a task that reads its own chat and taps
+what a person would: Join on the lobby card, Ready on every setup card, each after
+0-20 ms so the two taps interleave; it waits through holds and stops at the summary.
+Holds end by themselves: the real clock (SystemClock) and the real job queue, at
+SESSION_TIME_SCALE=0.01.
 
 Updates go through `app.update_queue`, the door `run_polling` feeds, so they are handled
 as in production (up to 32 at once, as `build_application` sets). `--feed direct` calls

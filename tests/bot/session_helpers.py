@@ -1,4 +1,4 @@
-"""People, a group and a pair, set up the way users would have done it."""
+"""People, a group and a pair for the session tests; the pair is written, not asked for."""
 
 from __future__ import annotations
 
@@ -17,10 +17,16 @@ HOME = Group(-100777, "Us two")
 ROLE_LINE = {Role.RECEIVER: "You are stretched", Role.HELPER: "You help"}
 
 
-async def paired(
+async def pair_in_database(
     bot: BotHarness, first: Person = ANA, second: Person = BEN, home: Group | None = HOME
 ) -> PairRecord:
-    """Both open the bot in private, and they are partners with `home` as home group."""
+    """Both send /start in private; then the pair is written straight into the database.
+
+    Not through /invite or /pair: for tests about what partners do once paired. `home`,
+    if given, is set as the pair's home group and made known to the fake Bot API. What
+    /start answered is taken as read, so `bot.new` shows only what comes after. Pairing
+    itself is tested through the bot, in test_pairing.py.
+    """
     for person in (first, second):
         await bot.say(person, "/start")
     data = bot.app.bot_data

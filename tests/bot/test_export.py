@@ -8,7 +8,7 @@ from typing import Any
 
 from bot.render import history as render
 from tests.bot.history_helpers import finished
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, paired
+from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database
 from tests.harness import BotHarness
 
 MONDAY = date(2026, 11, 2)
@@ -24,8 +24,8 @@ def exported(bot: BotHarness) -> dict[str, Any]:
 
 
 async def test_export_holds_profile_pairs_sessions_ratings_and_slots(bot: BotHarness) -> None:
-    pair = await paired(bot, ANA, BEN)
-    others = await paired(bot, BEN, CAL, home=None)
+    pair = await pair_in_database(bot, ANA, BEN)
+    others = await pair_in_database(bot, BEN, CAL, home=None)
     await finished(bot, pair, MONDAY - timedelta(days=1), {ANA.id: 2, BEN.id: 5})
     await finished(bot, others, MONDAY, {CAL.id: 1})
     await bot.say(ANA, "/remind 07:30 weekdays", chat=HOME)
@@ -59,14 +59,14 @@ async def test_export_of_someone_unknown_says_nothing_is_held(bot: BotHarness) -
 
 
 async def test_export_is_private_only(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/export", chat=HOME)
     assert bot.last(HOME.id).text == render.ONLY_PRIVATE
     assert bot.world.calls_of("sendDocument") == []
 
 
 async def test_a_failed_upload_loses_nothing_and_the_next_export_works(bot: BotHarness) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     await finished(bot, pair, MONDAY, {ANA.id: 4})
     for kind in ("server_error", "timeout"):
         bot.world.fail("sendDocument", kind, chat_id=ANA.id)

@@ -18,7 +18,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.render.basics import BUTTON_GONE
 from storage.models import Base
-from tests.bot.session_helpers import ANA, BEN, paired
+from tests.bot.session_helpers import ANA, BEN, pair_in_database
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.fake_telegram import SentMessage
@@ -96,7 +96,7 @@ async def bot_on_each_database(database_url: str, clock: FakeClock) -> AsyncIter
 
 async def with_rows_behind_every_button(bot: BotHarness) -> SentMessage:
     """Pair 1, its reminder slot 1, invite 1 and session 1 exist; Ana's newest message."""
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/remind 07:30")
     await bot.say(ANA, "/invite")
     await bot.say(ANA, "/stretch quick")

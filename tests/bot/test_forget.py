@@ -16,7 +16,7 @@ from bot import forget_notices
 from bot.reminder_dispatch import ReminderDispatcher, dispatcher_job
 from bot.render import history as render
 from tests.bot.history_helpers import finished
-from tests.bot.session_helpers import BEN, CAL, HOME, paired
+from tests.bot.session_helpers import BEN, CAL, HOME, pair_in_database
 from tests.conftest import make_settings
 from tests.harness import BotHarness, Person, running_bot
 
@@ -62,8 +62,8 @@ async def traces_of(bot: BotHarness, person: Person) -> list[tuple[str, str]]:
 async def a_full_life(bot: BotHarness) -> None:
     """Zed has two partners, sessions with ratings, a reminder sent, invites, a group
     request, a time zone and a session waiting in its lobby."""
-    ben_pair = await paired(bot, ZED, BEN)
-    cal_pair = await paired(bot, ZED, CAL, home=None)
+    ben_pair = await pair_in_database(bot, ZED, BEN)
+    cal_pair = await pair_in_database(bot, ZED, CAL, home=None)
     for day in (MONDAY - timedelta(days=2), MONDAY - timedelta(days=1)):
         await finished(bot, ben_pair, day, {ZED.id: 2, BEN.id: 4})
     await finished(bot, cal_pair, MONDAY - timedelta(days=1), {ZED.id: 5, CAL.id: 1})
@@ -117,7 +117,7 @@ async def test_partners_are_told_and_keep_the_shared_sessions(bot: BotHarness) -
 
 
 async def test_keep_my_data_deletes_nothing(bot: BotHarness) -> None:
-    await paired(bot, ZED, BEN)
+    await pair_in_database(bot, ZED, BEN)
     await bot.say(ZED, "/forget")
     question = bot.last(ZED.id)
     assert "Ben" in question.text
@@ -129,7 +129,7 @@ async def test_keep_my_data_deletes_nothing(bot: BotHarness) -> None:
 
 
 async def test_a_forged_forget_button_is_refused(bot: BotHarness) -> None:
-    await paired(bot, ZED, BEN)
+    await pair_in_database(bot, ZED, BEN)
     await bot.say(BEN, "/forget")
     question = bot.last(BEN.id)
     # Ben's client sends a button that names Zed.
@@ -141,7 +141,7 @@ async def test_a_forged_forget_button_is_refused(bot: BotHarness) -> None:
 
 
 async def test_a_failed_partner_notice_is_sent_again_later(bot: BotHarness) -> None:
-    await paired(bot, ZED, BEN)
+    await pair_in_database(bot, ZED, BEN)
     bot.world.fail("sendMessage", "server_error", chat_id=BEN.id)
     await confirm_forget(bot)
     assert await traces_of(bot, ZED) == []
@@ -157,7 +157,7 @@ async def test_a_failed_partner_notice_is_sent_again_later(bot: BotHarness) -> N
 
 
 async def test_a_partner_who_blocked_the_bot_is_not_retried(bot: BotHarness) -> None:
-    await paired(bot, ZED, BEN)
+    await pair_in_database(bot, ZED, BEN)
     bot.world.blocked.add(BEN.id)
     await confirm_forget(bot)
     # Nothing is owed any more: the refused notice is not tried again.

@@ -10,7 +10,7 @@ from bot.render import history as render
 from bot.render.basics import BUTTON_GONE
 from bot.services.history import Subject
 from tests.bot.history_helpers import daily, finished
-from tests.bot.session_helpers import ANA, BEN, CAL, paired
+from tests.bot.session_helpers import ANA, BEN, CAL, pair_in_database
 from tests.harness import BotHarness, Person
 
 MONDAY = date(2026, 11, 2)  # the test clock's first day
@@ -22,7 +22,7 @@ def page_lines(text: str) -> list[str]:
 
 
 async def test_history_shows_ten_sessions_a_page_newest_first(bot: BotHarness) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     for day in daily(MONDAY - timedelta(days=22), 23):
         await finished(bot, pair, day, {ANA.id: 3, BEN.id: 4})
 
@@ -52,7 +52,7 @@ async def test_history_shows_ten_sessions_a_page_newest_first(bot: BotHarness) -
 
 
 async def test_forged_and_stale_pages_are_refused_politely(bot: BotHarness) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     for day in daily(MONDAY - timedelta(days=11), 12):
         await finished(bot, pair, day)
     await bot.say(CAL, "/start")
@@ -76,7 +76,7 @@ async def test_forged_and_stale_pages_are_refused_politely(bot: BotHarness) -> N
 
 
 async def test_history_without_sessions_says_so(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/history")
     assert "No sessions with Ben yet" in bot.last(ANA.id).text
 
@@ -85,7 +85,7 @@ async def test_history_escapes_names_and_shows_unrated_and_stopped_sessions(
     bot: BotHarness,
 ) -> None:
     tricky = Person(404, "<b>Bo</b>")
-    pair = await paired(bot, ANA, tricky)
+    pair = await pair_in_database(bot, ANA, tricky)
     await finished(bot, pair, MONDAY, {tricky.id: 5})
     await finished(bot, pair, MONDAY - timedelta(days=1), end_reason="stopped", holds=1)
 
@@ -98,8 +98,8 @@ async def test_history_escapes_names_and_shows_unrated_and_stopped_sessions(
 
 
 async def test_history_with_two_partners_asks_whose(bot: BotHarness) -> None:
-    await paired(bot, ANA, BEN)
-    cal_pair = await paired(bot, ANA, CAL, home=None)
+    await pair_in_database(bot, ANA, BEN)
+    cal_pair = await pair_in_database(bot, ANA, CAL, home=None)
     await finished(bot, cal_pair, MONDAY, {CAL.id: 2})
 
     await bot.say(ANA, "/history")
@@ -113,7 +113,7 @@ async def test_history_with_two_partners_asks_whose(bot: BotHarness) -> None:
 
 
 async def test_a_weekday_pair_keeps_its_streak_over_the_weekend(bot: BotHarness) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     await bot.say(ANA, "/remind 07:30 weekdays")
     # Monday 26 October to Friday 30, then Monday 2 November (today).
     for day in [*daily(date(2026, 10, 26), 5), MONDAY]:
@@ -126,7 +126,7 @@ async def test_a_weekday_pair_keeps_its_streak_over_the_weekend(bot: BotHarness)
 
 
 async def test_an_owed_day_missed_breaks_the_streak(bot: BotHarness) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     for day in [*daily(date(2026, 10, 26), 4), date(2026, 11, 1), MONDAY]:
         await finished(bot, pair, day)
     await bot.say(ANA, "/streak")
@@ -147,7 +147,7 @@ async def test_days_a_pause_silenced_do_not_break_the_streak(bot: BotHarness) ->
     # Friday 30 October: a daily 07:30 reminder and a session; early on Saturday,
     # /pause 2 (Saturday and Sunday).
     bot.clock.set(datetime(2026, 10, 30, 12, 0, tzinfo=UTC))
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     await bot.say(ANA, "/remind 07:30")
     await finished(bot, pair, date(2026, 10, 30))
     bot.clock.set(datetime(2026, 10, 31, 6, 0, tzinfo=UTC))
@@ -169,7 +169,7 @@ async def test_days_a_pause_silenced_do_not_break_the_streak(bot: BotHarness) ->
 async def test_the_streak_counts_the_pairs_local_today_across_daylight_saving(
     bot: BotHarness,
 ) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     await bot.say(ANA, "/timezone Europe/Berlin")
     for day in daily(date(2026, 10, 23), 4):  # Berlin falls back on Sunday 25 October
         await finished(bot, pair, day, zone="Europe/Berlin")
@@ -181,6 +181,6 @@ async def test_the_streak_counts_the_pairs_local_today_across_daylight_saving(
 
 
 async def test_a_pair_without_sessions_has_no_streak_yet(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/streak")
     assert "No streak with Ben yet" in bot.last(ANA.id).text

@@ -8,7 +8,7 @@ from datetime import date, timedelta
 from bot.progress_chart import ChartInput, chart_figure, render
 from routines.progress import RatedSession, progress
 from tests.bot.history_helpers import daily, finished
-from tests.bot.session_helpers import ANA, BEN, paired
+from tests.bot.session_helpers import ANA, BEN, pair_in_database
 from tests.harness import BotHarness, Person
 
 MONDAY = date(2026, 11, 2)
@@ -39,7 +39,7 @@ def test_the_chart_is_a_wide_png_with_both_partners_named() -> None:
 
 
 async def test_progress_sends_the_chart_with_the_trend_in_words(bot: BotHarness) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     for week in range(7):
         day = MONDAY - timedelta(weeks=6 - week)
         await finished(bot, pair, day, {ANA.id: 2 + week // 3, BEN.id: 3})
@@ -54,7 +54,7 @@ async def test_progress_sends_the_chart_with_the_trend_in_words(bot: BotHarness)
 
 
 async def test_a_pair_without_sessions_gets_a_line_not_a_chart(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/progress")
     assert "nothing to chart yet" in bot.last(ANA.id).text
     assert bot.world.calls_of("sendPhoto") == []
@@ -62,7 +62,7 @@ async def test_a_pair_without_sessions_gets_a_line_not_a_chart(bot: BotHarness) 
 
 async def test_a_partners_name_is_escaped_in_the_caption(bot: BotHarness) -> None:
     tricky = Person(404, "Bo & <i>Co</i>")
-    pair = await paired(bot, ANA, tricky)
+    pair = await pair_in_database(bot, ANA, tricky)
     await finished(bot, pair, MONDAY, {ANA.id: 3})
     await bot.say(ANA, "/progress")
     assert "with Bo &amp; &lt;i&gt;Co&lt;/i&gt; in the last" in bot.last(ANA.id).text
@@ -71,7 +71,7 @@ async def test_a_partners_name_is_escaped_in_the_caption(bot: BotHarness) -> Non
 async def test_a_failed_photo_upload_loses_nothing_and_the_next_try_works(
     bot: BotHarness,
 ) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     await finished(bot, pair, MONDAY, {ANA.id: 3, BEN.id: 4})
     for kind in ("server_error", "timeout"):
         bot.world.fail("sendPhoto", kind, chat_id=ANA.id)
@@ -84,7 +84,7 @@ async def test_a_failed_photo_upload_loses_nothing_and_the_next_try_works(
 
 
 async def test_a_rate_limited_photo_is_sent_once_after_the_wait(bot: BotHarness) -> None:
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     await finished(bot, pair, MONDAY, {ANA.id: 3})
     bot.world.fail("sendPhoto", "retry_after", chat_id=ANA.id, retry_after=1)
     await bot.say(ANA, "/progress")

@@ -3,12 +3,18 @@
 The application is started as `python -m bot` starts it (`app.start()`, the real
 APScheduler). Where the scheduler must meet the bot's clock, the clock is a
 `RunningClock`: wall time shifted to the instant the test needs, so a wait the
-dispatcher asks for on its clock is the same wait on the scheduler's.
+dispatcher asks for on its clock is the same wait on the scheduler's. It is held still
+while the bot starts, so what the start-up tick sees does not depend on how fast the
+machine is.
 """
 
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from apscheduler.events import EVENT_JOB_MODIFIED, JobEvent
+from telegram.ext import Application, JobQueue
 
 from bot.config import Settings
 from bot.reminder_dispatch import SAFETY_NET, ReminderDispatcher, dispatcher_job
@@ -77,20 +83,38 @@ async def test_on_a_running_job_queue_a_reminder_goes_out_at_its_minute(
     async with running_bot(settings, clock, reminders_held=True) as first:
         pair = await pair_with_reminders(first, "10:05")
     due = berlin(2026, 11, 2, 10, 5).astimezone(UTC)
-    clock.set(due - timedelta(seconds=1.5))
+    lead = timedelta(seconds=1.5)
+    # The bot's clock stands 1.5 s before the slot for as long as the start takes.
+    clock.hold(due - lead)
+    moves: list[tuple[datetime, datetime]] = []
 
-    async with running_bot(settings, clock, first.world) as bot:
-        job = dispatcher_job(bot.app)
+    def listen(app: Application[Any, Any, Any, Any, Any, JobQueue[Any]]) -> None:
+        """Note each move of the dispatcher's job: where it went, and when it was moved."""
+        job = dispatcher_job(app)
+
+        def moved(event: JobEvent) -> None:
+            if event.job_id == job.job.id and job.next_t is not None:
+                moves.append((job.next_t, datetime.now(UTC)))
+
+        assert app.job_queue is not None
+        app.job_queue.scheduler.add_listener(moved, EVENT_JOB_MODIFIED)
+
+    started = datetime.now(UTC)
+    async with running_bot(settings, clock, first.world, before_start=listen) as bot:
 
         async def armed() -> bool:
             return _dispatcher(bot).runs >= 1
 
         await wait_until(armed, what="the start-up tick")
-        # The start-up tick found nothing due and asked to be woken at the slot's instant,
-        # which on the bot's clock is the minute itself (the clock runs with the wall).
-        assert job.next_t is not None
-        woken_at = job.next_t + clock.offset
-        assert due <= woken_at < due + timedelta(seconds=1)
+        # The start-up tick found nothing due and moved the job to the slot's instant:
+        # `lead` after it ran, on the scheduler's clock (the wall clock).
+        assert await deliveries_of(bot, pair) == []
+        assert moves, "the start-up tick left the job a minute away"
+        wake, moved_at = moves[0]
+        assert started + lead <= wake <= moved_at + lead
+
+        # Let the bot's clock run again, reaching the slot's instant as the job wakes.
+        clock.run_from(due, wall=wake)
 
         async def marked() -> bool:
             deliveries = await deliveries_of(bot, pair)

@@ -5,14 +5,14 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, paired
+from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group
 
 
 async def _holding(bot: BotHarness, seconds: int = 60) -> tuple[SentMessage, SentMessage]:
     """Start a private session and get both partners into the first hold."""
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     [invite] = bot.new(BEN.id)
     assert invite.text.startswith("Ana wants to stretch now.")
@@ -128,7 +128,7 @@ async def test_a_bystanders_tap_changes_nothing(bot: BotHarness) -> None:
 
 
 async def test_both_pressing_ready_at_the_same_instant_start_one_hold(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
@@ -148,7 +148,7 @@ async def test_a_forged_or_garbled_button_is_answered_politely(bot: BotHarness) 
 
 
 async def test_not_now_from_a_private_invitation_calls_it_off_kindly(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     [asked] = bot.new(ANA.id)
     assert asked.text == "Asked Ben to join. I'll start once they tap Join."
@@ -161,7 +161,7 @@ async def test_not_now_from_a_private_invitation_calls_it_off_kindly(bot: BotHar
 
 
 async def test_stretch_while_in_a_session_offers_to_stop_it(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     bot.new(ANA.id)
     await bot.say(BEN, "/stretch", chat=HOME)
@@ -188,7 +188,7 @@ async def test_stretch_without_a_partner_or_with_an_unknown_routine_explains(
 async def test_a_429_from_telegram_is_retried_after_the_time_it_asks_for(
     bot: BotHarness,
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     bot.world.fail("sendMessage", "retry_after", chat_id=ANA.id, retry_after=1)
@@ -220,7 +220,7 @@ async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Set
 async def test_stretch_in_a_group_that_is_no_pairs_home_says_where_to_go(
     bot: BotHarness,
 ) -> None:
-    await paired(bot, home=None)
+    await pair_in_database(bot, home=None)
     office = Group(-100999, "Office")
 
     await bot.say(ANA, "/stretch", chat=office)
@@ -235,8 +235,8 @@ async def test_stretch_in_a_group_that_is_no_pairs_home_says_where_to_go(
 async def test_with_several_partners_stretch_asks_with_whom_and_only_the_asker_may_answer(
     bot: BotHarness,
 ) -> None:
-    await paired(bot, ANA, BEN, home=None)
-    await paired(bot, ANA, CAL, home=None)
+    await pair_in_database(bot, ANA, BEN, home=None)
+    await pair_in_database(bot, ANA, CAL, home=None)
 
     await bot.say(ANA, "/stretch quick")
     [question] = bot.new(ANA.id)

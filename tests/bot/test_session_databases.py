@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.services import sessions
-from tests.bot.session_helpers import ANA, BEN, HOME, paired
+from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.harness import BotHarness, running_bot
@@ -24,7 +24,7 @@ async def test_two_readies_racing_start_one_hold_and_one_only(
     bot_on_each_database: BotHarness,
 ) -> None:
     bot = bot_on_each_database
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch", chat=HOME)
     lobbies = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
     await asyncio.gather(*(bot.press(p, card, "Join") for p, card in lobbies.items()))
@@ -41,7 +41,7 @@ async def test_two_readies_racing_start_one_hold_and_one_only(
 
 async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHarness) -> None:
     bot = bot_on_each_database
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
@@ -63,7 +63,7 @@ async def test_two_starts_at_once_for_the_same_people_open_one_lobby(
     bot_on_each_database: BotHarness,
 ) -> None:
     bot = bot_on_each_database
-    pair = await paired(bot)
+    pair = await pair_in_database(bot)
     data = bot.app.bot_data
 
     async def start(starter: int) -> str:

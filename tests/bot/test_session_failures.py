@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, paired
+from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database
 from tests.clock import FakeClock
 from tests.fake_telegram import World
 from tests.harness import BotHarness, Person, running_bot
@@ -12,7 +12,7 @@ from tests.harness import BotHarness, Person, running_bot
 async def test_a_ready_whose_answer_times_out_still_starts_the_hold_on_both_phones(
     bot: BotHarness,
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
@@ -31,7 +31,7 @@ async def test_a_ready_whose_answer_times_out_still_starts_the_hold_on_both_phon
 
 
 async def test_a_group_line_that_times_out_still_sends_both_join_cards(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     bot.world.fail("sendMessage", "timeout", chat_id=HOME.id)
 
     await bot.say(ANA, "/stretch", chat=HOME)
@@ -44,8 +44,8 @@ async def test_a_group_line_that_times_out_still_sends_both_join_cards(bot: BotH
 async def test_stretch_with_a_partner_busy_in_another_session_says_so_and_stops_nothing(
     bot: BotHarness,
 ) -> None:
-    await paired(bot, ANA, BEN, home=None)
-    await paired(bot, CAL, BEN, home=None)
+    await pair_in_database(bot, ANA, BEN, home=None)
+    await pair_in_database(bot, CAL, BEN, home=None)
     await bot.say(CAL, "/stretch")
     bot.new(CAL.id)
     bot.new(BEN.id)
@@ -64,8 +64,8 @@ async def test_a_restart_recovers_every_session_even_when_telegram_fails_for_one
     dee = Person(404, "Dee")
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        await paired(bot, ANA, BEN, home=None)
-        await paired(bot, CAL, dee, home=None)
+        await pair_in_database(bot, ANA, BEN, home=None)
+        await pair_in_database(bot, CAL, dee, home=None)
         for starter, partner in ((ANA, BEN), (CAL, dee)):
             await bot.say(starter, "/stretch")
             await bot.press(partner, bot.new(partner.id)[-1], "Join")

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 from routines.engine import LOBBY_IDLE_LIMIT
 from routines.plan import PlanOptions, Seat, StepKind
-from tests.bot.session_helpers import ANA, BEN, HOME, expect_card, paired
+from tests.bot.session_helpers import ANA, BEN, HOME, expect_card, pair_in_database
 from tests.harness import BotHarness
 
 
 async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_step(
     bot: BotHarness,
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     plan = bot.app.bot_data.plan("lower-back", PlanOptions())
     phones = {Seat.A: ANA, Seat.B: BEN}
 
@@ -22,7 +22,7 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
     for person in phones.values():
         [lobby] = bot.new(person.id)
         assert "Lower back relief" in lobby.text and "7 stretches" in lobby.text
-        assert await bot.press(person, lobby, "Join") is not None
+        assert await bot.press(person, lobby, "Join") == "You're in."
 
     holds_seen: list[tuple[str, str | None, int]] = []
     for step in plan.steps:
@@ -80,7 +80,7 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
 async def test_each_partner_rates_their_own_back_once_the_session_is_over(
     bot: BotHarness,
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch quick")
     [ben_lobby] = bot.new(BEN.id)
     await bot.press(BEN, ben_lobby, "Join")
@@ -104,7 +104,7 @@ async def test_each_partner_rates_their_own_back_once_the_session_is_over(
 
 
 async def test_a_lobby_nobody_joins_ends_politely_after_its_idle_limit(bot: BotHarness) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch", chat=HOME)
     bot.new(ANA.id)
     bot.new(BEN.id)
@@ -121,7 +121,7 @@ async def test_a_lobby_nobody_joins_ends_politely_after_its_idle_limit(bot: BotH
 async def test_a_partner_who_never_opened_the_bot_gets_a_button_and_the_session_waits(
     bot: BotHarness,
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     # Ben is known from the group only: Telegram refuses to let the bot write first.
     bot.world.opened.discard(BEN.id)
     async with bot.app.bot_data.db.unit() as unit:
@@ -151,7 +151,7 @@ async def test_a_partner_who_never_opened_the_bot_gets_a_button_and_the_session_
 async def test_from_private_a_partner_who_blocked_the_bot_leaves_a_link_to_pass_on(
     bot: BotHarness,
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     bot.world.blocked.add(BEN.id)
 
     await bot.say(ANA, "/stretch")

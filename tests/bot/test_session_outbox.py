@@ -9,7 +9,7 @@ import pytest
 from bot.config import Settings
 from bot.services import sessions
 from routines.engine import TimerElapsed
-from tests.bot.session_helpers import ANA, BEN, paired
+from tests.bot.session_helpers import ANA, BEN, pair_in_database
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.fake_telegram import SentMessage, World
@@ -34,7 +34,7 @@ def steps_shown(bot: BotHarness, person: Person) -> list[int]:
 
 async def _joined(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     """Ana asked from private, Ben joined: both setup cards of step 1."""
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
@@ -44,7 +44,7 @@ async def _joined(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
 async def test_a_join_card_that_fails_once_is_sent_again_and_the_session_goes_on(
     bot: BotHarness, failure: str
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     bot.world.fail("sendMessage", failure, chat_id=BEN.id)
 
     await bot.say(ANA, "/stretch")
@@ -66,7 +66,7 @@ async def test_a_join_card_that_fails_once_is_sent_again_and_the_session_goes_on
 async def test_a_setup_card_that_fails_once_is_sent_again_and_both_get_to_the_hold(
     bot: BotHarness, failure: str
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     bot.world.fail("sendMessage", failure, chat_id=ANA.id)
 

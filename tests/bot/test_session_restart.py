@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, paired
+from tests.bot.session_helpers import ANA, BEN, pair_in_database
 from tests.clock import FakeClock
 from tests.fake_telegram import SentMessage, World
 from tests.harness import BotHarness, running_bot
 
 
 async def _into_first_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     for person in (ANA, BEN):

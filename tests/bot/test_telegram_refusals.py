@@ -14,7 +14,7 @@ from telegram.error import BadRequest
 
 from bot.render.basics import SORRY
 from bot.render.limits import ECHO
-from tests.bot.session_helpers import ANA, BEN, paired
+from tests.bot.session_helpers import ANA, BEN, pair_in_database
 from tests.fake_telegram.limits import MESSAGE_TEXT, utf16_length, visible_text
 from tests.harness import BotHarness, Group, Person
 
@@ -109,7 +109,7 @@ async def test_a_4000_character_timezone_gets_an_answer_quoting_it_cut(
 async def test_every_command_answers_a_huge_argument_within_telegrams_limit(
     bot: BotHarness, caplog: pytest.LogCaptureFixture, command: str
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
 
     await bot.say(ANA, command)
 

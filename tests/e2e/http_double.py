@@ -99,6 +99,8 @@ class BotApiDouble:
         self._poll_refusal: tuple[int, dict[str, Any]] | None = None
         self.polls: list[dict[str, Any]] = []
         self.polls_refused = 0
+        # Polls waiting right now with nothing to hand out (see `wait_for_held_polls`).
+        self._held_polls = 0
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -288,6 +290,16 @@ class BotApiDouble:
                     raise AssertionError(f"only {self.polls_refused} polls within {timeout}s")
                 self._lock.wait(remaining)
 
+    def wait_for_held_polls(self, count: int, timeout: float = 10.0) -> None:
+        """Until `count` polls are held open, waiting for an update to hand out."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self._held_polls < count:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"{self._held_polls} polls held, wanted {count}")
+                self._lock.wait(remaining)
+
     def pending_updates(self) -> int:
         """Updates pushed but not yet confirmed by the bot with a later `offset`."""
         with self._lock:
@@ -331,18 +343,27 @@ class BotApiDouble:
         timeout = min(float(params.get("timeout") or 0), _MAX_POLL_SECONDS)
         deadline = time.monotonic() + timeout
         allowed = params.get("allowed_updates")
+        held = False
         with self._lock:
             # An offset confirms every update before it, for good.
             self._updates = [u for u in self._updates if u["update_id"] >= offset]
-            while not self._closing:
-                if allowed:
-                    # Telegram does not even keep the kinds a bot did not ask for.
-                    self._updates = [u for u in self._updates if _kind(u) in allowed]
-                remaining = deadline - time.monotonic()
-                if self._updates or remaining <= 0 or self._poll_refusal is not None:
-                    break
-                self._lock.wait(remaining)
-            return list(self._updates[:limit])
+            try:
+                while not self._closing:
+                    if allowed:
+                        # Telegram does not even keep the kinds a bot did not ask for.
+                        self._updates = [u for u in self._updates if _kind(u) in allowed]
+                    remaining = deadline - time.monotonic()
+                    if self._updates or remaining <= 0 or self._poll_refusal is not None:
+                        break
+                    if not held:
+                        held = True
+                        self._held_polls += 1
+                        self._lock.notify_all()
+                    self._lock.wait(remaining)
+                return list(self._updates[:limit])
+            finally:
+                if held:
+                    self._held_polls -= 1
 
     def _handler_class(self) -> type[BaseHTTPRequestHandler]:
         double = self

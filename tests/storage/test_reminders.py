@@ -9,9 +9,8 @@ from datetime import UTC, date, datetime, time, timedelta
 import pytest
 
 from storage.db import Database
-from storage.records import PairRecord
+from storage.records import PairRecord, SessionChange
 from storage.repositories.reminders import DeliveryStatus
-from storage.repositories.sessions import SessionChange
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
@@ -122,25 +121,6 @@ async def test_a_status_change_is_a_compare_and_set(db: Database) -> None:
 
     assert moved == [delivery_id] and moved_again == []
     assert delivery is not None and delivery.status == "sent" and delivery.sent_at == NOW
-
-
-async def test_abandoned_deliveries_are_the_in_flight_ones_claimed_long_ago(db: Database) -> None:
-    pair = await make_pair(db)
-    async with db.unit() as unit:
-        slot, _ = await unit.reminders.put_slot(pair.id, time(9), 127, NOW, NOW)
-        await unit.reminders.add_deliveries(
-            [
-                delivery_row(pair, slot.id, date(2026, 11, 1), "claimed"),
-                delivery_row(pair, slot.id, date(2026, 11, 2), "sent"),
-            ]
-        )
-        await unit.commit()
-    async with db.unit() as unit:
-        early = await unit.reminders.lock_abandoned(NOW, 10)
-        later = await unit.reminders.lock_abandoned(NOW + timedelta(seconds=1), 10)
-
-    assert early == []
-    assert [delivery.local_date for delivery, _ in later] == [date(2026, 11, 1)]
 
 
 async def test_the_soonest_due_instant_counts_waiting_snoozes(db: Database) -> None:

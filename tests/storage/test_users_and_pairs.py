@@ -107,7 +107,7 @@ async def test_a_read_only_unit_reads_a_snapshot_while_a_writer_holds_the_lock(
 
 
 async def test_a_card_from_an_older_step_never_replaces_a_newer_one(db: Database) -> None:
-    from storage.repositories.sessions import CardRecord, SessionChange
+    from storage.records import CardRecord, SessionChange
 
     await _users(db, 1, 2)
     async with db.unit() as unit:
