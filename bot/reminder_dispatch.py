@@ -2,7 +2,7 @@
 
 It runs at start-up, then once a minute as a safety net, and is moved earlier to wake at
 the next due instant (a slot, a snooze, a retry of a failed copy). Each tick claims due
-work in small committed batches (see `bot.services.reminders` for why that makes each
+work in small committed batches (see `bot.services.reminder_claims` for why that makes each
 partner's copy go out once), sends each batch, marks it, and claims the next, until
 nothing is due.
 """
@@ -24,7 +24,8 @@ from telegram.ext import Application, Job, JobQueue
 from bot.context import BotData, Context
 from bot.delivery import send_private
 from bot.render import reminders as render
-from bot.services import reminders as service
+from bot.services import reminder_claims as service
+from bot.services.resources import Resources
 from routines.model import Routine
 from routines.plan import build_plan
 
@@ -44,7 +45,7 @@ MIN_WAKE_SECONDS = 1.0
 _SETUP_SECONDS = 20
 DEFAULT_ROUTINE = "lower-back"
 
-Claimer = Callable[[BotData, datetime, int], Awaitable[service.Claim]]
+Claimer = Callable[[Resources, datetime, int], Awaitable[service.Claim]]
 
 
 @dataclass(slots=True)
@@ -126,7 +127,7 @@ class ReminderDispatcher:
                     bot,
                     member,
                     render.reminder(
-                        item.names[pair.partner_of(member)], self.pitch, again=item.again
+                        item.names.get(pair.partner_of(member)), self.pitch, again=item.again
                     ),
                     markup,
                 )
@@ -148,7 +149,7 @@ class ReminderDispatcher:
                 asked = answer.retry_after if isinstance(answer, RetryAfter) else 0
                 result.failed[member] = _seconds(asked)
         for member in result.told_of_unreachable():
-            partner = item.names[pair.partner_of(member)]
+            partner = item.names.get(pair.partner_of(member))
             await _quietly(send_private(bot, member, render.partner_unreachable(partner)))
         return result
 

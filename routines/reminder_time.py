@@ -23,6 +23,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from enum import Enum
 from typing import ClassVar
 from zoneinfo import ZoneInfo
 
@@ -30,6 +31,7 @@ __all__ = [
     "MAX_PAUSE_DAYS",
     "MIN_PAUSE_DAYS",
     "Due",
+    "InputProblem",
     "ReminderInputError",
     "Weekdays",
     "instant_of",
@@ -45,15 +47,29 @@ MAX_PAUSE_DAYS = 60
 
 _DAY_ABBREVIATIONS = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
 _DAY_NAMES = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday")
-_DAY_LABELS = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
+
+
+class InputProblem(Enum):
+    """What is wrong with a user's reminder input; `bot.render` says it in words."""
+
+    CLOCK_FORMAT = "clock-format"  # not H:MM or HH:MM
+    CLOCK_RANGE = "clock-range"  # shaped like a time, but no such time (25:00, 12:60)
+    NO_DAYS = "no-days"  # days given, but none named
+    UNKNOWN_DAY = "unknown-day"  # a word that names no day; `ReminderInputError.token`
+    PAUSE_RANGE = "pause-range"  # not MIN_PAUSE_DAYS..MAX_PAUSE_DAYS days
 
 
 class ReminderInputError(ValueError):
-    """A user's reminder input we refuse; ``message`` is safe to show them as is."""
+    """A user's reminder input we refuse: the problem, and the word it is about if any.
 
-    def __init__(self, message: str) -> None:
-        super().__init__(message)
-        self.message = message
+    `token` is the user's own text (unknown days only), unescaped and uncut: whoever
+    shows it decides how much of it to echo.
+    """
+
+    def __init__(self, problem: InputProblem, token: str = "") -> None:
+        super().__init__(f"{problem.value}: {token}" if token else problem.value)
+        self.problem = problem
+        self.token = token
 
 
 @dataclass(frozen=True, slots=True)
@@ -94,20 +110,6 @@ class Weekdays:
         """The weekday numbers in the set, Monday first."""
         return tuple(weekday for weekday in range(7) if self.has(weekday))
 
-    @property
-    def label(self) -> str:
-        """How the set reads in a list of slots: "daily", "weekdays", "Mon, Wed, Fri"."""
-        if self == Weekdays.DAILY:
-            return "daily"
-        if self == Weekdays.WEEKDAYS:
-            return "weekdays"
-        if self == Weekdays.WEEKENDS:
-            return "weekends"
-        return ", ".join(_DAY_LABELS[weekday] for weekday in self.weekdays())
-
-    def __str__(self) -> str:
-        return self.label
-
 
 Weekdays.DAILY = Weekdays(0b111_1111)
 Weekdays.WEEKDAYS = Weekdays(0b001_1111)
@@ -125,19 +127,16 @@ _DAY_NUMBERS: dict[str, int] = {
 
 # ASCII digits only: "٠٧:٣٠" would otherwise pass \d and int() and surprise everyone.
 _CLOCK = re.compile(r"(\d{1,2}):(\d{2})", re.ASCII)
-_CLOCK_FORMAT_MESSAGE = "Please give the time as HH:MM, like 07:30 or 19:00."
-_CLOCK_RANGE_MESSAGE = "That time does not exist. Please give a time from 00:00 to 23:59."
-_DAYS_MESSAGE = "Please name the days: daily, weekdays, weekends or a list like mon,wed,fri."
 
 
 def parse_clock(text: str) -> time:
     """The wall time in "H:MM" or "HH:MM" (24-hour), e.g. "7:30" or "19:00"."""
     match = _CLOCK.fullmatch(text.strip())
     if match is None:
-        raise ReminderInputError(_CLOCK_FORMAT_MESSAGE)
+        raise ReminderInputError(InputProblem.CLOCK_FORMAT)
     hour, minute = int(match[1]), int(match[2])
     if hour > 23 or minute > 59:
-        raise ReminderInputError(_CLOCK_RANGE_MESSAGE)
+        raise ReminderInputError(InputProblem.CLOCK_RANGE)
     return time(hour, minute)
 
 
@@ -152,7 +151,7 @@ def parse_days(text: str | None) -> Weekdays:
         return Weekdays.DAILY
     tokens = [token for token in re.split(r"[,\s]+", text.strip().lower()) if token]
     if not tokens:
-        raise ReminderInputError(_DAYS_MESSAGE)
+        raise ReminderInputError(InputProblem.NO_DAYS)
     mask = 0
     for token in tokens:
         if token in _KEYWORDS:
@@ -160,9 +159,7 @@ def parse_days(text: str | None) -> Weekdays:
         elif token in _DAY_NUMBERS:
             mask |= 1 << _DAY_NUMBERS[token]
         else:
-            # Clip the echo: the token comes from the user and may be arbitrarily long.
-            shown = token if len(token) <= 20 else token[:20] + "…"
-            raise ReminderInputError(f'I don\'t know the day "{shown}". {_DAYS_MESSAGE}')
+            raise ReminderInputError(InputProblem.UNKNOWN_DAY, token)
     return Weekdays(mask)
 
 
@@ -260,8 +257,6 @@ def pause_until(now: datetime, days: int, zone: ZoneInfo) -> datetime:
     """
     _require_aware(now, "now")
     if not MIN_PAUSE_DAYS <= days <= MAX_PAUSE_DAYS:
-        raise ReminderInputError(
-            f"Please pause for {MIN_PAUSE_DAYS} to {MAX_PAUSE_DAYS} days, like /pause 7."
-        )
+        raise ReminderInputError(InputProblem.PAUSE_RANGE)
     today = now.astimezone(zone).date()
     return instant_of(today + timedelta(days=days), time(0, 0), zone)

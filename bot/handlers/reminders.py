@@ -22,7 +22,7 @@ from bot.render import reminders as render
 from bot.render.basics import BUTTON_GONE
 from bot.render.pairs import choose_pair_keyboard, partner_name
 from bot.services import pairing, users
-from bot.services import reminders as service
+from bot.services import reminder_slots as service
 from bot.services.pairing import PairingRefused
 from routines.reminder_time import (
     MAX_PAUSE_DAYS,
@@ -83,7 +83,7 @@ async def remind(update: Update, context: Context) -> None:
         at = parse_clock(args[0])
         days = parse_days(" ".join(args[1:]) or None)
     except ReminderInputError as error:
-        await _reply(update, Reply(render.refused(error.message)))
+        await _reply(update, Reply(render.refused(error.problem, error.token)))
         return
     await _for_pair(
         update, context, render.PICK_REMIND, (at.hour * 60 + at.minute, days.mask), _remind
@@ -124,35 +124,34 @@ async def _remind(context: Context, pair: PairRecord, me: int, args: tuple[int, 
     except service.TooManySlots:
         return Reply(render.too_many(names, service.MAX_SLOTS))
     reminder_dispatch.wake_for(context.job_queue, data, result.slot.next_due_at)
-    paused = service.is_paused(result.pair, now)
     return Reply(
-        render.slot_set(names, result.slot, pair.timezone, added=result.added, paused=paused)
+        render.slot_set(
+            names, result.slot, pair.timezone, added=result.added, paused=result.paused
+        )
     )
 
 
 async def _list(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
-    fresh, slots = await service.slots(context.bot_data, pair.id)
-    now = context.bot_data.clock.now()
-    paused_until = fresh.reminders_paused_until if service.is_paused(fresh, now) else None
+    found = await service.slots(context.bot_data, pair.id, context.bot_data.clock.now())
+    name = await _names(context, pair, me)
     return Reply(
-        render.slot_list(await _names(context, pair, me), slots, fresh.timezone, paused_until),
-        render.slot_list_keyboard(pair.id, slots),
+        render.slot_list(name, found.slots, found.pair.timezone, found.paused_until),
+        render.slot_list_keyboard(pair.id, found.slots),
     )
 
 
 async def _pause(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
     (days,) = args
-    until = await service.pause(context.bot_data, pair, days, context.bot_data.clock.now())
+    until = await service.pause(context.bot_data, pair.id, days, context.bot_data.clock.now())
     return Reply(render.paused(await _names(context, pair, me), until, pair.timezone))
 
 
 async def _resume(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
-    now = context.bot_data.clock.now()
+    resumed = await service.resume(context.bot_data, pair.id, context.bot_data.clock.now())
     name = await _names(context, pair, me)
-    if not service.is_paused(pair, now):
+    if not resumed.was_paused:
         return Reply(render.not_paused(name))
-    next_due = await service.resume(context.bot_data, pair, now)
-    return Reply(render.resumed(name, next_due, pair.timezone))
+    return Reply(render.resumed(name, resumed.next_due_at, pair.timezone))
 
 
 async def _names(context: Context, pair: PairRecord, me: int) -> str:
@@ -265,7 +264,11 @@ async def snooze_pressed(update: Update, context: Context) -> None:
         return
     now = context.bot_data.clock.now()
     result = await service.snooze(context.bot_data, button.ids[0], query.from_user.id, now)
-    if result.outcome is not service.Tap.DONE or result.pair is None or result.until is None:
+    if (
+        result.outcome is not service.ReminderTapOutcome.DONE
+        or result.pair is None
+        or result.until is None
+    ):
         await query.answer(_tap_answer(result.outcome, render.ALREADY_SNOOZED), show_alert=True)
         return
     await query.answer()
@@ -285,19 +288,19 @@ async def skip_pressed(update: Update, context: Context) -> None:
         return
     now = context.bot_data.clock.now()
     result = await service.skip_today(context.bot_data, button.ids[0], query.from_user.id, now)
-    if result.outcome is not service.Tap.DONE:
+    if result.outcome is not service.ReminderTapOutcome.DONE:
         await query.answer(_tap_answer(result.outcome, render.ALREADY_SKIPPED), show_alert=True)
         return
     await query.answer()
     await _edit(update, Reply(render.skipped()))
 
 
-def _tap_answer(outcome: service.Tap, already: str) -> str:
+def _tap_answer(outcome: service.ReminderTapOutcome, already: str) -> str:
     return {
-        service.Tap.NOT_YOURS: render.NOT_YOURS,
-        service.Tap.GONE: render.GONE,
-        service.Tap.ALREADY: already,
-        service.Tap.TOO_LATE: render.CANNOT_SNOOZE,
+        service.ReminderTapOutcome.NOT_YOURS: render.NOT_YOURS,
+        service.ReminderTapOutcome.GONE: render.GONE,
+        service.ReminderTapOutcome.ALREADY: already,
+        service.ReminderTapOutcome.TOO_LATE: render.CANNOT_SNOOZE,
     }.get(outcome, render.GONE)
 
 

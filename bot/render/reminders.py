@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import pack
-from routines.reminder_time import Weekdays
+from routines.reminder_time import MAX_PAUSE_DAYS, MIN_PAUSE_DAYS, InputProblem, Weekdays
 from storage.records import ReminderSlotRecord
 
 START = "rs"  # rs:<pair_id>
@@ -39,10 +39,10 @@ class Pitch:
 # -- the reminder itself ---------------------------------------------------------------
 
 
-def reminder(partner: str, pitch: Pitch, *, again: bool) -> str:
+def reminder(partner: str | None, pitch: Pitch, *, again: bool) -> str:
     opening = "Here's your snoozed reminder" if again else "Time to stretch"
     return (
-        f"⏰ {opening}, together with {escape(partner)}.\n"
+        f"⏰ {opening}, together with {_partner(partner)}.\n"
         f"<b>{escape(pitch.title)}</b>: {pitch.exercises} stretches, "
         f"about {pitch.minutes} minutes."
     )
@@ -66,9 +66,9 @@ def start_keyboard(pair_id: int) -> InlineKeyboardMarkup:
     )
 
 
-def partner_unreachable(partner: str) -> str:
+def partner_unreachable(partner: str | None) -> str:
     return (
-        f"I couldn't reach {escape(partner)} in private, so only you got this reminder. "
+        f"I couldn't reach {_partner(partner)} in private, so only you got this reminder. "
         "Ask them to open a chat with me and tap Start."
     )
 
@@ -105,9 +105,25 @@ REMIND_USAGE = (
 PAUSE_USAGE = "Pause for how many days? A whole number from 1 to 60, like /pause 7."
 
 
-def refused(reason: str) -> str:
-    """Why a /remind was refused, in the words of the time rules (they may echo input)."""
-    return escape(reason, quote=False)
+_DAYS_HINT = "Please name the days: daily, weekdays, weekends or a list like mon,wed,fri."
+_REFUSALS = {
+    InputProblem.CLOCK_FORMAT: "Please give the time as HH:MM, like 07:30 or 19:00.",
+    InputProblem.CLOCK_RANGE: "That time does not exist. Please give a time from 00:00 to 23:59.",
+    InputProblem.NO_DAYS: _DAYS_HINT,
+    InputProblem.PAUSE_RANGE: (
+        f"Please pause for {MIN_PAUSE_DAYS} to {MAX_PAUSE_DAYS} days, like /pause 7."
+    ),
+}
+# A day name the user typed is echoed at most this long: it may be arbitrarily long.
+_ECHOED_DAY = 20
+
+
+def refused(problem: InputProblem, token: str = "") -> str:
+    """Why reminder input was refused, in one line (an unknown day is named, clipped)."""
+    if problem is InputProblem.UNKNOWN_DAY:
+        shown = token if len(token) <= _ECHOED_DAY else token[:_ECHOED_DAY] + "…"
+        return f'I don\'t know the day "{escape(shown, quote=False)}". {_DAYS_HINT}'
+    return _REFUSALS[problem]
 
 
 def which_pair(command: str) -> str:
@@ -208,4 +224,12 @@ def day(instant: datetime, zone: str) -> str:
 
 
 def days(mask: int) -> str:
-    return Weekdays(mask).label
+    """How a slot's days read in a list: "daily", "weekdays", "weekends", "Mon, Wed, Fri"."""
+    weekdays = Weekdays(mask)
+    named = {Weekdays.DAILY: "daily", Weekdays.WEEKDAYS: "weekdays", Weekdays.WEEKENDS: "weekends"}
+    return named.get(weekdays) or ", ".join(_DAY_NAMES[day] for day in weekdays.weekdays())
+
+
+def _partner(name: str | None) -> str:
+    """A partner's first name, escaped; one whose name we never saw is "your partner"."""
+    return "your partner" if name is None else escape(name)

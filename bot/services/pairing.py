@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from telegram import User
 
 from bot.context import BotData
-from bot.services import reminders
+from bot.services import reminder_slots
 from storage.records import PairRecord, PairRequestRecord, UserRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -348,7 +348,7 @@ async def set_timezone(data: BotData, user: User, zone: str, pair_id: int | None
             pair = await _member_pair(unit, user.id, pair_id)
             await unit.pairs.set_timezone(pair.id, zone)
             # Reminder slots are local times: their next instants move with the zone.
-            await reminders.reschedule_pair(unit, pair.id, now)
+            await reminder_slots.reschedule_pair(unit, pair.id, now)
             pair = await unit.pairs.get(pair.id)
         me = await _remember(unit, user, now, reachable=None)
         await unit.users.set_timezone(user.id, zone, now)

@@ -9,6 +9,8 @@ from datetime import date, datetime
 from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# A pause is recorded on the delivery (the pair's slot that day), never on a copy.
+from routines.reminder_rules import DeliveryStatus
 from storage.models import (
     FormerPartnership,
     FormerSession,
@@ -30,9 +32,6 @@ from storage.records import (
     InviteRecord,
     PairRequestRecord,
 )
-
-# A pause is recorded on the delivery (the pair's slot that day), never on a copy.
-from storage.repositories.reminders import DeliveryStatus
 
 
 def _former(row: FormerPartnership) -> FormerPartnershipRecord:

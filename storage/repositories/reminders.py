@@ -10,7 +10,6 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
 from datetime import UTC, date, datetime, time
-from enum import StrEnum
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -27,6 +26,8 @@ from sqlalchemy import (
 )
 from sqlalchemy.ext.asyncio import AsyncSession
 
+# What a delivery or a copy may come to is the domain's word, kept in routines.
+from routines.reminder_rules import CopyStatus, DeliveryStatus
 from storage.models import (
     Pair,
     ReminderDelivery,
@@ -45,37 +46,6 @@ from storage.repositories.pairs import pair_record
 from storage.upsert import insert_or_ignore
 
 _Query = TypeVar("_Query", bound=Select[*tuple[Any, ...]])
-
-
-class DeliveryStatus(StrEnum):
-    """Where one delivery stands; the first two are in flight, the rest are final."""
-
-    CLAIMED = "claimed"  # written by the claim, the messages are being sent
-    RESENDING = "resending"  # a snoozed reminder is being sent again
-    SENT = "sent"
-    SNOOZED = "snoozed"  # waiting for `snooze_due_at`
-    RESENT = "resent"  # the snoozed reminder went out; no second snooze
-    UNREACHABLE = "unreachable"  # neither partner could be reached
-    FAILED = "failed"  # Telegram refused the request for every partner it did not reach
-    SKIPPED = "skipped"  # "Skip today" (pressed before, or on this reminder)
-    PAUSED = "paused"
-    DONE = "done"  # the pair had already stretched that local day
-    LATE_SKIPPED = "late-skipped"  # due longer ago than the grace window
-
-
-class CopyStatus(StrEnum):
-    """Where one partner's copy of a reminder stands; the first two are unsettled."""
-
-    SENDING = "sending"  # claimed, the message is being sent
-    WAITING = "waiting"  # the send failed for a passing reason; tried again at retry_at
-    SENT = "sent"
-    UNREACHABLE = "unreachable"  # 403: blocked the bot, or never opened a private chat
-    LATE = "late"  # still unsent when the grace window closed
-    REFUSED = "refused"  # Telegram refused the request itself; trying again cannot help
-    SUPERSEDED = "superseded"  # the pair's reminder moved on: snoozed, skipped, stretched
-
-
-UNSETTLED = (CopyStatus.SENDING, CopyStatus.WAITING)
 
 
 def _slot(row: ReminderSlot) -> ReminderSlotRecord:

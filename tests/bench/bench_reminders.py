@@ -54,7 +54,7 @@ from telegram.ext import AIORateLimiter, ExtBot
 from bot.app import build_application, telegram_pace
 from bot.context import BotData
 from bot.reminder_dispatch import ReminderDispatcher, dispatcher_job, pitch_of
-from bot.services import reminders as service
+from bot.services import reminder_claims as service
 from routines.loader import load_library
 from routines.reminder_time import Weekdays, next_due
 from storage.db import Database

@@ -5,8 +5,7 @@ from __future__ import annotations
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
-from storage.records import PairRecord
-from storage.repositories.sessions import SessionChange
+from storage.records import PairRecord, SessionChange
 from tests.harness import BotHarness
 
 

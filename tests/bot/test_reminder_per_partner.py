@@ -9,7 +9,7 @@ import pytest
 
 from bot.config import Settings
 from bot.reminder_dispatch import dispatcher_job
-from bot.services.reminders import FIRST_RETRY
+from routines.reminder_rules import FIRST_RETRY
 from tests.bot.test_reminders import (
     ANA,
     BEN,

@@ -12,8 +12,8 @@ from telegram.ext import ExtBot
 
 from bot.config import Settings
 from bot.reminder_dispatch import ReminderDispatcher, TickReport, dispatcher_job
-from bot.services import reminders as service
-from bot.services.reminders import FIRST_RETRY
+from bot.services import reminder_claims as service
+from routines.reminder_rules import FIRST_RETRY
 from tests.bot.test_reminder_per_partner import PASSING_FAILURES
 from tests.bot.test_reminders import (
     ANA,

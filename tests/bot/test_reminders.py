@@ -14,7 +14,7 @@ import pytest
 
 from bot.config import Settings
 from bot.reminder_dispatch import ReminderDispatcher, TickReport, dispatcher_job, pitch_of
-from bot.services.reminders import reschedule_pair
+from bot.services.reminder_slots import reschedule_pair
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord, SessionChange
 from tests.clock import FakeClock
 from tests.fake_telegram import SentMessage

@@ -6,7 +6,7 @@ from datetime import UTC, datetime, time
 
 import pytest
 
-from bot.services import reminders, timezones
+from bot.services import reminder_slots, timezones
 from tests.bot.test_pairing import (
     ANA,
     BEN,
@@ -193,7 +193,7 @@ async def test_a_new_zone_moves_the_pairs_reminders_to_the_same_local_time(
     await pair_by_invite(bot, ANA, BEN)
     [pair] = await pairs_in_db(bot, ANA)
     data = bot.app.bot_data
-    await reminders.add_slot(data, pair.id, time(7, 30), 0b1111111, bot.clock.now())
+    await reminder_slots.add_slot(data, pair.id, time(7, 30), 0b1111111, bot.clock.now())
 
     await bot.say(ANA, "/timezone berlin")
 

@@ -8,9 +8,9 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import pytest
 
+from routines.reminder_rules import DeliveryStatus
 from storage.db import Database
 from storage.records import PairRecord, SessionChange
-from storage.repositories.reminders import DeliveryStatus
 
 NOW = datetime(2026, 11, 2, 9, 0, tzinfo=UTC)
 
