@@ -256,7 +256,7 @@ class Runner:
         if state.phase is Phase.ABANDONED or state.started_at is None:
             return render.summary(state, 0, 0), None
         streak = await sessions.streak(self.data, live)
-        text = render.summary(state, sessions.exercises_done(state), streak)
+        text = render.summary(state, state.exercises_done, streak)
         return text, render.rating_keyboard(live.id)
 
     async def _post_group(self, live: Live, text: str) -> None:

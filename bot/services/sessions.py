@@ -17,12 +17,11 @@ from routines.engine import (
     ShowResumed,
     ShowStep,
     advance,
-    from_snapshot,
     new_session,
     opening_effects,
-    to_snapshot,
 )
-from routines.plan import PlanOptions, Seat, StepKind, SwapMode
+from routines.plan import PlanOptions, Seat, SwapMode
+from routines.snapshot import from_snapshot, to_snapshot
 from storage.records import OwedCardRecord, PairRecord
 from storage.repositories.sessions import CardRecord, SessionChange, SessionRecord
 from storage.unit_of_work import UnitOfWork
@@ -102,14 +101,6 @@ async def _owe(
     """Record in the outbox, in the transaction that saves `state`, what each phone is owed."""
     users = [state.user_of(seat) for seat in seats]
     await unit.outbox.owe(session_id, users, state.version, state.phase.value, now)
-
-
-def exercises_done(state: SessionState) -> int:
-    """Stretches with at least one hold that ran to its end."""
-    steps = state.plan.steps
-    finished = len(steps) if state.end_reason is EndReason.COMPLETED else state.step_index
-    held = {s.exercise.id for s in steps[:finished] if s.kind is StepKind.HOLD}
-    return len(held) if state.holds_done else 0
 
 
 def _live(data: BotData, record: SessionRecord) -> Live:
@@ -228,7 +219,7 @@ async def _record_result(unit: UnitOfWork, live: Live, state: SessionState, now:
         routine_id=live.record.routine_id,
         end_reason=(state.end_reason or EndReason.STOPPED).value,
         holds_done=state.holds_done,
-        exercises_done=exercises_done(state),
+        exercises_done=state.exercises_done,
         seconds_stretched=round(state.held_seconds),
         local_date=now.astimezone(ZoneInfo(live.timezone)).date(),
         ended_at=now,
