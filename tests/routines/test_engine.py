@@ -199,7 +199,7 @@ def test_the_time_scale_shortens_holds_and_idle_limits(plan: Plan) -> None:
 def test_each_partner_reads_their_own_role_for_the_current_step(lobby: SessionState) -> None:
     state = holding(lobby)
     assert state.step.role_of(Seat.A) is Role.RECEIVER
-    assert state.step.instruction_for(Seat.B) == state.step.exercise.helper_during
+    assert state.step.routine_words(Seat.B) == state.step.exercise.helper_during
 
 
 # --- pause and resume ------------------------------------------------------------------
