@@ -17,7 +17,7 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from telegram import Bot, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, NetworkError
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
 from bot.delivery import Undelivered, is_not_modified, offer_private, send_private
@@ -157,8 +157,10 @@ class Runner:
     ) -> tuple[CardRecord, ...]:
         """Turn the card on each phone into the paused card, silently, in place.
 
-        A phone whose card cannot be edited gets the paused card as a new message; those
-        messages are returned, so the caller notes them as the cards shown now.
+        A phone whose card cannot be edited (none noted, or the edit failed) gets the
+        paused card as a new message; those messages are returned, so the caller notes
+        them as the cards shown now. Otherwise that phone would keep buttons of the
+        step before the pause, all of them out of date, and no Resume.
         """
         by_name = None if by is None else live.name_of(by)
         shown = {card.user_id: card for card in cards}
@@ -169,8 +171,8 @@ class Runner:
             card = shown.get(user_id)
             if card is not None and await self._edit(card.chat_id, card.message_id, text, markup):
                 continue
-            message = await self._send(user_id, text, markup)
-            if message is not None:
+            message = await offer_private(self.bot, user_id, text, markup)
+            if isinstance(message, Message):
                 fresh.append(
                     CardRecord(user_id, user_id, message.message_id, live.state.version, "paused")
                 )
@@ -220,6 +222,11 @@ class Runner:
     async def _edit(
         self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
     ) -> bool:
+        """Edit a card in place; False when it was not changed, so the caller may send it.
+
+        A failed edit is not raised: the other phone's edit and the next countdown tick
+        must still happen.
+        """
         try:
             await self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
         except BadRequest as error:
@@ -228,6 +235,9 @@ class Runner:
             log.info("could not edit message %s in %s: %s", message_id, chat_id, error)
             return False
         except Forbidden:
+            return False
+        except (NetworkError, RetryAfter) as error:
+            log.warning("an edit of %s in %s did not go through: %s", message_id, chat_id, error)
             return False
         return True
 

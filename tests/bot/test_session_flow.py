@@ -22,7 +22,7 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
     for person in phones.values():
         [lobby] = bot.new(person.id)
         assert "Lower back relief" in lobby.text and "7 stretches" in lobby.text
-        assert await bot.press(person, lobby, "Join") is not None
+        assert await bot.press(person, lobby, "Join") == "You're in."
 
     holds_seen: list[tuple[str, str | None, int]] = []
     for step in plan.steps:
