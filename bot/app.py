@@ -34,7 +34,7 @@ from bot.context import BotData, Context
 from bot.errors import on_error
 from bot.handlers import basics, history, pairing, reminders, sessions, timezones
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
-from bot.session_runner import Runner
+from bot.session_flow import SessionFlow
 from routines.loader import load_library
 from storage.db import Database
 
@@ -53,7 +53,7 @@ async def _post_init(app: BotApplication) -> None:
     data.db = database
     await database.migrate()
     assert app.job_queue is not None
-    await Runner(app.bot, app.job_queue, data).recover()
+    await SessionFlow(app.bot, app.job_queue, data).recover()
     reminder_dispatch.start(app)
     await app.bot.set_my_commands(menu(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(menu(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())

@@ -10,8 +10,12 @@ Decisions the Telegram layer relies on:
   changes. One partner joining or pressing Ready while the other is still busy does not
   grow it (the other partner's buttons stay valid); Ease off does not grow it either.
   A button event whose version differs from `state.version` is refused OUT_OF_DATE.
-- `revision` grows on every change of the state, including those that keep `version`.
-  Storage should compare-and-set on `revision`: two Ready taps racing on one version
+- `revision` grows by one on every change of the state, including those that keep
+  `version` (a first Join or Ready, Ease off). A stored session carries its own
+  revision counter, which its save grows by one in the same way; the service saves
+  only if that counter is still the one it read (bot/services/sessions.py `apply`,
+  storage/repositories/sessions.py `save`) and otherwise reads again and asks the
+  engine again. Comparing `version` would not do: two Ready taps racing on one version
   must not both win with a stale `ready` set.
 - A second Join or Ready by the same partner is refused with Refusal.ALREADY, so the bot
   can answer "you're already in" and change nothing.
@@ -38,12 +42,11 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 from typing import Any, Literal
 
-from routines.plan import Plan, PlanOptions, Seat, Step, StepKind
+from routines.plan import Plan, Seat, Step, StepKind
 
 LOBBY_IDLE_LIMIT = timedelta(minutes=10)
 SETUP_IDLE_LIMIT = timedelta(minutes=10)
 PAUSED_IDLE_LIMIT = timedelta(minutes=30)
-SNAPSHOT_FORMAT = 1
 
 
 class Phase(StrEnum):
@@ -128,6 +131,20 @@ class SessionState:
     @property
     def is_over(self) -> bool:
         return self.phase in ENDED_PHASES
+
+    @property
+    def exercises_done(self) -> int:
+        """The summary's count of stretches: every exercise with a hold step behind the
+        session (all of them once completed), or 0 if no hold ran to its end.
+
+        The state keeps counts, not which holds ran out, so once any hold did, an
+        exercise whose holds were skipped counts too.
+        """
+        if not self.holds_done:
+            return 0
+        steps = self.plan.steps
+        finished = len(steps) if self.end_reason is EndReason.COMPLETED else self.step_index
+        return len({s.exercise.id for s in steps[:finished] if s.kind is StepKind.HOLD})
 
     def seat_of(self, user_id: int | None) -> Seat | None:
         for seat in Seat:
@@ -585,100 +602,3 @@ def _idle_timer(state: SessionState) -> ArmTimer:
 def _require_aware(now: datetime) -> None:
     if now.tzinfo is None or now.utcoffset() is None:
         raise ValueError("the engine needs timezone-aware datetimes")
-
-
-# --- persistence ---------------------------------------------------------------------
-
-
-class SnapshotError(ValueError):
-    """A stored snapshot that does not fit the plan it is restored with."""
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return None if moment is None else moment.isoformat()
-
-
-def _from_iso(text: str | None) -> datetime | None:
-    return None if text is None else datetime.fromisoformat(text)
-
-
-def _seats(seats: frozenset[Seat]) -> list[str]:
-    return sorted(seat.name for seat in seats)
-
-
-def to_snapshot(state: SessionState) -> dict[str, Any]:
-    """A JSON-safe dict of the state without the plan (it is rebuilt from id + options)."""
-    remaining = state.remaining
-    return {
-        "format": SNAPSHOT_FORMAT,
-        "routine_id": state.plan.routine.id,
-        "options": state.plan.options.to_dict(),
-        "partners": list(state.partners),
-        "phase": state.phase.value,
-        "step_index": state.step_index,
-        "version": state.version,
-        "revision": state.revision,
-        "joined": _seats(state.joined),
-        "ready": _seats(state.ready),
-        "deadline": _iso(state.deadline),
-        "remaining_us": None if remaining is None else remaining // timedelta(microseconds=1),
-        "paused_phase": None if state.paused_phase is None else state.paused_phase.value,
-        "paused_by": None if state.paused_by is None else state.paused_by.name,
-        "time_scale": state.time_scale,
-        "steps_done": state.steps_done,
-        "holds_done": state.holds_done,
-        "held_seconds": state.held_seconds,
-        "skips": state.skips,
-        "ease_offs": state.ease_offs,
-        "created_at": _iso(state.created_at),
-        "started_at": _iso(state.started_at),
-        "ended_at": _iso(state.ended_at),
-        "end_reason": None if state.end_reason is None else state.end_reason.value,
-    }
-
-
-def from_snapshot(data: dict[str, Any], plan: Plan) -> SessionState:
-    """Rebuild a state saved by `to_snapshot`, with the plan rebuilt by the caller."""
-    try:
-        if data["format"] != SNAPSHOT_FORMAT:
-            raise SnapshotError(f"unknown snapshot format {data['format']!r}")
-        if data["routine_id"] != plan.routine.id:
-            raise SnapshotError(f"snapshot is for routine {data['routine_id']!r}")
-        if PlanOptions.from_dict(data["options"]) != plan.options:
-            raise SnapshotError("snapshot was taken with other plan options")
-        step_index = int(data["step_index"])
-        if not 0 <= step_index < len(plan.steps):
-            raise SnapshotError(f"step {step_index} is outside the plan")
-        remaining_us = data["remaining_us"]
-        first, second = (int(user) for user in data["partners"])
-        created_at = _from_iso(data["created_at"])
-        if created_at is None:
-            raise SnapshotError("snapshot has no creation time")
-        return SessionState(
-            partners=(first, second),
-            plan=plan,
-            phase=Phase(data["phase"]),
-            step_index=step_index,
-            version=int(data["version"]),
-            revision=int(data["revision"]),
-            joined=frozenset(Seat[name] for name in data["joined"]),
-            ready=frozenset(Seat[name] for name in data["ready"]),
-            deadline=_from_iso(data["deadline"]),
-            remaining=None if remaining_us is None else timedelta(microseconds=remaining_us),
-            paused_phase=None if data["paused_phase"] is None else Phase(data["paused_phase"]),
-            paused_by=None if data["paused_by"] is None else Seat[data["paused_by"]],
-            time_scale=float(data["time_scale"]),
-            steps_done=int(data["steps_done"]),
-            holds_done=int(data["holds_done"]),
-            held_seconds=float(data["held_seconds"]),
-            skips=int(data["skips"]),
-            ease_offs=int(data["ease_offs"]),
-            created_at=created_at,
-            started_at=_from_iso(data["started_at"]),
-            ended_at=_from_iso(data["ended_at"]),
-            end_reason=None if data["end_reason"] is None else EndReason(data["end_reason"]),
-        )
-    except (KeyError, TypeError, ValueError) as error:
-        if isinstance(error, SnapshotError):
-            raise
-        raise SnapshotError(f"snapshot is malformed: {error!r}") from error

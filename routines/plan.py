@@ -33,6 +33,10 @@ class Side(StrEnum):
     LEFT = "left"
 
 
+# Per-side stretches are held on this side first, then on the other after a switch.
+FIRST_SIDE, SECOND_SIDE = Side.RIGHT, Side.LEFT
+
+
 class SwapMode(StrEnum):
     """How the receiver role moves between the partners."""
 
@@ -74,19 +78,6 @@ class PlanOptions:
         )
 
 
-_SIDE_LABEL = {Side.RIGHT: "Right side", Side.LEFT: "Left side"}
-_SWITCH_TEXT = {
-    Role.RECEIVER: (
-        "Switch sides: come out of the stretch slowly, then settle into the mirror image "
-        "on your left."
-    ),
-    Role.HELPER: (
-        "Switch sides: ease your partner out of the stretch, then set up the mirror image "
-        "on their left."
-    ),
-}
-
-
 @dataclass(frozen=True, slots=True)
 class Step:
     """One thing both partners do together; `index` is 1-based, for "step 3 of 40"."""
@@ -112,22 +103,17 @@ class Step:
     def role_of(self, seat: Seat) -> Role:
         return Role.RECEIVER if seat is self.receiver else Role.HELPER
 
-    def instruction_for(self, seat: Seat) -> str:
-        """What this partner does now, in their own words (safety cues are separate)."""
-        role = self.role_of(seat)
-        receiving = role is Role.RECEIVER
+    def routine_words(self, seat: Seat) -> str | None:
+        """The routine file's words for this partner now: how to get into position, or
+        what to do during the hold. A switch has none of its own; the bot says which
+        side is next (bot/render/instructions.py), and safety cues are separate."""
+        receiving = self.role_of(seat) is Role.RECEIVER
         exercise = self.exercise
         if self.kind is StepKind.SETUP:
-            text = exercise.receiver_setup if receiving else exercise.helper_setup
-            if exercise.per_side:
-                text = f"{text} Right side first."
-            return text
-        if self.kind is StepKind.SWITCH:
-            return _SWITCH_TEXT[role]
-        text = exercise.receiver_during if receiving else exercise.helper_during
-        if self.side is not None:
-            text = f"{_SIDE_LABEL[self.side]}. {text}"
-        return text
+            return exercise.receiver_setup if receiving else exercise.helper_setup
+        if self.kind is StepKind.HOLD:
+            return exercise.receiver_during if receiving else exercise.helper_during
+        return None
 
 
 @dataclass(frozen=True, slots=True)
@@ -162,7 +148,7 @@ def _turn_order(routine: Routine, options: PlanOptions) -> list[tuple[Exercise, 
 
 
 def build_plan(routine: Routine, options: PlanOptions | None = None) -> Plan:
-    """Each turn is a setup, then one hold, or for per-side: right, switch, left."""
+    """Each turn is a setup, then one hold, or for per-side: first side, switch, second."""
     options = PlanOptions() if options is None else options
     turns = _turn_order(routine, options)
     number_of = {exercise.id: n for n, exercise in enumerate(routine.exercises, start=1)}
@@ -194,10 +180,10 @@ def build_plan(routine: Routine, options: PlanOptions | None = None) -> Plan:
         hold = exercise.hold_seconds * options.hold_scale
         add(StepKind.SETUP, exercise, receiver, None, 0.0, turn)
         if exercise.per_side:
-            add(StepKind.HOLD, exercise, receiver, Side.RIGHT, hold, turn)
+            add(StepKind.HOLD, exercise, receiver, FIRST_SIDE, hold, turn)
             switch = SWITCH_SECONDS * options.hold_scale
-            add(StepKind.SWITCH, exercise, receiver, Side.LEFT, switch, turn)
-            add(StepKind.HOLD, exercise, receiver, Side.LEFT, hold, turn)
+            add(StepKind.SWITCH, exercise, receiver, SECOND_SIDE, switch, turn)
+            add(StepKind.HOLD, exercise, receiver, SECOND_SIDE, hold, turn)
         else:
             add(StepKind.HOLD, exercise, receiver, None, hold, turn)
     return Plan(routine=routine, options=options, steps=tuple(steps), turn_count=len(turns))

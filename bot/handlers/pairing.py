@@ -17,7 +17,7 @@ from bot.render import pairing as render
 from bot.render.limits import toast
 from bot.services import pairing
 from bot.services.pairing import Paired, PairingRefused, Refusal
-from bot.session_runner import runner_for
+from bot.session_flow import flow_for
 from storage.records import PairRecord
 
 if TYPE_CHECKING:
@@ -66,7 +66,7 @@ async def open_deep_link(update: Update, context: Context) -> None:
     if context.args[0] == pairing.OPEN_CHAT_PAYLOAD:
         await message.reply_text(render_basics.welcome(user.first_name))
         # A session may be waiting in its lobby for exactly this person.
-        await runner_for(context).show_waiting_lobby(user.id)
+        await flow_for(context).show_waiting_lobby(user.id)
         return
     try:
         opened = await pairing.open_invite(context.bot_data, user, context.args[0])

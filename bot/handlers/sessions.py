@@ -8,13 +8,14 @@ from telegram.ext import Application, CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import COUNTER, ROW_ID, Ints, pack, pattern, unpack
 from bot.context import Context
+from bot.live_session import Applied, Live
 from bot.render import session as render
 from bot.render.basics import BUTTON_GONE
 from bot.render.limits import toast
 from bot.render.pairs import choose_pair_keyboard
 from bot.services import pairing, sessions, users
 from bot.services.pairing import PairingRefused, open_chat_link
-from bot.session_runner import runner_for
+from bot.session_flow import flow_for
 from routines.engine import (
     EaseOff,
     EventRefused,
@@ -131,10 +132,10 @@ async def start_for_pair(
         else:
             await message.reply_text(render.asked_to_join(applied.live.name_of(Seat.B)))
     finally:
-        await runner_for(context).carry_out(applied)
+        await flow_for(context).follow(applied)
 
 
-async def _announce_in_group(context: Context, live: sessions.Live) -> None:
+async def _announce_in_group(context: Context, live: Live) -> None:
     """One line in the group; a button for each partner I can't write to yet."""
     data = context.bot_data
     members = await users.by_id(data, live.state.partners)
@@ -175,10 +176,10 @@ async def session_button(update: Update, context: Context) -> None:
     try:
         await query.answer(toast(_toast(action, applied)))
     finally:
-        await runner_for(context).carry_out(applied)
+        await flow_for(context).follow(applied)
 
 
-def _toast(action: str, applied: sessions.Applied) -> str:
+def _toast(action: str, applied: Applied) -> str:
     if action == render.EASE_OFF:
         return render.eased_off(applied.live.name_of(applied.live.state.step.helper))
     return _TOASTS[action]

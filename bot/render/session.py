@@ -9,6 +9,7 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import pack
+from bot.render.instructions import instruction
 from routines.engine import EndReason, Phase, Refusal, SessionState
 from routines.model import Routine
 from routines.plan import Plan, Role, Seat, StepKind
@@ -132,7 +133,7 @@ def setup_card(
     session_id: int, state: SessionState, seat: Seat
 ) -> tuple[str, InlineKeyboardMarkup]:
     step = state.step
-    lines = [_header(state, seat), "", escape(step.instruction_for(seat))]
+    lines = [_header(state, seat), "", escape(instruction(step, seat))]
     if step.role_of(seat) is Role.RECEIVER:
         lines += ["", f"<i>{escape(step.exercise.purpose)}</i>"]
     lines += ["", *(f"• {escape(cue)}" for cue in step.exercise.safety)]
@@ -161,12 +162,12 @@ def hold_card(
 ) -> tuple[str, InlineKeyboardMarkup]:
     step = state.step
     if step.kind is StepKind.SWITCH:
-        text = f"{_header(state, seat)}\n\n{escape(step.instruction_for(seat))}"
+        text = f"{_header(state, seat)}\n\n{escape(instruction(step, seat))}"
         left = seconds_left(state, now)
         return f"{text}\n\n{left} s to switch.", _hold_keyboard(session_id, state, seat)
     text = (
         f"{_header(state, seat)}\n\n<b>Hold: {seconds_left(state, now)} s left</b>\n"
-        f"{escape(step.instruction_for(seat))}"
+        f"{escape(instruction(step, seat))}"
     )
     return text, _hold_keyboard(session_id, state, seat)
 

@@ -14,7 +14,7 @@ from enum import IntEnum
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from bot.context import BotData
+from bot.services.resources import Resources
 from routines.progress import WEEKS, Progress, RatedSession, progress, week_start
 from routines.streak import Streaks, streaks
 from storage.records import FormerPartnershipRecord, HistoryEntry, PairRecord, UserRecord
@@ -83,13 +83,13 @@ def _pages(total: int) -> int:
 # -- /history ----------------------------------------------------------------------------
 
 
-async def former_partnerships(data: BotData, user_id: int) -> list[FormerPartnershipRecord]:
+async def former_partnerships(data: Resources, user_id: int) -> list[FormerPartnershipRecord]:
     async with data.db.unit(read_only=True) as unit:
         return await unit.history.former_of(user_id)
 
 
 async def history_page(
-    data: BotData, user_id: int, subject: Subject, subject_id: int, page: int
+    data: Resources, user_id: int, subject: Subject, subject_id: int, page: int
 ) -> HistoryPage:
     """One page of a pair's (or a former partnership's) sessions, newest first."""
     async with data.db.unit(read_only=True) as unit:
@@ -145,7 +145,7 @@ async def pair_streaks(unit: UnitOfWork, pair: PairRecord, now: datetime) -> Str
     )
 
 
-async def streak_of(data: BotData, pair_id: int, now: datetime) -> Streaks:
+async def streak_of(data: Resources, pair_id: int, now: datetime) -> Streaks:
     async with data.db.unit(read_only=True) as unit:
         pair = await unit.pairs.get(pair_id)
         if pair is None:
@@ -163,7 +163,7 @@ class PairProgress:
     partners: tuple[tuple[int, str], ...]
 
 
-async def progress_of(data: BotData, pair_id: int, me: int, now: datetime) -> PairProgress:
+async def progress_of(data: Resources, pair_id: int, me: int, now: datetime) -> PairProgress:
     async with data.db.unit(read_only=True) as unit:
         pair = await unit.pairs.get(pair_id)
         if pair is None:
@@ -185,7 +185,7 @@ def _first_name(user: UserRecord | None) -> str:
 # -- /export -----------------------------------------------------------------------------
 
 
-async def export(data: BotData, user_id: int, now: datetime) -> dict[str, Any] | None:
+async def export(data: Resources, user_id: int, now: datetime) -> dict[str, Any] | None:
     """Everything the bot holds about the user, as plain JSON values; None if nothing."""
     async with data.db.unit(read_only=True) as unit:
         me = await unit.users.get(user_id)
@@ -295,7 +295,7 @@ class Forgotten:
     partners: int  # partnerships that ended; each partner is told by `tell_former_partners`
 
 
-async def partner_names(data: BotData, user_id: int) -> list[str]:
+async def partner_names(data: Resources, user_id: int) -> list[str]:
     """The first names of the user's partners, for the confirmation."""
     async with data.db.unit(read_only=True) as unit:
         pairs = await unit.pairs.of_user(user_id)
@@ -303,7 +303,7 @@ async def partner_names(data: BotData, user_id: int) -> list[str]:
     return [_first_name(users.get(pair.partner_of(user_id))) for pair in pairs]
 
 
-async def forget(data: BotData, user_id: int, now: datetime) -> Forgotten:
+async def forget(data: Resources, user_id: int, now: datetime) -> Forgotten:
     """Erase the user, in one transaction; each partner keeps the shared sessions.
 
     Each partner's share becomes a former partnership, written in the same transaction,
@@ -325,12 +325,12 @@ async def forget(data: BotData, user_id: int, now: datetime) -> Forgotten:
     return Forgotten(existed, len(pairs))
 
 
-async def untold_partners(data: BotData, limit: int) -> list[FormerPartnershipRecord]:
+async def untold_partners(data: Resources, limit: int) -> list[FormerPartnershipRecord]:
     async with data.db.unit(read_only=True) as unit:
         return await unit.history.untold(limit)
 
 
-async def mark_told(data: BotData, partnership_id: int, now: datetime) -> None:
+async def mark_told(data: Resources, partnership_id: int, now: datetime) -> None:
     async with data.db.unit() as unit:
         await unit.history.mark_told(partnership_id, now)
         await unit.commit()

@@ -3,12 +3,13 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, replace
+from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.context import BotData
+from bot.live_session import Applied, Live
 from bot.services import history
+from bot.services.resources import Resources
 from routines.engine import (
     Effect,
     EndReason,
@@ -18,12 +19,11 @@ from routines.engine import (
     ShowResumed,
     ShowStep,
     advance,
-    from_snapshot,
     new_session,
     opening_effects,
-    to_snapshot,
 )
-from routines.plan import PlanOptions, Seat, StepKind, SwapMode
+from routines.plan import PlanOptions, Seat, SwapMode
+from routines.snapshot import from_snapshot, to_snapshot
 from storage.records import CardRecord, OwedCardRecord, PairRecord, SessionChange, SessionRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -32,36 +32,6 @@ log = logging.getLogger(__name__)
 # Compare-and-set retries: a lost race re-reads and re-decides; more than a handful in a
 # row would mean something else is wrong.
 _ATTEMPTS = 5
-
-
-@dataclass(frozen=True, slots=True)
-class Live:
-    """A session as the runner needs it: the row, the engine state, the two names."""
-
-    record: SessionRecord
-    state: SessionState
-    names: tuple[str, str]
-    timezone: str
-
-    @property
-    def id(self) -> int:
-        return self.record.id
-
-    @property
-    def in_group(self) -> bool:
-        return self.record.origin_chat_id < 0
-
-    def name_of(self, seat: Seat) -> str:
-        return self.names[seat]
-
-
-@dataclass(frozen=True, slots=True)
-class Applied:
-    """A saved transition: its effects, and the seats owed a new card (in the outbox)."""
-
-    live: Live
-    effects: tuple[Effect, ...]
-    owed: tuple[Seat, ...] = ()
 
 
 class SessionMissing(Exception):
@@ -104,15 +74,7 @@ async def _owe(
     await unit.outbox.owe(session_id, users, state.version, state.phase.value, now)
 
 
-def exercises_done(state: SessionState) -> int:
-    """Stretches with at least one hold that ran to its end."""
-    steps = state.plan.steps
-    finished = len(steps) if state.end_reason is EndReason.COMPLETED else state.step_index
-    held = {s.exercise.id for s in steps[:finished] if s.kind is StepKind.HOLD}
-    return len(held) if state.holds_done else 0
-
-
-def _live(data: BotData, record: SessionRecord) -> Live:
+def _live(data: Resources, record: SessionRecord) -> Live:
     """The engine's view of a stored session; names and zone were kept when it began."""
     plan = data.plan(record.routine_id, PlanOptions.from_dict(record.options["plan"]))
     first, second = record.options["names"]
@@ -120,7 +82,7 @@ def _live(data: BotData, record: SessionRecord) -> Live:
 
 
 async def start(
-    data: BotData,
+    data: Resources,
     *,
     pair: PairRecord,
     starter_id: int,
@@ -149,7 +111,9 @@ async def start(
                 raise AlreadyInSession(busy, user_id)
         users = await unit.users.get_many([starter_id, partner_id])
         # Names and zone are kept with the session: every tap reads them, none changes them.
-        names = [users[u].first_name if u in users else "your partner" for u in state.partners]
+        # Both rows exist: a pair's members are foreign keys to users, who are never
+        # deleted, and the rows are locked above.
+        names = [users[u].first_name for u in state.partners]
         record = await unit.sessions.add(
             pair_id=pair.id,
             routine_id=routine_id,
@@ -167,18 +131,18 @@ async def start(
     return Applied(live, effects, owed)
 
 
-async def load(data: BotData, session_id: int) -> Live | None:
+async def load(data: Resources, session_id: int) -> Live | None:
     async with data.db.unit(read_only=True) as unit:
         record = await unit.sessions.get(session_id)
     return None if record is None else _live(data, record)
 
 
-async def live_of_user(data: BotData, user_id: int) -> SessionRecord | None:
+async def live_of_user(data: Resources, user_id: int) -> SessionRecord | None:
     async with data.db.unit() as unit:
         return await unit.sessions.live_of_user(user_id)
 
 
-async def apply(data: BotData, session_id: int, event: Event) -> Applied:
+async def apply(data: Resources, session_id: int, event: Event) -> Applied:
     """Run one event through the engine and save the result before anything is sent.
 
     Raises EventRefused (with the reason to show) when the event changes nothing.
@@ -228,14 +192,14 @@ async def _record_result(unit: UnitOfWork, live: Live, state: SessionState, now:
         routine_id=live.record.routine_id,
         end_reason=(state.end_reason or EndReason.STOPPED).value,
         holds_done=state.holds_done,
-        exercises_done=exercises_done(state),
+        exercises_done=state.exercises_done,
         seconds_stretched=round(state.held_seconds),
         local_date=now.astimezone(ZoneInfo(live.timezone)).date(),
         ended_at=now,
     )
 
 
-async def streak(data: BotData, live: Live) -> int:
+async def streak(data: Resources, live: Live) -> int:
     """The pair's current streak, by the one rule /streak uses too."""
     try:
         streaks = await history.streak_of(data, live.record.pair_id, data.clock.now())
@@ -244,7 +208,7 @@ async def streak(data: BotData, live: Live) -> int:
     return streaks.current
 
 
-async def note_cards(data: BotData, session_id: int, cards: list[CardRecord]) -> None:
+async def note_cards(data: Resources, session_id: int, cards: list[CardRecord]) -> None:
     """Remember the message each phone shows now, so a countdown can edit it."""
     if not cards:
         return
@@ -254,12 +218,13 @@ async def note_cards(data: BotData, session_id: int, cards: list[CardRecord]) ->
 
 
 async def cards_delivered(
-    data: BotData,
-    live: Live,
+    data: Resources,
+    session_id: int,
+    version: int,
     shown: list[CardRecord],
     unreachable: list[int],
 ) -> None:
-    """What Telegram did with the cards of `live`'s version, in one transaction.
+    """What Telegram did with the cards of `version`, in one transaction.
 
     A card Telegram accepted is noted (a countdown edits it) and leaves the outbox;
     a person Telegram refused is marked unreachable and is owed nothing more. Cards
@@ -268,17 +233,16 @@ async def cards_delivered(
     if not shown and not unreachable:
         return
     now = data.clock.now()
-    version = live.state.version
     async with data.db.unit() as unit:
-        await unit.sessions.note_cards(live.id, shown)
-        await unit.outbox.sent(live.id, version, [card.user_id for card in shown], now)
-        await unit.outbox.unreachable(live.id, version, unreachable, now)
+        await unit.sessions.note_cards(session_id, shown)
+        await unit.outbox.sent(session_id, version, [card.user_id for card in shown], now)
+        await unit.outbox.unreachable(session_id, version, unreachable, now)
         for user_id in unreachable:
             await unit.users.set_reachable(user_id, False, now)
         await unit.commit()
 
 
-async def owed_cards(data: BotData, session_id: int) -> tuple[Live | None, list[Seat]]:
+async def owed_cards(data: Resources, session_id: int) -> tuple[Live | None, list[Seat]]:
     """A session and the seats still owed the card of its current version."""
     async with data.db.unit(read_only=True) as unit:
         record = await unit.sessions.get(session_id)
@@ -290,14 +254,16 @@ async def owed_cards(data: BotData, session_id: int) -> tuple[Live | None, list[
     return live, [seat for seat in seats if seat is not None]
 
 
-async def sessions_owing_cards(data: BotData) -> list[int]:
+async def sessions_owing_cards(data: Resources) -> list[int]:
     """Every session with a card still owed for its current version (start-up)."""
     async with data.db.unit(read_only=True) as unit:
         owed: list[OwedCardRecord] = await unit.outbox.owed()
     return sorted({card.session_id for card in owed})
 
 
-async def load_with_cards(data: BotData, session_id: int) -> tuple[Live | None, list[CardRecord]]:
+async def load_with_cards(
+    data: Resources, session_id: int
+) -> tuple[Live | None, list[CardRecord]]:
     """A session and the message each phone shows, read together (countdowns)."""
     async with data.db.unit(read_only=True) as unit:
         record = await unit.sessions.get(session_id)
@@ -305,17 +271,17 @@ async def load_with_cards(data: BotData, session_id: int) -> tuple[Live | None, 
     return (None if record is None else _live(data, record)), cards
 
 
-async def cards(data: BotData, session_id: int) -> list[CardRecord]:
+async def cards(data: Resources, session_id: int) -> list[CardRecord]:
     async with data.db.unit(read_only=True) as unit:
         return await unit.sessions.cards(session_id)
 
 
-async def live_sessions(data: BotData) -> list[int]:
+async def live_sessions(data: Resources) -> list[int]:
     async with data.db.unit() as unit:
         return [record.id for record in await unit.sessions.live()]
 
 
-async def rate(data: BotData, session_id: int, user_id: int, rating: int) -> bool:
+async def rate(data: Resources, session_id: int, user_id: int, rating: int) -> bool:
     """Store a partner's 1-5 answer; False when the session or the person doesn't fit."""
     async with data.db.unit() as unit:
         record = await unit.sessions.get(session_id)

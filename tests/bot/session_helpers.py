@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from html import escape
 
+from bot.render.instructions import instruction
 from routines.plan import Role, Seat, Step
 from storage.records import PairRecord
 from tests.fake_telegram import SentMessage
@@ -47,4 +48,4 @@ def expect_card(message: SentMessage, step: Step, seat: Seat, total: int) -> Non
     assert f"Step {step.index} of {total}" in message.text
     assert escape(step.exercise.name) in message.text
     assert ROLE_LINE[step.role_of(seat)] in message.text
-    assert escape(step.instruction_for(seat)) in message.text
+    assert escape(instruction(step, seat)) in message.text

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from bot.config import Settings
 from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database
 from tests.clock import FakeClock
@@ -78,3 +80,49 @@ async def test_a_restart_recovers_every_session_even_when_telegram_fails_for_one
     async with running_bot(settings, clock, world) as bot:
         for card in (cal_hold, dee_hold):
             assert "Paused: I was offline for a moment." in card.text
+
+
+@pytest.mark.parametrize("failure", ["server_error", "timeout", "dropped"])
+async def test_a_pause_whose_edit_fails_on_one_phone_still_reaches_both_with_resume(
+    bot: BotHarness, failure: str
+) -> None:
+    await pair_in_database(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    for person in (ANA, BEN):
+        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    ana_hold, ben_hold = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    await bot.advance(17)
+    bot.world.fail("editMessageText", failure, chat_id=ANA.id)
+
+    await bot.press(BEN, ben_hold, "Pause")
+
+    # Ana's hold card could not be turned into the paused card: she gets it anew.
+    assert ana_hold.edits == 0
+    [ana_paused] = bot.new(ANA.id)
+    for card in (ana_paused, ben_hold):
+        assert "Paused by Ben. 43 s of this hold left." in card.text
+        assert [label for label, _ in card.buttons] == ["Resume", "Stop"]
+    await bot.press(ANA, ana_paused, "Resume")
+    for person in (ANA, BEN):
+        assert "Hold: 43 s left" in bot.new(person.id)[-1].text
+
+
+@pytest.mark.parametrize("failure", ["server_error", "timeout", "dropped"])
+async def test_a_countdown_edit_that_fails_on_one_phone_leaves_the_rest_of_the_countdown(
+    bot: BotHarness, failure: str
+) -> None:
+    await pair_in_database(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    for person in (ANA, BEN):
+        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    ana_hold, ben_hold = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    bot.world.fail("editMessageText", failure, chat_id=ANA.id)
+
+    await bot.advance(59)
+
+    # The 60 s hold is edited at 40 s and 20 s left; only Ana's first edit was lost.
+    assert (ana_hold.edits, ben_hold.edits) == (1, 2)
+    for card in (ana_hold, ben_hold):
+        assert "Hold: 20 s left" in card.text

@@ -35,20 +35,18 @@ from routines.engine import (
     ShowResumed,
     ShowStep,
     Skip,
-    SnapshotError,
     Stop,
     TimerElapsed,
     TimerKind,
     Transition,
     advance,
-    from_snapshot,
     new_session,
     opening_effects,
-    to_snapshot,
 )
 from routines.loader import load_library
 from routines.model import Routine
 from routines.plan import Plan, PlanOptions, Role, Seat, Side, StepKind, SwapMode, build_plan
+from routines.snapshot import SnapshotError, from_snapshot, to_snapshot
 from tests.routines.conftest import ALICE, BOB, STRANGER, T0
 
 # Plan of `small_routine`, per exercise, A first:
@@ -201,7 +199,7 @@ def test_the_time_scale_shortens_holds_and_idle_limits(plan: Plan) -> None:
 def test_each_partner_reads_their_own_role_for_the_current_step(lobby: SessionState) -> None:
     state = holding(lobby)
     assert state.step.role_of(Seat.A) is Role.RECEIVER
-    assert state.step.instruction_for(Seat.B) == state.step.exercise.helper_during
+    assert state.step.routine_words(Seat.B) == state.step.exercise.helper_during
 
 
 # --- pause and resume ------------------------------------------------------------------
@@ -350,6 +348,11 @@ def test_the_last_hold_ending_finishes_the_session_as_completed(lobby: SessionSt
     assert end.effects == (CancelTimer(), Finished(EndReason.COMPLETED), PostToGroup("end"))
 
 
+def test_a_completed_session_counts_every_exercise_as_done(lobby: SessionState) -> None:
+    end = time_up(drive_to(holding(lobby), 12), 500).state
+    assert end.exercises_done == end.plan.exercise_count == 2
+
+
 # --- skip and stop ---------------------------------------------------------------------
 
 
@@ -396,6 +399,17 @@ def test_skipping_the_last_step_finishes_the_session(lobby: SessionState) -> Non
     assert state.holds_done == 0
 
 
+def test_a_session_whose_holds_were_all_skipped_counts_no_exercise_done(
+    lobby: SessionState,
+) -> None:
+    state = holding(lobby)
+    while state.step_number < 5:
+        state = step(state, Skip(user_id=ALICE, version=state.version)).state
+    stopped = step(state, Stop(user_id=ALICE, version=state.version)).state
+    assert stopped.holds_done == 0
+    assert stopped.exercises_done == 0
+
+
 def test_skip_in_the_lobby_is_refused_as_not_now(lobby: SessionState) -> None:
     assert refusal(lobby, Skip(user_id=ALICE, version=lobby.version)) is Refusal.NOT_NOW
 
@@ -410,6 +424,7 @@ def test_stop_ends_the_session_for_both_and_records_how_far_they_got(
     assert stopped.state.ended_at == at(70)
     assert stopped.state.step_number == 3
     assert (stopped.state.steps_done, stopped.state.holds_done) == (2, 1)
+    assert stopped.state.exercises_done == 1
     assert stopped.effects == (CancelTimer(), Finished(EndReason.STOPPED), PostToGroup("end"))
 
 

@@ -26,12 +26,11 @@ from routines.engine import (
     Stop,
     TimerElapsed,
     advance,
-    from_snapshot,
     new_session,
-    to_snapshot,
 )
 from routines.model import Routine
 from routines.plan import PlanOptions, Seat, SwapMode, build_plan
+from routines.snapshot import from_snapshot, to_snapshot
 from tests.routines.conftest import ALICE, BOB, STRANGER, T0, make_exercise
 
 ROUTINE = Routine(

@@ -7,6 +7,8 @@ import pytest
 from routines.loader import load_library
 from routines.model import Exercise, Routine
 from routines.plan import (
+    FIRST_SIDE,
+    SECOND_SIDE,
     SWITCH_SECONDS,
     Plan,
     PlanOptions,
@@ -106,33 +108,33 @@ def test_a_hold_scale_out_of_range_is_refused(scale: float) -> None:
         PlanOptions(hold_scale=scale)
 
 
-def test_each_partner_reads_their_own_role_and_instruction(lower_back: Routine) -> None:
-    setup = plan_of(lower_back).steps[0]
+def test_each_partner_reads_their_own_role_and_the_routines_words_for_it(
+    lower_back: Routine,
+) -> None:
+    setup, hold = plan_of(lower_back).steps[:2]
     exercise = setup.exercise
     assert setup.role_of(Seat.A) is Role.RECEIVER
     assert setup.role_of(Seat.B) is Role.HELPER
-    assert setup.instruction_for(Seat.A) == exercise.receiver_setup
-    assert setup.instruction_for(Seat.B) == exercise.helper_setup
+    assert setup.routine_words(Seat.A) == exercise.receiver_setup
+    assert setup.routine_words(Seat.B) == exercise.helper_setup
+    assert hold.routine_words(Seat.A) == exercise.receiver_during
+    assert hold.routine_words(Seat.B) == exercise.helper_during
 
 
-def test_per_side_instructions_say_which_side(lower_back: Routine) -> None:
+def test_per_side_steps_say_which_side_and_a_switch_has_no_routine_words(
+    lower_back: Routine,
+) -> None:
     plan = plan_of(lower_back)
     twist = [s for s in plan.steps if s.exercise.id == "supine-twist" and s.receiver is Seat.B]
-    setup, right, switch, left = twist
-    assert "Right side first" in setup.instruction_for(Seat.B)
-    assert right.instruction_for(Seat.B).startswith("Right side.")
-    assert right.instruction_for(Seat.A).startswith("Right side.")
-    assert left.instruction_for(Seat.A).startswith("Left side.")
-    assert "left" in switch.instruction_for(Seat.A)
-    assert switch.instruction_for(Seat.A) != switch.instruction_for(Seat.B)
-
-
-def test_every_instruction_is_plain_text_safe_for_html(lower_back: Routine) -> None:
-    for step in plan_of(lower_back).steps:
-        for seat in Seat:
-            text = step.instruction_for(seat)
-            assert text
-            assert not set(text) & set("<>&")
+    setup, first, switch, second = twist
+    assert (setup.side, first.side, switch.side, second.side) == (
+        None,
+        FIRST_SIDE,
+        SECOND_SIDE,
+        SECOND_SIDE,
+    )
+    assert (FIRST_SIDE, SECOND_SIDE) == (Side.RIGHT, Side.LEFT)
+    assert switch.routine_words(Seat.A) is switch.routine_words(Seat.B) is None
 
 
 def test_options_survive_a_round_trip_through_a_dict() -> None:

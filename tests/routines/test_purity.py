@@ -34,12 +34,12 @@ def test_no_routines_module_imports_telegram_or_sqlalchemy() -> None:
     assert {"routines.loader", "routines.plan"} <= set(modules)
 
 
-def test_the_engine_and_the_plan_neither_read_the_clock_nor_do_io() -> None:
+def test_the_engine_its_snapshot_and_the_plan_neither_read_the_clock_nor_do_io() -> None:
     forbidden = re.compile(
         r"\.now\(|\.utcnow\(|\.today\(|\btime\.time\b|\bmonotonic\b|\bopen\(|"
         r"^import (os|time|random|asyncio)\b|^from (os|time|random|asyncio|pathlib)\b",
         re.MULTILINE,
     )
-    for name in ("engine.py", "plan.py", "model.py"):
+    for name in ("engine.py", "snapshot.py", "plan.py", "model.py"):
         source = (ROUTINES / name).read_text(encoding="utf-8")
         assert not forbidden.findall(source), name

@@ -1,0 +1,179 @@
+"""A session's jobs in the job queue: its one timer, the countdown ticks, the card retry.
+
+Every job is set as a delay from the bot's clock and carries its due instant on that
+clock, so a test that moves the clock by hand is never overtaken by the job queue's own.
+What a job does when it runs is given by the caller (bot/session_flow.py), which loads
+the session, asks the engine and talks to Telegram; this module only decides when.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Coroutine
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+
+from telegram.ext import JobQueue
+
+from bot.clock import Clock
+from bot.context import Context
+from bot.live_session import Applied, Live
+from bot.render.session import whole_seconds
+from routines.engine import ArmTimer, CancelTimer, Phase, TimerKind
+
+# A countdown edit costs an API call on each phone and makes no sound, so a hold gets
+# at most COUNTDOWN_EDITS of them: the hold is split into COUNTDOWN_EDITS + 1 equal
+# parts, but ticks are never closer than COUNTDOWN_MIN_INTERVAL (scaled like the hold)
+# and none comes within half an interval of the end. So a 60 s hold is edited at 40 s
+# and 20 s left, a 30 s hold once at 15 s left, a hold under 22.5 s never, and a switch
+# never: a hold costs each phone at most its card and two edits.
+COUNTDOWN_MIN_INTERVAL = timedelta(seconds=15)
+COUNTDOWN_EDITS = 2
+# Timers whose moment passed while the loop was busy still run: being late is better
+# than APScheduler's default of silently dropping a run that is a second late.
+MISFIRE_GRACE_SECONDS = 3600
+# A card Telegram did not take is tried again after 1 s, 2 s, 4 s ... at most a minute
+# apart. A live session moves on within its idle limit (30 min at most), after which its
+# card is not owed any more; a summary is given up after about an hour of tries here
+# and tried again at the next start.
+RETRY_FIRST = timedelta(seconds=1)
+RETRY_LONGEST = timedelta(minutes=1)
+RETRY_ATTEMPTS = 64
+
+JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
+
+
+@dataclass(frozen=True, slots=True)
+class SessionTimer:
+    """What a timer job carries; `due_at` is on the bot's clock (tests move it)."""
+
+    session_id: int
+    version: int
+    kind: TimerKind
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CardRetry:
+    """Try again the cards a session still owes for `version`."""
+
+    session_id: int
+    version: int
+    attempt: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class CountdownTick:
+    session_id: int
+    version: int
+    due_at: datetime
+    interval: timedelta  # fixed for the whole hold, so a hold gets COUNTDOWN_EDITS at most
+
+
+@dataclass(frozen=True, slots=True)
+class JobCallbacks:
+    """What runs when a job comes due: a timer, a countdown tick, a card retry."""
+
+    timer: JobCallback
+    countdown: JobCallback
+    card_retry: JobCallback
+
+
+def _name(session_id: int) -> str:
+    return f"session-{session_id}"
+
+
+class SessionTimers:
+    """Arms and cancels the jobs of sessions; one per update or job, like the runner."""
+
+    def __init__(self, jobs: JobQueue[Any], clock: Clock, callbacks: JobCallbacks) -> None:
+        self.jobs = jobs
+        self.clock = clock
+        self.callbacks = callbacks
+
+    def follow(self, applied: Applied) -> None:
+        """Cancel or arm what the transition says. Done before anything is sent: it
+        cannot fail, and a Telegram call that does must not leave the saved step
+        without its timer."""
+        for effect in applied.effects:
+            if isinstance(effect, CancelTimer):
+                self.cancel(applied.live.id)
+            elif isinstance(effect, ArmTimer):
+                self.arm(applied.live, effect)
+
+    def cancel(self, session_id: int) -> None:
+        for name in (_name(session_id), f"{_name(session_id)}-tick"):
+            for job in self.jobs.get_jobs_by_name(name):
+                job.schedule_removal()
+
+    def arm(self, live: Live, timer: ArmTimer) -> None:
+        """The session's one timer, replacing any other; a hold also gets its countdown."""
+        self.cancel(live.id)
+        self.jobs.run_once(
+            self.callbacks.timer,
+            self._delay(timer.at),
+            data=SessionTimer(live.id, timer.version, timer.kind, timer.at),
+            name=_name(live.id),
+            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
+        if timer.kind is TimerKind.HOLD and live.state.phase is Phase.HOLDING:
+            self._arm_countdown(live, timer.at)
+
+    def _arm_countdown(self, live: Live, deadline: datetime) -> None:
+        """Split the hold into COUNTDOWN_EDITS + 1 equal parts, but at least
+        COUNTDOWN_MIN_INTERVAL (scaled) long, and tick at the end of each."""
+        hold = timedelta(seconds=live.state.step.seconds * live.state.time_scale)
+        interval = max(
+            COUNTDOWN_MIN_INTERVAL * live.state.time_scale, hold / (COUNTDOWN_EDITS + 1)
+        )
+        self._tick_from(live, self.clock.now() + interval, interval, deadline)
+
+    def next_tick(self, live: Live, tick: CountdownTick) -> None:
+        """The countdown tick after `tick`, if the hold still has room for one."""
+        assert live.state.deadline is not None
+        self._tick_from(live, tick.due_at + tick.interval, tick.interval, live.state.deadline)
+
+    def _tick_from(
+        self, live: Live, at: datetime, interval: timedelta, deadline: datetime
+    ) -> None:
+        # A tick too close to the end would show "1 s left" just before the next card,
+        # and one that would show the same whole seconds as before (short, scaled holds)
+        # would only earn a "message is not modified": both are left out.
+        while deadline - at >= interval / 2:
+            if whole_seconds(deadline - at) != whole_seconds(deadline - at + interval):
+                self.jobs.run_once(
+                    self.callbacks.countdown,
+                    self._delay(at),
+                    data=CountdownTick(live.id, live.state.version, at, interval),
+                    name=f"{_name(live.id)}-tick",
+                    job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+                )
+                return
+            at += interval
+
+    def retry_cards(self, live: Live, attempt: int) -> bool:
+        """Try the owed cards of this version again after a backoff (one job a session).
+
+        False once the tries are used up: the next start tries again.
+        """
+        if attempt >= RETRY_ATTEMPTS:
+            return False
+        delay = min(RETRY_FIRST * 2**attempt, RETRY_LONGEST)
+        name = f"{_name(live.id)}-cards"
+        for job in self.jobs.get_jobs_by_name(name):
+            job.schedule_removal()
+        due_at = self.clock.now() + delay
+        self.jobs.run_once(
+            self.callbacks.card_retry,
+            self._delay(due_at),
+            data=CardRetry(live.id, live.state.version, attempt, due_at),
+            name=name,
+            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
+        return True
+
+    def _delay(self, at: datetime) -> float:
+        # Timers are set as delays from the bot's clock, so a test that moves its clock
+        # by hand is never overtaken by the job queue's own wall clock.
+        return max(0.0, (at - self.clock.now()).total_seconds())
