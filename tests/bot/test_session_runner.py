@@ -10,7 +10,7 @@ from bot.services import sessions
 from bot.session_runner import Delivery, Runner
 from routines.plan import Seat
 from storage.records import CardRecord
-from tests.bot.session_helpers import ANA, BEN, paired
+from tests.bot.session_helpers import ANA, BEN, pair_in_database
 from tests.harness import BotHarness
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -41,7 +41,7 @@ def test_the_sessions_service_does_not_import_telegram() -> None:
 async def test_the_runner_reports_each_phones_card_and_writes_nothing_down(
     bot: BotHarness,
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     bot.new(ANA.id)
     bot.new(BEN.id)
