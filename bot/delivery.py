@@ -70,15 +70,19 @@ def is_not_modified(error: BadRequest) -> bool:
 
 
 async def edit_tapped(
-    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
+    query: CallbackQuery, text: str | None, markup: InlineKeyboardMarkup | None = None
 ) -> None:
-    """Replace the message under the tapped buttons (and its buttons) with `text`.
+    """Replace the message under the tapped buttons with `text` and `markup`.
 
-    The same tap twice edits to what is already there: Telegram calls that "message is
-    not modified", which is no error. Any other refusal is raised for the error handler.
+    With `text` None only the buttons change (None takes them away). The same tap twice
+    edits to what is already there: Telegram calls that "message is not modified", which
+    is no error. Any other refusal is raised for the error handler.
     """
     try:
-        await query.edit_message_text(text, reply_markup=markup)
+        if text is None:
+            await query.edit_message_reply_markup(markup)
+        else:
+            await query.edit_message_text(text, reply_markup=markup)
     except BadRequest as error:
         if not is_not_modified(error):
             raise

@@ -24,6 +24,7 @@ from bot.callbacks import (
     pattern,
 )
 from bot.context import BotApplication, Context
+from bot.delivery import edit_tapped
 from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.render import session as render
 from bot.render.limits import toast
@@ -204,4 +205,4 @@ async def rate(update: Update, context: Context) -> None:
         return
     await query.answer(render.rated(rating))
     if query.message is not None:
-        await query.edit_message_reply_markup(None)
+        await edit_tapped(query, None)

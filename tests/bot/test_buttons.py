@@ -117,3 +117,23 @@ async def test_any_other_refused_edit_goes_to_the_error_handler(
     assert record.levelno == logging.ERROR
     assert record.exc_info is not None and isinstance(record.exc_info[1], BadRequest)
     assert [m.text for m in bot.new(ANA.id)] == [SORRY]
+
+
+async def test_a_rating_tapped_twice_is_noted_without_an_apology(
+    bot: BotHarness, caplog: pytest.LogCaptureFixture
+) -> None:
+    await paired(bot, ANA, SAM)
+    await bot.say(ANA, "/stretch quick")
+    await bot.press(SAM, bot.new(SAM.id)[-1], "Join")
+    await bot.press(ANA, bot.new(ANA.id)[-1], "Stop")
+    summary = bot.new(ANA.id)[-1]
+    four = summary.button("4")
+    assert await bot.press(ANA, summary, "4") == "Thanks, noted: 4 of 5."
+    caplog.set_level(logging.INFO)
+    # The same tap again: its buttons are gone already, so Telegram finds nothing to change.
+    bot.world.fail("editMessageReplyMarkup", "not_modified", chat_id=ANA.id)
+
+    assert await bot.press_data(ANA, summary, four) == "Thanks, noted: 4 of 5."
+
+    assert _logged(caplog, logging.WARNING) == []
+    assert bot.new(ANA.id) == []
