@@ -590,7 +590,9 @@ def test_a_whole_lower_back_session_takes_both_partners_through_every_hold() -> 
         if state.phase is Phase.SETUP:
             receivers.append(state.step.receiver)
             transition = step(state, Ready(user_id=BOB, version=state.version), clock)
-            transition = step(transition.state, Ready(user_id=ALICE, version=state.version), clock)
+            transition = step(
+                transition.state, Ready(user_id=ALICE, version=state.version), clock
+            )
         else:
             assert state.deadline is not None
             clock = (state.deadline - T0).total_seconds()
