@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any
 
 from telegram import (
     BotCommandScopeAllGroupChats,
@@ -12,37 +11,21 @@ from telegram import (
     LinkPreviewOptions,
 )
 from telegram.constants import ParseMode
-from telegram.ext import (
-    AIORateLimiter,
-    Application,
-    ApplicationBuilder,
-    CallbackQueryHandler,
-    CommandHandler,
-    ContextTypes,
-    Defaults,
-    ExtBot,
-    JobQueue,
-    MessageHandler,
-    filters,
-)
+from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest
 
 from bot import reminder_dispatch
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
-from bot.context import BotData, Context
+from bot.context import BotApplication, BotData
 from bot.errors import on_error
-from bot.handlers import basics, history, pairing, reminders, sessions, timezones
+from bot.handlers import basics, fallbacks, history, pairing, reminders, sessions, timezones
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
 from bot.session_flow import SessionFlow
 from routines.loader import load_library
 from storage.db import Database
 
 log = logging.getLogger(__name__)
-
-BotApplication = Application[
-    ExtBot[Any], Context, dict[object, object], dict[object, object], BotData, JobQueue[Context]
-]
 
 
 async def _post_init(app: BotApplication) -> None:
@@ -119,16 +102,14 @@ def build_application(
     app.bot_data.clock = clock or SystemClock()
     app.bot_data.library = load_library()
 
-    app.add_handler(CommandHandler("start", basics.start))
-    app.add_handler(CommandHandler("help", basics.help_command))
-    # Feature handlers: each module registers its own commands and buttons.
+    # Each handler module registers its own commands and buttons. PTB hands an update to
+    # the first handler that matches, so the catch-alls of `fallbacks` come last.
+    basics.register(app)
     sessions.register(app)
     pairing.register(app)
     timezones.register(app)
     reminders.register(app)
     history.register(app)
-    # The catch-alls come last, after every feature had its chance.
-    app.add_handler(MessageHandler(filters.COMMAND, basics.unknown_command))
-    app.add_handler(CallbackQueryHandler(basics.unknown_button))
+    fallbacks.register(app)
     app.add_error_handler(on_error)
     return app

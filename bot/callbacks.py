@@ -22,6 +22,52 @@ _ACTION = re.compile(r"^[a-z][a-z0-9_]{0,15}$")
 _PART = re.compile(r"0|-?[1-9][0-9]{0,18}", re.ASCII)
 
 
+# -- every button's action code --------------------------------------------------------------
+# One short code per action, so a button's data stays well within 64 bytes. The codes are
+# kept here, together, so two features can never pick the same one; the comment after each
+# says what follows it in the data.
+
+# Sessions.
+SESSION_JOIN = "sj"  # session id, version
+SESSION_NOT_NOW = "sn"  # session id, version
+SESSION_READY = "sr"  # session id, version
+SESSION_PAUSE = "sp"  # session id, version
+SESSION_RESUME = "su"  # session id, version
+SESSION_SKIP = "sk"  # session id, version
+SESSION_STOP = "ss"  # session id, version
+SESSION_EASE_OFF = "se"  # session id, version
+SESSION_RATE = "sf"  # session id, rating 1-5
+STRETCH_WITH = "sw"  # pair id, routine position in the library
+
+# Pairing, unpairing and time zones.
+INVITE_ACCEPT = "inv_yes"  # invite id
+INVITE_DECLINE = "inv_no"  # invite id
+REQUEST_ACCEPT = "pair_yes"  # group request id
+REQUEST_DECLINE = "pair_no"  # group request id
+UNPAIR_PICK = "unpair_pick"  # pair id
+UNPAIR_CONFIRM = "unpair_yes"  # pair id
+UNPAIR_KEEP = "unpair_no"  # pair id
+TIMEZONE_PICK = "tz_pick"  # pair id, zone key
+
+# Reminders.
+REMINDER_START = "rs"  # pair id
+REMINDER_SNOOZE = "rz"  # delivery id
+REMINDER_SKIP = "rk"  # delivery id
+REMINDER_REMOVE = "rx"  # pair id, slot id
+# The pair chosen for a reminder command, when the user has several partners.
+PICK_REMIND = "rp"  # pair id, minutes after midnight, weekday mask
+PICK_LIST = "rl"  # pair id
+PICK_PAUSE = "rpa"  # pair id, days
+PICK_RESUME = "rre"  # pair id
+
+# History, progress and the user's data.
+HISTORY_PAGE = "hp"  # subject (0 pair, 1 former partnership), its id, page
+STREAK_PICK = "hs"  # pair id
+PROGRESS_PICK = "hc"  # pair id
+FORGET_YES = "fg_yes"  # the asker's user id
+FORGET_NO = "fg_no"  # the asker's user id
+
+
 @dataclass(frozen=True, slots=True)
 class Ints:
     """The whole numbers one place of a button may hold, both ends included."""

@@ -1,10 +1,10 @@
-"""The typed context every handler receives, and what the application holds."""
+"""The typed context every handler receives, what the application holds, and its type."""
 
 from __future__ import annotations
 
 from typing import Any, TypeAlias
 
-from telegram.ext import CallbackContext, ExtBot
+from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
@@ -62,3 +62,9 @@ class BotData:
 Context: TypeAlias = CallbackContext[
     ExtBot[Any], dict[object, object], dict[object, object], BotData
 ]
+
+
+BotApplication: TypeAlias = Application[
+    ExtBot[Any], Context, dict[object, object], dict[object, object], BotData, JobQueue[Context]
+]
+"""The application as `bot.app` builds it; handler modules register on it."""

@@ -6,7 +6,7 @@ import logging
 from enum import Enum
 from typing import Any
 
-from telegram import Bot, InlineKeyboardMarkup, Message
+from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 log = logging.getLogger(__name__)
@@ -67,3 +67,22 @@ async def offer_private(
 def is_not_modified(error: BadRequest) -> bool:
     """An edit that changed nothing: harmless, and safe to ignore."""
     return "message is not modified" in error.message.lower()
+
+
+async def edit_tapped(
+    query: CallbackQuery, text: str | None, markup: InlineKeyboardMarkup | None = None
+) -> None:
+    """Replace the message under the tapped buttons with `text` and `markup`.
+
+    With `text` None only the buttons change (None takes them away). The same tap twice
+    edits to what is already there: Telegram calls that "message is not modified", which
+    is no error. Any other refusal is raised for the error handler.
+    """
+    try:
+        if text is None:
+            await query.edit_message_reply_markup(markup)
+        else:
+            await query.edit_message_text(text, reply_markup=markup)
+    except BadRequest as error:
+        if not is_not_modified(error):
+            raise

@@ -10,8 +10,9 @@ import sys
 from telegram.error import TelegramError
 
 from bot import redaction
-from bot.app import BotApplication, build_application
+from bot.app import build_application
 from bot.config import Settings, SettingsError, load_settings
+from bot.context import BotApplication
 from bot.failures import (
     EXIT_BAD_SETTINGS,
     EXIT_CANNOT_RUN,

@@ -16,8 +16,9 @@ from typing import Any
 
 from telegram import Update
 
-from bot.app import BotApplication, build_application
+from bot.app import build_application
 from bot.config import Settings
+from bot.context import BotApplication
 from bot.reminder_dispatch import dispatcher_job
 from tests.clock import FakeClock
 from tests.fake_telegram import FakeBotApi, SentMessage, World

@@ -4,29 +4,36 @@ from __future__ import annotations
 
 import json
 from collections.abc import Awaitable, Callable, Coroutine
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import forget_notices
-from bot.callbacks import COUNTER, ROW_ID, USER_ID, Ints, pattern, unpack
-from bot.context import Context
-from bot.delivery import is_not_modified
+from bot.callbacks import (
+    COUNTER,
+    FORGET_NO,
+    FORGET_YES,
+    HISTORY_PAGE,
+    PROGRESS_PICK,
+    ROW_ID,
+    STREAK_PICK,
+    USER_ID,
+    Ints,
+    pattern,
+)
+from bot.context import BotApplication, Context
+from bot.delivery import edit_tapped
+from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.progress_chart import ChartInput
 from bot.render import history as render
 from bot.render.basics import BUTTON_GONE
-from bot.render.limits import toast
 from bot.services import history as service
 from bot.services import pairing
 from bot.services.history import HistoryRefused, Subject
 from bot.services.pairing import PairingRefused
 from storage.records import PairRecord, UserRecord
-
-if TYPE_CHECKING:
-    from bot.app import BotApplication
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
 # What a command does for the one pair it is about: (context, message to answer in,
@@ -39,23 +46,23 @@ SUBJECTS = Ints(min(Subject), max(Subject))
 def register(app: BotApplication) -> None:
     """Wire the commands and buttons, and the job that retries notices to partners."""
     app.add_handler(CommandHandler("history", history))
-    app.add_handler(CommandHandler("streak", _command(render.STREAK_PICK, _show_streak)))
-    app.add_handler(CommandHandler("progress", _command(render.PROGRESS_PICK, _show_progress)))
+    app.add_handler(CommandHandler("streak", _command(STREAK_PICK, _show_streak)))
+    app.add_handler(CommandHandler("progress", _command(PROGRESS_PICK, _show_progress)))
     app.add_handler(CommandHandler("export", export))
     app.add_handler(CommandHandler("forget", forget))
-    app.add_handler(CallbackQueryHandler(page_pressed, pattern=pattern(render.PAGE)))
+    app.add_handler(CallbackQueryHandler(page_pressed, pattern=pattern(HISTORY_PAGE)))
     app.add_handler(
         CallbackQueryHandler(
-            _picked(render.STREAK_PICK, _show_streak), pattern=pattern(render.STREAK_PICK)
+            _picked(STREAK_PICK, _show_streak), pattern=pattern(STREAK_PICK)
         )
     )
     app.add_handler(
         CallbackQueryHandler(
-            _picked(render.PROGRESS_PICK, _show_progress), pattern=pattern(render.PROGRESS_PICK)
+            _picked(PROGRESS_PICK, _show_progress), pattern=pattern(PROGRESS_PICK)
         )
     )
-    app.add_handler(CallbackQueryHandler(forget_pressed, pattern=pattern(render.FORGET_YES)))
-    app.add_handler(CallbackQueryHandler(forget_pressed, pattern=pattern(render.FORGET_NO)))
+    app.add_handler(CallbackQueryHandler(forget_pressed, pattern=pattern(FORGET_YES)))
+    app.add_handler(CallbackQueryHandler(forget_pressed, pattern=pattern(FORGET_NO)))
     forget_notices.start(app)
 
 
@@ -91,24 +98,23 @@ async def history(update: Update, context: Context) -> None:
 
 async def page_pressed(update: Update, context: Context) -> None:
     """Older / Newer, or a partner picked: show that page in place of this one."""
-    query = update.callback_query
-    if query is None:
-        return
     # The page number only has to parse here: one past the last page is refused below.
-    button = unpack(query.data, render.PAGE, SUBJECTS, ROW_ID, COUNTER)
-    if button is None:
-        await query.answer(BUTTON_GONE)
+    parsed = await parse_tap(update, (HISTORY_PAGE,), SUBJECTS, ROW_ID, COUNTER)
+    if parsed is None:
         return
+    query, button = parsed
     subject, subject_id, number = Subject(button.ids[0]), button.ids[1], button.ids[2]
     try:
         page = await service.history_page(
             context.bot_data, query.from_user.id, subject, subject_id, number
         )
     except HistoryRefused as refused:
-        await query.answer(toast(render.refusal(refused.refusal)), show_alert=True)
+        await refuse_tap(query, render.refusal(refused.refusal), alert=True)
         return
     await query.answer()
-    await _edit(query, render.history_page(page, _titles(context)), render.history_keyboard(page))
+    await edit_tapped(
+        query, render.history_page(page, _titles(context)), render.history_keyboard(page)
+    )
 
 
 def _titles(context: Context) -> dict[str, str]:
@@ -171,19 +177,19 @@ def _command(action: str, act: PairAct) -> Handler:
 def _picked(action: str, act: PairAct) -> Handler:
     async def picked(update: Update, context: Context) -> None:
         """A partner picked from the question: answer for that pair."""
-        query = update.callback_query
-        if query is None:
+        parsed = await parse_tap(update, (action,), ROW_ID)
+        if parsed is None:
             return
-        button = unpack(query.data, action, ROW_ID)
-        if button is None or not isinstance(query.message, Message):
-            await query.answer(BUTTON_GONE)
+        query, button = parsed
+        if not isinstance(query.message, Message):
+            await refuse_tap(query, BUTTON_GONE)
             return
         try:
             found = await pairing.pair_of_member(
                 context.bot_data, query.from_user.id, button.ids[0]
             )
         except PairingRefused:
-            await query.answer(toast(render.NOT_YOURS), show_alert=True)
+            await refuse_tap(query, render.NOT_YOURS, alert=True)
             return
         await query.answer()
         await act(context, query.message, found.pairs[0], query.from_user.id, found.users)
@@ -228,30 +234,19 @@ async def forget(update: Update, context: Context) -> None:
 
 async def forget_pressed(update: Update, context: Context) -> None:
     """Forget me (erase, then tell the partners) or Keep my data."""
-    query = update.callback_query
-    if query is None:
+    parsed = await parse_tap(update, (FORGET_YES, FORGET_NO), USER_ID)
+    if parsed is None:
         return
-    action = render.FORGET_YES if (query.data or "").startswith(render.FORGET_YES) else None
-    button = unpack(query.data, action or render.FORGET_NO, USER_ID)
-    if button is None:
-        await query.answer(BUTTON_GONE)
-        return
+    query, button = parsed
     if button.ids[0] != query.from_user.id:
-        await query.answer(toast(render.NOT_YOURS), show_alert=True)
+        await refuse_tap(query, render.NOT_YOURS, alert=True)
         return
     await query.answer()
-    if action is None:
-        await _edit(query, render.forget_kept(), None)
+    if button.action == FORGET_NO:
+        await edit_tapped(query, render.forget_kept())
         return
     await service.forget(context.bot_data, query.from_user.id, context.bot_data.clock.now())
     # The erasure is committed; the notices go out now, and again later if they fail.
     await forget_notices.tell_former_partners(context.bot, context.bot_data)
-    await _edit(query, render.forgotten(), None)
+    await edit_tapped(query, render.forgotten())
 
-
-async def _edit(query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None) -> None:
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        if not is_not_modified(error):
-            raise

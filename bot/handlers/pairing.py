@@ -2,29 +2,40 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
-from telegram import CallbackQuery, InlineKeyboardMarkup, Message, Update
+from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import ROW_ID, ButtonData, Ints, pattern, unpack_any
-from bot.context import Context
-from bot.delivery import is_not_modified, send_private
+from bot.callbacks import (
+    INVITE_ACCEPT,
+    INVITE_DECLINE,
+    REQUEST_ACCEPT,
+    REQUEST_DECLINE,
+    ROW_ID,
+    UNPAIR_CONFIRM,
+    UNPAIR_KEEP,
+    UNPAIR_PICK,
+    pattern,
+)
+from bot.context import BotApplication, Context
+from bot.delivery import edit_tapped, send_private
+from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.render import basics as render_basics
 from bot.render import pairing as render
-from bot.render.limits import toast
 from bot.services import pairing
-from bot.services.pairing import Paired, PairingRefused, Refusal
+from bot.services.pairing import Paired, PairingRefusal, PairingRefused
+from bot.services.users import Account
 from bot.session_flow import flow_for
 from storage.records import PairRecord
 
-if TYPE_CHECKING:
-    from bot.app import BotApplication
-
 # Refusals that settle the message they came from: its buttons go, the line stays.
-_SETTLED = {Refusal.EXPIRED, Refusal.USED, Refusal.TAKEN, Refusal.ALREADY_PAIRED}
+_SETTLED = {
+    PairingRefusal.EXPIRED,
+    PairingRefusal.USED,
+    PairingRefusal.TAKEN,
+    PairingRefusal.ALREADY_PAIRED,
+}
 
 
 def register(app: BotApplication) -> None:
@@ -32,13 +43,13 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("pair", pair))
     app.add_handler(CommandHandler("partners", partners))
     app.add_handler(CommandHandler("unpair", unpair))
-    for action in (render.INVITE_ACCEPT, render.INVITE_DECLINE):
+    for action in (INVITE_ACCEPT, INVITE_DECLINE):
         app.add_handler(CallbackQueryHandler(answer_invite, pattern=pattern(action)))
-    for action in (render.REQUEST_ACCEPT, render.REQUEST_DECLINE):
+    for action in (REQUEST_ACCEPT, REQUEST_DECLINE):
         app.add_handler(CallbackQueryHandler(answer_pair_request, pattern=pattern(action)))
-    for action in (render.UNPAIR_PICK, render.UNPAIR_KEEP):
+    for action in (UNPAIR_PICK, UNPAIR_KEEP):
         app.add_handler(CallbackQueryHandler(unpair_pick_or_keep, pattern=pattern(action)))
-    app.add_handler(CallbackQueryHandler(unpair_confirm, pattern=pattern(render.UNPAIR_CONFIRM)))
+    app.add_handler(CallbackQueryHandler(unpair_confirm, pattern=pattern(UNPAIR_CONFIRM)))
 
 
 # -- invites ---------------------------------------------------------------------------------
@@ -52,7 +63,7 @@ async def invite(update: Update, context: Context) -> None:
     if message.chat.type != ChatType.PRIVATE:
         await message.reply_text(render.invite_only_in_private())
         return
-    created = await pairing.create_invite(context.bot_data, user)
+    created = await pairing.create_invite(context.bot_data, Account.of(user))
     link = pairing.invite_link(context.bot_data.bot_username, created.token)
     text, markup = render.invite_created(link)
     await message.reply_text(text, reply_markup=markup)
@@ -69,7 +80,7 @@ async def open_deep_link(update: Update, context: Context) -> None:
         await flow_for(context).show_waiting_lobby(user.id)
         return
     try:
-        opened = await pairing.open_invite(context.bot_data, user, context.args[0])
+        opened = await pairing.open_invite(context.bot_data, Account.of(user), context.args[0])
     except PairingRefused as refused:
         await message.reply_text(render.refusal(refused.refusal, refused.other))
         return
@@ -79,24 +90,24 @@ async def open_deep_link(update: Update, context: Context) -> None:
 
 async def answer_invite(update: Update, context: Context) -> None:
     """Accept or Decline under an invite: tell both people what happened."""
-    parsed = await parse_button(update, (render.INVITE_ACCEPT, render.INVITE_DECLINE), ROW_ID)
+    parsed = await parse_tap(update, (INVITE_ACCEPT, INVITE_DECLINE), ROW_ID)
     if parsed is None:
         return
     query, button = parsed
-    accept = button.action == render.INVITE_ACCEPT
+    accept = button.action == INVITE_ACCEPT
     try:
         outcome = await pairing.answer_invite(
-            context.bot_data, query.from_user, button.ids[0], accept=accept
+            context.bot_data, Account.of(query.from_user), button.ids[0], accept=accept
         )
     except PairingRefused as refused:
         await refuse(query, render.refusal(refused.refusal, refused.other), refused.refusal)
         return
     await query.answer()
     if isinstance(outcome, Paired):
-        await edit(query, render.paired_for_answerer(outcome))
+        await edit_tapped(query, render.paired_for_answerer(outcome))
         await send_private(context.bot, outcome.asker.id, render.paired_for_asker(outcome))
     else:
-        await edit(query, render.declined_for_answerer(outcome))
+        await edit_tapped(query, render.declined_for_answerer(outcome))
         await send_private(context.bot, outcome.asker.id, render.declined_for_asker(outcome))
 
 
@@ -115,7 +126,9 @@ async def pair(update: Update, context: Context) -> None:
     assert message.reply_to_message is not None and message.reply_to_message.from_user
     partner = message.reply_to_message.from_user
     try:
-        asked = await pairing.ask_in_group(context.bot_data, user, partner, message.chat_id)
+        asked = await pairing.ask_in_group(
+            context.bot_data, Account.of(user), Account.of(partner), message.chat_id
+        )
     except PairingRefused as refused:
         await message.reply_text(render.refusal(refused.refusal, refused.other))
         return
@@ -140,14 +153,14 @@ def _pair_problem(message: Message) -> str | None:
 
 async def answer_pair_request(update: Update, context: Context) -> None:
     """The partner's Accept or Decline under a group /pair; anyone else gets an alert."""
-    parsed = await parse_button(update, (render.REQUEST_ACCEPT, render.REQUEST_DECLINE), ROW_ID)
+    parsed = await parse_tap(update, (REQUEST_ACCEPT, REQUEST_DECLINE), ROW_ID)
     if parsed is None:
         return
     query, button = parsed
-    accept = button.action == render.REQUEST_ACCEPT
+    accept = button.action == REQUEST_ACCEPT
     try:
         outcome = await pairing.answer_pair_request(
-            context.bot_data, query.from_user, button.ids[0], accept=accept
+            context.bot_data, Account.of(query.from_user), button.ids[0], accept=accept
         )
     except PairingRefused as refused:
         text = render.request_refusal(refused.refusal, refused.other)
@@ -156,9 +169,9 @@ async def answer_pair_request(update: Update, context: Context) -> None:
     await query.answer()
     if isinstance(outcome, Paired):
         text, markup = render.group_paired(outcome, context.bot_data.bot_username)
-        await edit(query, text, markup)
+        await edit_tapped(query, text, markup)
     else:
-        await edit(query, render.group_declined(outcome))
+        await edit_tapped(query, render.group_declined(outcome))
 
 
 # -- partners and unpairing ------------------------------------------------------------------
@@ -207,78 +220,41 @@ async def unpair(update: Update, context: Context) -> None:
 
 async def unpair_pick_or_keep(update: Update, context: Context) -> None:
     """A partner chosen from /unpair's list (ask to confirm), or Keep it (say so)."""
-    parsed = await parse_button(update, (render.UNPAIR_PICK, render.UNPAIR_KEEP), ROW_ID)
+    parsed = await parse_tap(update, (UNPAIR_PICK, UNPAIR_KEEP), ROW_ID)
     if parsed is None:
         return
     query, button = parsed
     try:
         found = await pairing.pair_of_member(context.bot_data, query.from_user.id, button.ids[0])
     except PairingRefused as refused:
-        await refuse(query, _unpair_refusal(refused), refused.refusal)
+        await refuse(query, render.unpair_refusal(refused.refusal), refused.refusal)
         return
     await query.answer()
-    if button.action == render.UNPAIR_PICK:
-        await edit(query, *render.unpair_confirm(found, found.pairs[0]))
+    if button.action == UNPAIR_PICK:
+        await edit_tapped(query, *render.unpair_confirm(found, found.pairs[0]))
     else:
-        await edit(query, render.unpair_kept(found, found.pairs[0]))
+        await edit_tapped(query, render.unpair_kept(found, found.pairs[0]))
 
 
 async def unpair_confirm(update: Update, context: Context) -> None:
     """End the partnership and tell the other partner."""
-    parsed = await parse_button(update, (render.UNPAIR_CONFIRM,), ROW_ID)
+    parsed = await parse_tap(update, (UNPAIR_CONFIRM,), ROW_ID)
     if parsed is None:
         return
     query, button = parsed
     try:
         ended = await pairing.end_pair(context.bot_data, query.from_user.id, button.ids[0])
     except PairingRefused as refused:
-        await refuse(query, _unpair_refusal(refused), refused.refusal)
+        await refuse(query, render.unpair_refusal(refused.refusal), refused.refusal)
         return
     await query.answer()
-    await edit(query, render.unpaired_for_me(ended))
+    await edit_tapped(query, render.unpaired_for_me(ended))
     if ended.partner is not None:
         await send_private(context.bot, ended.partner.id, render.unpaired_for_partner(ended))
 
 
-def _unpair_refusal(refused: PairingRefused) -> str:
-    if refused.refusal == Refusal.GONE:
-        return "This partnership has already ended."
-    return "This button isn't for you."
-
-
-# -- buttons ---------------------------------------------------------------------------------
-
-
-async def parse_button(
-    update: Update, actions: tuple[str, ...], *places: Ints
-) -> tuple[CallbackQuery, ButtonData] | None:
-    """The tapped button's data if it is one of `actions` and fits `places`.
-
-    Anything else (stale, malformed, forged) gets the polite answer, and None.
-    """
-    query = update.callback_query
-    if query is None:
-        return None
-    button = unpack_any(query.data, actions, *places)
-    if button is None:
-        await query.answer(render.BUTTON_GONE)
-        return None
-    return query, button
-
-
-async def refuse(query: CallbackQuery, text: str, reason: Refusal) -> None:
-    """Answer a tap that changes nothing; a tap by the wrong person gets an alert."""
-    await query.answer(toast(text), show_alert=reason == Refusal.NOT_YOURS)
-    if reason in _SETTLED:
-        await edit(query, text)
-
-
-async def edit(
-    query: CallbackQuery, text: str, markup: InlineKeyboardMarkup | None = None
-) -> None:
-    """Replace the message under the buttons (and its buttons) with the outcome."""
-    try:
-        await query.edit_message_text(text, reply_markup=markup)
-    except BadRequest as error:
-        if not is_not_modified(error):
-            raise
+async def refuse(query: CallbackQuery, text: str, reason: PairingRefusal) -> None:
+    """Answer a pairing tap that changed nothing; a tap by the wrong person gets an alert."""
+    await refuse_tap(
+        query, text, alert=reason == PairingRefusal.NOT_YOURS, settle=reason in _SETTLED
+    )

@@ -9,17 +9,29 @@ from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import reminder_dispatch
-from bot.callbacks import ROW_ID, Ints, pack, pattern, unpack
-from bot.context import Context
-from bot.delivery import is_not_modified
+from bot.callbacks import (
+    PICK_LIST,
+    PICK_PAUSE,
+    PICK_REMIND,
+    PICK_RESUME,
+    REMINDER_REMOVE,
+    REMINDER_SKIP,
+    REMINDER_SNOOZE,
+    REMINDER_START,
+    ROW_ID,
+    Ints,
+    pack,
+    pattern,
+)
+from bot.context import BotApplication, Context
+from bot.delivery import edit_tapped
 from bot.handlers import sessions
+from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.reminder_dispatch import DEFAULT_ROUTINE
 from bot.render import reminders as render
-from bot.render.basics import BUTTON_GONE
 from bot.render.pairs import choose_pair_keyboard, partner_name
 from bot.services import pairing, users
 from bot.services import reminder_slots as service
@@ -43,31 +55,31 @@ class Reply:
 # What a command does once it knows the pair: (context, pair, user id, arguments).
 Act = Callable[[Context, PairRecord, int, tuple[int, ...]], Awaitable[Reply]]
 
-# What the "which partner?" buttons may carry after the pair id (see render.PICK_*).
+# What the "which partner?" buttons may carry after the pair id (see callbacks.PICK_*).
 MINUTES_OF_DAY = Ints(0, 24 * 60 - 1)
 WEEKDAY_MASKS = Ints(1, 0b111_1111)
 PAUSE_DAYS = Ints(MIN_PAUSE_DAYS, MAX_PAUSE_DAYS)
 
 
-def register(app: Application[Any, Any, Any, Any, Any, Any]) -> None:
+def register(app: BotApplication) -> None:
     """Wire the reminder commands and buttons into the application."""
     app.add_handler(CommandHandler("remind", remind))
     app.add_handler(CommandHandler("reminders", list_reminders))
     app.add_handler(CommandHandler("pause", pause))
     app.add_handler(CommandHandler("resume", resume))
     picks: dict[str, tuple[tuple[Ints, ...], Act]] = {
-        render.PICK_REMIND: ((MINUTES_OF_DAY, WEEKDAY_MASKS), _remind),
-        render.PICK_LIST: ((), _list),
-        render.PICK_PAUSE: ((PAUSE_DAYS,), _pause),
-        render.PICK_RESUME: ((), _resume),
+        PICK_REMIND: ((MINUTES_OF_DAY, WEEKDAY_MASKS), _remind),
+        PICK_LIST: ((), _list),
+        PICK_PAUSE: ((PAUSE_DAYS,), _pause),
+        PICK_RESUME: ((), _resume),
     }
     for action, (places, act) in picks.items():
         picked = _picked(action, places, act)
         app.add_handler(CallbackQueryHandler(picked, pattern=pattern(action)))
-    app.add_handler(CallbackQueryHandler(remove_pressed, pattern=pattern(render.REMOVE)))
-    app.add_handler(CallbackQueryHandler(start_pressed, pattern=pattern(render.START)))
-    app.add_handler(CallbackQueryHandler(snooze_pressed, pattern=pattern(render.SNOOZE)))
-    app.add_handler(CallbackQueryHandler(skip_pressed, pattern=pattern(render.SKIP)))
+    app.add_handler(CallbackQueryHandler(remove_pressed, pattern=pattern(REMINDER_REMOVE)))
+    app.add_handler(CallbackQueryHandler(start_pressed, pattern=pattern(REMINDER_START)))
+    app.add_handler(CallbackQueryHandler(snooze_pressed, pattern=pattern(REMINDER_SNOOZE)))
+    app.add_handler(CallbackQueryHandler(skip_pressed, pattern=pattern(REMINDER_SKIP)))
 
 
 # -- commands --------------------------------------------------------------------------
@@ -85,14 +97,12 @@ async def remind(update: Update, context: Context) -> None:
     except ReminderInputError as error:
         await _reply(update, Reply(render.refused(error.problem, error.token)))
         return
-    await _for_pair(
-        update, context, render.PICK_REMIND, (at.hour * 60 + at.minute, days.mask), _remind
-    )
+    await _for_pair(update, context, PICK_REMIND, (at.hour * 60 + at.minute, days.mask), _remind)
 
 
 async def list_reminders(update: Update, context: Context) -> None:
     """/reminders: the pair's slots, each with a remove button."""
-    await _for_pair(update, context, render.PICK_LIST, (), _list)
+    await _for_pair(update, context, PICK_LIST, (), _list)
 
 
 async def pause(update: Update, context: Context) -> None:
@@ -102,12 +112,12 @@ async def pause(update: Update, context: Context) -> None:
     if not MIN_PAUSE_DAYS <= days <= MAX_PAUSE_DAYS:
         await _reply(update, Reply(render.PAUSE_USAGE))
         return
-    await _for_pair(update, context, render.PICK_PAUSE, (days,), _pause)
+    await _for_pair(update, context, PICK_PAUSE, (days,), _pause)
 
 
 async def resume(update: Update, context: Context) -> None:
     """/resume: end a pause now."""
-    await _for_pair(update, context, render.PICK_RESUME, (), _resume)
+    await _for_pair(update, context, PICK_RESUME, (), _resume)
 
 
 # -- what each command does for one pair -----------------------------------------------
@@ -189,19 +199,16 @@ def _picked(
 ) -> Callable[[Update, Context], Coroutine[Any, Any, None]]:
     async def picked(update: Update, context: Context) -> None:
         """A partner chosen for a command: run it for that pair, in place of the question."""
-        query = update.callback_query
-        if query is None:
+        parsed = await parse_tap(update, (action,), ROW_ID, *places)
+        if parsed is None:
             return
-        button = unpack(query.data, action, ROW_ID, *places)
-        if button is None:
-            await query.answer(BUTTON_GONE)
-            return
+        query, button = parsed
         pair = await _tapped_pair(context, query, button.ids[0])
         if pair is None:
             return
         reply = await act(context, pair, query.from_user.id, button.ids[1:])
         await query.answer()
-        await _edit(update, reply)
+        await edit_tapped(query, reply.text, reply.markup)
 
     return picked
 
@@ -211,7 +218,7 @@ async def _tapped_pair(context: Context, query: CallbackQuery, pair_id: int) -> 
     try:
         found = await pairing.pair_of_member(context.bot_data, query.from_user.id, pair_id)
     except PairingRefused:
-        await query.answer(render.NOT_YOURS, show_alert=True)
+        await refuse_tap(query, render.NOT_YOURS, alert=True)
         return None
     return found.pairs[0]
 
@@ -221,31 +228,26 @@ async def _tapped_pair(context: Context, query: CallbackQuery, pair_id: int) -> 
 
 async def remove_pressed(update: Update, context: Context) -> None:
     """Remove one slot from the list, and show the list again."""
-    query = update.callback_query
-    if query is None:
+    parsed = await parse_tap(update, (REMINDER_REMOVE,), ROW_ID, ROW_ID)
+    if parsed is None:
         return
-    button = unpack(query.data, render.REMOVE, ROW_ID, ROW_ID)
-    if button is None:
-        await query.answer(BUTTON_GONE)
-        return
+    query, button = parsed
     pair_id, slot_id = button.ids
     pair = await _tapped_pair(context, query, pair_id)
     if pair is None:
         return
     removed = await service.remove_slot(context.bot_data, pair_id, slot_id)
     await query.answer(None if removed else render.ALREADY_REMOVED)
-    await _edit(update, await _list(context, pair, query.from_user.id, ()))
+    reply = await _list(context, pair, query.from_user.id, ())
+    await edit_tapped(query, reply.text, reply.markup)
 
 
 async def start_pressed(update: Update, context: Context) -> None:
     """Start now: hand over to the sessions code."""
-    query = update.callback_query
-    if query is None:
+    parsed = await parse_tap(update, (REMINDER_START,), ROW_ID)
+    if parsed is None:
         return
-    button = unpack(query.data, render.START, ROW_ID)
-    if button is None:
-        await query.answer(BUTTON_GONE)
-        return
+    query, button = parsed
     pair = await _tapped_pair(context, query, button.ids[0])
     if pair is None:
         return
@@ -255,13 +257,10 @@ async def start_pressed(update: Update, context: Context) -> None:
 
 async def snooze_pressed(update: Update, context: Context) -> None:
     """Snooze 15 min: the reminder comes once more to both partners."""
-    query = update.callback_query
-    if query is None:
+    parsed = await parse_tap(update, (REMINDER_SNOOZE,), ROW_ID)
+    if parsed is None:
         return
-    button = unpack(query.data, render.SNOOZE, ROW_ID)
-    if button is None:
-        await query.answer(BUTTON_GONE)
-        return
+    query, button = parsed
     now = context.bot_data.clock.now()
     result = await service.snooze(context.bot_data, button.ids[0], query.from_user.id, now)
     if (
@@ -269,30 +268,27 @@ async def snooze_pressed(update: Update, context: Context) -> None:
         or result.pair is None
         or result.until is None
     ):
-        await query.answer(_tap_answer(result.outcome, render.ALREADY_SNOOZED), show_alert=True)
+        await refuse_tap(query, _tap_answer(result.outcome, render.ALREADY_SNOOZED), alert=True)
         return
     await query.answer()
     text = render.snoozed(result.until, result.pair.timezone)
     reminder_dispatch.wake_for(context.job_queue, context.bot_data, result.until)
-    await _edit(update, Reply(text, render.start_keyboard(result.pair.id)))
+    await edit_tapped(query, text, render.start_keyboard(result.pair.id))
 
 
 async def skip_pressed(update: Update, context: Context) -> None:
     """Skip today: no more reminders for this pair until tomorrow."""
-    query = update.callback_query
-    if query is None:
+    parsed = await parse_tap(update, (REMINDER_SKIP,), ROW_ID)
+    if parsed is None:
         return
-    button = unpack(query.data, render.SKIP, ROW_ID)
-    if button is None:
-        await query.answer(BUTTON_GONE)
-        return
+    query, button = parsed
     now = context.bot_data.clock.now()
     result = await service.skip_today(context.bot_data, button.ids[0], query.from_user.id, now)
     if result.outcome is not service.ReminderTapOutcome.DONE:
-        await query.answer(_tap_answer(result.outcome, render.ALREADY_SKIPPED), show_alert=True)
+        await refuse_tap(query, _tap_answer(result.outcome, render.ALREADY_SKIPPED), alert=True)
         return
     await query.answer()
-    await _edit(update, Reply(render.skipped()))
+    await edit_tapped(query, render.skipped())
 
 
 def _tap_answer(outcome: service.ReminderTapOutcome, already: str) -> str:
@@ -310,14 +306,3 @@ def _tap_answer(outcome: service.ReminderTapOutcome, already: str) -> str:
 async def _reply(update: Update, reply: Reply) -> None:
     if update.effective_message is not None:
         await update.effective_message.reply_text(reply.text, reply_markup=reply.markup)
-
-
-async def _edit(update: Update, reply: Reply) -> None:
-    query = update.callback_query
-    if query is None:
-        return
-    try:
-        await query.edit_message_text(reply.text, reply_markup=reply.markup)
-    except BadRequest as error:
-        if not is_not_modified(error):
-            raise

@@ -2,19 +2,37 @@
 
 from __future__ import annotations
 
-from telegram import InlineKeyboardButton, InlineKeyboardMarkup, Update
+from telegram import Update
 from telegram.constants import ChatType
-from telegram.ext import Application, CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import COUNTER, ROW_ID, Ints, pack, pattern, unpack
-from bot.context import Context
+from bot.callbacks import (
+    COUNTER,
+    ROW_ID,
+    SESSION_EASE_OFF,
+    SESSION_JOIN,
+    SESSION_NOT_NOW,
+    SESSION_PAUSE,
+    SESSION_RATE,
+    SESSION_READY,
+    SESSION_RESUME,
+    SESSION_SKIP,
+    SESSION_STOP,
+    STRETCH_WITH,
+    Ints,
+    pack,
+    pattern,
+)
+from bot.context import BotApplication, Context
+from bot.delivery import edit_tapped
+from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.live_session import Applied, Live
 from bot.render import session as render
-from bot.render.basics import BUTTON_GONE
 from bot.render.limits import toast
 from bot.render.pairs import choose_pair_keyboard
 from bot.services import pairing, sessions, users
 from bot.services.pairing import PairingRefused, open_chat_link
+from bot.services.users import Account
 from bot.session_flow import flow_for
 from routines.engine import (
     EaseOff,
@@ -29,26 +47,24 @@ from routines.engine import (
 from routines.plan import Seat
 from storage.records import PairRecord
 
-CHOOSE = "sw"  # pair id, routine position in the library
 _EVENTS: dict[str, type[Join | Ready | Pause | Resume | Skip | Stop | EaseOff]] = {
-    render.JOIN: Join,
-    render.NOT_NOW: Stop,
-    render.READY: Ready,
-    render.PAUSE: Pause,
-    render.RESUME: Resume,
-    render.SKIP: Skip,
-    render.STOP: Stop,
-    render.EASE_OFF: EaseOff,
+    SESSION_JOIN: Join,
+    SESSION_NOT_NOW: Stop,
+    SESSION_READY: Ready,
+    SESSION_PAUSE: Pause,
+    SESSION_RESUME: Resume,
+    SESSION_SKIP: Skip,
+    SESSION_STOP: Stop,
+    SESSION_EASE_OFF: EaseOff,
 }
-_TOASTS = {
-    render.JOIN: "You're in.",
-    render.NOT_NOW: "No problem, maybe later.",
-    render.READY: "Ready. Waiting for your partner if needed.",
-    render.PAUSE: "Paused for both of you.",
-    render.RESUME: "Back on.",
-    render.SKIP: "Skipped for both of you.",
-    render.STOP: "Stopped for both of you.",
-}
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(CommandHandler("stretch", stretch))
+    app.add_handler(CallbackQueryHandler(choose_partner, pattern=pattern(STRETCH_WITH)))
+    app.add_handler(CallbackQueryHandler(rate, pattern=pattern(SESSION_RATE)))
+    for action in _EVENTS:
+        app.add_handler(CallbackQueryHandler(session_button, pattern=pattern(action)))
 
 
 async def stretch(update: Update, context: Context) -> None:
@@ -62,7 +78,7 @@ async def stretch(update: Update, context: Context) -> None:
         await message.reply_text(render.unknown_routine(sorted(data.library)))
         return
     private = message.chat.type == ChatType.PRIVATE
-    await users.remember(data, user, reachable=True if private else None)
+    await users.remember(data, Account.of(user), reachable=True if private else None)
     group_id = None if private else message.chat.id
     reach = await pairing.pairs_in_reach(data, user.id, group_id, only_home=True)
     if not reach.pairs:
@@ -71,7 +87,7 @@ async def stretch(update: Update, context: Context) -> None:
     if len(reach.pairs) > 1:
         position = sorted(data.library).index(routine_id)
         keyboard = choose_pair_keyboard(
-            reach.pairs, user.id, reach.users, lambda p: pack(CHOOSE, p.id, position)
+            reach.pairs, user.id, reach.users, lambda p: pack(STRETCH_WITH, p.id, position)
         )
         await message.reply_text(render.WHO_WITH, reply_markup=keyboard)
         return
@@ -80,20 +96,18 @@ async def stretch(update: Update, context: Context) -> None:
 
 async def choose_partner(update: Update, context: Context) -> None:
     """The answer to "Who do you want to stretch with?"."""
-    query = update.callback_query
-    assert query is not None
     routines = sorted(context.bot_data.library)
-    parsed = unpack(query.data, CHOOSE, ROW_ID, Ints(0, len(routines) - 1))
+    parsed = await parse_tap(update, (STRETCH_WITH,), ROW_ID, Ints(0, len(routines) - 1))
     if parsed is None:
-        await query.answer(BUTTON_GONE)
         return
+    query, button = parsed
     try:
-        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, parsed.ids[0])
+        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, button.ids[0])
     except PairingRefused:
-        await query.answer(render.NOT_YOUR_BUTTON, show_alert=True)
+        await refuse_tap(query, render.NOT_YOUR_BUTTON, alert=True)
         return
     await query.answer()
-    await start_for_pair(update, context, found.pairs[0], routines[parsed.ids[1]])
+    await start_for_pair(update, context, found.pairs[0], routines[button.ids[1]])
 
 
 async def start_for_pair(
@@ -116,14 +130,12 @@ async def start_for_pair(
         if busy.user_id != user.id:
             # The partner's session is theirs to stop, not the starter's.
             known = await users.by_id(data, [busy.user_id])
-            name = known[busy.user_id].first_name if busy.user_id in known else "Your partner"
+            partner = known.get(busy.user_id)
+            name = None if partner is None else partner.first_name
             await message.reply_text(render.partner_busy(name))
             return
-        text, label = render.already_in_session()
-        button = InlineKeyboardButton(
-            label, callback_data=pack(render.STOP, busy.record.id, busy.record.version)
-        )
-        await message.reply_text(text, reply_markup=InlineKeyboardMarkup([[button]]))
+        text, markup = render.already_in_session(busy.record.id, busy.record.version)
+        await message.reply_text(text, reply_markup=markup)
         return
     # The lobby is saved: its cards and idle timer must follow even if this line fails.
     try:
@@ -139,8 +151,8 @@ async def _announce_in_group(context: Context, live: Live) -> None:
     """One line in the group; a button for each partner I can't write to yet."""
     data = context.bot_data
     members = await users.by_id(data, live.state.partners)
-    buttons = [
-        [render.open_chat_button(members[u].first_name, open_chat_link(data.bot_username))]
+    unreachable = [
+        members[u].first_name
         for u in live.state.partners
         if u in members and not members[u].reachable
     ]
@@ -148,62 +160,50 @@ async def _announce_in_group(context: Context, live: Live) -> None:
     await context.bot.send_message(
         live.record.origin_chat_id,
         render.group_start_line(live.names, routine),
-        reply_markup=InlineKeyboardMarkup(buttons) if buttons else None,
+        reply_markup=render.open_chat_keyboard(unreachable, open_chat_link(data.bot_username)),
     )
 
 
 async def session_button(update: Update, context: Context) -> None:
     """Join, Ready, Pause, Resume, Skip, Stop, Ease off: from either phone, for both."""
-    query = update.callback_query
-    assert query is not None
-    action = (query.data or "").split(":", 1)[0]
-    parsed = unpack(query.data, action, ROW_ID, COUNTER) if action in _EVENTS else None
+    parsed = await parse_tap(update, tuple(_EVENTS), ROW_ID, COUNTER)
     if parsed is None:
-        await query.answer(BUTTON_GONE)
         return
-    session_id, version = parsed.ids
-    event = _EVENTS[action](user_id=query.from_user.id, version=version)
+    query, button = parsed
+    session_id, version = button.ids
+    event = _EVENTS[button.action](user_id=query.from_user.id, version=version)
     try:
         applied = await sessions.apply(context.bot_data, session_id, event)
     except EventRefused as refused:
-        await query.answer(render.refusal(refused.reason), show_alert=True)
+        await refuse_tap(query, render.refusal(refused.reason), alert=True)
         return
     except sessions.SessionMissing:
-        await query.answer(render.refusal_missing())
+        await refuse_tap(query, render.refusal_missing())
         return
     # The step is saved: its cards and timer must follow even if the toast fails
     # (a timeout, or a query too old after a restart).
     try:
-        await query.answer(toast(_toast(action, applied)))
+        await query.answer(toast(_toast(button.action, applied)))
     finally:
         await flow_for(context).follow(applied)
 
 
 def _toast(action: str, applied: Applied) -> str:
-    if action == render.EASE_OFF:
+    if action == SESSION_EASE_OFF:
         return render.eased_off(applied.live.name_of(applied.live.state.step.helper))
-    return _TOASTS[action]
+    return render.tapped(action)
 
 
 async def rate(update: Update, context: Context) -> None:
     """A partner's answer to "How does your back feel?"."""
-    query = update.callback_query
-    assert query is not None
-    parsed = unpack(query.data, render.RATE, ROW_ID, Ints(1, 5))
+    parsed = await parse_tap(update, (SESSION_RATE,), ROW_ID, Ints(1, 5))
     if parsed is None:
-        await query.answer(BUTTON_GONE)
         return
-    if not await sessions.rate(context.bot_data, parsed.ids[0], query.from_user.id, parsed.ids[1]):
-        await query.answer(render.NOT_YOUR_BUTTON, show_alert=True)
+    query, button = parsed
+    session_id, rating = button.ids
+    if not await sessions.rate(context.bot_data, session_id, query.from_user.id, rating):
+        await refuse_tap(query, render.NOT_YOUR_BUTTON, alert=True)
         return
-    await query.answer(render.rated(parsed.ids[1]))
+    await query.answer(render.rated(rating))
     if query.message is not None:
-        await query.edit_message_reply_markup(None)
-
-
-def register(app: Application) -> None:  # type: ignore[type-arg]
-    app.add_handler(CommandHandler("stretch", stretch))
-    app.add_handler(CallbackQueryHandler(choose_partner, pattern=pattern(CHOOSE)))
-    app.add_handler(CallbackQueryHandler(rate, pattern=pattern(render.RATE)))
-    actions = "|".join(_EVENTS)
-    app.add_handler(CallbackQueryHandler(session_button, pattern=rf"^({actions}):"))
+        await edit_tapped(query, None)

@@ -2,29 +2,25 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
-
 from telegram import Message, Update, User
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import ROW_ID, pattern
-from bot.context import Context
-from bot.delivery import send_private
-from bot.handlers.pairing import edit, parse_button, refuse
+from bot.callbacks import ROW_ID, TIMEZONE_PICK, pattern
+from bot.context import BotApplication, Context
+from bot.delivery import edit_tapped, send_private
+from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.render import pairing as render
 from bot.services import pairing
 from bot.services import timezones as zones
-from bot.services.pairing import PairingRefused, Partners, ZoneSet
-
-if TYPE_CHECKING:
-    from bot.app import BotApplication
+from bot.services.pairing import PairingRefusal, PairingRefused, Partners, ZoneSet
+from bot.services.users import Account
 
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("timezone", timezone))
     app.add_handler(MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, location))
-    app.add_handler(CallbackQueryHandler(timezone_pick, pattern=pattern(render.TIMEZONE_PICK)))
+    app.add_handler(CallbackQueryHandler(timezone_pick, pattern=pattern(TIMEZONE_PICK)))
 
 
 async def timezone(update: Update, context: Context) -> None:
@@ -65,27 +61,30 @@ async def _apply(message: Message, user: User, context: Context, zone: str) -> N
         await message.reply_text(text, reply_markup=markup)
         return
     pair_id = found.pairs[0].id if found.pairs else None
-    result = await pairing.set_timezone(context.bot_data, user, zone, pair_id)
+    result = await pairing.set_timezone(context.bot_data, Account.of(user), zone, pair_id)
     await message.reply_text(_done(result, context))
     await _tell_partner(result, context)
 
 
 async def timezone_pick(update: Update, context: Context) -> None:
     """The pair chosen for a zone, when the user has several."""
-    parsed = await parse_button(update, (render.TIMEZONE_PICK,), ROW_ID, zones.ZONE_KEYS)
+    parsed = await parse_tap(update, (TIMEZONE_PICK,), ROW_ID, zones.ZONE_KEYS)
     if parsed is None:
         return
     query, button = parsed
     zone = zones.zone_for_key(button.ids[1])
     try:
         if zone is None:
-            raise PairingRefused(pairing.Refusal.GONE)
-        result = await pairing.set_timezone(context.bot_data, query.from_user, zone, button.ids[0])
+            raise PairingRefused(PairingRefusal.GONE)
+        result = await pairing.set_timezone(
+            context.bot_data, Account.of(query.from_user), zone, button.ids[0]
+        )
     except PairingRefused as refused:
-        await refuse(query, render.refusal(refused.refusal, refused.other), refused.refusal)
+        text = render.refusal(refused.refusal, refused.other)
+        await refuse_tap(query, text, alert=refused.refusal == PairingRefusal.NOT_YOURS)
         return
     await query.answer()
-    await edit(query, _done(result, context))
+    await edit_tapped(query, _done(result, context))
     await _tell_partner(result, context)
 
 

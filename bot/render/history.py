@@ -12,7 +12,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import pack
+from bot.callbacks import FORGET_NO, FORGET_YES, HISTORY_PAGE, pack
 from bot.render.limits import CAPTION, MESSAGE_TEXT, echo, shorten
 from bot.render.pairs import choose_pair_keyboard
 from bot.services.history import HistoryPage, Refusal, Subject
@@ -21,11 +21,6 @@ from routines.streak import Streaks
 from storage.records import FormerPartnershipRecord, HistoryEntry, PairRecord, UserRecord
 
 # Button actions (callbacks.pack).
-PAGE = "hp"  # hp:<subject>:<subject id>:<page>
-STREAK_PICK = "hs"  # hs:<pair id>
-PROGRESS_PICK = "hc"  # hc:<pair id>
-FORGET_YES = "fg_yes"  # fg_yes:<user id>
-FORGET_NO = "fg_no"  # fg_no:<user id>
 
 FORMER_PARTNER = "a former partner"
 # How much of the partners' names the /forget question lists.
@@ -72,7 +67,7 @@ def history_subjects_keyboard(
     """One button per partner, then one per former partnership (never named)."""
     rows = list(
         choose_pair_keyboard(
-            pairs, me, users, lambda pair: pack(PAGE, Subject.PAIR, pair.id, 0)
+            pairs, me, users, lambda pair: pack(HISTORY_PAGE, Subject.PAIR, pair.id, 0)
         ).inline_keyboard
     )
     for partnership in former:
@@ -80,7 +75,7 @@ def history_subjects_keyboard(
         rows.append(
             (
                 InlineKeyboardButton(
-                    label, callback_data=pack(PAGE, Subject.FORMER, partnership.id, 0)
+                    label, callback_data=pack(HISTORY_PAGE, Subject.FORMER, partnership.id, 0)
                 ),
             )
         )
@@ -129,10 +124,10 @@ def _ratings(ratings: Mapping[int, int], names: Mapping[int, str], me: int) -> s
 def history_keyboard(page: HistoryPage) -> InlineKeyboardMarkup | None:
     buttons = []
     if page.has_older:
-        data = pack(PAGE, page.subject, page.subject_id, page.page + 1)
+        data = pack(HISTORY_PAGE, page.subject, page.subject_id, page.page + 1)
         buttons.append(InlineKeyboardButton("Older", callback_data=data))
     if page.has_newer:
-        data = pack(PAGE, page.subject, page.subject_id, page.page - 1)
+        data = pack(HISTORY_PAGE, page.subject, page.subject_id, page.page - 1)
         buttons.append(InlineKeyboardButton("Newer", callback_data=data))
     return InlineKeyboardMarkup([buttons]) if buttons else None
 

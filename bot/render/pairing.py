@@ -11,7 +11,17 @@ from urllib.parse import quote
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import pack
+from bot.callbacks import (
+    INVITE_ACCEPT,
+    INVITE_DECLINE,
+    REQUEST_ACCEPT,
+    REQUEST_DECLINE,
+    TIMEZONE_PICK,
+    UNPAIR_CONFIRM,
+    UNPAIR_KEEP,
+    UNPAIR_PICK,
+    pack,
+)
 from bot.render import basics
 from bot.render.limits import MESSAGE_TEXT, echo, shorten
 from bot.render.pairs import choose_pair_keyboard
@@ -19,24 +29,14 @@ from bot.services.pairing import (
     Declined,
     GroupRequest,
     Paired,
+    PairingRefusal,
     Partners,
-    Refusal,
     Unpaired,
     ZoneSet,
     open_chat_link,
 )
 from bot.services.timezones import zone_key
 from storage.records import PairRecord, UserRecord
-
-# Button actions of this module (callbacks.pack: at most 16 characters each).
-INVITE_ACCEPT = "inv_yes"
-INVITE_DECLINE = "inv_no"
-REQUEST_ACCEPT = "pair_yes"
-REQUEST_DECLINE = "pair_no"
-UNPAIR_PICK = "unpair_pick"
-UNPAIR_CONFIRM = "unpair_yes"
-UNPAIR_KEEP = "unpair_no"
-TIMEZONE_PICK = "tz_pick"
 
 BUTTON_GONE = basics.BUTTON_GONE
 
@@ -91,31 +91,38 @@ def invite_offer(inviter: UserRecord, invite_id: int) -> tuple[str, InlineKeyboa
     return text, InlineKeyboardMarkup([buttons])
 
 
-def refusal(reason: Refusal, other: UserRecord | None = None) -> str:
+def refusal(reason: PairingRefusal, other: UserRecord | None = None) -> str:
     """One clear line for each way a pairing attempt can fail."""
     them = _name(other, "them")
     fresh = f"Ask {_name(other, 'your partner')} to send me /invite for a fresh one."
     lines = {
-        Refusal.BAD_LINK: "This invite link doesn't work. Ask your partner to send me "
+        PairingRefusal.BAD_LINK: "This invite link doesn't work. Ask your partner to send me "
         "/invite for a fresh one.",
-        Refusal.EXPIRED: f"This invite has expired: invites last 24 hours. {fresh}",
-        Refusal.USED: f"This invite link was already used. {fresh}",
-        Refusal.TAKEN: f"Someone else already opened this invite link. {fresh}",
-        Refusal.OWN: "That's your own invite link. Send it to your partner: when they "
+        PairingRefusal.EXPIRED: f"This invite has expired: invites last 24 hours. {fresh}",
+        PairingRefusal.USED: f"This invite link was already used. {fresh}",
+        PairingRefusal.TAKEN: f"Someone else already opened this invite link. {fresh}",
+        PairingRefusal.OWN: "That's your own invite link. Send it to your partner: when they "
         "open it, you'll be paired.",
-        Refusal.ALREADY_PAIRED: f"You and {them} are already partners.",
-        Refusal.GONE: BUTTON_GONE,
-        Refusal.ANSWERED: "This was already answered.",
-        Refusal.NOT_YOURS: f"Only {_name(other, 'the person asked')} can answer this.",
+        PairingRefusal.ALREADY_PAIRED: f"You and {them} are already partners.",
+        PairingRefusal.GONE: BUTTON_GONE,
+        PairingRefusal.ANSWERED: "This was already answered.",
+        PairingRefusal.NOT_YOURS: f"Only {_name(other, 'the person asked')} can answer this.",
     }
     return lines[reason]
 
 
-def request_refusal(reason: Refusal, other: UserRecord | None = None) -> str:
+def request_refusal(reason: PairingRefusal, other: UserRecord | None = None) -> str:
     """Refusals of a group request, where an expired one just needs a new /pair."""
-    if reason == Refusal.EXPIRED:
+    if reason == PairingRefusal.EXPIRED:
         return "This request has expired. Send /pair again as a reply."
     return refusal(reason, other)
+
+
+def unpair_refusal(reason: PairingRefusal) -> str:
+    """A tap under /unpair that changes nothing: the pair is gone, or not the tapper's."""
+    if reason == PairingRefusal.GONE:
+        return "This partnership has already ended."
+    return "This button isn't for you."
 
 
 def _zone_line(paired: Paired, *, for_asker: bool) -> str:

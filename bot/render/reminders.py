@@ -10,19 +10,9 @@ from zoneinfo import ZoneInfo
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import pack
+from bot.callbacks import REMINDER_REMOVE, REMINDER_SKIP, REMINDER_SNOOZE, REMINDER_START, pack
 from routines.reminder_time import MAX_PAUSE_DAYS, MIN_PAUSE_DAYS, InputProblem, Weekdays
 from storage.records import ReminderSlotRecord
-
-START = "rs"  # rs:<pair_id>
-SNOOZE = "rz"  # rz:<delivery_id>
-SKIP = "rk"  # rk:<delivery_id>
-REMOVE = "rx"  # rx:<pair_id>:<slot_id>
-# The pair chosen for a command, when the user has several partners.
-PICK_REMIND = "rp"  # rp:<pair_id>:<minutes after midnight>:<weekday mask>
-PICK_LIST = "rl"  # rl:<pair_id>
-PICK_PAUSE = "rpa"  # rpa:<pair_id>:<days>
-PICK_RESUME = "rre"  # rre:<pair_id>
 
 _DAY_NAMES = ("Mon", "Tue", "Wed", "Thu", "Fri", "Sat", "Sun")
 
@@ -50,19 +40,18 @@ def reminder(partner: str | None, pitch: Pitch, *, again: bool) -> str:
 
 def reminder_keyboard(pair_id: int, delivery_id: int, *, again: bool) -> InlineKeyboardMarkup:
     """Start now, Snooze (only the first time) and Skip today."""
-    later = [InlineKeyboardButton("Skip today", callback_data=pack(SKIP, delivery_id))]
-    if not again:
-        later.insert(
-            0, InlineKeyboardButton("Snooze 15 min", callback_data=pack(SNOOZE, delivery_id))
-        )
+    skip = InlineKeyboardButton("Skip today", callback_data=pack(REMINDER_SKIP, delivery_id))
+    snooze_data = pack(REMINDER_SNOOZE, delivery_id)
+    snooze = InlineKeyboardButton("Snooze 15 min", callback_data=snooze_data)
+    later = [skip] if again else [snooze, skip]
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Start now", callback_data=pack(START, pair_id))], later]
+        [[InlineKeyboardButton("Start now", callback_data=pack(REMINDER_START, pair_id))], later]
     )
 
 
 def start_keyboard(pair_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
-        [[InlineKeyboardButton("Start now", callback_data=pack(START, pair_id))]]
+        [[InlineKeyboardButton("Start now", callback_data=pack(REMINDER_START, pair_id))]]
     )
 
 
@@ -176,7 +165,7 @@ def slot_list_keyboard(
             [
                 InlineKeyboardButton(
                     f"Remove {clock_of(slot.local_time)}",
-                    callback_data=pack(REMOVE, pair_id, slot.id),
+                    callback_data=pack(REMINDER_REMOVE, pair_id, slot.id),
                 )
             ]
             for slot in slots

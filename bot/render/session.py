@@ -8,24 +8,22 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import pack
+from bot.callbacks import (
+    SESSION_EASE_OFF,
+    SESSION_JOIN,
+    SESSION_NOT_NOW,
+    SESSION_PAUSE,
+    SESSION_RATE,
+    SESSION_READY,
+    SESSION_RESUME,
+    SESSION_SKIP,
+    SESSION_STOP,
+    pack,
+)
 from bot.render.instructions import instruction
 from routines.engine import EndReason, Phase, Refusal, SessionState
 from routines.model import Routine
 from routines.plan import Plan, Role, Seat, StepKind
-
-# Button actions: one short code each, followed by the session id and its version.
-JOIN, NOT_NOW, READY, PAUSE, RESUME, SKIP, STOP, EASE_OFF = (
-    "sj",
-    "sn",
-    "sr",
-    "sp",
-    "su",
-    "sk",
-    "ss",
-    "se",
-)
-RATE = "sf"  # session id, rating 1-5
 
 _ROLE = {Role.RECEIVER: "You are stretched", Role.HELPER: "You help"}
 _REFUSALS = {
@@ -37,6 +35,17 @@ _REFUSALS = {
     Refusal.ALREADY: "Already done. Waiting for your partner.",
 }
 
+
+# The answer to a tap that moved the session on, by the button's action.
+_TAPPED = {
+    SESSION_JOIN: "You're in.",
+    SESSION_NOT_NOW: "No problem, maybe later.",
+    SESSION_READY: "Ready. Waiting for your partner if needed.",
+    SESSION_PAUSE: "Paused for both of you.",
+    SESSION_RESUME: "Back on.",
+    SESSION_SKIP: "Skipped for both of you.",
+    SESSION_STOP: "Stopped for both of you.",
+}
 
 WHO_WITH = "Who do you want to stretch with?"
 NOT_YOUR_BUTTON = "That button isn't yours or no longer works."
@@ -66,6 +75,11 @@ def refusal(reason: Refusal) -> str:
     return _REFUSALS[reason]
 
 
+def tapped(action: str) -> str:
+    """The toast for a tap the session took (Ease off has its own, naming the helper)."""
+    return _TAPPED[action]
+
+
 def minutes(seconds: float) -> int:
     """Whole minutes for an estimate: never "0 min" for something that takes time."""
     return max(1, math.ceil(seconds / 60)) if seconds > 0 else 0
@@ -89,15 +103,15 @@ def lobby_card(
     if private:
         text = f"{escape(starter)} wants to stretch now.\n{routine_line(routine, state.plan)}"
         row = [
-            _button("Join", JOIN, session_id, state.version),
-            _button("Not now", NOT_NOW, session_id, state.version),
+            _button("Join", SESSION_JOIN, session_id, state.version),
+            _button("Not now", SESSION_NOT_NOW, session_id, state.version),
         ]
     else:
         text = (
             f"Time to stretch together.\n{routine_line(routine, state.plan)}\n"
             "Tap Join when you're on the mat."
         )
-        row = [_button("Join", JOIN, session_id, state.version)]
+        row = [_button("Join", SESSION_JOIN, session_id, state.version)]
     return text, InlineKeyboardMarkup([row])
 
 
@@ -109,8 +123,13 @@ def group_start_line(names: tuple[str, str], routine: Routine) -> str:
     )
 
 
-def open_chat_button(label_name: str, link: str) -> InlineKeyboardButton:
-    return InlineKeyboardButton(f"{label_name}: open a chat with me", url=link)
+def open_chat_keyboard(names: list[str], link: str) -> InlineKeyboardMarkup | None:
+    """Under the group's line: a button for each partner I can't write to yet."""
+    if not names:
+        return None
+    return InlineKeyboardMarkup(
+        [[InlineKeyboardButton(f"{name}: open a chat with me", url=link)] for name in names]
+    )
 
 
 def group_end_line(names: tuple[str, str], state: SessionState) -> str:
@@ -139,10 +158,10 @@ def setup_card(
     lines += ["", *(f"• {escape(cue)}" for cue in step.exercise.safety)]
     lines += ["", "Tap Ready when you're in position."]
     keyboard = [
-        [_button("Ready", READY, session_id, state.version)],
+        [_button("Ready", SESSION_READY, session_id, state.version)],
         [
-            _button("Skip", SKIP, session_id, state.version),
-            _button("Stop", STOP, session_id, state.version),
+            _button("Skip", SESSION_SKIP, session_id, state.version),
+            _button("Stop", SESSION_STOP, session_id, state.version),
         ],
     ]
     return "\n".join(lines), InlineKeyboardMarkup(keyboard)
@@ -174,13 +193,13 @@ def hold_card(
 
 def _hold_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKeyboardMarkup:
     row = [
-        _button("Pause", PAUSE, session_id, state.version),
-        _button("Skip", SKIP, session_id, state.version),
-        _button("Stop", STOP, session_id, state.version),
+        _button("Pause", SESSION_PAUSE, session_id, state.version),
+        _button("Skip", SESSION_SKIP, session_id, state.version),
+        _button("Stop", SESSION_STOP, session_id, state.version),
     ]
     rows = [row]
     if state.phase is Phase.HOLDING and state.step.role_of(seat) is Role.RECEIVER:
-        rows.insert(0, [_button("Ease off", EASE_OFF, session_id, state.version)])
+        rows.insert(0, [_button("Ease off", SESSION_EASE_OFF, session_id, state.version)])
     return InlineKeyboardMarkup(rows)
 
 
@@ -198,8 +217,8 @@ def paused_card(
     keyboard = InlineKeyboardMarkup(
         [
             [
-                _button("Resume", RESUME, session_id, state.version),
-                _button("Stop", STOP, session_id, state.version),
+                _button("Resume", SESSION_RESUME, session_id, state.version),
+                _button("Stop", SESSION_STOP, session_id, state.version),
             ]
         ]
     )
@@ -256,7 +275,7 @@ def rating_keyboard(session_id: int) -> InlineKeyboardMarkup:
     return InlineKeyboardMarkup(
         [
             [
-                InlineKeyboardButton(str(n), callback_data=pack(RATE, session_id, n))
+                InlineKeyboardButton(str(n), callback_data=pack(SESSION_RATE, session_id, n))
                 for n in range(1, 6)
             ]
         ]
@@ -267,12 +286,16 @@ def rated(rating: int) -> str:
     return f"Thanks, noted: {rating} of 5."
 
 
-def already_in_session() -> tuple[str, str]:
-    return ("You're already in a session. Finish it first, or stop it here.", "Stop it")
+def already_in_session(session_id: int, version: int) -> tuple[str, InlineKeyboardMarkup]:
+    text = "You're already in a session. Finish it first, or stop it here."
+    stop = _button("Stop it", SESSION_STOP, session_id, version)
+    return text, InlineKeyboardMarkup([[stop]])
 
 
-def partner_busy(partner: str) -> str:
-    return f"{escape(partner)} is in another session right now. Try again once it's over."
+def partner_busy(partner: str | None) -> str:
+    """`partner` None: the bot has not met them (yet), so no name to give."""
+    who = escape(partner) if partner is not None else "Your partner"
+    return f"{who} is in another session right now. Try again once it's over."
 
 
 def refusal_missing() -> str:

@@ -15,10 +15,9 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from telegram import User
-
-from bot.context import BotData
 from bot.services import reminder_slots
+from bot.services.resources import Resources
+from bot.services.users import Account
 from storage.records import PairRecord, PairRequestRecord, UserRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -34,7 +33,9 @@ DEFAULT_TIMEZONE = "UTC"
 log = logging.getLogger(__name__)
 
 
-class Refusal(enum.Enum):
+class PairingRefusal(enum.Enum):
+    """Why a pairing, unpairing or time-zone request changed nothing."""
+
     BAD_LINK = "bad_link"  # malformed, or no such invite
     EXPIRED = "expired"
     USED = "used"
@@ -49,7 +50,7 @@ class Refusal(enum.Enum):
 class PairingRefused(Exception):
     """Why nothing happened; `other` is the person the line should name, if any."""
 
-    def __init__(self, refusal: Refusal, other: UserRecord | None = None) -> None:
+    def __init__(self, refusal: PairingRefusal, other: UserRecord | None = None) -> None:
         super().__init__(refusal.value)
         self.refusal = refusal
         self.other = other
@@ -139,7 +140,7 @@ def open_chat_link(bot_username: str) -> str:
     return f"https://t.me/{bot_username}?start={OPEN_CHAT_PAYLOAD}"
 
 
-async def create_invite(data: BotData, user: User) -> NewInvite:
+async def create_invite(data: Resources, user: Account) -> NewInvite:
     """A fresh single-use invite from `user`, valid for 24 hours."""
     token = secrets.token_urlsafe(_TOKEN_BYTES)
     now = data.clock.now()
@@ -150,35 +151,35 @@ async def create_invite(data: BotData, user: User) -> NewInvite:
     return NewInvite(token, invite.expires_at)
 
 
-async def open_invite(data: BotData, user: User, token: str) -> OpenedInvite:
+async def open_invite(data: Resources, user: Account, token: str) -> OpenedInvite:
     """`user` opened an invite link: check it, and reserve it for them to answer."""
     if not _TOKEN_SHAPE.match(token):
-        raise PairingRefused(Refusal.BAD_LINK)
+        raise PairingRefused(PairingRefusal.BAD_LINK)
     now = data.clock.now()
     async with data.db.unit() as unit:
         await _remember(unit, user, now, reachable=True)
         invite = await unit.invites.find(hash_token(token))
         if invite is None:
-            raise PairingRefused(Refusal.BAD_LINK)
+            raise PairingRefused(PairingRefusal.BAD_LINK)
         inviter = await unit.users.get(invite.inviter_id)
         if inviter is None:
-            raise PairingRefused(Refusal.BAD_LINK)
+            raise PairingRefused(PairingRefusal.BAD_LINK)
         if invite.inviter_id == user.id:
-            raise PairingRefused(Refusal.OWN)
+            raise PairingRefused(PairingRefusal.OWN)
         if invite.used_at is not None:
-            raise PairingRefused(Refusal.USED, inviter)
+            raise PairingRefused(PairingRefusal.USED, inviter)
         if invite.expires_at <= now:
-            raise PairingRefused(Refusal.EXPIRED, inviter)
+            raise PairingRefused(PairingRefusal.EXPIRED, inviter)
         if await unit.pairs.find(user.id, inviter.id) is not None:
-            raise PairingRefused(Refusal.ALREADY_PAIRED, inviter)
+            raise PairingRefused(PairingRefusal.ALREADY_PAIRED, inviter)
         if not await unit.invites.claim(invite.id, user.id, now):
-            raise PairingRefused(Refusal.TAKEN, inviter)
+            raise PairingRefused(PairingRefusal.TAKEN, inviter)
         await unit.commit()
     return OpenedInvite(invite.id, inviter)
 
 
 async def answer_invite(
-    data: BotData, user: User, invite_id: int, *, accept: bool
+    data: Resources, user: Account, invite_id: int, *, accept: bool
 ) -> Paired | Declined:
     """Accept or decline an invite `user` opened; the invite is spent either way."""
     now = data.clock.now()
@@ -200,7 +201,7 @@ async def answer_invite(
         if not paired.created:
             # Partners already (maybe by the other's invite, a moment ago): keep this
             # invite unspent and say so.
-            raise PairingRefused(Refusal.ALREADY_PAIRED, inviter)
+            raise PairingRefused(PairingRefusal.ALREADY_PAIRED, inviter)
         await unit.commit()
     return paired
 
@@ -210,21 +211,23 @@ async def _unusable_invite(
 ) -> PairingRefused:
     invite = await unit.invites.get(invite_id)
     if invite is None:
-        return PairingRefused(Refusal.GONE)
+        return PairingRefused(PairingRefusal.GONE)
     inviter = await unit.users.get(invite.inviter_id)
     if invite.used_by_id != user_id:
-        return PairingRefused(Refusal.GONE)
+        return PairingRefused(PairingRefusal.GONE)
     if invite.used_at is not None:
         # The same tap twice (updates can arrive twice): the first one counted.
-        return PairingRefused(Refusal.ANSWERED, inviter)
-    return PairingRefused(Refusal.EXPIRED if invite.expires_at <= now else Refusal.GONE, inviter)
+        return PairingRefused(PairingRefusal.ANSWERED, inviter)
+    return PairingRefused(
+        PairingRefusal.EXPIRED if invite.expires_at <= now else PairingRefusal.GONE, inviter
+    )
 
 
 # -- /pair in a group ------------------------------------------------------------------------
 
 
 async def ask_in_group(
-    data: BotData, requester: User, partner: User, chat_id: int
+    data: Resources, requester: Account, partner: Account, chat_id: int
 ) -> GroupRequest:
     """Record a /pair request; both people are remembered as seen in a group."""
     now = data.clock.now()
@@ -234,34 +237,34 @@ async def ask_in_group(
         pair = await unit.pairs.find(asker.id, other.id)
         # Partners made by an invite may still pick this group as their home.
         if pair is not None and pair.home_chat_id == chat_id:
-            raise PairingRefused(Refusal.ALREADY_PAIRED, other)
+            raise PairingRefused(PairingRefusal.ALREADY_PAIRED, other)
         request = await unit.pair_requests.add(chat_id, asker.id, other.id, now)
         await unit.commit()
     return GroupRequest(request, asker, other)
 
 
 async def answer_pair_request(
-    data: BotData, user: User, request_id: int, *, accept: bool
+    data: Resources, user: Account, request_id: int, *, accept: bool
 ) -> Paired | Declined:
     """The named partner's tap on a group request; anyone else's changes nothing."""
     now = data.clock.now()
     async with data.db.unit() as unit:
         request = await unit.pair_requests.get(request_id)
         if request is None:
-            raise PairingRefused(Refusal.GONE)
+            raise PairingRefused(PairingRefusal.GONE)
         requester = await unit.users.get(request.requester_id)
         partner = await unit.users.get(request.partner_id)
         assert requester is not None and partner is not None
         if user.id != request.partner_id:
-            raise PairingRefused(Refusal.NOT_YOURS, partner)
+            raise PairingRefused(PairingRefusal.NOT_YOURS, partner)
         if request.resolved_at is not None:
-            raise PairingRefused(Refusal.ANSWERED)
+            raise PairingRefused(PairingRefusal.ANSWERED)
         if request.created_at + REQUEST_LIFETIME <= now:
-            raise PairingRefused(Refusal.EXPIRED, requester)
+            raise PairingRefused(PairingRefusal.EXPIRED, requester)
         if not await unit.pair_requests.resolve(
             request_id, now, "accepted" if accept else "declined"
         ):
-            raise PairingRefused(Refusal.ANSWERED)
+            raise PairingRefused(PairingRefusal.ANSWERED)
         me = await _remember(unit, user, now, reachable=None)
         if not accept:
             await unit.commit()
@@ -295,7 +298,7 @@ async def _pair_up(
 
 
 async def pairs_in_reach(
-    data: BotData, user_id: int, group_id: int | None = None, *, only_home: bool = False
+    data: Resources, user_id: int, group_id: int | None = None, *, only_home: bool = False
 ) -> Partners:
     """The pairs a command from `user_id` may mean, oldest first, with their members.
 
@@ -315,7 +318,7 @@ async def pairs_in_reach(
     return Partners(user_id, pairs, users)
 
 
-async def pair_of_member(data: BotData, user_id: int, pair_id: int) -> Partners:
+async def pair_of_member(data: Resources, user_id: int, pair_id: int) -> Partners:
     """One pair, for a button only its two members may use."""
     async with data.db.unit() as unit:
         pair = await _member_pair(unit, user_id, pair_id)
@@ -323,13 +326,13 @@ async def pair_of_member(data: BotData, user_id: int, pair_id: int) -> Partners:
     return Partners(user_id, [pair], users)
 
 
-async def end_pair(data: BotData, user_id: int, pair_id: int) -> Unpaired:
+async def end_pair(data: Resources, user_id: int, pair_id: int) -> Unpaired:
     """End a partnership (its sessions, reminders and history go with it)."""
     async with data.db.unit() as unit:
         pair = await _member_pair(unit, user_id, pair_id)
         users = await unit.users.get_many(list(pair.members))
         if not await unit.pairs.remove(pair_id):
-            raise PairingRefused(Refusal.GONE)
+            raise PairingRefused(PairingRefusal.GONE)
         await unit.commit()
     log.info("pair %s ended by user %s", pair_id, user_id)
     return Unpaired(pair, users.get(user_id), users.get(pair.partner_of(user_id)))
@@ -338,7 +341,7 @@ async def end_pair(data: BotData, user_id: int, pair_id: int) -> Unpaired:
 # -- time zones ------------------------------------------------------------------------------
 
 
-async def set_timezone(data: BotData, user: User, zone: str, pair_id: int | None) -> ZoneSet:
+async def set_timezone(data: Resources, user: Account, zone: str, pair_id: int | None) -> ZoneSet:
     """Set a pair's zone (and remember it as the user's own); `pair_id=None` when the user
     has no pair yet, so the zone waits for their first one."""
     now = data.clock.now()
@@ -361,7 +364,7 @@ async def set_timezone(data: BotData, user: User, zone: str, pair_id: int | None
 
 
 async def _remember(
-    unit: UnitOfWork, user: User, now: datetime, *, reachable: bool | None
+    unit: UnitOfWork, user: Account, now: datetime, *, reachable: bool | None
 ) -> UserRecord:
     return await unit.users.remember(
         user.id, user.first_name, user.username, now, reachable=reachable
@@ -372,7 +375,7 @@ async def _member_pair(unit: UnitOfWork, user_id: int, pair_id: int) -> PairReco
     """The pair a button names, if it still exists and `user_id` is one of its two."""
     pair = await unit.pairs.get(pair_id)
     if pair is None:
-        raise PairingRefused(Refusal.GONE)
+        raise PairingRefused(PairingRefusal.GONE)
     if not pair.has_member(user_id):
-        raise PairingRefused(Refusal.NOT_YOURS)
+        raise PairingRefused(PairingRefusal.NOT_YOURS)
     return pair

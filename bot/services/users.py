@@ -3,18 +3,48 @@
 from __future__ import annotations
 
 from collections.abc import Iterable
-
-from telegram import User
+from dataclasses import dataclass
+from typing import Protocol
 
 from bot.services.resources import Resources
 from storage.records import UserRecord
 
 
-async def remember(data: Resources, user: User, *, reachable: bool | None) -> UserRecord:
+class _Named(Protocol):
+    """Anything that names an account the way Telegram does (a `telegram.User`, say)."""
+
+    @property
+    def id(self) -> int: ...
+
+    @property
+    def first_name(self) -> str: ...
+
+    @property
+    def username(self) -> str | None: ...
+
+
+@dataclass(frozen=True, slots=True)
+class Account:
+    """What the services need of a Telegram account: handlers copy it from the update."""
+
+    id: int
+    first_name: str
+    username: str | None = None
+
+    @classmethod
+    def of(cls, user: _Named) -> Account:
+        return cls(user.id, user.first_name, user.username)
+
+
+async def remember(data: Resources, account: Account, *, reachable: bool | None) -> UserRecord:
     """Store or refresh a Telegram user; `reachable=None` keeps what we knew."""
     async with data.db.unit() as unit:
         record = await unit.users.remember(
-            user.id, user.first_name, user.username, data.clock.now(), reachable=reachable
+            account.id,
+            account.first_name,
+            account.username,
+            data.clock.now(),
+            reachable=reachable,
         )
         await unit.commit()
     return record

@@ -50,7 +50,8 @@ from sqlalchemy import func, select
 from telegram import Update
 from telegram.ext import AIORateLimiter
 
-from bot.app import BotApplication, build_application
+from bot.app import build_application
+from bot.context import BotApplication
 from routines.engine import LOBBY_IDLE_LIMIT
 from routines.plan import PlanOptions, StepKind
 from storage.models import SessionResult

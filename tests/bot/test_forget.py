@@ -13,6 +13,7 @@ from sqlalchemy import inspect, text
 from sqlalchemy.engine import Connection
 
 from bot import forget_notices
+from bot.callbacks import FORGET_YES
 from bot.reminder_dispatch import ReminderDispatcher, dispatcher_job
 from bot.render import history as render
 from tests.bot.history_helpers import finished
@@ -133,7 +134,7 @@ async def test_a_forged_forget_button_is_refused(bot: BotHarness) -> None:
     await bot.say(BEN, "/forget")
     question = bot.last(BEN.id)
     # Ben's client sends a button that names Zed.
-    answer = await bot.press_data(BEN, question, f"{render.FORGET_YES}:{ZED.id}")
+    answer = await bot.press_data(BEN, question, f"{FORGET_YES}:{ZED.id}")
     assert answer == render.NOT_YOURS
     async with bot.app.bot_data.db.unit() as unit:
         assert await unit.users.get(ZED.id) is not None

@@ -9,10 +9,10 @@ from __future__ import annotations
 import asyncio
 
 import pytest
-from telegram import User
 
 from bot.config import Settings
 from bot.services import pairing
+from bot.services.users import Account
 from tests.bot.test_pairing import ANA, BEN, invite, open_link, pairs_in_db, started
 from tests.conftest import make_settings
 from tests.fake_telegram import SentMessage
@@ -51,8 +51,7 @@ async def test_two_accepts_racing_in_the_services_end_with_one_pair(bot: BotHarn
     await started(bot, ANA, BEN)
     offer_to_ben = await open_link(bot, BEN, await invite(bot, ANA))
     offer_to_ana = await open_link(bot, ANA, await invite(bot, BEN))
-    ana = User(ANA.id, ANA.first_name, is_bot=False)
-    ben = User(BEN.id, BEN.first_name, is_bot=False)
+    ana, ben = Account(ANA.id, ANA.first_name), Account(BEN.id, BEN.first_name)
     data = bot.app.bot_data
 
     results = await asyncio.gather(
@@ -64,7 +63,7 @@ async def test_two_accepts_racing_in_the_services_end_with_one_pair(bot: BotHarn
     paired = [r for r in results if isinstance(r, pairing.Paired)]
     refused = [r for r in results if isinstance(r, pairing.PairingRefused)]
     assert len(paired) == 1 and paired[0].created
-    assert [r.refusal for r in refused] == [pairing.Refusal.ALREADY_PAIRED]
+    assert [r.refusal for r in refused] == [pairing.PairingRefusal.ALREADY_PAIRED]
     assert len(await pairs_in_db(bot, ANA)) == 1
 
 
