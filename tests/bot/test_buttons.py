@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot import callbacks
 from bot.render.basics import SORRY
-from tests.bot.session_helpers import paired
+from tests.bot.session_helpers import pair_in_database
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Person
 
@@ -62,7 +62,7 @@ async def test_every_registered_button_pattern_is_one_action_code_of_callbacks(
 
 
 async def test_the_ease_off_toast_names_the_helper_as_typed(bot: BotHarness) -> None:
-    await paired(bot, ANA, SAM)
+    await pair_in_database(bot, ANA, SAM)
     await bot.say(ANA, "/stretch")
     [invite] = bot.new(SAM.id)
     await bot.press(SAM, invite, "Join")
@@ -82,7 +82,7 @@ async def test_the_ease_off_toast_names_the_helper_as_typed(bot: BotHarness) -> 
 
 
 async def _unpair_question(bot: BotHarness) -> SentMessage:
-    await paired(bot, ANA, SAM, home=None)
+    await pair_in_database(bot, ANA, SAM, home=None)
     await bot.say(ANA, "/unpair")
     [confirm] = bot.new(ANA.id)
     return confirm
@@ -122,7 +122,7 @@ async def test_any_other_refused_edit_goes_to_the_error_handler(
 async def test_a_rating_tapped_twice_is_noted_without_an_apology(
     bot: BotHarness, caplog: pytest.LogCaptureFixture
 ) -> None:
-    await paired(bot, ANA, SAM)
+    await pair_in_database(bot, ANA, SAM)
     await bot.say(ANA, "/stretch quick")
     await bot.press(SAM, bot.new(SAM.id)[-1], "Join")
     await bot.press(ANA, bot.new(ANA.id)[-1], "Stop")
