@@ -17,7 +17,7 @@ Decisions the Telegram layer relies on:
   storage/repositories/sessions.py `save`) and otherwise reads again and asks the
   engine again. Comparing `version` would not do: two Ready taps racing on one version
   must not both win with a stale `ready` set.
-- A second Join or Ready by the same partner is refused with Refusal.ALREADY, so the bot
+- A second Join or Ready by the same partner is refused with EventRefusal.ALREADY, so the bot
   can answer "you're already in" and change nothing.
 - Skip moves both partners to the next step. Skipping a setup skips that whole turn
   (its holds and switch) and goes to the next turn's setup: a hold never starts unless
@@ -70,7 +70,7 @@ class EndReason(StrEnum):
     ABANDONED = "abandoned"
 
 
-class Refusal(StrEnum):
+class EventRefusal(StrEnum):
     """Why a partner's tap changed nothing; the bot turns each into a short answer."""
 
     NOT_A_PARTNER = "not-a-partner"
@@ -82,7 +82,7 @@ class Refusal(StrEnum):
 
 
 class EventRefused(Exception):
-    def __init__(self, reason: Refusal) -> None:
+    def __init__(self, reason: EventRefusal) -> None:
         self.reason = reason
         super().__init__(reason.value)
 
@@ -368,11 +368,11 @@ def advance(state: SessionState, event: Event, now: datetime) -> Transition:
         return _machine_event(state, event, now)
     seat = state.seat_of(event.user_id)
     if seat is None:
-        raise EventRefused(Refusal.NOT_A_PARTNER)
+        raise EventRefused(EventRefusal.NOT_A_PARTNER)
     if state.is_over:
-        raise EventRefused(Refusal.SESSION_ENDED)
+        raise EventRefused(EventRefusal.SESSION_ENDED)
     if event.version != state.version:
-        raise EventRefused(Refusal.OUT_OF_DATE)
+        raise EventRefused(EventRefusal.OUT_OF_DATE)
     if isinstance(event, Join):
         return _join(state, seat, now)
     if isinstance(event, Ready):
@@ -403,7 +403,7 @@ def _machine_event(state: SessionState, event: MachineEvent, now: datetime) -> T
 
 def _join(state: SessionState, seat: Seat, now: datetime) -> Transition:
     if state.phase is not Phase.LOBBY or seat in state.joined:
-        raise EventRefused(Refusal.ALREADY)
+        raise EventRefused(EventRefusal.ALREADY)
     joined = state.joined | {seat}
     if len(joined) < len(Seat):
         return Transition(_touch(state, joined=joined), (MarkJoined(seat),))
@@ -414,9 +414,9 @@ def _join(state: SessionState, seat: Seat, now: datetime) -> Transition:
 
 def _ready(state: SessionState, seat: Seat, now: datetime) -> Transition:
     if state.phase is not Phase.SETUP:
-        raise EventRefused(Refusal.NOT_NOW)
+        raise EventRefused(EventRefusal.NOT_NOW)
     if seat in state.ready:
-        raise EventRefused(Refusal.ALREADY)
+        raise EventRefused(EventRefusal.ALREADY)
     ready = state.ready | {seat}
     if len(ready) < len(Seat):
         return Transition(_touch(state, ready=ready), (MarkReady(seat),))
@@ -426,9 +426,9 @@ def _ready(state: SessionState, seat: Seat, now: datetime) -> Transition:
 
 def _pause(state: SessionState, seat: Seat, now: datetime) -> Transition:
     if state.phase is Phase.PAUSED:
-        raise EventRefused(Refusal.ALREADY)
+        raise EventRefused(EventRefusal.ALREADY)
     if state.phase is Phase.LOBBY:
-        raise EventRefused(Refusal.NOT_NOW)
+        raise EventRefused(EventRefusal.NOT_NOW)
     remaining = None
     if state.phase in TIMED_PHASES:
         remaining = _clamp(_deadline(state) - now, _duration(state, state.step))
@@ -445,7 +445,7 @@ def _pause(state: SessionState, seat: Seat, now: datetime) -> Transition:
 
 def _resume(state: SessionState, seat: Seat, now: datetime) -> Transition:
     if state.phase is not Phase.PAUSED or state.paused_phase is None:
-        raise EventRefused(Refusal.NOT_NOW)
+        raise EventRefused(EventRefusal.NOT_NOW)
     if state.paused_phase is Phase.SETUP:
         resumed = _bump(
             state,
@@ -473,7 +473,7 @@ def _resume(state: SessionState, seat: Seat, now: datetime) -> Transition:
 def _skip(state: SessionState, now: datetime) -> Transition:
     phase = state.paused_phase if state.phase is Phase.PAUSED else state.phase
     if phase is Phase.LOBBY or phase is None:
-        raise EventRefused(Refusal.NOT_NOW)
+        raise EventRefused(EventRefusal.NOT_NOW)
     following = state.step_index + 1
     if phase is Phase.SETUP:
         turn = state.step.turn_number
@@ -485,9 +485,9 @@ def _skip(state: SessionState, now: datetime) -> Transition:
 
 def _ease_off(state: SessionState, seat: Seat) -> Transition:
     if state.phase is not Phase.HOLDING:
-        raise EventRefused(Refusal.NOT_NOW)
+        raise EventRefused(EventRefusal.NOT_NOW)
     if seat is not state.step.receiver:
-        raise EventRefused(Refusal.RECEIVER_ONLY)
+        raise EventRefused(EventRefusal.RECEIVER_ONLY)
     # The clock keeps running: easing off is about pressure, not time.
     eased = _touch(state, ease_offs=state.ease_offs + 1)
     return Transition(eased, (AlertHelper(state.step.helper),))

@@ -15,7 +15,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import FORGET_NO, FORGET_YES, HISTORY_PAGE, pack
 from bot.render.limits import CAPTION, MESSAGE_TEXT, echo, shorten
 from bot.render.pairs import choose_pair_keyboard
-from bot.services.history import HistoryPage, Refusal, Subject
+from bot.services.history import HistoryPage, HistoryRefusal, Subject
 from routines.progress import Progress
 from routines.streak import Streaks
 from storage.records import FormerPartnershipRecord, HistoryEntry, PairRecord, UserRecord
@@ -38,10 +38,12 @@ _NUMBER_WORDS = (
 )  # fmt: skip
 
 
-def refusal(reason: Refusal) -> str:
-    return {Refusal.GONE: GONE, Refusal.NOT_YOURS: NOT_YOURS, Refusal.STALE: OUT_OF_DATE}[
-        reason
-    ]
+def refusal(reason: HistoryRefusal) -> str:
+    return {
+        HistoryRefusal.GONE: GONE,
+        HistoryRefusal.NOT_YOURS: NOT_YOURS,
+        HistoryRefusal.STALE: OUT_OF_DATE,
+    }[reason]
 
 
 def which_pair(command: str) -> str:

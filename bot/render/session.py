@@ -21,18 +21,18 @@ from bot.callbacks import (
     pack,
 )
 from bot.render.instructions import instruction
-from routines.engine import EndReason, Phase, Refusal, SessionState
+from routines.engine import EndReason, EventRefusal, Phase, SessionState
 from routines.model import Routine
 from routines.plan import Plan, Role, Seat, StepKind
 
 _ROLE = {Role.RECEIVER: "You are stretched", Role.HELPER: "You help"}
 _REFUSALS = {
-    Refusal.NOT_A_PARTNER: "These buttons belong to the two partners of this session.",
-    Refusal.OUT_OF_DATE: "That button is out of date; use the newest message.",
-    Refusal.SESSION_ENDED: "This session has ended.",
-    Refusal.NOT_NOW: "That doesn't apply right now.",
-    Refusal.RECEIVER_ONLY: "Only the partner being stretched can ask to ease off.",
-    Refusal.ALREADY: "Already done. Waiting for your partner.",
+    EventRefusal.NOT_A_PARTNER: "These buttons belong to the two partners of this session.",
+    EventRefusal.OUT_OF_DATE: "That button is out of date; use the newest message.",
+    EventRefusal.SESSION_ENDED: "This session has ended.",
+    EventRefusal.NOT_NOW: "That doesn't apply right now.",
+    EventRefusal.RECEIVER_ONLY: "Only the partner being stretched can ask to ease off.",
+    EventRefusal.ALREADY: "Already done. Waiting for your partner.",
 }
 
 
@@ -71,7 +71,7 @@ def asked_to_join(partner: str) -> str:
     return f"Asked {escape(partner)} to join. I'll start once they tap Join."
 
 
-def refusal(reason: Refusal) -> str:
+def refusal(reason: EventRefusal) -> str:
     return _REFUSALS[reason]
 
 

@@ -32,14 +32,14 @@ class Subject(IntEnum):
     FORMER = 1
 
 
-class Refusal(IntEnum):
+class HistoryRefusal(IntEnum):
     GONE = 0  # the pair or partnership no longer exists
     NOT_YOURS = 1
     STALE = 2  # a page that is not there (any more): forged, or the history shrank
 
 
 class HistoryRefused(Exception):
-    def __init__(self, refusal: Refusal) -> None:
+    def __init__(self, refusal: HistoryRefusal) -> None:
         super().__init__(refusal.name)
         self.refusal = refusal
 
@@ -101,12 +101,12 @@ async def history_page(
 async def _pair_page(unit: UnitOfWork, user_id: int, pair_id: int, page: int) -> HistoryPage:
     pair = await unit.pairs.get(pair_id)
     if pair is None:
-        raise HistoryRefused(Refusal.GONE)
+        raise HistoryRefused(HistoryRefusal.GONE)
     if not pair.has_member(user_id):
-        raise HistoryRefused(Refusal.NOT_YOURS)
+        raise HistoryRefused(HistoryRefusal.NOT_YOURS)
     pages = _pages(await unit.history.count(pair_id))
     if not 0 <= page < pages:
-        raise HistoryRefused(Refusal.STALE)
+        raise HistoryRefused(HistoryRefusal.STALE)
     entries = await unit.history.page(pair_id, page * PAGE_SIZE, PAGE_SIZE)
     users = await unit.users.get_many(list(pair.members))
     names = {uid: user.first_name for uid, user in users.items()}
@@ -119,12 +119,12 @@ async def _former_page(
 ) -> HistoryPage:
     partnership = await unit.history.former(partnership_id)
     if partnership is None:
-        raise HistoryRefused(Refusal.GONE)
+        raise HistoryRefused(HistoryRefusal.GONE)
     if partnership.owner_id != user_id:
-        raise HistoryRefused(Refusal.NOT_YOURS)
+        raise HistoryRefused(HistoryRefusal.NOT_YOURS)
     pages = _pages(await unit.history.former_count(partnership_id))
     if not 0 <= page < pages:
-        raise HistoryRefused(Refusal.STALE)
+        raise HistoryRefused(HistoryRefusal.STALE)
     entries = await unit.history.former_page(partnership, page * PAGE_SIZE, PAGE_SIZE)
     me = await unit.users.get(user_id)
     names = {user_id: me.first_name} if me else {}
@@ -149,7 +149,7 @@ async def streak_of(data: Resources, pair_id: int, now: datetime) -> Streaks:
     async with data.db.unit(read_only=True) as unit:
         pair = await unit.pairs.get(pair_id)
         if pair is None:
-            raise HistoryRefused(Refusal.GONE)
+            raise HistoryRefused(HistoryRefusal.GONE)
         return await pair_streaks(unit, pair, now)
 
 
@@ -167,7 +167,7 @@ async def progress_of(data: Resources, pair_id: int, me: int, now: datetime) -> 
     async with data.db.unit(read_only=True) as unit:
         pair = await unit.pairs.get(pair_id)
         if pair is None:
-            raise HistoryRefused(Refusal.GONE)
+            raise HistoryRefused(HistoryRefusal.GONE)
         today = local_today(pair.timezone, now)
         first_day = week_start(today) - timedelta(weeks=WEEKS - 1)
         entries = await unit.history.since(pair.id, first_day)

@@ -17,6 +17,7 @@ from routines.engine import (
     EaseOff,
     EndReason,
     Event,
+    EventRefusal,
     EventRefused,
     Finished,
     IdleTimeout,
@@ -28,7 +29,6 @@ from routines.engine import (
     PostToGroup,
     Ready,
     Recover,
-    Refusal,
     Resume,
     SessionState,
     ShowPaused,
@@ -93,7 +93,7 @@ def drive_to(state: SessionState, number: int) -> SessionState:
     return state
 
 
-def refusal(state: SessionState, event: Event, seconds: float = 0) -> Refusal:
+def refusal(state: SessionState, event: Event, seconds: float = 0) -> EventRefusal:
     with pytest.raises(EventRefused) as caught:
         advance(state, event, at(seconds))
     return caught.value.reason
@@ -153,7 +153,7 @@ def test_when_both_have_joined_both_get_the_first_setup_at_once(lobby: SessionSt
 
 
 def test_a_second_join_by_the_same_partner_is_refused_as_already(lobby: SessionState) -> None:
-    assert refusal(lobby, Join(user_id=ALICE, version=lobby.version)) is Refusal.ALREADY
+    assert refusal(lobby, Join(user_id=ALICE, version=lobby.version)) is EventRefusal.ALREADY
 
 
 def test_a_session_needs_two_different_partners_and_an_aware_clock(plan: Plan) -> None:
@@ -172,7 +172,7 @@ def test_a_hold_starts_only_when_both_are_ready(lobby: SessionState) -> None:
     assert one.state.phase is Phase.SETUP
     assert one.state.version == setup.version
     assert one.effects == (MarkReady(Seat.B),)
-    assert refusal(one.state, Ready(user_id=BOB, version=setup.version)) is Refusal.ALREADY
+    assert refusal(one.state, Ready(user_id=BOB, version=setup.version)) is EventRefusal.ALREADY
 
 
 def test_a_hold_starts_at_one_instant_for_both(lobby: SessionState) -> None:
@@ -253,17 +253,17 @@ def test_the_hold_timer_armed_before_a_pause_is_ignored_after_it(lobby: SessionS
 
 def test_resume_when_not_paused_is_refused_as_not_now(lobby: SessionState) -> None:
     state = holding(lobby)
-    assert refusal(state, Resume(user_id=ALICE, version=state.version)) is Refusal.NOT_NOW
+    assert refusal(state, Resume(user_id=ALICE, version=state.version)) is EventRefusal.NOT_NOW
 
 
 def test_a_second_pause_is_refused_as_already(lobby: SessionState) -> None:
     state = holding(lobby)
     paused = step(state, Pause(user_id=ALICE, version=state.version), 1).state
-    assert refusal(paused, Pause(user_id=BOB, version=paused.version)) is Refusal.ALREADY
+    assert refusal(paused, Pause(user_id=BOB, version=paused.version)) is EventRefusal.ALREADY
 
 
 def test_a_pause_in_the_lobby_is_refused_as_not_now(lobby: SessionState) -> None:
-    assert refusal(lobby, Pause(user_id=ALICE, version=lobby.version)) is Refusal.NOT_NOW
+    assert refusal(lobby, Pause(user_id=ALICE, version=lobby.version)) is EventRefusal.NOT_NOW
 
 
 def test_a_paused_setup_resumes_into_the_same_setup_with_readiness_kept(
@@ -411,7 +411,7 @@ def test_a_session_whose_holds_were_all_skipped_counts_no_exercise_done(
 
 
 def test_skip_in_the_lobby_is_refused_as_not_now(lobby: SessionState) -> None:
-    assert refusal(lobby, Skip(user_id=ALICE, version=lobby.version)) is Refusal.NOT_NOW
+    assert refusal(lobby, Skip(user_id=ALICE, version=lobby.version)) is EventRefusal.NOT_NOW
 
 
 def test_stop_ends_the_session_for_both_and_records_how_far_they_got(
@@ -452,7 +452,9 @@ def test_ease_off_alerts_the_helper_at_once_without_stopping_the_clock(
 
 def test_ease_off_by_the_helper_is_refused_as_receiver_only(lobby: SessionState) -> None:
     state = holding(lobby)
-    assert refusal(state, EaseOff(user_id=BOB, version=state.version)) is Refusal.RECEIVER_ONLY
+    assert (
+        refusal(state, EaseOff(user_id=BOB, version=state.version)) is EventRefusal.RECEIVER_ONLY
+    )
 
 
 @pytest.mark.parametrize("where", ["setup", "paused", "switch"])
@@ -466,7 +468,7 @@ def test_ease_off_outside_a_hold_is_refused_as_not_now(lobby: SessionState, wher
         state = drive_to(state, 7)
         assert state.phase is Phase.SWITCHING
     receiver = state.partners[state.step.receiver]
-    assert refusal(state, EaseOff(user_id=receiver, version=state.version)) is Refusal.NOT_NOW
+    assert refusal(state, EaseOff(user_id=receiver, version=state.version)) is EventRefusal.NOT_NOW
 
 
 # --- refusals and stale timers ---------------------------------------------------------
@@ -476,7 +478,7 @@ def test_ease_off_outside_a_hold_is_refused_as_not_now(lobby: SessionState, wher
 def test_an_outsider_is_refused_and_nothing_changes(lobby: SessionState, user: int | None) -> None:
     state = holding(lobby)
     for event in (Pause(user_id=user, version=state.version), Stop(user_id=user, version=1)):
-        assert refusal(state, event) is Refusal.NOT_A_PARTNER
+        assert refusal(state, event) is EventRefusal.NOT_A_PARTNER
 
 
 def test_an_old_version_is_refused_as_out_of_date(lobby: SessionState) -> None:
@@ -487,7 +489,7 @@ def test_an_old_version_is_refused_as_out_of_date(lobby: SessionState) -> None:
         Stop(user_id=BOB, version=state.version - 1),
         Skip(user_id=BOB, version=state.version + 1),
     ):
-        assert refusal(state, event) is Refusal.OUT_OF_DATE
+        assert refusal(state, event) is EventRefusal.OUT_OF_DATE
 
 
 def test_a_tap_after_the_session_finished_is_refused_as_ended(lobby: SessionState) -> None:
@@ -497,12 +499,14 @@ def test_a_tap_after_the_session_finished_is_refused_as_ended(lobby: SessionStat
         Resume(user_id=BOB, version=ended.version),
         Stop(user_id=ALICE, version=state.version),
     ):
-        assert refusal(ended, event) is Refusal.SESSION_ENDED
+        assert refusal(ended, event) is EventRefusal.SESSION_ENDED
 
 
 def test_an_outsider_is_told_nothing_about_an_ended_session(lobby: SessionState) -> None:
     ended = step(lobby, Stop(user_id=ALICE, version=lobby.version)).state
-    assert refusal(ended, Stop(user_id=STRANGER, version=ended.version)) is Refusal.NOT_A_PARTNER
+    assert (
+        refusal(ended, Stop(user_id=STRANGER, version=ended.version)) is EventRefusal.NOT_A_PARTNER
+    )
 
 
 def test_a_timer_event_for_an_old_version_is_ignored(lobby: SessionState) -> None:
@@ -605,9 +609,7 @@ def test_a_whole_lower_back_session_takes_both_partners_through_every_hold() -> 
         if state.phase is Phase.SETUP:
             receivers.append(state.step.receiver)
             transition = step(state, Ready(user_id=BOB, version=state.version), clock)
-            transition = step(
-                transition.state, Ready(user_id=ALICE, version=state.version), clock
-            )
+            transition = step(transition.state, Ready(user_id=ALICE, version=state.version), clock)
         else:
             assert state.deadline is not None
             clock = (state.deadline - T0).total_seconds()

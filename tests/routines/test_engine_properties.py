@@ -11,6 +11,7 @@ from hypothesis import strategies as st
 from routines.engine import (
     EaseOff,
     Event,
+    EventRefusal,
     EventRefused,
     IdleTimeout,
     Join,
@@ -18,7 +19,6 @@ from routines.engine import (
     Phase,
     Ready,
     Recover,
-    Refusal,
     Resume,
     SessionState,
     ShowStep,
@@ -101,15 +101,15 @@ def progress(state: SessionState) -> Event:
     return TimerElapsed(version=state.version)
 
 
-def check_refusal(state: SessionState, event: Event, reason: Refusal) -> None:
+def check_refusal(state: SessionState, event: Event, reason: EventRefusal) -> None:
     assert isinstance(event, Join | Ready | Pause | Resume | Skip | Stop | EaseOff), (
         "timer events are never refused"
     )
-    if reason is not Refusal.NOT_A_PARTNER:
+    if reason is not EventRefusal.NOT_A_PARTNER:
         assert state.seat_of(event.user_id) is not None
     if state.is_over:
-        assert reason in {Refusal.NOT_A_PARTNER, Refusal.SESSION_ENDED}
-    if reason is Refusal.OUT_OF_DATE:
+        assert reason in {EventRefusal.NOT_A_PARTNER, EventRefusal.SESSION_ENDED}
+    if reason is EventRefusal.OUT_OF_DATE:
         assert event.version != state.version
 
 
