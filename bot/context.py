@@ -8,6 +8,7 @@ from telegram.ext import CallbackContext, ExtBot
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.metrics import Metrics
 from routines.model import Routine
 from routines.plan import Plan, PlanOptions, build_plan
 from storage.db import Database
@@ -26,6 +27,8 @@ class BotData:
         self.clock: Clock = SystemClock()
         self.bot_username: str = ""
         self.library: dict[str, Routine] = {}
+        # build_application hands in the one its request and update processor count into.
+        self.metrics = Metrics()
         # Plans are pure functions of routine and options: build each one once.
         self._plans: dict[tuple[str, PlanOptions], Plan] = {}
 
