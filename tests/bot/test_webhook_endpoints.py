@@ -88,6 +88,17 @@ async def post(web: httpx.AsyncClient, payload: object, secret: str | None = SEC
     return response.status_code
 
 
+async def handled(web: httpx.AsyncClient, count: int) -> str:
+    """/metrics once `count` messages have been handled to the end (after their replies)."""
+
+    async def done() -> bool:
+        text = (await web.get("/metrics")).text
+        return f'pairstretch_updates_handled_total{{kind="message"}} {count:.1f}' in text
+
+    await wait_until(done, what=f"{count} handled updates", within=10)
+    return (await web.get("/metrics")).text
+
+
 async def greeted(bot: BotHarness, user_id: int) -> bool:
     return any(m.text.startswith("Hi ") for m in bot.inbox(user_id))
 
@@ -100,7 +111,7 @@ async def test_an_update_posted_with_the_secret_is_acknowledged_and_then_handled
     assert await post(web, start_update(1)) == 200
     await wait_until(lambda: greeted(bot, ANA.id), what="the greeting", within=10)
 
-    metrics = (await web.get("/metrics")).text
+    metrics = await handled(web, 1)
     assert sample(metrics, "pairstretch_updates_handled_total", kind="message") == 1
     assert sample(metrics, "pairstretch_update_handling_seconds_count", kind="message") == 1
     assert sample(metrics, "pairstretch_webhook_requests_total", outcome="accepted") == 1
@@ -122,8 +133,8 @@ async def test_a_wrong_or_missing_secret_is_403_and_the_update_is_never_handled(
     assert await post(web, start_update(4, BEN.id, "Ben")) == 200
     await wait_until(lambda: greeted(bot, BEN.id), what="Ben's greeting", within=10)
 
+    metrics = await handled(web, 1)
     assert bot.inbox(ANA.id) == []
-    metrics = (await web.get("/metrics")).text
     assert sample(metrics, "pairstretch_webhook_requests_total", outcome="forbidden") == 3
     assert sample(metrics, "pairstretch_updates_handled_total", kind="message") == 1
 
@@ -139,7 +150,7 @@ async def test_an_update_of_a_shape_the_bot_cannot_read_is_acknowledged_and_skip
     assert await post(web, start_update(2)) == 200
     await wait_until(lambda: greeted(bot, ANA.id), what="the greeting after it", within=10)
 
-    metrics = (await web.get("/metrics")).text
+    metrics = await handled(web, 1)
     assert sample(metrics, "pairstretch_webhook_requests_total", outcome="unreadable") == 2
     assert sample(metrics, "pairstretch_updates_handled_total", kind="message") == 1
 

@@ -106,6 +106,7 @@ class BotApiDouble:
         self._park_chats: frozenset[int] = frozenset()
         self._parked: list[tuple[str, dict[str, Any]]] = []
         self._parked_dropped = False
+        self._parked_released = False
         # Set by a test: every getUpdates is answered with this (status, body) instead.
         self._poll_refusal: tuple[int, dict[str, Any]] | None = None
         self.polls: list[dict[str, Any]] = []
@@ -240,6 +241,7 @@ class BotApiDouble:
             self._park_methods = frozenset({method})
             self._park_chats = frozenset(chat_ids)
             self._parked_dropped = False
+            self._parked_released = False
 
     def wait_for_parked(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """The parameters of the first `count` calls held, once that many arrived."""
@@ -260,15 +262,25 @@ class BotApiDouble:
             self._parked_dropped = True
             self._lock.notify_all()
 
+    def release_parked(self) -> None:
+        """Stop holding: the held calls are carried out and answered, as if merely slow."""
+        with self._lock:
+            self._park_methods = frozenset()
+            self._park_chats = frozenset()
+            self._parked_released = True
+            self._lock.notify_all()
+
     def _park_if_asked(self, method: str, params: dict[str, Any]) -> None:
-        # Called with the lock held; raises ConnectionDropped for a parked call.
+        # Called with the lock held; raises ConnectionDropped for a parked call that is
+        # dropped, returns for one that is released.
         if method not in self._park_methods or params.get("chat_id") not in self._park_chats:
             return
         self._parked.append((method, params))
         self._lock.notify_all()
-        while not self._parked_dropped and not self._closing:
+        while not self._parked_dropped and not self._parked_released and not self._closing:
             self._lock.wait()
-        raise ConnectionDropped
+        if not self._parked_released:
+            raise ConnectionDropped
 
     def messages_of(self, chat_id: int) -> list[SentMessage]:
         """What the bot sent to `chat_id` so far (a copy, safe while the bot keeps sending)."""
