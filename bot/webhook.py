@@ -97,17 +97,15 @@ class Endpoints:
         database = self._database()
         answers = database is not None and await database_answers(database)
         healthy = running and answers
-        if healthy != self._healthy:
+        reason = "" if healthy else ("database" if running else "application")
+        if healthy != self._healthy:  # said once per change, not on every probe
             self._healthy = healthy
-            (log.info if healthy else log.warning)(
-                "health: %s",
-                "ok"
-                if healthy
-                else ("the database does not answer" if running else "the application is stopped"),
-            )
+            if healthy:
+                log.info("health: ok")
+            else:
+                log.warning("health: unavailable (%s)", reason)
         if healthy:
             return PlainTextResponse("ok\n")
-        reason = "database" if running else "application"
         return PlainTextResponse(f"unavailable: {reason}\n", status_code=503)
 
     async def metrics(self, _: Request) -> Response:

@@ -246,6 +246,29 @@ def test_a_failing_set_webhook_is_tried_again_until_telegram_takes_it(
     assert stopped.output.count("cannot set the webhook") == 1
 
 
+def test_a_webhook_url_telegram_refuses_is_one_line_and_exit_1(
+    double: BotApiDouble, tmp_path: Path
+) -> None:
+    # A 400 from setWebhook, as Telegram gives for a URL it will not post to.
+    double.world.fail("setWebhook", "chat_not_found")
+    exited = run_to_the_end(
+        double,
+        tmp_path,
+        WEBHOOK_URL=HOOK,
+        WEBHOOK_SECRET=SECRET,
+        WEBHOOK_LISTEN=f"127.0.0.1:{free_port()}",
+    )
+
+    assert exited.status == 1
+    # It comes after start-up (the listener must be up before Telegram is told of it),
+    # so the INFO lines of starting and stopping come first; the cause is one line.
+    [line] = [line for line in exited.stderr.splitlines() if line.startswith("pairstretch:")]
+    assert line.startswith(f"pairstretch: Telegram refused WEBHOOK_URL {HOOK}: ")
+    assert exited.stderr.splitlines()[-1] == line
+    assert "Traceback" not in exited.stderr
+    assert len(double.world.calls_of("setWebhook")) == 1
+
+
 @pytest.mark.parametrize(
     ("secret", "said"),
     [
