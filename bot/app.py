@@ -12,7 +12,7 @@ from telegram import (
 )
 from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
-from telegram.request import BaseRequest
+from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import reminder_dispatch
 from bot.clock import Clock, SystemClock
@@ -20,6 +20,8 @@ from bot.config import Settings
 from bot.context import BotApplication, BotData
 from bot.errors import on_error
 from bot.handlers import basics, fallbacks, history, pairing, reminders, sessions, timezones
+from bot.metered import MeteredRequest, MeteredUpdates
+from bot.metrics import Metrics
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
 from bot.session_flow import SessionFlow
 from routines.loader import load_library
@@ -71,8 +73,10 @@ def build_application(
     """Build the bot; tests hand in a fake Bot API as `request` and a hand-moved clock.
 
     The default rate limiter keeps to Telegram's published limits and retries a 429
-    after the `retry_after` Telegram asks for; benchmarks pass their own.
+    after the `retry_after` Telegram asks for; benchmarks pass their own. Every update
+    and every Bot API call is counted in the application's own metrics.
     """
+    metrics = Metrics()
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -88,7 +92,9 @@ def build_application(
         # Taps of different pairs need not wait for each other: while one waits on the
         # database or Telegram, the next is handled. Each session's own order is kept by
         # its compare-and-set, not by the update queue.
-        .concurrent_updates(32)
+        .concurrent_updates(MeteredUpdates(32, metrics))
+        # PTB's own default request (httpx, 256 connections), counted per call.
+        .request(MeteredRequest(request or HTTPXRequest(), metrics))
         .post_init(_post_init)
         .post_shutdown(_post_shutdown)
         # bot/polling.py fetches the updates: PTB's updater cannot be stopped during
@@ -96,9 +102,10 @@ def build_application(
         .updater(None)
     )
     if request is not None:
-        builder = builder.request(request).get_updates_request(request)
+        builder = builder.get_updates_request(request)
     app: BotApplication = builder.build()  # type: ignore[assignment]
     app.bot_data.settings = settings
+    app.bot_data.metrics = metrics
     app.bot_data.clock = clock or SystemClock()
     app.bot_data.library = load_library()
 

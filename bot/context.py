@@ -8,6 +8,7 @@ from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
+from bot.metrics import Metrics
 from bot.progress_chart import ChartRenderer
 from routines.model import Routine
 from routines.plan import Plan, PlanOptions, build_plan
@@ -27,6 +28,8 @@ class BotData:
         self.clock: Clock = SystemClock()
         self.bot_username: str = ""
         self.library: dict[str, Routine] = {}
+        # build_application hands in the one its request and update processor count into.
+        self.metrics = Metrics()
         # Plans are pure functions of routine and options: build each one once.
         self._plans: dict[tuple[str, PlanOptions], Plan] = {}
         # Draws /progress charts in a worker process, started on the first chart.

@@ -55,3 +55,16 @@ def token_revoked(reason: str) -> OneLineFailure:
 def database_failure(problem: Exception) -> OneLineFailure:
     """`problem` is storage's `DatabaseUnusable`; its text names the URL and the cause."""
     return OneLineFailure(f"cannot use the database at DATABASE_URL {problem}")
+
+
+def webhook_refused(error: TelegramError, settings: Settings) -> OneLineFailure:
+    """setWebhook refused: the URL (not https, not reachable) or the token."""
+    return OneLineFailure(
+        f"Telegram refused WEBHOOK_URL {settings.webhook_url}: {_innermost(error)}"
+    )
+
+
+def cannot_listen(settings: Settings, error: OSError) -> OneLineFailure:
+    return OneLineFailure(
+        f"cannot listen on WEBHOOK_LISTEN {settings.webhook_listen}: {error.strerror or error}"
+    )

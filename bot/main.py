@@ -1,4 +1,4 @@
-"""`python -m bot`: check the settings, then run the bot with long polling."""
+"""`python -m bot`: check the settings, then run the bot: long polling, or a webhook."""
 
 from __future__ import annotations
 
@@ -11,42 +11,54 @@ from telegram.error import TelegramError
 
 from bot import redaction
 from bot.app import build_application
-from bot.config import Settings, SettingsError, load_settings
+from bot.config import Settings, SettingsError, listen_address, load_settings
 from bot.context import BotApplication
 from bot.failures import (
     EXIT_BAD_SETTINGS,
     EXIT_CANNOT_RUN,
     OneLineFailure,
+    cannot_listen,
     database_failure,
     telegram_failure,
     token_revoked,
+    webhook_refused,
 )
+from bot.listener import Listener, bind
 from bot.polling import Poller, TokenRevoked, unless_stopped
 from bot.update_types import handled_update_types
+from bot.webhook import WebhookRefused, register_webhook, webhook_app
 from storage.unusable import DatabaseUnusable
 
 log = logging.getLogger(__name__)
 
+# After SIGTERM, how long updates already taken may go on being handled. With the
+# listener's second to close connections and the database's to close, the process is
+# gone within 10 s of the signal.
+DRAIN_SECONDS = 7.5
+
 
 def configure_logging(settings: Settings, redact: redaction.Redactor) -> None:
-    redaction.install(settings.log_level, redact)
+    redaction.install(settings.log_level, redact, json_lines=settings.log_format == "json")
     # httpx logs every request URL, and the URL carries the token.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("apscheduler").setLevel(logging.WARNING)
     # Alembic's notes on every start would come before a one-line failure on stderr.
     logging.getLogger("alembic").setLevel(logging.WARNING)
+    # uvicorn's start and stop notes; the bot says what it listens on itself.
+    logging.getLogger("uvicorn").setLevel(logging.WARNING)
     # PTB logs the full API URL, token included, when a bot is set up at DEBUG level.
     for name in ("telegram.Bot", "telegram.ext.ExtBot"):
         logging.getLogger(name).setLevel(max(logging.INFO, logging.getLogger().level))
 
 
-async def _start(app: BotApplication) -> None:
+async def _start(app: BotApplication, *, polling: bool = True) -> None:
     """What PTB's run_polling does before polling, each failure turned into one line."""
     settings = app.bot_data.settings
     try:
         await app.initialize()  # getMe: is the token good, is the Bot API there?
-        # A webhook left set by an earlier deployment would make every poll a 409.
-        await app.bot.delete_webhook()
+        if polling:
+            # A webhook left set by an earlier deployment would make every poll a 409.
+            await app.bot.delete_webhook()
         if app.post_init is not None:
             await app.post_init(app)
         await app.start()
@@ -57,9 +69,18 @@ async def _start(app: BotApplication) -> None:
 
 
 async def _stop(app: BotApplication) -> None:
-    """In PTB's order: handle what was fetched, then close Telegram and the database."""
+    """In PTB's order: handle what was fetched, then close Telegram and the database.
+
+    Handling what is in hand may take DRAIN_SECONDS; a handler still waiting then is
+    given up (its session's state was saved before it talked to Telegram, see
+    ARCHITECTURE.md, so a restart carries its effects out).
+    """
     if app.running:
-        await app.stop()
+        try:
+            async with asyncio.timeout(DRAIN_SECONDS):
+                await app.stop()
+        except TimeoutError:
+            log.warning("gave up waiting for updates in hand after %.1f s", DRAIN_SECONDS)
     await app.shutdown()
     if app.post_shutdown is not None:
         await app.post_shutdown(app)
@@ -73,6 +94,9 @@ async def serve(settings: Settings) -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stopping.set)
     try:
+        if settings.webhook_url:
+            await _serve_webhook(app, settings, stopping)
+            return
         started, _ = await unless_stopped(_start(app), stopping)
         if started:
             poller = Poller(app.bot, app.update_queue, handled_update_types(app))
@@ -81,6 +105,32 @@ async def serve(settings: Settings) -> None:
         raise token_revoked(str(error)) from None
     finally:
         await _stop(app)
+
+
+async def _serve_webhook(app: BotApplication, settings: Settings, stopping: asyncio.Event) -> None:
+    """Listen, start, register the webhook, and serve until told to stop.
+
+    On stop the listener closes first, so no update is taken that nobody would
+    handle; the webhook stays registered for the other workers and the next start.
+    """
+    try:
+        sock = bind(*listen_address(settings.webhook_listen))
+    except OSError as error:
+        raise cannot_listen(settings, error) from None
+    listener = Listener(webhook_app(app, settings), sock)
+    try:
+        started, _ = await unless_stopped(_start(app, polling=False), stopping)
+        if not started:
+            return
+        await listener.start()
+        registered, _ = await unless_stopped(register_webhook(app, settings), stopping)
+        if registered:
+            log.info("webhook: listening on %s for %s", listener.address, settings.webhook_url)
+            await stopping.wait()
+    except WebhookRefused as refused:
+        raise webhook_refused(refused.error, settings) from None
+    finally:
+        await listener.stop()
 
 
 def main() -> int:

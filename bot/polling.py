@@ -64,13 +64,35 @@ async def unless_stopped(work: Awaitable[T], stopping: asyncio.Event) -> tuple[b
     return False, None
 
 
-def _seconds_to_wait(error: RetryAfter) -> float:
+def seconds_to_wait(error: RetryAfter) -> float:
     # PTB 22 warns on every read that `retry_after` will become a timedelta; either
     # form is fine here, so the notice is not worth a line in the log.
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", PTBDeprecationWarning)
         value = error.retry_after
     return value.total_seconds() if isinstance(value, timedelta) else float(value)
+
+
+def read_update(raw: dict[str, Any], update_id: int, bot: ExtBot[Any]) -> Update | None:
+    """The update in `raw`, or None (said once in the log) when PTB cannot read its shape.
+
+    Polling and the webhook both skip such an update and go on with the next one.
+    """
+    try:
+        update = Update.de_json(raw, bot)
+    except Exception as error:  # any shape PTB cannot read: skip it, keep going
+        kinds = sorted(key for key in raw if key != "update_id")
+        log.warning(
+            "skipped update %s (%s) of a shape this bot cannot read: %s: %s",
+            update_id,
+            ", ".join(kinds) or "empty",
+            type(error).__name__,
+            error,
+        )
+        return None
+    if update is not None:
+        bot.insert_callback_data(update)
+    return update
 
 
 class Poller:
@@ -107,7 +129,7 @@ class Poller:
                     error.message,
                 )
             except RetryAfter as error:
-                backoff = _seconds_to_wait(error)
+                backoff = seconds_to_wait(error)
                 self._say_trouble("flood", "Telegram asks to wait %.0f s before polling", backoff)
             except TimedOut:
                 # A long poll that outlived its read timeout: ask again at once.
@@ -153,20 +175,8 @@ class Poller:
                 continue
             self._offset = update_id + 1
             self._unconfirmed = True
-            try:
-                update = Update.de_json(raw, self._bot)
-            except Exception as error:  # any shape PTB cannot read: skip it, keep polling
-                kinds = sorted(key for key in raw if key != "update_id")
-                log.warning(
-                    "skipped update %s (%s) of a shape this bot cannot read: %s: %s",
-                    update_id,
-                    ", ".join(kinds) or "empty",
-                    type(error).__name__,
-                    error,
-                )
-                continue
+            update = read_update(raw, update_id, self._bot)
             if update is not None:
-                self._bot.insert_callback_data(update)
                 await self._queue.put(update)
 
     async def _confirm(self) -> None:

@@ -5,6 +5,8 @@ from __future__ import annotations
 import logging
 import threading
 
+from bot.json_logs import JsonLinesFormatter
+
 REDACTED = "<TELEGRAM_BOT_TOKEN>"
 
 
@@ -31,19 +33,28 @@ class RedactingFormatter(logging.Formatter):
     record, with its traceback, goes through the redactor.
     """
 
-    def __init__(self, fmt: str, redact: Redactor) -> None:
+    def __init__(
+        self, fmt: str, redact: Redactor, *, inner: logging.Formatter | None = None
+    ) -> None:
         super().__init__(fmt)
         self._redact = redact
+        # Another layout (JSON lines) is formatted first and redacted all the same.
+        self._inner = inner
 
     def format(self, record: logging.LogRecord) -> str:
-        return self._redact(super().format(record))
+        text = self._inner.format(record) if self._inner else super().format(record)
+        return self._redact(text)
 
 
-def install(level: str, redact: Redactor) -> None:
+def install(level: str, redact: Redactor, *, json_lines: bool = False) -> None:
     """Log to stderr through the redacting formatter; Python's warnings go there too."""
     handler = logging.StreamHandler()
     handler.setFormatter(
-        RedactingFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s", redact)
+        RedactingFormatter(
+            "%(asctime)s %(levelname)s %(name)s: %(message)s",
+            redact,
+            inner=JsonLinesFormatter() if json_lines else None,
+        )
     )
     logging.basicConfig(level=level, handlers=[handler], force=True)
     logging.captureWarnings(True)

@@ -111,6 +111,7 @@ class ReminderDispatcher:
             chunk = outgoing[start : start + SEND_CHUNK]
             results = await asyncio.gather(*(self._send_one(bot, item) for item in chunk))
             await service.record_sends(data, results, data.clock.now())
+            data.metrics.reminders_sent(results, data.clock.now())
             if report is not None:
                 report.sent += sum(1 for r in results if r.reached)
                 report.messages += sum(len(r.reached) for r in results)

@@ -4,6 +4,12 @@ The process is pointed here with `TELEGRAM_API_BASE_URL`; every method but `getU
 is answered by the same `World` the in-process fake uses. `getUpdates` long-polls a
 queue of updates that the test pushes, as Telegram would: a request is held until an
 update arrives or its `timeout` runs out, and `offset` confirms what was delivered.
+
+Once the bot calls `setWebhook`, the double delivers the same queue as Telegram does in
+webhook mode: it posts each update, in order, to the bot's listener with the secret in
+the `X-Telegram-Bot-Api-Secret-Token` header, keeps it until a post is answered 200,
+and refuses `getUpdates` with 409. The test says where the listener is
+(`deliver_webhooks_to`): the URL the bot registered names the public side of a proxy.
 """
 
 from __future__ import annotations
@@ -13,6 +19,8 @@ import json
 import re
 import threading
 import time
+import urllib.error
+import urllib.request
 from collections.abc import Callable
 from email.message import EmailMessage
 from email.parser import BytesParser
@@ -49,6 +57,9 @@ _TEXT_PARAMS = frozenset(
 _PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
 # Telegram never holds a poll longer than this, whatever the client asks for.
 _MAX_POLL_SECONDS = 50.0
+SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
+# Between tries of a webhook post that was not answered 200.
+_REDELIVERY_SECONDS = 0.2
 
 
 def decode_params(raw: dict[str, str]) -> dict[str, Any]:
@@ -95,12 +106,21 @@ class BotApiDouble:
         self._park_chats: frozenset[int] = frozenset()
         self._parked: list[tuple[str, dict[str, Any]]] = []
         self._parked_dropped = False
+        self._parked_released = False
         # Set by a test: every getUpdates is answered with this (status, body) instead.
         self._poll_refusal: tuple[int, dict[str, Any]] | None = None
         self.polls: list[dict[str, Any]] = []
         self.polls_refused = 0
         # Polls waiting right now with nothing to hand out (see `wait_for_held_polls`).
         self._held_polls = 0
+        # setWebhook's parameters while a webhook is set; where its posts really go.
+        self.webhook: dict[str, Any] | None = None
+        self._webhook_target: str | None = None
+        # Every webhook post made: (update_id, the HTTP status or 0 for no answer).
+        self.webhook_posts: list[tuple[int, int]] = []
+        self._deliverer = threading.Thread(
+            target=self._deliver_webhooks, name="webhook-deliverer", daemon=True
+        )
         self._server = ThreadingHTTPServer(("127.0.0.1", 0), self._handler_class())
         self._server.daemon_threads = True
         self._thread = threading.Thread(
@@ -122,6 +142,7 @@ class BotApiDouble:
 
     def start(self) -> BotApiDouble:
         self._thread.start()
+        self._deliverer.start()
         return self
 
     def close(self) -> None:
@@ -131,6 +152,7 @@ class BotApiDouble:
         self._server.shutdown()
         self._server.server_close()
         self._thread.join(timeout=5)
+        self._deliverer.join(timeout=5)
 
     def __enter__(self) -> BotApiDouble:
         return self.start()
@@ -221,6 +243,7 @@ class BotApiDouble:
             self._park_methods = frozenset({method})
             self._park_chats = frozenset(chat_ids)
             self._parked_dropped = False
+            self._parked_released = False
 
     def wait_for_parked(self, count: int, timeout: float = 10.0) -> list[dict[str, Any]]:
         """The parameters of the first `count` calls held, once that many arrived."""
@@ -241,15 +264,25 @@ class BotApiDouble:
             self._parked_dropped = True
             self._lock.notify_all()
 
+    def release_parked(self) -> None:
+        """Stop holding: the held calls are carried out and answered, as if merely slow."""
+        with self._lock:
+            self._park_methods = frozenset()
+            self._park_chats = frozenset()
+            self._parked_released = True
+            self._lock.notify_all()
+
     def _park_if_asked(self, method: str, params: dict[str, Any]) -> None:
-        # Called with the lock held; raises ConnectionDropped for a parked call.
+        # Called with the lock held; raises ConnectionDropped for a parked call that is
+        # dropped, returns for one that is released.
         if method not in self._park_methods or params.get("chat_id") not in self._park_chats:
             return
         self._parked.append((method, params))
         self._lock.notify_all()
-        while not self._parked_dropped and not self._closing:
+        while not self._parked_dropped and not self._parked_released and not self._closing:
             self._lock.wait()
-        raise ConnectionDropped
+        if not self._parked_released:
+            raise ConnectionDropped
 
     def messages_of(self, chat_id: int) -> list[SentMessage]:
         """What the bot sent to `chat_id` so far (a copy, safe while the bot keeps sending)."""
@@ -305,11 +338,80 @@ class BotApiDouble:
         with self._lock:
             return len(self._updates)
 
+    # -- webhook mode ----------------------------------------------------------------------
+    def deliver_webhooks_to(self, base_url: str) -> None:
+        """Post webhook updates to `base_url` (`http://127.0.0.1:8081`) plus the URL's path."""
+        with self._lock:
+            self._webhook_target = base_url.rstrip("/")
+            self._lock.notify_all()
+
+    def webhook_address(self) -> str:
+        """Where the registered webhook's posts go, for a test posting by hand."""
+        with self._lock:
+            assert self.webhook is not None, "the bot has not called setWebhook"
+            assert self._webhook_target is not None, "call deliver_webhooks_to first"
+            path = urlsplit(str(self.webhook["url"])).path or "/"
+            return self._webhook_target + path
+
+    def wait_for_webhook(self, timeout: float = 15.0) -> dict[str, Any]:
+        """setWebhook's parameters, once the bot has called it."""
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while self.webhook is None:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    raise AssertionError(f"no setWebhook within {timeout}s")
+                self._lock.wait(remaining)
+            return dict(self.webhook)
+
+    def _deliver_webhooks(self) -> None:
+        """Telegram's side of webhook mode: post the oldest pending update until a 200."""
+        while True:
+            with self._lock:
+                while not self._closing and not (
+                    self.webhook is not None and self._webhook_target and self._updates
+                ):
+                    self._lock.wait()
+                if self._closing:
+                    return
+                allowed = self.webhook.get("allowed_updates") if self.webhook else None
+                if allowed:
+                    # As with polling, Telegram keeps only the kinds the bot asked for.
+                    self._updates = [u for u in self._updates if _kind(u) in allowed]
+                    if not self._updates:
+                        continue
+                update = self._updates[0]
+                url = self.webhook_address()
+                secret = self.webhook.get("secret_token") if self.webhook else None
+            status = post_json(url, update, secret)
+            with self._lock:
+                self.webhook_posts.append((update["update_id"], status))
+                if status == 200:
+                    self._updates = [u for u in self._updates if u is not update]
+                self._lock.notify_all()
+            if status != 200:
+                with self._lock:
+                    if not self._closing:
+                        self._lock.wait(_REDELIVERY_SECONDS)
+
+    def _webhook_call(self, method: str, params: dict[str, Any]) -> None:
+        # Called with the lock held, after the world accepted the call.
+        if method.lower() == "setwebhook":
+            self.webhook = dict(params)
+        elif method.lower() == "deletewebhook":
+            self.webhook = None
+            if params.get("drop_pending_updates"):
+                self._updates.clear()
+        self._lock.notify_all()
+
     # -- answering -----------------------------------------------------------------------
     def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, bytes]:
         if self.token is not None and token != self.token:
             return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         # Method names are case-insensitive in the Bot API.
+        if method.lower() == "getupdates" and self.webhook is not None:
+            conflict = "Conflict: can't use getUpdates method while webhook is active"
+            return _json(409, {"ok": False, "error_code": 409, "description": conflict})
         if method.lower() == "getupdates":
             with self._lock:
                 self.polls.append(params)
@@ -327,6 +429,8 @@ class BotApiDouble:
             self._park_if_asked(method, params)
             try:
                 status, body = self.world.answer(method, params)
+                if status == 200:
+                    self._webhook_call(method, params)
             finally:
                 self._lock.notify_all()
         return _json(status, body)
@@ -424,6 +528,36 @@ class BotApiDouble:
                 return
 
         return Handler
+
+
+def post_json(
+    url: str, payload: object, secret: str | None, *, timeout: float = 5.0
+) -> int:
+    """POST `payload` as JSON with the secret header (if any): the HTTP status, 0 if none."""
+    headers = {"Content-Type": "application/json"}
+    if secret is not None:
+        headers[SECRET_HEADER] = secret
+    request = urllib.request.Request(
+        url, data=json.dumps(payload).encode(), headers=headers, method="POST"
+    )
+    try:
+        with urllib.request.urlopen(request, timeout=timeout) as response:
+            return int(response.status)
+    except urllib.error.HTTPError as error:
+        return int(error.code)
+    except (OSError, urllib.error.URLError):
+        return 0
+
+
+def get(url: str, *, timeout: float = 5.0) -> tuple[int, str]:
+    """GET `url`: the HTTP status (0 if no answer) and the body."""
+    try:
+        with urllib.request.urlopen(url, timeout=timeout) as response:
+            return int(response.status), response.read().decode()
+    except urllib.error.HTTPError as error:
+        return int(error.code), error.read().decode()
+    except (OSError, urllib.error.URLError):
+        return 0, ""
 
 
 def _kind(update: dict[str, Any]) -> str:

@@ -33,6 +33,10 @@ def clean_env(**values: str) -> dict[str, str]:
             "TELEGRAM_API_BASE_URL",
             "SESSION_TIME_SCALE",
             "LOG_LEVEL",
+            "LOG_FORMAT",
+            "WEBHOOK_URL",
+            "WEBHOOK_LISTEN",
+            "WEBHOOK_SECRET",
         }
     }
     env["PYTHONPATH"] = str(REPO_ROOT)
@@ -90,13 +94,29 @@ class RunningBot:
     def __init__(self, process: subprocess.Popen[bytes], log_file: Path) -> None:
         self._process = process
         self._log_file = log_file
+        self._asked = time.monotonic()
 
     def __call__(self, limit: float = SHUTDOWN_LIMIT_SECONDS) -> Stopped:
-        asked = time.monotonic()
+        self.terminate()
+        return self.wait(limit)
+
+    def terminate(self) -> None:
+        """SIGTERM, without waiting: the test watches what the process does meanwhile."""
+        self._asked = time.monotonic()
         self._process.send_signal(signal.SIGTERM)
+
+    def wait(self, limit: float = SHUTDOWN_LIMIT_SECONDS) -> Stopped:
+        """Until the process exits after `terminate`, at most `limit` seconds."""
         status = self._process.wait(timeout=limit)
-        took = time.monotonic() - asked
+        took = time.monotonic() - self._asked
         return Stopped(status, self._log_file.read_text(errors="replace"), took)
+
+    @property
+    def running(self) -> bool:
+        return self._process.poll() is None
+
+    def output(self) -> str:
+        return self._log_file.read_text(errors="replace")
 
     def kill(self) -> int:
         """SIGKILL: no shutdown at all, as in a crash or an out-of-memory kill."""

@@ -1,0 +1,125 @@
+"""What the bot counts for Prometheus: one registry per application, served at /metrics.
+
+Each `Metrics` owns its `CollectorRegistry`, so two applications in one process (tests,
+benchmarks) never add to each other's series, and nothing is registered at import time.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime
+from typing import Protocol
+
+from prometheus_client import CONTENT_TYPE_LATEST as CONTENT_TYPE
+from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram, generate_latest
+
+__all__ = ["CONTENT_TYPE", "Metrics", "SendOutcome"]
+
+# A tap is a few milliseconds when all is well; a slow database or Telegram shows up in
+# the upper buckets long before a user gives up on the button.
+_HANDLING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
+# Reminders go out at 30 messages a second, so 300 due in one minute take ten seconds.
+_REMINDER_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+
+
+class _Claimed(Protocol):
+    @property
+    def claimed_at(self) -> datetime: ...
+
+
+class SendOutcome(Protocol):
+    """One reminder's send as the dispatcher records it (`services.reminders.SendResult`)."""
+
+    @property
+    def item(self) -> _Claimed: ...
+
+    @property
+    def reached(self) -> list[int]: ...
+
+
+class Metrics:
+    """The series of one bot process; `render` gives the Prometheus text."""
+
+    def __init__(self) -> None:
+        self.registry = CollectorRegistry(auto_describe=True)
+        r = self.registry
+        self.updates = Counter(
+            "pairstretch_updates_handled",
+            "Updates the application handled, by kind (message, callback_query, ...)",
+            ["kind"],
+            registry=r,
+        )
+        self.handling = Histogram(
+            "pairstretch_update_handling_seconds",
+            "Time from an update's start of handling to its end (queue wait excluded)",
+            ["kind"],
+            buckets=_HANDLING_BUCKETS,
+            registry=r,
+        )
+        self.webhook_requests = Counter(
+            "pairstretch_webhook_requests",
+            "Posts to the webhook: accepted, forbidden (wrong secret) or unreadable",
+            ["outcome"],
+            registry=r,
+        )
+        self.api_calls = Counter(
+            "pairstretch_telegram_requests",
+            "Bot API calls by method and outcome (ok, an HTTP status, timeout, network)",
+            ["method", "outcome"],
+            registry=r,
+        )
+        self.rate_limited = Counter(
+            "pairstretch_telegram_rate_limited",
+            "Bot API calls Telegram answered 429 Too Many Requests",
+            ["method"],
+            registry=r,
+        )
+        self.retry_after = Counter(
+            "pairstretch_telegram_retry_after_seconds",
+            "Seconds Telegram asked the bot to wait, summed over its 429 answers",
+            registry=r,
+        )
+        self.reminders = Counter(
+            "pairstretch_reminders_sent",
+            "Reminder messages Telegram accepted (one per partner)",
+            registry=r,
+        )
+        self.reminder_delay = Histogram(
+            "pairstretch_reminder_send_delay_seconds",
+            "From the claim of a due reminder to Telegram accepting its message",
+            buckets=_REMINDER_BUCKETS,
+            registry=r,
+        )
+        self.live_sessions = Gauge(
+            "pairstretch_live_sessions",
+            "Sessions not yet finished or abandoned, read from the database at scrape time",
+            registry=r,
+        )
+
+    def handled(self, kind: str, seconds: float) -> None:
+        self.updates.labels(kind).inc()
+        self.handling.labels(kind).observe(seconds)
+
+    def api_call(self, method: str, outcome: str) -> None:
+        self.api_calls.labels(method, outcome).inc()
+
+    def told_to_wait(self, method: str, seconds: float) -> None:
+        self.rate_limited.labels(method).inc()
+        self.retry_after.inc(max(0.0, seconds))
+
+    def reminders_sent(self, results: Sequence[SendOutcome], now: datetime) -> None:
+        """Called where the dispatcher records a chunk of sends: each message that went out.
+
+        The delay runs from the claim, which the dispatcher makes when it wakes at the
+        slot's due instant, so it is the lateness the pace of sending adds.
+        """
+        for result in results:
+            if not result.reached:
+                continue
+            self.reminders.inc(len(result.reached))
+            delay = max(0.0, (now - result.item.claimed_at).total_seconds())
+            for _ in result.reached:
+                self.reminder_delay.observe(delay)
+
+    def render(self) -> bytes:
+        return generate_latest(self.registry)
