@@ -24,7 +24,7 @@ from bot.json_logs import JsonLinesFormatter
 from bot.redaction import REDACTED, RedactingFormatter, Redactor
 from bot.reminder_dispatch import ReminderDispatcher, dispatcher_job
 from bot.webhook import SECRET_HEADER, webhook_app
-from tests.bot.session_helpers import ANA, BEN, paired
+from tests.bot.session_helpers import ANA, BEN, pair_in_database
 from tests.clock import FakeClock
 from tests.conftest import TEST_TOKEN, make_settings
 from tests.harness import BotHarness, running_bot, wait_until
@@ -191,7 +191,7 @@ async def test_healthz_is_503_when_the_database_is_not_open(
 async def test_metrics_count_live_sessions_and_reminders_sent_with_their_delay(
     bot: BotHarness, web: httpx.AsyncClient
 ) -> None:
-    await paired(bot)
+    await pair_in_database(bot)
     await bot.say(ANA, "/remind 07:30")
     await bot.say(BEN, "/stretch quick")
     bot.clock.set(datetime(2030, 3, 4, 7, 30, 5, tzinfo=ZoneInfo("UTC")))
