@@ -110,7 +110,8 @@ async def _pair_page(unit: UnitOfWork, user_id: int, pair_id: int, page: int) ->
     entries = await unit.history.page(pair_id, page * PAGE_SIZE, PAGE_SIZE)
     users = await unit.users.get_many(list(pair.members))
     names = {uid: user.first_name for uid, user in users.items()}
-    partner = names.get(pair.partner_of(user_id), "your partner")
+    # Members are users by foreign key, so the name is there; None would read as former.
+    partner = names.get(pair.partner_of(user_id))
     return HistoryPage(Subject.PAIR, pair_id, page, pages, entries, user_id, partner, names)
 
 
