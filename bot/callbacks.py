@@ -38,6 +38,7 @@ SESSION_STOP = "ss"  # session id, version
 SESSION_EASE_OFF = "se"  # session id, version
 SESSION_RATE = "sf"  # session id, rating 1-5
 STRETCH_WITH = "sw"  # pair id, routine position in the library
+SESSION_SHOW = "sv"  # session id: send the tapper their current card again
 
 # Pairing, unpairing and time zones.
 INVITE_ACCEPT = "inv_yes"  # invite id

@@ -20,8 +20,8 @@ from bot.callbacks import (
 )
 from bot.context import BotApplication, Context
 from bot.delivery import edit_tapped, send_private
+from bot.handlers import standing
 from bot.handlers.buttons import parse_tap, refuse_tap
-from bot.render import basics as render_basics
 from bot.render import pairing as render
 from bot.services import pairing
 from bot.services.pairing import Paired, PairingRefusal, PairingRefused
@@ -75,7 +75,7 @@ async def open_deep_link(update: Update, context: Context) -> None:
     if message is None or user is None or not context.args:
         return
     if context.args[0] == pairing.OPEN_CHAT_PAYLOAD:
-        await message.reply_text(render_basics.welcome(user.first_name))
+        await standing.greet(message, context, user.first_name, user.id)
         # A session may be waiting in its lobby for exactly this person.
         await flow_for(context).show_waiting_lobby(user.id)
         return

@@ -29,7 +29,7 @@ USER = "user"  # a Telegram user id in a BIGINT column (not the presser's)
 SESSION = ("sj", "sn", "sr", "sp", "su", "sk", "ss", "se")  # session, version
 ONE_ROW = (
     "inv_yes", "inv_no", "pair_yes", "pair_no", "unpair_pick", "unpair_yes", "unpair_no",
-    "rs", "rz", "rk", "rl", "rre",
+    "rs", "rz", "rk", "rl", "rre", "sv",
 )  # fmt: skip
 # Every button prefix the bot registers, with what each of its places holds.
 BUTTONS: dict[str, tuple[str, ...]] = {
