@@ -19,6 +19,7 @@ SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 # and /help, so the two never disagree.
 PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stretch", "Start a session with your partner"),
+    ("routines", "The routines, each stretch, and Start"),
     ("invite", "Get a link that pairs you with someone"),
     ("partners", "Your partners, their time zone and group"),
     ("timezone", "Set your pair's time zone"),
@@ -37,6 +38,7 @@ PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("pair", "Reply to your partner's message to pair up"),
     ("stretch", "Start a session with your partner"),
+    ("routines", "The routines, each stretch, and Start"),
     ("remind", "Add a daily reminder for your pair"),
     ("reminders", "List and remove your pair's reminders"),
     ("timezone", "Set your pair's time zone"),
@@ -72,8 +74,8 @@ def help_text(routines: list[tuple[Routine, Plan]]) -> str:
         f"{private}\n\n"
         "<b>In your pair's group</b>\n"
         "/pair — reply to your partner's message with it\n"
-        "/stretch, /remind, /reminders, /timezone, /history, /streak, /progress — for the "
-        "pair whose home it is\n\n"
+        "/stretch, /routines, /remind, /reminders, /timezone, /history, /streak, /progress "
+        "— for the pair whose home it is\n\n"
         f"<b>Routines</b>\n{listed}\n\n"
         f"{SESSION_BUTTONS}"
     )
