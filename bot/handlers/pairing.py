@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden
+from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import (
@@ -24,7 +26,7 @@ from bot.handlers import standing
 from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.render import pairing as render
 from bot.services import pairing
-from bot.services.pairing import Paired, PairingRefusal, PairingRefused
+from bot.services.pairing import Paired, PairingRefusal, PairingRefused, Unpaired
 from bot.services.users import Account
 from bot.session_flow import flow_for
 from storage.records import PairRecord
@@ -36,6 +38,8 @@ _SETTLED = {
     PairingRefusal.TAKEN,
     PairingRefusal.ALREADY_PAIRED,
 }
+
+log = logging.getLogger(__name__)
 
 
 def register(app: BotApplication) -> None:
@@ -247,10 +251,28 @@ async def unpair_confirm(update: Update, context: Context) -> None:
     except PairingRefused as refused:
         await refuse(query, render.unpair_refusal(refused.refusal), refused.refusal)
         return
-    await query.answer()
-    await edit_tapped(query, render.unpaired_for_me(ended))
-    if ended.partner is not None:
-        await send_private(context.bot, ended.partner.id, render.unpaired_for_partner(ended))
+    if ended.ended_session is not None:
+        # Its timers would find no session; its cards would keep dead buttons.
+        flow_for(context).timers.cancel(ended.ended_session)
+    try:
+        await query.answer()
+        await edit_tapped(query, render.unpaired_for_me(ended))
+    finally:
+        # The partner is told even when the asker's own screen could not be updated.
+        await _close_cards(context, ended)
+        if ended.partner is not None:
+            await send_private(context.bot, ended.partner.id, render.unpaired_for_partner(ended))
+
+
+async def _close_cards(context: Context, ended: Unpaired) -> None:
+    """Each phone's card of the ended session says so and loses its buttons (best effort:
+    a card that could not be edited answers any tap with "no longer exists")."""
+    text = render.session_ended_by_unpair(ended)
+    for card in ended.session_cards:
+        try:
+            await context.bot.edit_message_text(text, card.chat_id, card.message_id)
+        except TelegramError as error:
+            log.info("could not close card %s of %s: %s", card.message_id, card.user_id, error)
 
 
 async def refuse(query: CallbackQuery, text: str, reason: PairingRefusal) -> None:

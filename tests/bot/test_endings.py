@@ -1,0 +1,78 @@
+"""Endings are told: /unpair during a session, and a group that became a supergroup."""
+
+from __future__ import annotations
+
+from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database
+from tests.fake_telegram import SentMessage
+from tests.harness import BotHarness
+
+
+async def _holding(bot: BotHarness) -> dict[int, SentMessage]:
+    """Ana and Ben in the first hold of `quick`: each phone's hold card."""
+    await pair_in_database(bot)
+    await bot.say(ANA, "/stretch quick")
+    bot.new(ANA.id)
+    [ben_lobby] = bot.new(BEN.id)
+    await bot.press(BEN, ben_lobby, "Join")
+    setups = {person.id: bot.new(person.id)[0] for person in (ANA, BEN)}
+    for person in (ANA, BEN):
+        await bot.press(person, setups[person.id], "Ready")
+    holds = {person.id: bot.new(person.id)[0] for person in (ANA, BEN)}
+    assert all("Hold" in card.text for card in holds.values())
+    return holds
+
+
+async def _unpair(bot: BotHarness) -> SentMessage:
+    await bot.say(BEN, "/unpair")
+    [confirm] = bot.new(BEN.id)
+    await bot.press(BEN, confirm, "Yes, end it")
+    return confirm
+
+
+async def test_unpair_mid_session_ends_the_session_for_both_and_says_so(bot: BotHarness) -> None:
+    holds = await _holding(bot)
+
+    confirm = await _unpair(bot)
+
+    assert confirm.text == (
+        "Done: you and Ana are no longer partners. Your session together has ended too."
+    )
+    [told] = bot.new(ANA.id)
+    assert told.text.startswith("Ben ended your partnership. Your session together has ended.")
+    for card in holds.values():
+        assert card.text == "This session ended: Ben ended the partnership."
+        assert card.buttons == []
+    # Its timers are gone with it: the hold's end brings nothing to either phone.
+    await bot.advance(120)
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
+    assert bot.app.job_queue is not None
+    assert [job.name for job in bot.app.job_queue.jobs() if "session" in (job.name or "")] == []
+
+
+async def test_unpair_without_a_session_says_nothing_of_one(bot: BotHarness) -> None:
+    await pair_in_database(bot)
+
+    confirm = await _unpair(bot)
+
+    assert confirm.text == "Done: you and Ana are no longer partners."
+    [told] = bot.new(ANA.id)
+    assert "session" not in told.text
+
+
+async def test_a_card_that_cannot_be_closed_still_leaves_the_partner_told(
+    bot: BotHarness,
+) -> None:
+    holds = await _holding(bot)
+    for kind in ("server_error", "timeout", "dropped", "forbidden"):
+        bot.world.fail("editMessageText", kind, chat_id=ANA.id)
+    bot.world.fail("answerCallbackQuery", "server_error")
+
+    await _unpair(bot)
+
+    [told] = bot.new(ANA.id)
+    assert "Your session together has ended." in told.text
+    assert holds[BEN.id].text == "This session ended: Ben ended the partnership."
+    # The card left open answers a tap politely and changes nothing.
+    answer = await bot.press(ANA, holds[ANA.id], "Pause")
+    assert answer == "This session no longer exists."
+    assert bot.new(BEN.id) == []
