@@ -7,7 +7,7 @@ import logging
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
 from bot.callbacks import (
     INVITE_ACCEPT,
@@ -54,6 +54,7 @@ def register(app: BotApplication) -> None:
     for action in (UNPAIR_PICK, UNPAIR_KEEP):
         app.add_handler(CallbackQueryHandler(unpair_pick_or_keep, pattern=pattern(action)))
     app.add_handler(CallbackQueryHandler(unpair_confirm, pattern=pattern(UNPAIR_CONFIRM)))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, group_migrated))
 
 
 # -- invites ---------------------------------------------------------------------------------
@@ -273,6 +274,20 @@ async def _close_cards(context: Context, ended: Unpaired) -> None:
             await context.bot.edit_message_text(text, card.chat_id, card.message_id)
         except TelegramError as error:
             log.info("could not close card %s of %s: %s", card.message_id, card.user_id, error)
+
+
+async def group_migrated(update: Update, context: Context) -> None:
+    """A group became a supergroup: its pairs keep it as their home, under its new id."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id is not None:  # said in the old group
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:  # said in the new supergroup
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    await pairing.move_home(context.bot_data, old, new)
 
 
 async def refuse(query: CallbackQuery, text: str, reason: PairingRefusal) -> None:

@@ -348,6 +348,20 @@ async def end_pair(data: Resources, user_id: int, pair_id: int) -> Unpaired:
     )
 
 
+async def move_home(data: Resources, old_chat_id: int, new_chat_id: int) -> int:
+    """A group that became a supergroup (a new chat id) stays its pairs' home.
+
+    Telegram tells it twice (in the old chat and in the new one): the second finds no
+    pair left at the old id, so it changes nothing.
+    """
+    async with data.db.unit() as unit:
+        moved = await unit.pairs.move_home(old_chat_id, new_chat_id)
+        await unit.commit()
+    if moved:
+        log.info("group %s is now %s: %s pairs moved along", old_chat_id, new_chat_id, moved)
+    return moved
+
+
 # -- time zones ------------------------------------------------------------------------------
 
 

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import pytest
+
 from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database
 from tests.fake_telegram import SentMessage
-from tests.harness import BotHarness
+from tests.harness import BotHarness, Group
 
 
 async def _holding(bot: BotHarness) -> dict[int, SentMessage]:
@@ -76,3 +78,43 @@ async def test_a_card_that_cannot_be_closed_still_leaves_the_partner_told(
     answer = await bot.press(ANA, holds[ANA.id], "Pause")
     assert answer == "This session no longer exists."
     assert bot.new(BEN.id) == []
+
+
+# -- a group that becomes a supergroup --------------------------------------------------------
+
+SUPERGROUP = Group(-1009876543210, "Us two")
+
+
+async def _migrate(bot: BotHarness, *, said_in: str) -> None:
+    """Telegram's service message about the upgrade, in the old group or in the new one."""
+    if said_in == "old":
+        await bot.say(ANA, "", chat=HOME, migrate_to_chat_id=SUPERGROUP.id)
+    else:
+        await bot.say(ANA, "", chat=SUPERGROUP, migrate_from_chat_id=HOME.id)
+
+
+@pytest.mark.parametrize("said_in", ["old", "new", "both"])
+async def test_a_group_that_became_a_supergroup_stays_the_pairs_home(
+    bot: BotHarness, said_in: str
+) -> None:
+    pair = await pair_in_database(bot)
+    for side in ("old", "new") if said_in == "both" else (said_in,):
+        await _migrate(bot, said_in=side)
+
+    async with bot.app.bot_data.db.unit() as unit:
+        moved = await unit.pairs.get(pair.id)
+    assert moved is not None and moved.home_chat_id == SUPERGROUP.id
+    await bot.say(BEN, "/stretch", chat=SUPERGROUP)
+    [line] = bot.new(SUPERGROUP.id)
+    assert line.text.startswith("Ben and Ana are about to stretch")
+    assert bot.inbox(HOME.id) == []
+
+
+async def test_a_migration_leaves_the_pairs_of_other_groups_alone(bot: BotHarness) -> None:
+    pair = await pair_in_database(bot, home=Group(-100555, "Elsewhere"))
+
+    await _migrate(bot, said_in="old")
+
+    async with bot.app.bot_data.db.unit() as unit:
+        kept = await unit.pairs.get(pair.id)
+    assert kept is not None and kept.home_chat_id == -100555
