@@ -9,6 +9,7 @@ from telegram.constants import ChatType
 from telegram.error import BadRequest, Forbidden, TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import notices
 from bot.callbacks import (
     INVITE_ACCEPT,
     INVITE_DECLINE,
@@ -262,7 +263,11 @@ async def unpair_confirm(update: Update, context: Context) -> None:
         # The partner is told even when the asker's own screen could not be updated.
         await _close_cards(context, ended)
         if ended.partner is not None:
-            await send_private(context.bot, ended.partner.id, render.unpaired_for_partner(ended))
+            assert context.job_queue is not None
+            text = render.unpaired_for_partner(ended)
+            await notices.tell(
+                context.bot, context.job_queue, context.bot_data.clock, ended.partner.id, text
+            )
 
 
 async def _close_cards(context: Context, ended: Unpaired) -> None:

@@ -80,6 +80,23 @@ async def test_a_card_that_cannot_be_closed_still_leaves_the_partner_told(
     assert bot.new(BEN.id) == []
 
 
+@pytest.mark.parametrize("kind", ["server_error", "timeout", "dropped", "retry_after"])
+async def test_a_notice_of_the_end_telegram_did_not_take_is_sent_again_once(
+    bot: BotHarness, kind: str
+) -> None:
+    await _holding(bot)
+    # A 429 is retried by the rate limiter three times first: fail it past those.
+    bot.world.fail("sendMessage", kind, chat_id=ANA.id, times=4 if kind == "retry_after" else 1)
+
+    await _unpair(bot)
+    assert [m.text for m in bot.new(ANA.id)] == []
+
+    await bot.advance(5)
+    await bot.advance(600)
+    [told] = bot.new(ANA.id)
+    assert told.text.startswith("Ben ended your partnership. Your session together has ended.")
+
+
 # -- a group that becomes a supergroup --------------------------------------------------------
 
 SUPERGROUP = Group(-1009876543210, "Us two")
