@@ -19,7 +19,16 @@ from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotApplication, BotData
 from bot.errors import on_error
-from bot.handlers import basics, fallbacks, history, pairing, reminders, sessions, timezones
+from bot.handlers import (
+    basics,
+    fallbacks,
+    history,
+    pairing,
+    reminders,
+    sessions,
+    timezones,
+)
+from bot.handlers import routines as routine_previews
 from bot.metered import MeteredRequest, MeteredUpdates
 from bot.metrics import Metrics
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
@@ -117,6 +126,7 @@ def build_application(
     timezones.register(app)
     reminders.register(app)
     history.register(app)
+    routine_previews.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)
     return app

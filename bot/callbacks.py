@@ -38,6 +38,9 @@ SESSION_STOP = "ss"  # session id, version
 SESSION_EASE_OFF = "se"  # session id, version
 SESSION_RATE = "sf"  # session id, rating 1-5
 STRETCH_WITH = "sw"  # pair id, routine position in the library
+SESSION_SHOW = "sv"  # session id: send the tapper their current card again
+ROUTINE_PREVIEW = "rv"  # routine position in the library (sorted ids)
+ROUTINE_START = "rg"  # routine position in the library (sorted ids)
 
 # Pairing, unpairing and time zones.
 INVITE_ACCEPT = "inv_yes"  # invite id

@@ -7,15 +7,18 @@ from telegram.constants import ChatType
 from telegram.ext import CommandHandler
 
 from bot.context import BotApplication, Context
-from bot.handlers import pairing
+from bot.handlers import pairing, standing
 from bot.render import basics as render
+from bot.render import standing as render_standing
 from bot.services import users
 from bot.services.users import Account
+from routines.plan import PlanOptions
 
 
 def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("start", start))
     app.add_handler(CommandHandler("help", help_command))
+    standing.register(app)
 
 
 async def start(update: Update, context: Context) -> None:
@@ -29,10 +32,19 @@ async def start(update: Update, context: Context) -> None:
     if private and context.args:
         await pairing.open_deep_link(update, context)
         return
-    await message.reply_text(render.welcome(user.first_name))
+    await standing.greet(message, context, user.first_name, user.id)
 
 
 async def help_command(update: Update, context: Context) -> None:
-    """List the commands."""
-    if update.effective_message is not None:
-        await update.effective_message.reply_text(render.help_text())
+    """List the commands and routines, what the session buttons do, and where you stand."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return
+    data = context.bot_data
+    routines = [
+        (routine, data.plan(routine_id, PlanOptions()))
+        for routine_id, routine in sorted(data.library.items())
+    ]
+    where, keyboard = await standing.where(context, user.id)
+    text = f"{render.help_text(routines)}\n\n{render_standing.where_you_are(where)}"
+    await message.reply_text(text, reply_markup=keyboard)

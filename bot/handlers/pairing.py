@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from telegram import CallbackQuery, Message, Update
 from telegram.constants import ChatType
-from telegram.error import BadRequest, Forbidden
-from telegram.ext import CallbackQueryHandler, CommandHandler
+from telegram.error import BadRequest, Forbidden, TelegramError
+from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
+from bot import notices
 from bot.callbacks import (
     INVITE_ACCEPT,
     INVITE_DECLINE,
@@ -20,11 +23,11 @@ from bot.callbacks import (
 )
 from bot.context import BotApplication, Context
 from bot.delivery import edit_tapped, send_private
+from bot.handlers import standing
 from bot.handlers.buttons import parse_tap, refuse_tap
-from bot.render import basics as render_basics
 from bot.render import pairing as render
 from bot.services import pairing
-from bot.services.pairing import Paired, PairingRefusal, PairingRefused
+from bot.services.pairing import Paired, PairingRefusal, PairingRefused, Unpaired
 from bot.services.users import Account
 from bot.session_flow import flow_for
 from storage.records import PairRecord
@@ -36,6 +39,8 @@ _SETTLED = {
     PairingRefusal.TAKEN,
     PairingRefusal.ALREADY_PAIRED,
 }
+
+log = logging.getLogger(__name__)
 
 
 def register(app: BotApplication) -> None:
@@ -50,6 +55,7 @@ def register(app: BotApplication) -> None:
     for action in (UNPAIR_PICK, UNPAIR_KEEP):
         app.add_handler(CallbackQueryHandler(unpair_pick_or_keep, pattern=pattern(action)))
     app.add_handler(CallbackQueryHandler(unpair_confirm, pattern=pattern(UNPAIR_CONFIRM)))
+    app.add_handler(MessageHandler(filters.StatusUpdate.MIGRATE, group_migrated))
 
 
 # -- invites ---------------------------------------------------------------------------------
@@ -75,7 +81,7 @@ async def open_deep_link(update: Update, context: Context) -> None:
     if message is None or user is None or not context.args:
         return
     if context.args[0] == pairing.OPEN_CHAT_PAYLOAD:
-        await message.reply_text(render_basics.welcome(user.first_name))
+        await standing.greet(message, context, user.first_name, user.id)
         # A session may be waiting in its lobby for exactly this person.
         await flow_for(context).show_waiting_lobby(user.id)
         return
@@ -247,10 +253,46 @@ async def unpair_confirm(update: Update, context: Context) -> None:
     except PairingRefused as refused:
         await refuse(query, render.unpair_refusal(refused.refusal), refused.refusal)
         return
-    await query.answer()
-    await edit_tapped(query, render.unpaired_for_me(ended))
-    if ended.partner is not None:
-        await send_private(context.bot, ended.partner.id, render.unpaired_for_partner(ended))
+    if ended.ended_session is not None:
+        # Its timers would find no session; its cards would keep dead buttons.
+        flow_for(context).timers.cancel(ended.ended_session)
+    try:
+        await query.answer()
+        await edit_tapped(query, render.unpaired_for_me(ended))
+    finally:
+        # The partner is told even when the asker's own screen could not be updated.
+        await _close_cards(context, ended)
+        if ended.partner is not None:
+            assert context.job_queue is not None
+            text = render.unpaired_for_partner(ended)
+            await notices.tell(
+                context.bot, context.job_queue, context.bot_data.clock, ended.partner.id, text
+            )
+
+
+async def _close_cards(context: Context, ended: Unpaired) -> None:
+    """Each phone's card of the ended session says so and loses its buttons (best effort:
+    a card that could not be edited answers any tap with "no longer exists")."""
+    text = render.session_ended_by_unpair(ended)
+    for card in ended.session_cards:
+        try:
+            await context.bot.edit_message_text(text, card.chat_id, card.message_id)
+        except TelegramError as error:
+            log.info("could not close card %s of %s: %s", card.message_id, card.user_id, error)
+
+
+async def group_migrated(update: Update, context: Context) -> None:
+    """A group became a supergroup: its pairs keep it as their home, under its new id."""
+    message = update.effective_message
+    if message is None:
+        return
+    if message.migrate_to_chat_id is not None:  # said in the old group
+        old, new = message.chat.id, message.migrate_to_chat_id
+    elif message.migrate_from_chat_id is not None:  # said in the new supergroup
+        old, new = message.migrate_from_chat_id, message.chat.id
+    else:
+        return
+    await pairing.move_home(context.bot_data, old, new)
 
 
 async def refuse(query: CallbackQuery, text: str, reason: PairingRefusal) -> None:

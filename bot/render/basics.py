@@ -6,6 +6,10 @@ from html import escape
 
 from telegram import BotCommand
 
+from bot.render.session import routine_line
+from routines.model import Routine
+from routines.plan import Plan
+
 # The answer to a tap on a button that is stale, malformed or forged: it changes nothing.
 BUTTON_GONE = "This button no longer works."
 # When handling an update failed on our side (the cause is in the log).
@@ -15,6 +19,7 @@ SORRY = "Sorry, something went wrong on my side. Please try again in a moment."
 # and /help, so the two never disagree.
 PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("stretch", "Start a session with your partner"),
+    ("routines", "The routines, each stretch, and Start"),
     ("invite", "Get a link that pairs you with someone"),
     ("partners", "Your partners, their time zone and group"),
     ("timezone", "Set your pair's time zone"),
@@ -33,6 +38,7 @@ PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (
 GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("pair", "Reply to your partner's message to pair up"),
     ("stretch", "Start a session with your partner"),
+    ("routines", "The routines, each stretch, and Start"),
     ("remind", "Add a daily reminder for your pair"),
     ("reminders", "List and remove your pair's reminders"),
     ("timezone", "Set your pair's time zone"),
@@ -47,25 +53,31 @@ def menu(commands: tuple[tuple[str, str], ...]) -> list[BotCommand]:
     return [BotCommand(name, description) for name, description in commands]
 
 
-def welcome(first_name: str) -> str:
-    return (
-        f"Hi {escape(first_name)}! I coach two people through partner stretches, "
-        "on both phones at once, and nudge you every day at the time you pick. 🤸\n\n"
-        "To begin, pair up: send /invite and share the link with your partner, "
-        "or reply to their message in a group with /pair.\n"
-        "All commands: /help"
-    )
+# What the buttons of a running session do, for /help: short, as on the cards.
+SESSION_BUTTONS = (
+    "<b>During a session</b>\n"
+    "Ready — you're in position; the hold starts when you both tapped it\n"
+    "Pause / Resume, Skip, Stop — for both phones at once\n"
+    "Ease off — the stretched partner asks the helper for less pressure, at once"
+)
 
 
-def help_text() -> str:
+def help_text(routines: list[tuple[Routine, Plan]]) -> str:
+    """The commands, the routines (`/stretch <id>`) and what the session buttons do."""
     private = "\n".join(f"/{name} — {escape(text)}" for name, text in PRIVATE_COMMANDS)
+    listed = "\n".join(
+        f"/stretch {escape(routine.id)} — {routine_line(routine, plan)}"
+        for routine, plan in routines
+    )
     return (
         "<b>What I can do</b>\n"
         f"{private}\n\n"
         "<b>In your pair's group</b>\n"
         "/pair — reply to your partner's message with it\n"
-        "/stretch, /remind, /reminders, /timezone, /history, /streak, /progress — for the "
-        "pair whose home it is"
+        "/stretch, /routines, /remind, /reminders, /timezone, /history, /streak, /progress "
+        "— for the pair whose home it is\n\n"
+        f"<b>Routines</b>\n{listed}\n\n"
+        f"{SESSION_BUTTONS}"
     )
 
 

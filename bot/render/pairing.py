@@ -276,14 +276,21 @@ def unpair_kept(partners: Partners, pair: PairRecord) -> str:
 
 
 def unpaired_for_me(unpaired: Unpaired) -> str:
-    return f"Done: you and {_name(unpaired.partner)} are no longer partners."
+    ended = " Your session together has ended too." if unpaired.ended_session else ""
+    return f"Done: you and {_name(unpaired.partner)} are no longer partners.{ended}"
 
 
 def unpaired_for_partner(unpaired: Unpaired) -> str:
+    ended = " Your session together has ended." if unpaired.ended_session else ""
     return (
-        f"{_name(unpaired.me, 'Your partner')} ended your partnership. "
+        f"{_name(unpaired.me, 'Your partner')} ended your partnership.{ended} "
         "Thanks for stretching together. You can pair with someone new with /invite."
     )
+
+
+def session_ended_by_unpair(unpaired: Unpaired) -> str:
+    """What a running session's card turns into when the partnership ends under it."""
+    return f"This session ended: {_name(unpaired.me, 'a partner')} ended the partnership."
 
 
 # -- time zones ------------------------------------------------------------------------------

@@ -18,7 +18,7 @@ from datetime import datetime, timedelta
 from bot.services import reminder_slots
 from bot.services.resources import Resources
 from bot.services.users import Account
-from storage.records import PairRecord, PairRequestRecord, UserRecord
+from storage.records import CardRecord, PairRecord, PairRequestRecord, UserRecord
 from storage.unit_of_work import UnitOfWork
 
 INVITE_LIFETIME = timedelta(hours=24)
@@ -111,6 +111,10 @@ class Unpaired:
     pair: PairRecord
     me: UserRecord | None
     partner: UserRecord | None
+    # The pair's session that was running, ended with the pair, and the cards its phones
+    # showed: they are told it ended instead of keeping buttons that no longer work.
+    ended_session: int | None = None
+    session_cards: tuple[CardRecord, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)
@@ -331,11 +335,31 @@ async def end_pair(data: Resources, user_id: int, pair_id: int) -> Unpaired:
     async with data.db.unit() as unit:
         pair = await _member_pair(unit, user_id, pair_id)
         users = await unit.users.get_many(list(pair.members))
+        # Read before the pair goes: its session and cards are deleted with it.
+        live = await unit.sessions.live_of_user(user_id)
+        ended = live.id if live is not None and live.pair_id == pair_id else None
+        cards = () if ended is None else tuple(await unit.sessions.cards(ended))
         if not await unit.pairs.remove(pair_id):
             raise PairingRefused(PairingRefusal.GONE)
         await unit.commit()
-    log.info("pair %s ended by user %s", pair_id, user_id)
-    return Unpaired(pair, users.get(user_id), users.get(pair.partner_of(user_id)))
+    log.info("pair %s ended by user %s (live session: %s)", pair_id, user_id, ended)
+    return Unpaired(
+        pair, users.get(user_id), users.get(pair.partner_of(user_id)), ended, cards
+    )
+
+
+async def move_home(data: Resources, old_chat_id: int, new_chat_id: int) -> int:
+    """A group that became a supergroup (a new chat id) stays its pairs' home.
+
+    Telegram tells it twice (in the old chat and in the new one): the second finds no
+    pair left at the old id, so it changes nothing.
+    """
+    async with data.db.unit() as unit:
+        moved = await unit.pairs.move_home(old_chat_id, new_chat_id)
+        await unit.commit()
+    if moved:
+        log.info("group %s is now %s: %s pairs moved along", old_chat_id, new_chat_id, moved)
+    return moved
 
 
 # -- time zones ------------------------------------------------------------------------------

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import delete, or_, select
+from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import Pair
@@ -100,6 +100,13 @@ class PairRepository:
         row = await self._session.get(Pair, pair_id)
         if row is not None:
             row.home_chat_id = chat_id
+
+    async def move_home(self, old_chat_id: int, new_chat_id: int) -> int:
+        """Every pair at home in `old_chat_id` is now at home in `new_chat_id`; how many."""
+        result = await self._session.execute(
+            update(Pair).where(Pair.home_chat_id == old_chat_id).values(home_chat_id=new_chat_id)
+        )
+        return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def remove(self, pair_id: int) -> bool:
         result = await self._session.execute(delete(Pair).where(Pair.id == pair_id))

@@ -128,3 +128,25 @@ async def test_a_card_from_an_older_step_never_replaces_a_newer_one(db: Database
         await unit.commit()
 
     assert [(c.message_id, c.version) for c in cards] == [(40, 5)]
+
+
+async def test_moving_a_home_group_moves_only_the_pairs_at_home_there(db: Database) -> None:
+    """A group upgraded to a supergroup gets a new id (past 32 bits); its pairs follow."""
+    await _users(db, 1, 2, 3)
+    old, new, other = -100777, -1009876543210, -100555
+    async with db.unit() as unit:
+        moving, _ = await unit.pairs.create(1, 2, NOW)
+        staying, _ = await unit.pairs.create(1, 3, NOW)
+        await unit.pairs.set_home_chat(moving.id, old)
+        await unit.pairs.set_home_chat(staying.id, other)
+        await unit.commit()
+
+    async with db.unit() as unit:
+        assert await unit.pairs.move_home(old, new) == 1
+        assert await unit.pairs.move_home(old, new) == 0
+        await unit.commit()
+
+    async with db.unit() as unit:
+        moved, kept = await unit.pairs.get(moving.id), await unit.pairs.get(staying.id)
+    assert moved is not None and moved.home_chat_id == new
+    assert kept is not None and kept.home_chat_id == other

@@ -1,0 +1,91 @@
+"""Telling a user where they stand, with the buttons for their next step.
+
+Shared by /start, the link that opens the private chat and the answer to a message
+that is not a command; and the "Back to my card" button those offer during a session.
+"""
+
+from __future__ import annotations
+
+from telegram import InlineKeyboardMarkup, Message, Update
+from telegram.ext import CallbackQueryHandler
+
+from bot.callbacks import ROW_ID, SESSION_SHOW, pattern
+from bot.context import BotApplication, BotData, Context
+from bot.delivery import offer_private
+from bot.handlers.buttons import parse_tap, refuse_tap
+from bot.live_session import Live
+from bot.render import session as render_session
+from bot.render import standing as render
+from bot.services import sessions
+from bot.services.standing import Standing, standing_of
+from bot.session_flow import flow_for
+from routines.engine import Phase
+from routines.plan import Seat
+from storage.records import CardRecord
+
+# The routine "Stretch now" starts, as /stretch without a name does.
+DEFAULT_ROUTINE = "lower-back"
+
+
+def register(app: BotApplication) -> None:
+    app.add_handler(CallbackQueryHandler(bring_back, pattern=pattern(SESSION_SHOW)))
+
+
+def default_routine_position(data: BotData) -> int:
+    """Where the default routine sits in the sorted library: what STRETCH_WITH carries."""
+    return sorted(data.library).index(DEFAULT_ROUTINE)
+
+
+async def where(context: Context, user_id: int) -> tuple[Standing, InlineKeyboardMarkup | None]:
+    """The user's standing and the buttons that fit it."""
+    data = context.bot_data
+    standing = await standing_of(data, user_id)
+    return standing, render.next_steps(standing, default_routine_position(data))
+
+
+async def greet(message: Message, context: Context, first_name: str, user_id: int) -> None:
+    """The welcome, with where the user stands and what they can do next."""
+    standing, keyboard = await where(context, user_id)
+    await message.reply_text(render.welcome(first_name, standing), reply_markup=keyboard)
+
+
+async def bring_back(update: Update, context: Context) -> None:
+    """"Back to my card": the tapper's card of the session's current step, as a new message."""
+    parsed = await parse_tap(update, (SESSION_SHOW,), ROW_ID)
+    if parsed is None:
+        return
+    query, button = parsed
+    data = context.bot_data
+    live = await sessions.load(data, button.ids[0])
+    if live is None or live.state.is_over:
+        await refuse_tap(query, render_session.refusal_missing())
+        return
+    seat = live.state.seat_of(query.from_user.id)
+    if seat is None:
+        await refuse_tap(query, render_session.NOT_YOUR_BUTTON, alert=True)
+        return
+    shown = await _show_current_card(context, live, seat)
+    # The card is the point; the toast only says whether it came.
+    await query.answer(render.CARD_AGAIN if shown else render.CARD_NOT_SENT)
+
+
+async def _show_current_card(context: Context, live: Live, seat: Seat) -> bool:
+    """Send one phone its current card and note it, so countdowns edit the new one."""
+    data = context.bot_data
+    if live.state.phase is Phase.PAUSED:
+        by = live.state.paused_by
+        by_name = None if by is None else live.name_of(by)
+        text, markup = render_session.paused_card(live.id, live.state, seat, by_name)
+        user_id = live.state.user_of(seat)
+        outcome = await offer_private(context.bot, user_id, text, markup)
+        cards = (
+            [CardRecord(user_id, user_id, outcome.message_id, live.state.version, "paused")]
+            if isinstance(outcome, Message)
+            else []
+        )
+    else:
+        delivery = await flow_for(context).runner.show_cards(live, [seat])
+        cards = list(delivery.shown)
+    await sessions.note_cards(data, live.id, cards)
+    return bool(cards)
+
