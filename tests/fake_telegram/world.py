@@ -34,6 +34,8 @@ _TRUE_METHODS = {
     "close",
     "logOut",
 }
+# How long a bot may delete its own message in a private chat (Bot API, deleteMessage).
+DELETE_WINDOW = 48 * 3600
 # The key under which an upload's files reach `World.answer` (never a Bot API parameter).
 FILES = "_files"
 # Methods that send a file: the message keeps its bytes under `SentMessage.file`.
@@ -103,7 +105,8 @@ class Failure:
 
     method: str
     # forbidden | blocked | retry_after | not_modified | chat_not_found | timeout |
-    # server_error (HTTP 500) | dropped (the connection closes without an answer)
+    # server_error (HTTP 500) | dropped (the connection closes without an answer) |
+    # cannot_delete (deleteMessage refused with a 400)
     kind: str
     chat_id: int | None = None
     times: int = 1
@@ -260,8 +263,7 @@ class World:
         if method in ("editMessageText", "editMessageReplyMarkup"):
             return self._edit(method, params)
         if method == "deleteMessage":
-            self._find(int(params["chat_id"]), int(params["message_id"])).deleted = True
-            return _ok(True)
+            return self._delete(params)
         if method == "getChat":
             # getChat answers a ChatFullInfo, which always carries these two fields.
             full = {"accent_color_id": 0, "max_reaction_count": 11}
@@ -299,6 +301,8 @@ class World:
                 "reply markup are exactly the same as a current content and reply markup "
                 "of the message",
             )
+        if failure.kind == "cannot_delete":
+            return _error(400, "Bad Request: message can't be deleted for everyone")
         if failure.kind == "chat_not_found":
             return _error(400, "Bad Request: chat not found")
         raise ValueError(f"unknown failure kind {failure.kind}")
@@ -365,10 +369,26 @@ class World:
                 return message
         raise LookupError(message_id)
 
+    def _delete(self, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+        """Telegram's rules: a bot deletes its own message in a private chat only for
+        48 hours; a message already gone is not found."""
+        try:
+            message = self._find(int(params["chat_id"]), int(params["message_id"]))
+        except LookupError:
+            return _error(400, "Bad Request: message to delete not found")
+        if message.deleted:
+            return _error(400, "Bad Request: message to delete not found")
+        if self.clock() - message.date > DELETE_WINDOW:
+            return _error(400, "Bad Request: message can't be deleted for everyone")
+        message.deleted = True
+        return _ok(True)
+
     def _edit(self, method: str, params: dict[str, Any]) -> tuple[int, dict[str, Any]]:
         try:
             message = self._find(int(params["chat_id"]), int(params["message_id"]))
         except LookupError:
+            return _error(400, "Bad Request: message to edit not found")
+        if message.deleted:
             return _error(400, "Bad Request: message to edit not found")
         new_text = (
             params.get("text", message.text) if method == "editMessageText" else message.text
