@@ -42,6 +42,7 @@ from routines.reminder_time import (
     ReminderInputError,
     parse_clock,
     parse_days,
+    parse_pause,
 )
 from storage.records import PairRecord
 
@@ -59,6 +60,8 @@ Act = Callable[[Context, PairRecord, int, tuple[int, ...]], Awaitable[Reply]]
 MINUTES_OF_DAY = Ints(0, 24 * 60 - 1)
 WEEKDAY_MASKS = Ints(1, 0b111_1111)
 PAUSE_DAYS = Ints(MIN_PAUSE_DAYS, MAX_PAUSE_DAYS)
+# How "am" and "pm" are written as a word of their own ("/remind 7 pm", "7 p.m.").
+_HALVES = frozenset({"am", "pm", "a.m", "p.m"})
 
 
 def register(app: BotApplication) -> None:
@@ -91,6 +94,9 @@ async def remind(update: Update, context: Context) -> None:
     if not args:
         await _reply(update, Reply(render.REMIND_USAGE))
         return
+    # "7 pm" arrives as two words; the half of the day belongs to the time.
+    if len(args) > 1 and args[1].lower().rstrip(".") in _HALVES:
+        args = [args[0] + args[1], *args[2:]]
     try:
         at = parse_clock(args[0])
         days = parse_days(" ".join(args[1:]) or None)
@@ -106,11 +112,11 @@ async def list_reminders(update: Update, context: Context) -> None:
 
 
 async def pause(update: Update, context: Context) -> None:
-    """/pause N: no reminders for N days (1-60)."""
-    args = context.args or []
-    days = int(args[0]) if len(args) == 1 and args[0].isdigit() else 0
-    if not MIN_PAUSE_DAYS <= days <= MAX_PAUSE_DAYS:
-        await _reply(update, Reply(render.PAUSE_USAGE))
+    """/pause N, /pause 3 days, /pause 1 week: no reminders for that long (1-60 days)."""
+    try:
+        days = parse_pause(" ".join(context.args or []))
+    except ReminderInputError as error:
+        await _reply(update, Reply(render.refused(error.problem)))
         return
     await _for_pair(update, context, PICK_PAUSE, (days,), _pause)
 

@@ -88,20 +88,21 @@ NO_PARTNER_GROUP = (
     "or pair up here with /pair."
 )
 REMIND_USAGE = (
-    "Tell me when, in 24-hour time: /remind 07:30, /remind 19:00 weekdays "
-    "or /remind 18:00 mon,wed,fri."
+    "Tell me when: /remind 07:30, /remind 7pm, /remind 19:00 weekdays "
+    "or /remind 6:30pm mon,wed,fri."
 )
-PAUSE_USAGE = "Pause for how many days? A whole number from 1 to 60, like /pause 7."
+PAUSE_USAGE = "Pause for how long? Like /pause 3 days or /pause 1 week (at most 60 days)."
 
 
 _DAYS_HINT = "Please name the days: daily, weekdays, weekends or a list like mon,wed,fri."
 _REFUSALS = {
-    InputProblem.CLOCK_FORMAT: "Please give the time as HH:MM, like 07:30 or 19:00.",
+    InputProblem.CLOCK_FORMAT: "Please give the time like 07:30, 7pm, 7:30pm or 19h.",
     InputProblem.CLOCK_RANGE: "That time does not exist. Please give a time from 00:00 to 23:59.",
     InputProblem.NO_DAYS: _DAYS_HINT,
     InputProblem.PAUSE_RANGE: (
         f"Please pause for {MIN_PAUSE_DAYS} to {MAX_PAUSE_DAYS} days, like /pause 7."
     ),
+    InputProblem.PAUSE_FORMAT: PAUSE_USAGE,
 }
 # A day name the user typed is echoed at most this long: it may be arbitrarily long.
 _ECHOED_DAY = 20

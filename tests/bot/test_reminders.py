@@ -157,13 +157,17 @@ async def test_remind_with_days_and_again_at_the_same_time_updates_the_days(
     ("command", "answer"),
     [
         ("/remind 25:00", "That time does not exist."),
-        ("/remind 7.30pm", "Please give the time as HH:MM, like 07:30 or 19:00."),
+        ("/remind 7 o'clock", "Please give the time like 07:30, 7pm, 7:30pm or 19h."),
+        ("/remind 13pm", "That time does not exist."),
         ("/remind 07:30 someday", 'I don\'t know the day "someday".'),
         ("/remind 07:30 mon <b>", 'I don\'t know the day "&lt;b&gt;".'),
-        ("/remind", "Tell me when, in 24-hour time"),
-        ("/pause 0", "Pause for how many days?"),
-        ("/pause 61", "Pause for how many days?"),
-        ("/pause soon", "Pause for how many days?"),
+        ("/remind", "Tell me when: /remind 07:30, /remind 7pm"),
+        ("/pause", "Pause for how long? Like /pause 3 days or /pause 1 week"),
+        ("/pause 0", "Please pause for 1 to 60 days, like /pause 7."),
+        ("/pause 61", "Please pause for 1 to 60 days, like /pause 7."),
+        ("/pause 9 weeks", "Please pause for 1 to 60 days, like /pause 7."),
+        ("/pause soon", "Pause for how long? Like /pause 3 days or /pause 1 week"),
+        ("/pause 3 months", "Pause for how long? Like /pause 3 days or /pause 1 week"),
     ],
 )
 async def test_bad_input_gets_one_clear_line_and_changes_nothing(
