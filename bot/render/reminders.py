@@ -39,8 +39,9 @@ def reminder(partner: str | None, pitch: Pitch, *, again: bool) -> str:
 
 
 def reminder_keyboard(pair_id: int, delivery_id: int, *, again: bool) -> InlineKeyboardMarkup:
-    """Start now, Snooze (only the first time) and Skip today."""
-    skip = InlineKeyboardButton("Skip today", callback_data=pack(REMINDER_SKIP, delivery_id))
+    """Start now, Snooze (only the first time) and Skip the rest of today."""
+    skip_data = pack(REMINDER_SKIP, delivery_id)
+    skip = InlineKeyboardButton("Skip the rest of today", callback_data=skip_data)
     snooze_data = pack(REMINDER_SNOOZE, delivery_id)
     snooze = InlineKeyboardButton("Snooze 15 min", callback_data=snooze_data)
     later = [skip] if again else [snooze, skip]
@@ -66,8 +67,18 @@ def snoozed(until: datetime, zone: str) -> str:
     return f"Snoozed. I'll remind you both again at {clock(until, zone)}."
 
 
+def snoozed_by(partner: str, until: datetime, zone: str) -> str:
+    """The other partner's reminder, once one of them snoozed it."""
+    return f"{escape(partner)} snoozed until {clock(until, zone)}. I'll remind you both then."
+
+
 def skipped() -> str:
-    return "Skipped for today. See you next time!"
+    return "Skipped the rest of today. See you next time!"
+
+
+def skipped_by(partner: str) -> str:
+    """The other partner's reminder, once one of them skipped the day."""
+    return f"{escape(partner)} skipped the rest of today. See you next time!"
 
 
 # -- answers to taps -------------------------------------------------------------------
@@ -141,6 +152,17 @@ def slot_set(
     return text
 
 
+def slot_set_for_partner(
+    partner: str | None, slot: ReminderSlotRecord, zone: str, *, added: bool
+) -> str:
+    """The other partner's note of a reminder one of them added or changed."""
+    did = "added a reminder" if added else "changed a reminder"
+    return (
+        f"{_who(partner)} {did} for you both: {clock_of(slot.local_time)} "
+        f"({days(slot.weekdays)}, {escape(zone)}). See them all in /reminders."
+    )
+
+
 def slot_list(
     partner: str,
     slots: Sequence[ReminderSlotRecord],
@@ -188,6 +210,20 @@ def resumed(partner: str, next_due: datetime | None, zone: str) -> str:
     return text
 
 
+def paused_for_partner(partner: str | None, until: datetime, zone: str) -> str:
+    return (
+        f"{_who(partner)} paused your reminders, back on {day(until, zone)}. "
+        "Your streak is safe. /resume brings them back sooner."
+    )
+
+
+def resumed_for_partner(partner: str | None, next_due: datetime | None, zone: str) -> str:
+    text = f"{_who(partner)} turned your reminders back on."
+    if next_due is not None:
+        text += f" Next one: {day_and_time(next_due, zone)}."
+    return text
+
+
 def not_paused(partner: str) -> str:
     return f"Reminders with {escape(partner)} aren't paused."
 
@@ -218,6 +254,11 @@ def days(mask: int) -> str:
     weekdays = Weekdays(mask)
     named = {Weekdays.DAILY: "daily", Weekdays.WEEKDAYS: "weekdays", Weekdays.WEEKENDS: "weekends"}
     return named.get(weekdays) or ", ".join(_DAY_NAMES[day] for day in weekdays.weekdays())
+
+
+def _who(name: str | None) -> str:
+    """A partner's first name at the start of a sentence, escaped; "Your partner" if unseen."""
+    return "Your partner" if name is None else escape(name)
 
 
 def _partner(name: str | None) -> str:
