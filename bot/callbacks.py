@@ -51,6 +51,7 @@ UNPAIR_PICK = "unpair_pick"  # pair id
 UNPAIR_CONFIRM = "unpair_yes"  # pair id
 UNPAIR_KEEP = "unpair_no"  # pair id
 TIMEZONE_PICK = "tz_pick"  # pair id, zone key
+TIMEZONE_CONFIRM = "tz_ok"  # the asker's user id, zone key (a place for an abbreviation)
 
 # Reminders.
 REMINDER_START = "rs"  # pair id

@@ -7,7 +7,7 @@ from enum import Enum
 from typing import Any
 
 from telegram import Bot, CallbackQuery, InlineKeyboardMarkup, Message
-from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
+from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter, TelegramError
 
 log = logging.getLogger(__name__)
 
@@ -67,6 +67,27 @@ async def offer_private(
 def is_not_modified(error: BadRequest) -> bool:
     """An edit that changed nothing: harmless, and safe to ignore."""
     return "message is not modified" in error.message.lower()
+
+
+async def edit_elsewhere(
+    bot: Bot, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+) -> bool:
+    """Edit a message nobody tapped (the partner's copy); whether it now shows `text`.
+
+    Best effort: what it shows follows from state already saved, and a stale copy's
+    buttons are answered from that state, so a failed edit is logged, not raised.
+    """
+    try:
+        await bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
+    except BadRequest as error:
+        if is_not_modified(error):
+            return True
+        log.warning("could not edit message %s in chat %s: %s", message_id, chat_id, error)
+        return False
+    except TelegramError as error:
+        log.warning("could not edit message %s in chat %s: %r", message_id, chat_id, error)
+        return False
+    return True
 
 
 async def edit_tapped(

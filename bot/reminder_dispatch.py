@@ -139,6 +139,7 @@ class ReminderDispatcher:
         for member, answer in zip(members, answers, strict=True):
             if isinstance(answer, Message):
                 result.reached.append(member)
+                result.message_ids[member] = answer.message_id
             elif answer is None:
                 result.unreachable.append(member)
             elif isinstance(answer, BadRequest):

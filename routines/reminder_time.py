@@ -39,6 +39,7 @@ __all__ = [
     "next_due",
     "parse_clock",
     "parse_days",
+    "parse_pause",
     "pause_until",
 ]
 
@@ -57,6 +58,7 @@ class InputProblem(Enum):
     NO_DAYS = "no-days"  # days given, but none named
     UNKNOWN_DAY = "unknown-day"  # a word that names no day; `ReminderInputError.token`
     PAUSE_RANGE = "pause-range"  # not MIN_PAUSE_DAYS..MAX_PAUSE_DAYS days
+    PAUSE_FORMAT = "pause-format"  # not a number of days or weeks
 
 
 class ReminderInputError(ValueError):
@@ -126,18 +128,51 @@ _DAY_NUMBERS: dict[str, int] = {
 }
 
 # ASCII digits only: "٠٧:٣٠" would otherwise pass \d and int() and surprise everyone.
-_CLOCK = re.compile(r"(\d{1,2}):(\d{2})", re.ASCII)
+# People write times many ways: "7:30", "7.30", "7pm", "7:30 pm", "19h", "19h30".
+_CLOCK = re.compile(
+    r"(?P<hour>\d{1,2})"
+    r"(?:(?P<sep>[:.h])(?P<minute>\d{2})?)?"
+    r"\s*(?P<half>[ap]\.?m\.?)?",
+    re.ASCII | re.IGNORECASE,
+)
 
 
 def parse_clock(text: str) -> time:
-    """The wall time in "H:MM" or "HH:MM" (24-hour), e.g. "7:30" or "19:00"."""
+    """The wall time in "7:30", "19:00", "7.30", "7pm", "7:30 pm", "19h" or "19h30"."""
     match = _CLOCK.fullmatch(text.strip())
     if match is None:
         raise ReminderInputError(InputProblem.CLOCK_FORMAT)
-    hour, minute = int(match[1]), int(match[2])
+    separator, half = (match["sep"] or "").lower(), (match["half"] or "").lower()
+    # A bare number is a time only with am/pm ("7pm"); "7" alone could be minutes or days.
+    # ":" and "." need the minutes ("7:" is a typo), "h" may stand alone ("19h").
+    if (not separator and not half) or (separator in (":", ".") and match["minute"] is None):
+        raise ReminderInputError(InputProblem.CLOCK_FORMAT)
+    hour, minute = int(match["hour"]), int(match["minute"] or 0)
+    if half:
+        if not 1 <= hour <= 12:
+            raise ReminderInputError(InputProblem.CLOCK_RANGE)
+        # 12am is midnight, 12pm is noon.
+        hour = hour % 12 + (12 if half.startswith("p") else 0)
     if hour > 23 or minute > 59:
         raise ReminderInputError(InputProblem.CLOCK_RANGE)
     return time(hour, minute)
+
+
+_PAUSE = re.compile(
+    r"(?P<count>\d{1,3})\s*(?P<unit>d|days?|w|wks?|weeks?)?", re.ASCII | re.IGNORECASE
+)
+
+
+def parse_pause(text: str) -> int:
+    """The days of a pause: "7", "3 days", "3d", "1 week", "2w" (a week is 7 days)."""
+    match = _PAUSE.fullmatch(text.strip())
+    if match is None:
+        raise ReminderInputError(InputProblem.PAUSE_FORMAT)
+    unit = (match["unit"] or "d").lower()
+    days = int(match["count"]) * (7 if unit.startswith("w") else 1)
+    if not MIN_PAUSE_DAYS <= days <= MAX_PAUSE_DAYS:
+        raise ReminderInputError(InputProblem.PAUSE_RANGE)
+    return days
 
 
 def parse_days(text: str | None) -> Weekdays:

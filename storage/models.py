@@ -337,3 +337,6 @@ class ReminderRecipient(Base):
     # When a copy whose send failed is tried again; set only while it waits.
     retry_at: Mapped[datetime | None] = mapped_column(index=True)
     sent_at: Mapped[datetime | None]
+    # The message Telegram made of this copy, so a snooze or skip by either partner can
+    # edit both phones' reminders; NULL until it was sent.
+    message_id: Mapped[int | None] = mapped_column(BigInteger)

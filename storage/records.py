@@ -202,3 +202,5 @@ class ReminderRecipientRecord:
     attempts: int
     claimed_at: datetime
     retry_at: datetime | None
+    # The message the copy became on the partner's phone, once sent.
+    message_id: int | None = None

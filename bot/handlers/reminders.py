@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Awaitable, Callable, Coroutine
 from dataclasses import dataclass
 from datetime import time
@@ -9,6 +10,7 @@ from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
 from telegram.constants import ChatType
+from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot import reminder_dispatch
@@ -27,7 +29,7 @@ from bot.callbacks import (
     pattern,
 )
 from bot.context import BotApplication, Context
-from bot.delivery import edit_tapped
+from bot.delivery import edit_elsewhere, edit_tapped, send_private
 from bot.handlers import sessions
 from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.reminder_dispatch import DEFAULT_ROUTINE
@@ -42,14 +44,19 @@ from routines.reminder_time import (
     ReminderInputError,
     parse_clock,
     parse_days,
+    parse_pause,
 )
 from storage.records import PairRecord
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
 class Reply:
     text: str
     markup: InlineKeyboardMarkup | None = None
+    # What the other partner is told of the change: (their user id, the text).
+    tell: tuple[int, str] | None = None
 
 
 # What a command does once it knows the pair: (context, pair, user id, arguments).
@@ -59,6 +66,8 @@ Act = Callable[[Context, PairRecord, int, tuple[int, ...]], Awaitable[Reply]]
 MINUTES_OF_DAY = Ints(0, 24 * 60 - 1)
 WEEKDAY_MASKS = Ints(1, 0b111_1111)
 PAUSE_DAYS = Ints(MIN_PAUSE_DAYS, MAX_PAUSE_DAYS)
+# How "am" and "pm" are written as a word of their own ("/remind 7 pm", "7 p.m.").
+_HALVES = frozenset({"am", "pm", "a.m", "p.m"})
 
 
 def register(app: BotApplication) -> None:
@@ -91,6 +100,9 @@ async def remind(update: Update, context: Context) -> None:
     if not args:
         await _reply(update, Reply(render.REMIND_USAGE))
         return
+    # "7 pm" arrives as two words; the half of the day belongs to the time.
+    if len(args) > 1 and args[1].lower().rstrip(".") in _HALVES:
+        args = [args[0] + args[1], *args[2:]]
     try:
         at = parse_clock(args[0])
         days = parse_days(" ".join(args[1:]) or None)
@@ -106,11 +118,11 @@ async def list_reminders(update: Update, context: Context) -> None:
 
 
 async def pause(update: Update, context: Context) -> None:
-    """/pause N: no reminders for N days (1-60)."""
-    args = context.args or []
-    days = int(args[0]) if len(args) == 1 and args[0].isdigit() else 0
-    if not MIN_PAUSE_DAYS <= days <= MAX_PAUSE_DAYS:
-        await _reply(update, Reply(render.PAUSE_USAGE))
+    """/pause N, /pause 3 days, /pause 1 week: no reminders for that long (1-60 days)."""
+    try:
+        days = parse_pause(" ".join(context.args or []))
+    except ReminderInputError as error:
+        await _reply(update, Reply(render.refused(error.problem)))
         return
     await _for_pair(update, context, PICK_PAUSE, (days,), _pause)
 
@@ -126,7 +138,7 @@ async def resume(update: Update, context: Context) -> None:
 async def _remind(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
     minutes, mask = args
     data, now = context.bot_data, context.bot_data.clock.now()
-    names = await _names(context, pair, me)
+    names, mine = await _people(context, pair, me)
     try:
         result = await service.add_slot(
             data, pair.id, time(minutes // 60, minutes % 60), mask, now
@@ -137,7 +149,11 @@ async def _remind(context: Context, pair: PairRecord, me: int, args: tuple[int, 
     return Reply(
         render.slot_set(
             names, result.slot, pair.timezone, added=result.added, paused=result.paused
-        )
+        ),
+        tell=(
+            pair.partner_of(me),
+            render.slot_set_for_partner(mine, result.slot, pair.timezone, added=result.added),
+        ),
     )
 
 
@@ -153,19 +169,36 @@ async def _list(context: Context, pair: PairRecord, me: int, args: tuple[int, ..
 async def _pause(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
     (days,) = args
     until = await service.pause(context.bot_data, pair.id, days, context.bot_data.clock.now())
-    return Reply(render.paused(await _names(context, pair, me), until, pair.timezone))
+    names, mine = await _people(context, pair, me)
+    return Reply(
+        render.paused(names, until, pair.timezone),
+        tell=(pair.partner_of(me), render.paused_for_partner(mine, until, pair.timezone)),
+    )
 
 
 async def _resume(context: Context, pair: PairRecord, me: int, args: tuple[int, ...]) -> Reply:
     resumed = await service.resume(context.bot_data, pair.id, context.bot_data.clock.now())
-    name = await _names(context, pair, me)
+    name, mine = await _people(context, pair, me)
     if not resumed.was_paused:
         return Reply(render.not_paused(name))
-    return Reply(render.resumed(name, resumed.next_due_at, pair.timezone))
+    return Reply(
+        render.resumed(name, resumed.next_due_at, pair.timezone),
+        tell=(
+            pair.partner_of(me),
+            render.resumed_for_partner(mine, resumed.next_due_at, pair.timezone),
+        ),
+    )
 
 
 async def _names(context: Context, pair: PairRecord, me: int) -> str:
     return partner_name(pair, me, await users.by_id(context.bot_data, pair.members))
+
+
+async def _people(context: Context, pair: PairRecord, me: int) -> tuple[str, str | None]:
+    """The partner's first name (or "your partner"), and mine if the bot has seen it."""
+    known = await users.by_id(context.bot_data, pair.members)
+    mine = known.get(me)
+    return partner_name(pair, me, known), None if mine is None else mine.first_name
 
 
 # -- which pair ------------------------------------------------------------------------
@@ -185,7 +218,11 @@ async def _for_pair(
         text = render.NO_PARTNER_PRIVATE if private else render.NO_PARTNER_GROUP
         await message.reply_text(text)
     elif len(reach.pairs) == 1:
-        await _reply(update, await act(context, reach.pairs[0], user.id, args))
+        reply = await act(context, reach.pairs[0], user.id, args)
+        try:
+            await _reply(update, reply)
+        finally:
+            await _tell_partner(context, reply)
     else:
         keyboard = choose_pair_keyboard(
             reach.pairs, user.id, reach.users, lambda p: pack(action, p.id, *args)
@@ -207,8 +244,11 @@ def _picked(
         if pair is None:
             return
         reply = await act(context, pair, query.from_user.id, button.ids[1:])
-        await query.answer()
-        await edit_tapped(query, reply.text, reply.markup)
+        try:
+            await query.answer()
+            await edit_tapped(query, reply.text, reply.markup)
+        finally:
+            await _tell_partner(context, reply)
 
     return picked
 
@@ -271,13 +311,20 @@ async def snooze_pressed(update: Update, context: Context) -> None:
         await refuse_tap(query, _tap_answer(result.outcome, render.ALREADY_SNOOZED), alert=True)
         return
     await query.answer()
-    text = render.snoozed(result.until, result.pair.timezone)
-    reminder_dispatch.wake_for(context.job_queue, context.bot_data, result.until)
-    await edit_tapped(query, text, render.start_keyboard(result.pair.id))
+    pair, until = result.pair, result.until
+    reminder_dispatch.wake_for(context.job_queue, context.bot_data, until)
+    by, start = query.from_user.first_name, render.start_keyboard(pair.id)
+    try:
+        await edit_tapped(query, render.snoozed(until, pair.timezone), start)
+    finally:
+        await _edit_partners_copies(
+            context, pair, query.from_user.id, result.partner_messages,
+            render.snoozed_by(by, until, pair.timezone), start,
+        )  # fmt: skip
 
 
 async def skip_pressed(update: Update, context: Context) -> None:
-    """Skip today: no more reminders for this pair until tomorrow."""
+    """Skip the rest of today: no more reminders for this pair until tomorrow."""
     parsed = await parse_tap(update, (REMINDER_SKIP,), ROW_ID)
     if parsed is None:
         return
@@ -288,7 +335,28 @@ async def skip_pressed(update: Update, context: Context) -> None:
         await refuse_tap(query, _tap_answer(result.outcome, render.ALREADY_SKIPPED), alert=True)
         return
     await query.answer()
-    await edit_tapped(query, render.skipped())
+    try:
+        await edit_tapped(query, render.skipped())
+    finally:
+        if result.pair is not None:
+            await _edit_partners_copies(
+                context, result.pair, query.from_user.id, result.partner_messages,
+                render.skipped_by(query.from_user.first_name), None,
+            )  # fmt: skip
+
+
+async def _edit_partners_copies(
+    context: Context,
+    pair: PairRecord,
+    me: int,
+    message_ids: tuple[int, ...],
+    text: str,
+    markup: InlineKeyboardMarkup | None,
+) -> None:
+    """Show the partner, on their own reminder, what the one who tapped chose."""
+    partner = pair.partner_of(me)
+    for message_id in message_ids:
+        await edit_elsewhere(context.bot, partner, message_id, text, markup)
 
 
 def _tap_answer(outcome: service.ReminderTapOutcome, already: str) -> str:
@@ -301,6 +369,17 @@ def _tap_answer(outcome: service.ReminderTapOutcome, already: str) -> str:
 
 
 # -- small pieces ----------------------------------------------------------------------
+
+
+async def _tell_partner(context: Context, reply: Reply) -> None:
+    """Tell the other partner what changed; the change is saved, so a failure is logged."""
+    if reply.tell is None:
+        return
+    partner, text = reply.tell
+    try:
+        await send_private(context.bot, partner, text)
+    except TelegramError as error:
+        log.warning("could not tell user %s of a reminder change: %r", partner, error)
 
 
 async def _reply(update: Update, reply: Reply) -> None:

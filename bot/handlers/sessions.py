@@ -45,6 +45,7 @@ from routines.engine import (
     Stop,
 )
 from routines.plan import Seat
+from routines.routine_names import routine_named
 from storage.records import PairRecord
 
 _EVENTS: dict[str, type[Join | Ready | Pause | Resume | Skip | Stop | EaseOff]] = {
@@ -73,8 +74,9 @@ async def stretch(update: Update, context: Context) -> None:
     if message is None or user is None:
         return
     data = context.bot_data
-    routine_id = (context.args or ["lower-back"])[0].lower()
-    if routine_id not in data.library:
+    typed = " ".join(context.args or []) or "lower-back"
+    routine_id = routine_named(data.library.values(), typed)
+    if routine_id is None:
         await message.reply_text(render.unknown_routine(sorted(data.library)))
         return
     private = message.chat.type == ChatType.PRIVATE

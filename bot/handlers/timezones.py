@@ -2,11 +2,11 @@
 
 from __future__ import annotations
 
-from telegram import Message, Update, User
+from telegram import Chat, Message, Update, User
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler, MessageHandler, filters
 
-from bot.callbacks import ROW_ID, TIMEZONE_PICK, pattern
+from bot.callbacks import ROW_ID, TIMEZONE_CONFIRM, TIMEZONE_PICK, USER_ID, pattern
 from bot.context import BotApplication, Context
 from bot.delivery import edit_tapped, send_private
 from bot.handlers.buttons import parse_tap, refuse_tap
@@ -21,6 +21,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("timezone", timezone))
     app.add_handler(MessageHandler(filters.LOCATION & filters.ChatType.PRIVATE, location))
     app.add_handler(CallbackQueryHandler(timezone_pick, pattern=pattern(TIMEZONE_PICK)))
+    app.add_handler(CallbackQueryHandler(timezone_confirm, pattern=pattern(TIMEZONE_CONFIRM)))
 
 
 async def timezone(update: Update, context: Context) -> None:
@@ -30,7 +31,7 @@ async def timezone(update: Update, context: Context) -> None:
         return
     query = " ".join(context.args or [])
     if not query:
-        found = await _pairs_here(context, user, message)
+        found = await _pairs_here(context, user, message.chat)
         await message.reply_text(render.timezone_usage(found))
         return
     match zones.lookup(query):
@@ -40,6 +41,9 @@ async def timezone(update: Update, context: Context) -> None:
             await message.reply_text(render.zone_ambiguous(query, options))
         case zones.NotFound(suggestions):
             await message.reply_text(render.zone_not_found(query, suggestions))
+        case zones.Abbreviated(options):
+            text, markup = render.zone_abbreviated(query, options, user.id)
+            await message.reply_text(text, reply_markup=markup)
 
 
 async def location(update: Update, context: Context) -> None:
@@ -55,7 +59,7 @@ async def location(update: Update, context: Context) -> None:
 
 
 async def _apply(message: Message, user: User, context: Context, zone: str) -> None:
-    found = await _pairs_here(context, user, message)
+    found = await _pairs_here(context, user, message.chat)
     if len(found.pairs) > 1:
         text, markup = render.zone_choose_pair(found, zone)
         await message.reply_text(text, reply_markup=markup)
@@ -88,9 +92,38 @@ async def timezone_pick(update: Update, context: Context) -> None:
     await _tell_partner(result, context)
 
 
-async def _pairs_here(context: Context, user: User, message: Message) -> Partners:
+async def timezone_confirm(update: Update, context: Context) -> None:
+    """The place the asker confirmed for a clock's abbreviation ("EST" is New York)."""
+    parsed = await parse_tap(update, (TIMEZONE_CONFIRM,), USER_ID, zones.ZONE_KEYS)
+    if parsed is None:
+        return
+    query, button = parsed
+    asker, zone = button.ids[0], zones.zone_for_key(button.ids[1])
+    if zone is None or query.message is None:
+        await refuse_tap(query, render.refusal(PairingRefusal.GONE))
+        return
+    if query.from_user.id != asker:
+        await refuse_tap(query, render.NOT_FOR_YOU, alert=True)
+        return
+    found = await _pairs_here(context, query.from_user, query.message.chat)
+    await query.answer()
+    if len(found.pairs) > 1:
+        await edit_tapped(query, *render.zone_choose_pair(found, zone))
+        return
+    pair_id = found.pairs[0].id if found.pairs else None
+    result = await pairing.set_timezone(
+        context.bot_data, Account.of(query.from_user), zone, pair_id
+    )
+    # The zone is saved: the partner hears of it even if the asker's edit fails.
+    try:
+        await edit_tapped(query, _done(result, context))
+    finally:
+        await _tell_partner(result, context)
+
+
+async def _pairs_here(context: Context, user: User, chat: Chat) -> Partners:
     """The user's pairs, or the one whose home is the group the message came from."""
-    group_id = None if message.chat.type == ChatType.PRIVATE else message.chat_id
+    group_id = None if chat.type == ChatType.PRIVATE else chat.id
     return await pairing.pairs_in_reach(context.bot_data, user.id, group_id)
 
 

@@ -16,6 +16,7 @@ from bot.callbacks import (
     INVITE_DECLINE,
     REQUEST_ACCEPT,
     REQUEST_DECLINE,
+    TIMEZONE_CONFIRM,
     TIMEZONE_PICK,
     UNPAIR_CONFIRM,
     UNPAIR_KEEP,
@@ -118,11 +119,15 @@ def request_refusal(reason: PairingRefusal, other: UserRecord | None = None) -> 
     return refusal(reason, other)
 
 
+# A tap on a button meant for the person who asked (a group sees their buttons too).
+NOT_FOR_YOU = "This button isn't for you."
+
+
 def unpair_refusal(reason: PairingRefusal) -> str:
     """A tap under /unpair that changes nothing: the pair is gone, or not the tapper's."""
     if reason == PairingRefusal.GONE:
         return "This partnership has already ended."
-    return "This button isn't for you."
+    return NOT_FOR_YOU
 
 
 def _zone_line(paired: Paired, *, for_asker: bool) -> str:
@@ -316,11 +321,43 @@ def zone_ambiguous(query: str, options: tuple[str, ...]) -> str:
 def zone_not_found(query: str, suggestions: tuple[str, ...]) -> str:
     if not suggestions:
         return (
-            f"I don't know “{echo(query)}”. Try a zone like <code>Europe/Berlin</code> "
-            "or a big city near you, or share your location with me."
+            f"I don't know “{echo(query)}”. Try a big city near you or a zone, like "
+            "<code>/timezone new york</code>, <code>/timezone Europe/Berlin</code> or "
+            "<code>/timezone EST</code>, or share your location with me."
         )
     listed = "\n".join(f"<code>/timezone {escape(zone)}</code>" for zone in suggestions)
     return f"I don't know “{echo(query)}”. Did you mean:\n{listed}"
+
+
+def zone_abbreviated(
+    query: str, options: tuple[str, ...], asker: int
+) -> tuple[str, InlineKeyboardMarkup]:
+    """Which place keeps the clock the user named by its abbreviation; a button each."""
+    if len(options) == 1:
+        text = (
+            f"“{echo(query)}” is the clock of {escape(_place(options[0]))}. Use "
+            f"<b>{escape(options[0])}</b>? It follows daylight saving by itself."
+        )
+    else:
+        text = (
+            f"“{echo(query)}” is the clock of several places. Which one is yours? "
+            "It follows daylight saving by itself."
+        )
+    buttons = [
+        [
+            InlineKeyboardButton(
+                f"{_place(zone)} ({zone})",
+                callback_data=pack(TIMEZONE_CONFIRM, asker, zone_key(zone)),
+            )
+        ]
+        for zone in options
+    ]
+    return text, InlineKeyboardMarkup(buttons)
+
+
+def _place(zone: str) -> str:
+    """The city a zone is named for: "America/New_York" is "New York"."""
+    return zone.rsplit("/", 1)[-1].replace("_", " ")
 
 
 def zone_choose_pair(partners: Partners, zone: str) -> tuple[str, InlineKeyboardMarkup]:

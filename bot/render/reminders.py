@@ -39,8 +39,9 @@ def reminder(partner: str | None, pitch: Pitch, *, again: bool) -> str:
 
 
 def reminder_keyboard(pair_id: int, delivery_id: int, *, again: bool) -> InlineKeyboardMarkup:
-    """Start now, Snooze (only the first time) and Skip today."""
-    skip = InlineKeyboardButton("Skip today", callback_data=pack(REMINDER_SKIP, delivery_id))
+    """Start now, Snooze (only the first time) and Skip the rest of today."""
+    skip_data = pack(REMINDER_SKIP, delivery_id)
+    skip = InlineKeyboardButton("Skip the rest of today", callback_data=skip_data)
     snooze_data = pack(REMINDER_SNOOZE, delivery_id)
     snooze = InlineKeyboardButton("Snooze 15 min", callback_data=snooze_data)
     later = [skip] if again else [snooze, skip]
@@ -66,8 +67,18 @@ def snoozed(until: datetime, zone: str) -> str:
     return f"Snoozed. I'll remind you both again at {clock(until, zone)}."
 
 
+def snoozed_by(partner: str, until: datetime, zone: str) -> str:
+    """The other partner's reminder, once one of them snoozed it."""
+    return f"{escape(partner)} snoozed until {clock(until, zone)}. I'll remind you both then."
+
+
 def skipped() -> str:
-    return "Skipped for today. See you next time!"
+    return "Skipped the rest of today. See you next time!"
+
+
+def skipped_by(partner: str) -> str:
+    """The other partner's reminder, once one of them skipped the day."""
+    return f"{escape(partner)} skipped the rest of today. See you next time!"
 
 
 # -- answers to taps -------------------------------------------------------------------
@@ -88,20 +99,21 @@ NO_PARTNER_GROUP = (
     "or pair up here with /pair."
 )
 REMIND_USAGE = (
-    "Tell me when, in 24-hour time: /remind 07:30, /remind 19:00 weekdays "
-    "or /remind 18:00 mon,wed,fri."
+    "Tell me when: /remind 07:30, /remind 7pm, /remind 19:00 weekdays "
+    "or /remind 6:30pm mon,wed,fri."
 )
-PAUSE_USAGE = "Pause for how many days? A whole number from 1 to 60, like /pause 7."
+PAUSE_USAGE = "Pause for how long? Like /pause 3 days or /pause 1 week (at most 60 days)."
 
 
 _DAYS_HINT = "Please name the days: daily, weekdays, weekends or a list like mon,wed,fri."
 _REFUSALS = {
-    InputProblem.CLOCK_FORMAT: "Please give the time as HH:MM, like 07:30 or 19:00.",
+    InputProblem.CLOCK_FORMAT: "Please give the time like 07:30, 7pm, 7:30pm or 19h.",
     InputProblem.CLOCK_RANGE: "That time does not exist. Please give a time from 00:00 to 23:59.",
     InputProblem.NO_DAYS: _DAYS_HINT,
     InputProblem.PAUSE_RANGE: (
         f"Please pause for {MIN_PAUSE_DAYS} to {MAX_PAUSE_DAYS} days, like /pause 7."
     ),
+    InputProblem.PAUSE_FORMAT: PAUSE_USAGE,
 }
 # A day name the user typed is echoed at most this long: it may be arbitrarily long.
 _ECHOED_DAY = 20
@@ -138,6 +150,17 @@ def slot_set(
     if paused:
         text += " Reminders are paused right now; /resume turns them back on."
     return text
+
+
+def slot_set_for_partner(
+    partner: str | None, slot: ReminderSlotRecord, zone: str, *, added: bool
+) -> str:
+    """The other partner's note of a reminder one of them added or changed."""
+    did = "added a reminder" if added else "changed a reminder"
+    return (
+        f"{_who(partner)} {did} for you both: {clock_of(slot.local_time)} "
+        f"({days(slot.weekdays)}, {escape(zone)}). See them all in /reminders."
+    )
 
 
 def slot_list(
@@ -187,6 +210,20 @@ def resumed(partner: str, next_due: datetime | None, zone: str) -> str:
     return text
 
 
+def paused_for_partner(partner: str | None, until: datetime, zone: str) -> str:
+    return (
+        f"{_who(partner)} paused your reminders, back on {day(until, zone)}. "
+        "Your streak is safe. /resume brings them back sooner."
+    )
+
+
+def resumed_for_partner(partner: str | None, next_due: datetime | None, zone: str) -> str:
+    text = f"{_who(partner)} turned your reminders back on."
+    if next_due is not None:
+        text += f" Next one: {day_and_time(next_due, zone)}."
+    return text
+
+
 def not_paused(partner: str) -> str:
     return f"Reminders with {escape(partner)} aren't paused."
 
@@ -217,6 +254,11 @@ def days(mask: int) -> str:
     weekdays = Weekdays(mask)
     named = {Weekdays.DAILY: "daily", Weekdays.WEEKDAYS: "weekdays", Weekdays.WEEKENDS: "weekends"}
     return named.get(weekdays) or ", ".join(_DAY_NAMES[day] for day in weekdays.weekdays())
+
+
+def _who(name: str | None) -> str:
+    """A partner's first name at the start of a sentence, escaped; "Your partner" if unseen."""
+    return "Your partner" if name is None else escape(name)
 
 
 def _partner(name: str | None) -> str:

@@ -52,7 +52,8 @@ NOT_YOUR_BUTTON = "That button isn't yours or no longer works."
 
 
 def unknown_routine(known: list[str]) -> str:
-    return f"I don't know that routine. Try one of: {escape(', '.join(known))}."
+    examples = " or ".join(f"/stretch {escape(routine_id)}" for routine_id in known)
+    return f"I don't know that routine. Try {examples}."
 
 
 def no_partner_here(private: bool) -> str:

@@ -103,6 +103,8 @@ class SendResult:
     # A passing failure: partner -> the least wait Telegram asked for (429), in seconds.
     failed: dict[int, float] = field(default_factory=dict)
     refused: list[int] = field(default_factory=list)
+    # partner -> the message their copy became, to edit it when either partner taps.
+    message_ids: dict[int, int] = field(default_factory=dict)
 
     @property
     def delivery_id(self) -> int:
@@ -412,8 +414,15 @@ async def record_sends(resources: Resources, results: Sequence[SendResult], now:
                 _marked(item, member, CopyStatus.WAITING, attempts=attempts, retry_at=retry_at)
             )
     unreachable = sorted({user for r in results for user in r.unreachable})
+    sent = [
+        (r.delivery_id, member, r.again, message_id)
+        for r in results
+        for member, message_id in r.message_ids.items()
+        if member in r.reached
+    ]
     async with resources.db.unit() as unit:
         await unit.reminders.move_copies(changes)
+        await unit.reminders.keep_message_ids(sent)
         for user_id in unreachable:
             await unit.users.set_reachable(user_id, False, now)
         await _settle(unit, {(r.delivery_id, r.again) for r in results}, now)

@@ -183,6 +183,8 @@ class TapResult:
     outcome: ReminderTapOutcome
     pair: PairRecord | None = None
     until: datetime | None = None  # when a snoozed reminder comes again
+    # The partner's copies of this reminder on their phone, to edit alongside the tap.
+    partner_messages: tuple[int, ...] = ()
 
 
 async def snooze(resources: Resources, delivery_id: int, user_id: int, now: datetime) -> TapResult:
@@ -196,9 +198,10 @@ async def snooze(resources: Resources, delivery_id: int, user_id: int, now: date
         moved = await unit.reminders.transition(
             [delivery_id], DeliveryStatus.SNOOZED, only_from=SNOOZABLE, snooze_due_at=until
         )
+        theirs = await _partner_messages(unit, delivery_id, user_id)
         await unit.commit()
     if moved:
-        return TapResult(ReminderTapOutcome.DONE, pair, until)
+        return TapResult(ReminderTapOutcome.DONE, pair, until, theirs)
     if delivery.status in SNOOZED_BEFORE:
         return TapResult(ReminderTapOutcome.ALREADY, pair, delivery.snooze_due_at)
     return TapResult(ReminderTapOutcome.TOO_LATE, pair)
@@ -218,8 +221,19 @@ async def skip_today(
             return TapResult(ReminderTapOutcome.ALREADY, pair)
         await unit.reminders.skip_day(pair.id, today)
         await unit.reminders.cancel_snoozes(pair.id, today)
+        theirs = await _partner_messages(unit, delivery_id, user_id)
         await unit.commit()
-    return TapResult(ReminderTapOutcome.DONE, pair)
+    return TapResult(ReminderTapOutcome.DONE, pair, partner_messages=theirs)
+
+
+async def _partner_messages(unit: UnitOfWork, delivery_id: int, user_id: int) -> tuple[int, ...]:
+    """The messages the other partner's copies of this reminder became (both rounds)."""
+    copies = await unit.reminders.copies_of([delivery_id])
+    return tuple(
+        copy.message_id
+        for copy in copies
+        if copy.user_id != user_id and copy.message_id is not None
+    )
 
 
 async def _delivery_of_member(

@@ -57,7 +57,54 @@ class NotFound:
     suggestions: tuple[str, ...]
 
 
-Lookup = Found | Ambiguous | NotFound
+@dataclass(frozen=True, slots=True)
+class Abbreviated:
+    """A clock's abbreviation ("EST"): the places that keep it, for the user to confirm."""
+
+    options: tuple[str, ...]
+
+
+Lookup = Found | Ambiguous | NotFound | Abbreviated
+
+# Abbreviations people type for their clock, each to the cities that keep it. The IANA
+# database has "EST", "MST", "CET" … too, but as fixed offsets or rules of the past: a
+# pair in New York that typed "EST" would have its reminders an hour off all summer.
+# A city zone follows daylight saving; where one abbreviation names clocks on several
+# continents (IST, CST), the user picks.
+_ABBREVIATIONS: dict[str, tuple[str, ...]] = {
+    **dict.fromkeys(("est", "edt", "et"), ("America/New_York",)),
+    **dict.fromkeys(("cst", "cdt"), ("America/Chicago", "Asia/Shanghai")),
+    "ct": ("America/Chicago",),
+    **dict.fromkeys(("mst", "mdt", "mt"), ("America/Denver", "America/Phoenix")),
+    **dict.fromkeys(("pst", "pdt", "pt"), ("America/Los_Angeles",)),
+    **dict.fromkeys(("akst", "akdt"), ("America/Anchorage",)),
+    "hst": ("Pacific/Honolulu",),
+    **dict.fromkeys(("ast", "adt"), ("America/Halifax",)),
+    **dict.fromkeys(("nst", "ndt"), ("America/St_Johns",)),
+    "brt": ("America/Sao_Paulo",),
+    "bst": ("Europe/London",),
+    **dict.fromkeys(("wet", "west"), ("Europe/Lisbon",)),
+    **dict.fromkeys(("cet", "cest", "mez"), ("Europe/Berlin", "Europe/Paris")),
+    **dict.fromkeys(("eet", "eest"), ("Europe/Athens", "Europe/Helsinki")),
+    "msk": ("Europe/Moscow",),
+    "ist": ("Asia/Kolkata", "Europe/Dublin", "Asia/Jerusalem"),
+    "pkt": ("Asia/Karachi",),
+    "sgt": ("Asia/Singapore",),
+    "hkt": ("Asia/Hong_Kong",),
+    "jst": ("Asia/Tokyo",),
+    "kst": ("Asia/Seoul",),
+    **dict.fromkeys(("aest", "aedt"), ("Australia/Sydney", "Australia/Brisbane")),
+    **dict.fromkeys(("acst", "acdt"), ("Australia/Adelaide",)),
+    "awst": ("Australia/Perth",),
+    **dict.fromkeys(("nzst", "nzdt"), ("Pacific/Auckland",)),
+    "sast": ("Africa/Johannesburg",),
+    "wat": ("Africa/Lagos",),
+    "cat": ("Africa/Maputo",),
+    "eat": ("Africa/Nairobi",),
+}
+# A misspelt name is only worth suggesting when it is this close (difflib's ratio):
+# at 0.6 "Narnia" was offered Asia/Manila.
+_CLOSE_ENOUGH = 0.8
 
 
 @dataclass(frozen=True)
@@ -109,8 +156,11 @@ def is_zone(name: str) -> bool:
 
 
 def lookup(query: str) -> Lookup:
-    """Resolve what a user typed: an IANA name in any case, else a city, else advice."""
+    """Resolve what a user typed: an abbreviation, an IANA name in any case, a city, advice."""
     catalogue = _catalogue()
+    abbreviated = _ABBREVIATIONS.get(query.strip().lower())
+    if abbreviated is not None:
+        return Abbreviated(abbreviated)
     iana = re.sub(r"\s*/\s*", "/", query.strip()).replace(" ", "_").lower()
     if iana in catalogue.by_lower:
         return Found(catalogue.by_lower[iana])
@@ -164,8 +214,8 @@ def _distinct_clocks(zones: tuple[str, ...]) -> list[str]:
 
 def _suggestions(city: str, catalogue: _Catalogue) -> tuple[str, ...]:
     names = list(catalogue.by_city) + list(catalogue.by_lower)
-    close = difflib.get_close_matches(city.replace(" ", "_"), names, n=3, cutoff=0.6)
-    close += difflib.get_close_matches(city, names, n=3, cutoff=0.6)
+    close = difflib.get_close_matches(city.replace(" ", "_"), names, n=3, cutoff=_CLOSE_ENOUGH)
+    close += difflib.get_close_matches(city, names, n=3, cutoff=_CLOSE_ENOUGH)
     found: list[str] = []
     for name in close:
         for zone in catalogue.by_city.get(name) or (catalogue.by_lower[name],):

@@ -82,6 +82,7 @@ def _copy(row: ReminderRecipient) -> ReminderRecipientRecord:
         attempts=row.attempts,
         claimed_at=row.claimed_at,
         retry_at=row.retry_at,
+        message_id=row.message_id,
     )
 
 
@@ -357,6 +358,25 @@ class ReminderRepository:
                 sent_at=bindparam("b_sent_at"),
             ),
             [{f"b_{name}": value for name, value in change.items()} for change in changes],
+        )
+
+    async def keep_message_ids(self, sent: Sequence[tuple[int, int, bool, int]]) -> None:
+        """Note the message each sent copy became: (delivery_id, user_id, again, message_id)."""
+        if not sent:
+            return
+        table = cast(Table, ReminderRecipient.__table__)
+        await self._session.execute(
+            update(table)
+            .where(
+                table.c.delivery_id == bindparam("b_delivery_id"),
+                table.c.user_id == bindparam("b_user_id"),
+                table.c.again == bindparam("b_again"),
+            )
+            .values(message_id=bindparam("b_message_id")),
+            [
+                dict(b_delivery_id=d, b_user_id=u, b_again=a, b_message_id=m)
+                for d, u, a, m in sent
+            ],
         )
 
     async def delivery(self, delivery_id: int) -> ReminderDeliveryRecord | None:

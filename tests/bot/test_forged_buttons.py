@@ -38,6 +38,7 @@ BUTTONS: dict[str, tuple[str, ...]] = {
     "sf": (ROW, "3"),  # session, rating 1-5
     "sw": (ROW, "0"),  # pair, routine position
     "tz_pick": (ROW, "0"),  # pair, zone key
+    "tz_ok": (USER, "0"),  # the asker, zone key
     "rx": (ROW, ROW),  # pair, slot
     "rp": (ROW, "450", "127"),  # pair, minutes after midnight, weekday mask
     "rpa": (ROW, "7"),  # pair, days

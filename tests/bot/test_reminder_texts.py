@@ -30,8 +30,8 @@ def refusal_of(parse: Callable[[str], object], text: str) -> str:
     [
         ("25:00", "That time does not exist. Please give a time from 00:00 to 23:59."),
         ("12:60", "That time does not exist. Please give a time from 00:00 to 23:59."),
-        ("7.30pm", "Please give the time as HH:MM, like 07:30 or 19:00."),
-        ("", "Please give the time as HH:MM, like 07:30 or 19:00."),
+        ("7 o'clock", "Please give the time like 07:30, 7pm, 7:30pm or 19h."),
+        ("", "Please give the time like 07:30, 7pm, 7:30pm or 19h."),
     ],
 )
 def test_a_bad_clock_time_reads_as_one_short_sentence(text: str, line: str) -> None:

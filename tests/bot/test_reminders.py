@@ -57,10 +57,14 @@ async def pair_up(
 
 
 async def pair_with_reminders(bot: BotHarness, *times: str) -> PairRecord:
-    """Ana and Ben, partners in Berlin; Ana has asked for a daily reminder at each time."""
+    """Ana and Ben, partners in Berlin; Ana has asked for a daily reminder at each time.
+
+    Ben's notes of each new reminder are taken as read (tested on their own below).
+    """
     pair = await pair_up(bot)
     for clock_time in times:
         await bot.say(ANA, f"/remind {clock_time}")
+    bot.new(BEN.id)
     return pair
 
 
@@ -145,9 +149,17 @@ async def test_remind_with_days_and_again_at_the_same_time_updates_the_days(
     await bot.say(ANA, "/remind 19:00 weekdays")
     await bot.say(BEN, "/remind 19:00 sat,sun")
 
-    assert "19:00 (weekdays, Europe/Berlin)" in bot.new(ANA.id)[0].text
-    assert bot.new(BEN.id)[0].text.startswith(
-        "Updated: I'll remind you and Ana at 19:00 (weekends"
+    to_ana, told_ana = bot.new(ANA.id)
+    told_ben, to_ben = bot.new(BEN.id)
+    assert "19:00 (weekdays, Europe/Berlin)" in to_ana.text
+    assert to_ben.text.startswith("Updated: I'll remind you and Ana at 19:00 (weekends")
+    assert told_ben.text == (
+        "Ana added a reminder for you both: 19:00 (weekdays, Europe/Berlin). "
+        "See them all in /reminders."
+    )
+    assert told_ana.text == (
+        "Ben changed a reminder for you both: 19:00 (weekends, Europe/Berlin). "
+        "See them all in /reminders."
     )
     [slot] = await slots_of(bot, pair)
     assert slot.weekdays == 0b1100000
@@ -157,13 +169,17 @@ async def test_remind_with_days_and_again_at_the_same_time_updates_the_days(
     ("command", "answer"),
     [
         ("/remind 25:00", "That time does not exist."),
-        ("/remind 7.30pm", "Please give the time as HH:MM, like 07:30 or 19:00."),
+        ("/remind 7 o'clock", "Please give the time like 07:30, 7pm, 7:30pm or 19h."),
+        ("/remind 13pm", "That time does not exist."),
         ("/remind 07:30 someday", 'I don\'t know the day "someday".'),
         ("/remind 07:30 mon <b>", 'I don\'t know the day "&lt;b&gt;".'),
-        ("/remind", "Tell me when, in 24-hour time"),
-        ("/pause 0", "Pause for how many days?"),
-        ("/pause 61", "Pause for how many days?"),
-        ("/pause soon", "Pause for how many days?"),
+        ("/remind", "Tell me when: /remind 07:30, /remind 7pm"),
+        ("/pause", "Pause for how long? Like /pause 3 days or /pause 1 week"),
+        ("/pause 0", "Please pause for 1 to 60 days, like /pause 7."),
+        ("/pause 61", "Please pause for 1 to 60 days, like /pause 7."),
+        ("/pause 9 weeks", "Please pause for 1 to 60 days, like /pause 7."),
+        ("/pause soon", "Pause for how long? Like /pause 3 days or /pause 1 week"),
+        ("/pause 3 months", "Pause for how long? Like /pause 3 days or /pause 1 week"),
     ],
 )
 async def test_bad_input_gets_one_clear_line_and_changes_nothing(
@@ -271,11 +287,14 @@ async def test_pause_and_resume_answer_in_the_pairs_zone(bot: BotHarness) -> Non
     await bot.say(BEN, "/resume")
     await bot.say(BEN, "/resume")
 
-    assert bot.new(ANA.id)[0].text == (
+    assert [m.text for m in bot.new(ANA.id)] == [
         "Reminders with Ben are paused, back on Mon 9 Nov. "
-        "Your streak is safe. /resume brings them back sooner."
-    )
+        "Your streak is safe. /resume brings them back sooner.",
+        "Ben turned your reminders back on. Next one: Tue 3 Nov, 07:30.",
+    ]
     assert [m.text for m in bot.new(BEN.id)] == [
+        "Ana paused your reminders, back on Mon 9 Nov. "
+        "Your streak is safe. /resume brings them back sooner.",
         "Reminders with Ana are back on. Next one: Tue 3 Nov, 07:30.",
         "Reminders with Ana aren't paused.",
     ]
@@ -313,7 +332,11 @@ async def test_a_reminder_arrives_on_both_phones_once_with_its_buttons(bot: BotH
         f"{_minutes(bot)} minutes."
     )
     assert to_ben.text.startswith("⏰ Time to stretch, together with Ana.")
-    assert [label for label, _ in to_ana.buttons] == ["Start now", "Snooze 15 min", "Skip today"]
+    assert [label for label, _ in to_ana.buttons] == [
+        "Start now",
+        "Snooze 15 min",
+        "Skip the rest of today",
+    ]
     [delivery] = await deliveries_of(bot, pair)
     assert delivery.status == "sent" and delivery.local_date == berlin(2026, 11, 2, 0).date()
     [slot] = await slots_of(bot, pair)
@@ -326,22 +349,26 @@ async def test_snooze_sends_the_reminder_once_more_fifteen_minutes_later(bot: Bo
     [to_ana] = reminders_in(bot, ANA)
     [to_ben] = reminders_in(bot, BEN)
 
+    bens_snooze = to_ben.button("Snooze")
+
     bot.clock.set(berlin(2026, 11, 2, 10, 7))
     await bot.press(ANA, to_ana, "Snooze")
-    second = await bot.press(BEN, to_ben, "Snooze")
+    assert to_ben.text == "Ana snoozed until 10:22. I'll remind you both then."
+    assert [label for label, _ in to_ben.buttons] == ["Start now"]
+    second = await bot.press_data(BEN, to_ben, bens_snooze)
     await tick(bot, berlin(2026, 11, 2, 10, 21, 59))
-    assert len(reminders_in(bot, BEN)) == 1
+    assert len(reminders_in(bot, BEN)) == 0  # his first copy says Ana snoozed it
     await tick(bot, berlin(2026, 11, 2, 10, 22))
     await tick(bot, berlin(2026, 11, 2, 10, 40))
 
     assert to_ana.text == "Snoozed. I'll remind you both again at 10:22."
     assert [label for label, _ in to_ana.buttons] == ["Start now"]
     assert second == "Already snoozed."
-    assert len(reminders_in(bot, BEN)) == 2
+    assert len(reminders_in(bot, BEN)) == 1
     for person in (ANA, BEN):
         again = reminders_in(bot, person)[-1]
         assert again.text.startswith("⏰ Here's your snoozed reminder, together with")
-        assert [label for label, _ in again.buttons] == ["Start now", "Skip today"]
+        assert [label for label, _ in again.buttons] == ["Start now", "Skip the rest of today"]
     [delivery] = await deliveries_of(bot, pair)
     assert delivery.status == "resent"
 
@@ -352,14 +379,18 @@ async def test_skip_today_silences_the_rest_of_the_day_but_not_tomorrow(bot: Bot
     [to_ana] = reminders_in(bot, ANA)
     [to_ben] = reminders_in(bot, BEN)
 
-    await bot.press(BEN, to_ben, "Skip today")
-    again = await bot.press(ANA, to_ana, "Skip today")
+    anas_skip = to_ana.button("Skip the rest of today")
+
+    await bot.press(BEN, to_ben, "Skip the rest of today")
+    assert to_ana.text == "Ben skipped the rest of today. See you next time!"
+    assert to_ana.buttons == []
+    again = await bot.press_data(ANA, to_ana, anas_skip)
     await tick(bot, berlin(2026, 11, 2, 18, 0))
-    assert len(reminders_in(bot, ANA)) == 1
+    assert len(reminders_in(bot, ANA)) == 0  # her copy says Ben skipped the day
     await tick(bot, berlin(2026, 11, 3, 10, 5))
 
     assert bot.last(BEN.id).text.startswith("⏰ Time to stretch")
-    assert to_ben.text == "Skipped for today. See you next time!" and to_ben.buttons == []
+    assert to_ben.text == "Skipped the rest of today. See you next time!" and to_ben.buttons == []
     assert again == "Today is already skipped."
     assert [d.status for d in await deliveries_of(bot, pair)] == ["skipped", "skipped", "sent"]
 

@@ -181,7 +181,7 @@ async def test_stretch_without_a_partner_or_with_an_unknown_routine_explains(
     assert bot.texts(CAL.id) == [
         "You need a partner first: send /invite and share the link, "
         "or reply to your partner's message in a group with /pair.",
-        "I don't know that routine. Try one of: lower-back, quick.",
+        "I don't know that routine. Try /stretch lower-back or /stretch quick.",
     ]
 
 

@@ -20,6 +20,7 @@ from routines.reminder_time import (
     next_due,
     parse_clock,
     parse_days,
+    parse_pause,
     pause_until,
 )
 
@@ -89,12 +90,19 @@ def test_a_24_hour_clock_time_is_read(text: str, expected: time) -> None:
         ("25:00", InputProblem.CLOCK_RANGE),
         ("12:60", InputProblem.CLOCK_RANGE),
         ("24:00", InputProblem.CLOCK_RANGE),
-        ("7.30pm", InputProblem.CLOCK_FORMAT),
+        ("13pm", InputProblem.CLOCK_RANGE),
+        ("0am", InputProblem.CLOCK_RANGE),
+        ("19:30pm", InputProblem.CLOCK_RANGE),
+        ("25h", InputProblem.CLOCK_RANGE),
         ("7:5", InputProblem.CLOCK_FORMAT),
         ("", InputProblem.CLOCK_FORMAT),
         ("7", InputProblem.CLOCK_FORMAT),
+        ("7:", InputProblem.CLOCK_FORMAT),
+        ("7.", InputProblem.CLOCK_FORMAT),
         ("007:30", InputProblem.CLOCK_FORMAT),
-        ("7:30pm", InputProblem.CLOCK_FORMAT),
+        ("7 o'clock", InputProblem.CLOCK_FORMAT),
+        ("7pmm", InputProblem.CLOCK_FORMAT),
+        ("h30", InputProblem.CLOCK_FORMAT),
         ("٠٧:٣٠", InputProblem.CLOCK_FORMAT),
     ],
 )
@@ -103,6 +111,76 @@ def test_a_bad_clock_time_is_refused_with_what_is_wrong(text: str, problem: Inpu
         parse_clock(text)
     assert caught.value.problem is problem
     assert caught.value.token == ""
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("7pm", time(19, 0)),
+        ("7 PM", time(19, 0)),
+        ("7p.m.", time(19, 0)),
+        ("7am", time(7, 0)),
+        ("7:30pm", time(19, 30)),
+        ("7:30 am", time(7, 30)),
+        ("7.30pm", time(19, 30)),
+        ("12am", time(0, 0)),
+        ("12:15am", time(0, 15)),
+        ("12pm", time(12, 0)),
+        ("7.30", time(7, 30)),
+        ("19.05", time(19, 5)),
+        ("19h", time(19, 0)),
+        ("19H", time(19, 0)),
+        ("7h45", time(7, 45)),
+    ],
+)
+def test_everyday_ways_of_writing_a_time_are_read(text: str, expected: time) -> None:
+    assert parse_clock(text) == expected
+
+
+# --- parse_pause ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("text", "days"),
+    [
+        ("7", 7),
+        ("1", 1),
+        ("3 days", 3),
+        ("1 day", 1),
+        ("3days", 3),
+        ("3d", 3),
+        ("3 D", 3),
+        ("1 week", 7),
+        ("2 weeks", 14),
+        ("1w", 7),
+        ("2 wks", 14),
+        ("8 weeks", 56),
+        ("60", 60),
+    ],
+)
+def test_a_pause_is_read_in_days_or_weeks(text: str, days: int) -> None:
+    assert parse_pause(text) == days
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("0", InputProblem.PAUSE_RANGE),
+        ("61", InputProblem.PAUSE_RANGE),
+        ("9 weeks", InputProblem.PAUSE_RANGE),
+        ("0 weeks", InputProblem.PAUSE_RANGE),
+        ("", InputProblem.PAUSE_FORMAT),
+        ("three days", InputProblem.PAUSE_FORMAT),
+        ("3 months", InputProblem.PAUSE_FORMAT),
+        ("-3", InputProblem.PAUSE_FORMAT),
+        ("1.5 weeks", InputProblem.PAUSE_FORMAT),
+        ("٣", InputProblem.PAUSE_FORMAT),
+    ],
+)
+def test_a_bad_pause_is_refused_with_what_is_wrong(text: str, problem: InputProblem) -> None:
+    with pytest.raises(ReminderInputError) as caught:
+        parse_pause(text)
+    assert caught.value.problem is problem
 
 
 # --- parse_days ----------------------------------------------------------------------
