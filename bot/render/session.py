@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import (
     SESSION_EASE_OFF,
     SESSION_JOIN,
+    SESSION_KEEP_GOING,
     SESSION_NOT_NOW,
     SESSION_PAUSE,
     SESSION_RATE,
@@ -18,6 +19,7 @@ from bot.callbacks import (
     SESSION_RESUME,
     SESSION_SKIP,
     SESSION_STOP,
+    SESSION_STOP_ASK,
     pack,
 )
 from bot.render.instructions import instruction
@@ -46,6 +48,11 @@ _TAPPED = {
     SESSION_SKIP: "Skipped for both of you.",
     SESSION_STOP: "Stopped for both of you.",
 }
+
+# A card's Stop only asks: one stray tap on a phone lying on the mat must not end the
+# session for both. The question is the tap's answer; the card's buttons become the choice.
+STOP_QUESTION = "Stop for both of you?"
+KEPT_GOING = "Carrying on."
 
 WHO_WITH = "Who do you want to stretch with?"
 NOT_YOUR_BUTTON = "That button isn't yours or no longer works."
@@ -157,14 +164,20 @@ def setup_card(
         lines += ["", f"<i>{escape(step.exercise.purpose)}</i>"]
     lines += ["", *(f"• {escape(cue)}" for cue in step.exercise.safety)]
     lines += ["", "Tap Ready when you're in position."]
+    return "\n".join(lines), _setup_keyboard(session_id, state)
+
+
+def _setup_keyboard(session_id: int, state: SessionState) -> InlineKeyboardMarkup:
+    # Skip here skips a whole exercise, so it says which one.
+    skip = f"Skip {state.step.exercise.name}"
     keyboard = [
         [_button("Ready", SESSION_READY, session_id, state.version)],
         [
-            _button("Skip", SESSION_SKIP, session_id, state.version),
-            _button("Stop", SESSION_STOP, session_id, state.version),
+            _button(skip, SESSION_SKIP, session_id, state.version),
+            _button("Stop", SESSION_STOP_ASK, session_id, state.version),
         ],
     ]
-    return "\n".join(lines), InlineKeyboardMarkup(keyboard)
+    return InlineKeyboardMarkup(keyboard)
 
 
 def whole_seconds(left: timedelta) -> int:
@@ -195,7 +208,7 @@ def _hold_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKe
     row = [
         _button("Pause", SESSION_PAUSE, session_id, state.version),
         _button("Skip", SESSION_SKIP, session_id, state.version),
-        _button("Stop", SESSION_STOP, session_id, state.version),
+        _button("Stop", SESSION_STOP_ASK, session_id, state.version),
     ]
     rows = [row]
     if state.phase is Phase.HOLDING and state.step.role_of(seat) is Role.RECEIVER:
@@ -214,15 +227,42 @@ def paused_card(
         else ""
     )
     text = f"{_header(state, seat)}\n\n{who}{detail}\nResume when you're both set."
-    keyboard = InlineKeyboardMarkup(
+    return text, _paused_keyboard(session_id, state)
+
+
+def _paused_keyboard(session_id: int, state: SessionState) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
         [
             [
                 _button("Resume", SESSION_RESUME, session_id, state.version),
-                _button("Stop", SESSION_STOP, session_id, state.version),
+                _button("Stop", SESSION_STOP_ASK, session_id, state.version),
             ]
         ]
     )
-    return text, keyboard
+
+
+def stop_choice_keyboard(session_id: int, version: int) -> InlineKeyboardMarkup:
+    """The buttons a card's Stop turns into: the confirmed Stop, or back to the card."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("Stop for both", SESSION_STOP, session_id, version),
+                _button("Keep going", SESSION_KEEP_GOING, session_id, version),
+            ]
+        ]
+    )
+
+
+def card_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKeyboardMarkup:
+    """The buttons of the card a phone shows now: what Keep going puts back.
+
+    Only cards with Stop get here (setup, hold, switch, paused); a lobby card has Not now.
+    """
+    if state.phase is Phase.SETUP:
+        return _setup_keyboard(session_id, state)
+    if state.phase is Phase.PAUSED:
+        return _paused_keyboard(session_id, state)
+    return _hold_keyboard(session_id, state, seat)
 
 
 def unreachable_pause_note(name: str) -> str:

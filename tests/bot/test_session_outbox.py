@@ -9,7 +9,7 @@ import pytest
 from bot.config import Settings
 from bot.services import sessions
 from routines.engine import TimerElapsed
-from tests.bot.session_helpers import ANA, BEN, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, pair_in_database, stop_for_both
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.fake_telegram import SentMessage, World
@@ -167,7 +167,7 @@ async def test_a_summary_that_fails_once_arrives_on_retry(bot: BotHarness, failu
     ana_setup, _ = await _joined(bot)
     bot.world.fail("sendMessage", failure, chat_id=BEN.id)
 
-    await bot.press(ANA, ana_setup, "Stop")
+    await stop_for_both(bot, ANA, ana_setup)
     [ana_summary] = bot.new(ANA.id)
     assert bot.new(BEN.id) == []
 
