@@ -142,9 +142,13 @@ def open_chat_keyboard(names: list[str], link: str) -> InlineKeyboardMarkup | No
 def group_end_line(names: tuple[str, str], state: SessionState) -> str:
     first, second = (escape(name) for name in names)
     return (
-        f"{first} and {second} just stretched: {state.holds_done} holds, "
+        f"{first} and {second} just stretched: {_count(state.holds_done, 'hold')}, "
         f"{minutes(state.held_seconds)} min."
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _header(state: SessionState, seat: Seat) -> str:
@@ -289,26 +293,35 @@ def ease_off_alert(receiver_name: str) -> str:
 
 
 def summary(state: SessionState, exercises_done: int, streak_days: int) -> str:
-    """The end of a session on both phones; a rating question follows when they stretched."""
-    if state.phase is Phase.ABANDONED:
-        return (
-            "This session ended because it sat idle. Start again with /stretch whenever you like."
-        )
-    if state.started_at is None:
-        return "This session was called off before it began. Start again with /stretch."
-    headline = (
-        "Well done, session complete!"
-        if state.end_reason is EndReason.COMPLETED
-        else "Session stopped. Every stretch counts."
-    )
-    days = "day" if streak_days == 1 else "days"
+    """The end of a session on both phones.
+
+    After at least one hold, however it ended, what was done and the rating question;
+    before any hold, one line.
+    """
+    if not state.holds_done:
+        if state.phase is Phase.ABANDONED:
+            return (
+                "This session ended because it sat idle. "
+                "Start again with /stretch whenever you like."
+            )
+        if state.started_at is None:
+            return "This session was called off before it began. Start again with /stretch."
+        return "Stopped before the first hold. Start again with /stretch whenever you like."
+    headline = _HEADLINES[state.end_reason or EndReason.STOPPED]
     return (
         f"{headline}\n"
         f"Stretches: {exercises_done} · holds: {state.holds_done} · "
         f"{minutes(state.held_seconds)} min\n"
-        f"Your streak: {streak_days} {days}\n\n"
+        f"Your streak: {_count(streak_days, 'day')}\n\n"
         "How does your back feel? (1 = sore, 5 = great)"
     )
+
+
+_HEADLINES = {
+    EndReason.COMPLETED: "Well done, session complete!",
+    EndReason.STOPPED: "Session stopped. Every stretch counts.",
+    EndReason.ABANDONED: "This session ended because it sat idle. Here is what you did.",
+}
 
 
 def rating_keyboard(session_id: int) -> InlineKeyboardMarkup:

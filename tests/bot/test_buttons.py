@@ -125,6 +125,10 @@ async def test_a_rating_tapped_twice_is_noted_without_an_apology(
     await pair_in_database(bot, ANA, SAM)
     await bot.say(ANA, "/stretch quick")
     await bot.press(SAM, bot.new(SAM.id)[-1], "Join")
+    for person in (ANA, SAM):
+        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await bot.advance(60)  # one hold done, so the summary asks for a rating
+    bot.new(SAM.id)
     await stop_for_both(bot, ANA, bot.new(ANA.id)[-1])
     summary = bot.new(ANA.id)[-1]
     four = summary.button("4")

@@ -58,7 +58,7 @@ async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHar
     ]
     for person in (ANA, BEN):
         [summary] = bot.new(person.id)
-        assert summary.text.startswith("Session stopped.")
+        assert summary.text.startswith("Stopped before the first hold.")
 
 
 async def test_two_starts_at_once_for_the_same_people_open_one_lobby(

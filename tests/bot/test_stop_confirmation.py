@@ -91,7 +91,7 @@ async def test_the_confirmation_stops_the_session_for_both(bot: BotHarness) -> N
 
     for person in (ANA, BEN):
         [summary] = bot.new(person.id)
-        assert summary.text.startswith("Session stopped.")
+        assert summary.text.startswith("Stopped before the first hold.")
 
 
 async def test_a_confirmation_left_from_an_earlier_step_is_refused(bot: BotHarness) -> None:
@@ -165,7 +165,7 @@ async def test_a_confirmation_whose_answer_fails_still_stops_both(
 
     for person in (ANA, BEN):
         [summary] = bot.new(person.id)
-        assert summary.text.startswith("Session stopped.")
+        assert summary.text.startswith("Stopped before the first hold.")
 
 
 @pytest.mark.parametrize("failure", FAILURES)
