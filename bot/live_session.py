@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from routines.engine import Effect, Phase, SessionState
+from routines.engine import Effect, SessionState
 from routines.plan import Seat
 from storage.records import SessionRecord
 
@@ -33,8 +33,9 @@ class Live:
 
     @property
     def stretched(self) -> bool:
-        """It began and was not abandoned: its summary has a streak and a rating."""
-        return self.state.phase is not Phase.ABANDONED and self.state.started_at is not None
+        """At least one hold ran to its end: however the session ended (completed,
+        stopped, left idle), its summary shows that work, the streak and a rating."""
+        return self.state.holds_done > 0
 
     def name_of(self, seat: Seat) -> str:
         return self.names[seat]

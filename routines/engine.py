@@ -561,7 +561,8 @@ def _end(state: SessionState, now: datetime, reason: EndReason) -> Transition:
         paused_by=None,
     )
     effects: list[Effect] = [CancelTimer(), Finished(reason)]
-    if state.started_at is not None and reason is not EndReason.ABANDONED:
+    if state.holds_done:
+        # Work counts however the session ended; a session with no hold done is no news.
         effects.append(PostToGroup("end"))
     return Transition(ended, tuple(effects))
 

@@ -11,6 +11,7 @@ from bot.callbacks import (
     ROW_ID,
     SESSION_EASE_OFF,
     SESSION_JOIN,
+    SESSION_KEEP_GOING,
     SESSION_NOT_NOW,
     SESSION_PAUSE,
     SESSION_RATE,
@@ -18,6 +19,7 @@ from bot.callbacks import (
     SESSION_RESUME,
     SESSION_SKIP,
     SESSION_STOP,
+    SESSION_STOP_ASK,
     STRETCH_WITH,
     Ints,
     pack,
@@ -36,9 +38,11 @@ from bot.services.users import Account
 from bot.session_flow import flow_for
 from routines.engine import (
     EaseOff,
+    EventRefusal,
     EventRefused,
     Join,
     Pause,
+    Phase,
     Ready,
     Resume,
     Skip,
@@ -64,6 +68,8 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("stretch", stretch))
     app.add_handler(CallbackQueryHandler(choose_partner, pattern=pattern(STRETCH_WITH)))
     app.add_handler(CallbackQueryHandler(rate, pattern=pattern(SESSION_RATE)))
+    for action in (SESSION_STOP_ASK, SESSION_KEEP_GOING):
+        app.add_handler(CallbackQueryHandler(stop_question, pattern=pattern(action)))
     for action in _EVENTS:
         app.add_handler(CallbackQueryHandler(session_button, pattern=pattern(action)))
 
@@ -188,6 +194,44 @@ async def session_button(update: Update, context: Context) -> None:
         await query.answer(toast(_toast(button.action, applied)))
     finally:
         await flow_for(context).follow(applied)
+
+
+async def stop_question(update: Update, context: Context) -> None:
+    """A card's Stop asks "Stop for both of you?"; Keep going puts the card's buttons back.
+
+    Nothing is saved: only the confirmed Stop (SESSION_STOP) goes to the engine. Both
+    taps are checked as a Stop would be, so a stale, forged or stranger's tap is refused.
+    """
+    parsed = await parse_tap(update, (SESSION_STOP_ASK, SESSION_KEEP_GOING), ROW_ID, COUNTER)
+    if parsed is None:
+        return
+    query, button = parsed
+    session_id, version = button.ids
+    user_id = query.from_user.id
+    try:
+        live = await sessions.check(
+            context.bot_data, session_id, Stop(user_id=user_id, version=version)
+        )
+    except EventRefused as refused:
+        await refuse_tap(query, render.refusal(refused.reason), alert=True)
+        return
+    except sessions.SessionMissing:
+        await refuse_tap(query, render.refusal_missing())
+        return
+    seat = live.state.seat_of(user_id)
+    if seat is None or live.state.phase is Phase.LOBBY:
+        # No lobby card carries this Stop: the lobby has Not now.
+        await refuse_tap(query, render.refusal(EventRefusal.NOT_NOW), alert=True)
+        return
+    if button.action == SESSION_STOP_ASK:
+        markup = render.stop_choice_keyboard(live.id, live.state.version)
+        answer = render.STOP_QUESTION
+    else:
+        markup = render.card_keyboard(live.id, live.state, seat)
+        answer = render.KEPT_GOING
+    # Buttons first: if this edit fails the card keeps its Stop, and a second tap asks again.
+    await edit_tapped(query, None, markup)
+    await query.answer(answer)
 
 
 def _toast(action: str, applied: Applied) -> str:

@@ -11,6 +11,7 @@ from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 from bot.callbacks import (
     SESSION_EASE_OFF,
     SESSION_JOIN,
+    SESSION_KEEP_GOING,
     SESSION_NOT_NOW,
     SESSION_PAUSE,
     SESSION_RATE,
@@ -18,6 +19,7 @@ from bot.callbacks import (
     SESSION_RESUME,
     SESSION_SKIP,
     SESSION_STOP,
+    SESSION_STOP_ASK,
     pack,
 )
 from bot.render.instructions import instruction
@@ -46,6 +48,11 @@ _TAPPED = {
     SESSION_SKIP: "Skipped for both of you.",
     SESSION_STOP: "Stopped for both of you.",
 }
+
+# A card's Stop only asks: one stray tap on a phone lying on the mat must not end the
+# session for both. The question is the tap's answer; the card's buttons become the choice.
+STOP_QUESTION = "Stop for both of you?"
+KEPT_GOING = "Carrying on."
 
 WHO_WITH = "Who do you want to stretch with?"
 NOT_YOUR_BUTTON = "That button isn't yours or no longer works."
@@ -136,9 +143,13 @@ def open_chat_keyboard(names: list[str], link: str) -> InlineKeyboardMarkup | No
 def group_end_line(names: tuple[str, str], state: SessionState) -> str:
     first, second = (escape(name) for name in names)
     return (
-        f"{first} and {second} just stretched: {state.holds_done} holds, "
+        f"{first} and {second} just stretched: {_count(state.holds_done, 'hold')}, "
         f"{minutes(state.held_seconds)} min."
     )
+
+
+def _count(number: int, noun: str) -> str:
+    return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
 def _header(state: SessionState, seat: Seat) -> str:
@@ -158,14 +169,20 @@ def setup_card(
         lines += ["", f"<i>{escape(step.exercise.purpose)}</i>"]
     lines += ["", *(f"• {escape(cue)}" for cue in step.exercise.safety)]
     lines += ["", "Tap Ready when you're in position."]
+    return "\n".join(lines), _setup_keyboard(session_id, state)
+
+
+def _setup_keyboard(session_id: int, state: SessionState) -> InlineKeyboardMarkup:
+    # Skip here skips a whole exercise, so it says which one.
+    skip = f"Skip {state.step.exercise.name}"
     keyboard = [
         [_button("Ready", SESSION_READY, session_id, state.version)],
         [
-            _button("Skip", SESSION_SKIP, session_id, state.version),
-            _button("Stop", SESSION_STOP, session_id, state.version),
+            _button(skip, SESSION_SKIP, session_id, state.version),
+            _button("Stop", SESSION_STOP_ASK, session_id, state.version),
         ],
     ]
-    return "\n".join(lines), InlineKeyboardMarkup(keyboard)
+    return InlineKeyboardMarkup(keyboard)
 
 
 def whole_seconds(left: timedelta) -> int:
@@ -196,7 +213,7 @@ def _hold_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKe
     row = [
         _button("Pause", SESSION_PAUSE, session_id, state.version),
         _button("Skip", SESSION_SKIP, session_id, state.version),
-        _button("Stop", SESSION_STOP, session_id, state.version),
+        _button("Stop", SESSION_STOP_ASK, session_id, state.version),
     ]
     rows = [row]
     if state.phase is Phase.HOLDING and state.step.role_of(seat) is Role.RECEIVER:
@@ -215,15 +232,42 @@ def paused_card(
         else ""
     )
     text = f"{_header(state, seat)}\n\n{who}{detail}\nResume when you're both set."
-    keyboard = InlineKeyboardMarkup(
+    return text, _paused_keyboard(session_id, state)
+
+
+def _paused_keyboard(session_id: int, state: SessionState) -> InlineKeyboardMarkup:
+    return InlineKeyboardMarkup(
         [
             [
                 _button("Resume", SESSION_RESUME, session_id, state.version),
-                _button("Stop", SESSION_STOP, session_id, state.version),
+                _button("Stop", SESSION_STOP_ASK, session_id, state.version),
             ]
         ]
     )
-    return text, keyboard
+
+
+def stop_choice_keyboard(session_id: int, version: int) -> InlineKeyboardMarkup:
+    """The buttons a card's Stop turns into: the confirmed Stop, or back to the card."""
+    return InlineKeyboardMarkup(
+        [
+            [
+                _button("Stop for both", SESSION_STOP, session_id, version),
+                _button("Keep going", SESSION_KEEP_GOING, session_id, version),
+            ]
+        ]
+    )
+
+
+def card_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKeyboardMarkup:
+    """The buttons of the card a phone shows now: what Keep going puts back.
+
+    Only cards with Stop get here (setup, hold, switch, paused); a lobby card has Not now.
+    """
+    if state.phase is Phase.SETUP:
+        return _setup_keyboard(session_id, state)
+    if state.phase is Phase.PAUSED:
+        return _paused_keyboard(session_id, state)
+    return _hold_keyboard(session_id, state, seat)
 
 
 def unreachable_pause_note(name: str) -> str:
@@ -250,26 +294,35 @@ def ease_off_alert(receiver_name: str) -> str:
 
 
 def summary(state: SessionState, exercises_done: int, streak_days: int) -> str:
-    """The end of a session on both phones; a rating question follows when they stretched."""
-    if state.phase is Phase.ABANDONED:
-        return (
-            "This session ended because it sat idle. Start again with /stretch whenever you like."
-        )
-    if state.started_at is None:
-        return "This session was called off before it began. Start again with /stretch."
-    headline = (
-        "Well done, session complete!"
-        if state.end_reason is EndReason.COMPLETED
-        else "Session stopped. Every stretch counts."
-    )
-    days = "day" if streak_days == 1 else "days"
+    """The end of a session on both phones.
+
+    After at least one hold, however it ended, what was done and the rating question;
+    before any hold, one line.
+    """
+    if not state.holds_done:
+        if state.phase is Phase.ABANDONED:
+            return (
+                "This session ended because it sat idle. "
+                "Start again with /stretch whenever you like."
+            )
+        if state.started_at is None:
+            return "This session was called off before it began. Start again with /stretch."
+        return "Stopped before the first hold. Start again with /stretch whenever you like."
+    headline = _HEADLINES[state.end_reason or EndReason.STOPPED]
     return (
         f"{headline}\n"
         f"Stretches: {exercises_done} · holds: {state.holds_done} · "
         f"{minutes(state.held_seconds)} min\n"
-        f"Your streak: {streak_days} {days}\n\n"
+        f"Your streak: {_count(streak_days, 'day')}\n\n"
         "How does your back feel? (1 = sore, 5 = great)"
     )
+
+
+_HEADLINES = {
+    EndReason.COMPLETED: "Well done, session complete!",
+    EndReason.STOPPED: "Session stopped. Every stretch counts.",
+    EndReason.ABANDONED: "This session ended because it sat idle. Here is what you did.",
+}
 
 
 def rating_keyboard(session_id: int) -> InlineKeyboardMarkup:

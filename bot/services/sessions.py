@@ -142,6 +142,19 @@ async def live_of_user(data: Resources, user_id: int) -> SessionRecord | None:
         return await unit.sessions.live_of_user(user_id)
 
 
+async def check(data: Resources, session_id: int, event: Event) -> Live:
+    """The session if the engine would take `event` now; nothing is saved.
+
+    For a question asked before an event (Stop asks first): the same refusals as `apply`
+    (EventRefused, SessionMissing), so a stale or forged button is turned down alike.
+    """
+    live = await load(data, session_id)
+    if live is None:
+        raise SessionMissing(session_id)
+    advance(live.state, event, data.clock.now())
+    return live
+
+
 async def apply(data: Resources, session_id: int, event: Event) -> Applied:
     """Run one event through the engine and save the result before anything is sent.
 

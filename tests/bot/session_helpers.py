@@ -49,3 +49,9 @@ def expect_card(message: SentMessage, step: Step, seat: Seat, total: int) -> Non
     assert escape(step.exercise.name) in message.text
     assert ROLE_LINE[step.role_of(seat)] in message.text
     assert escape(instruction(step, seat)) in message.text
+
+
+async def stop_for_both(bot: BotHarness, person: Person, card: SentMessage) -> str | None:
+    """`person` taps Stop on `card`, is asked, and confirms; the answer to the confirmation."""
+    assert await bot.press(person, card, "Stop") == "Stop for both of you?"
+    return await bot.press(person, card, "Stop for both")

@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot import callbacks
 from bot.render.basics import SORRY
-from tests.bot.session_helpers import pair_in_database
+from tests.bot.session_helpers import pair_in_database, stop_for_both
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Person
 
@@ -125,7 +125,11 @@ async def test_a_rating_tapped_twice_is_noted_without_an_apology(
     await pair_in_database(bot, ANA, SAM)
     await bot.say(ANA, "/stretch quick")
     await bot.press(SAM, bot.new(SAM.id)[-1], "Join")
-    await bot.press(ANA, bot.new(ANA.id)[-1], "Stop")
+    for person in (ANA, SAM):
+        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await bot.advance(60)  # one hold done, so the summary asks for a rating
+    bot.new(SAM.id)
+    await stop_for_both(bot, ANA, bot.new(ANA.id)[-1])
     summary = bot.new(ANA.id)[-1]
     four = summary.button("4")
     assert await bot.press(ANA, summary, "4") == "Thanks, noted: 4 of 5."

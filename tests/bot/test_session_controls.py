@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database, stop_for_both
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group
 
@@ -75,14 +75,15 @@ async def test_stop_ends_the_session_for_both_and_remembers_how_far_they_got(
     [ana_setup] = bot.new(ANA.id)
     bot.new(BEN.id)
 
-    assert await bot.press(BEN, ana_setup, "Stop") == "Stopped for both of you."
+    ready = ana_setup.button("Ready")
+    assert await stop_for_both(bot, BEN, ana_setup) == "Stopped for both of you."
 
     for person in (ANA, BEN):
         [summary] = bot.new(person.id)
         assert summary.text.startswith("Session stopped.")
         assert "Stretches: 1 · holds: 1 · 1 min" in summary.text
     # Buttons of a finished session answer and change nothing.
-    assert await bot.press(ANA, ana_setup, "Ready") == "This session has ended."
+    assert await bot.press_data(ANA, ana_setup, ready) == "This session has ended."
     async with bot.app.bot_data.db.unit() as unit:
         result = await unit.results.of_session(1)
     assert result is not None

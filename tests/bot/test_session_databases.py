@@ -46,8 +46,10 @@ async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHar
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
 
+    for person, card in ((ANA, ana_setup), (BEN, ben_setup)):
+        assert await bot.press(person, card, "Stop") == "Stop for both of you?"
     answers = await asyncio.gather(
-        bot.press(ANA, ana_setup, "Stop"), bot.press(BEN, ben_setup, "Stop")
+        bot.press(ANA, ana_setup, "Stop for both"), bot.press(BEN, ben_setup, "Stop for both")
     )
 
     assert sorted(a or "" for a in answers) == [
@@ -56,7 +58,7 @@ async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHar
     ]
     for person in (ANA, BEN):
         [summary] = bot.new(person.id)
-        assert summary.text.startswith("Session stopped.")
+        assert summary.text.startswith("Stopped before the first hold.")
 
 
 async def test_two_starts_at_once_for_the_same_people_open_one_lobby(

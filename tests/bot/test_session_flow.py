@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from routines.engine import LOBBY_IDLE_LIMIT
 from routines.plan import PlanOptions, Seat, StepKind
-from tests.bot.session_helpers import ANA, BEN, HOME, expect_card, pair_in_database
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    HOME,
+    expect_card,
+    pair_in_database,
+    stop_for_both,
+)
 from tests.harness import BotHarness
 
 
@@ -84,8 +91,12 @@ async def test_each_partner_rates_their_own_back_once_the_session_is_over(
     await bot.say(ANA, "/stretch quick")
     [ben_lobby] = bot.new(BEN.id)
     await bot.press(BEN, ben_lobby, "Join")
-    ana_setup = bot.new(ANA.id)[-1]
-    await bot.press(ANA, ana_setup, "Stop")
+    # One hold done, then stopped: a rating is asked only of a session with work in it.
+    for person in (ANA, BEN):
+        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await bot.advance(60)
+    bot.new(BEN.id)
+    await stop_for_both(bot, ANA, bot.new(ANA.id)[-1])
 
     summaries = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
     five_on_anas_phone = summaries[ANA].button("5")

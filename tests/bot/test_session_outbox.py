@@ -9,7 +9,7 @@ import pytest
 from bot.config import Settings
 from bot.services import sessions
 from routines.engine import TimerElapsed
-from tests.bot.session_helpers import ANA, BEN, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, pair_in_database, stop_for_both
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.fake_telegram import SentMessage, World
@@ -164,10 +164,16 @@ async def test_a_refused_partner_is_not_tried_again_and_the_session_pauses_as_be
 
 @pytest.mark.parametrize("failure", FAILURES)
 async def test_a_summary_that_fails_once_arrives_on_retry(bot: BotHarness, failure: str) -> None:
-    ana_setup, _ = await _joined(bot)
+    ana_setup, ben_setup = await _joined(bot)
+    # One hold done first, so the summary carries the rating buttons.
+    await bot.press(ANA, ana_setup, "Ready")
+    await bot.press(BEN, ben_setup, "Ready")
+    await bot.advance(60)
+    bot.new(BEN.id)
+    ana_setup = bot.new(ANA.id)[-1]
     bot.world.fail("sendMessage", failure, chat_id=BEN.id)
 
-    await bot.press(ANA, ana_setup, "Stop")
+    await stop_for_both(bot, ANA, ana_setup)
     [ana_summary] = bot.new(ANA.id)
     assert bot.new(BEN.id) == []
 
