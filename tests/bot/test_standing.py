@@ -5,7 +5,7 @@ from __future__ import annotations
 from telegram.ext import CommandHandler
 
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database, stop_for_both
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -144,7 +144,7 @@ async def test_back_to_my_card_when_paused_shows_the_paused_card_with_resume(
 
 async def test_after_a_stopped_session_start_offers_a_new_one(bot: BotHarness) -> None:
     cards = await _in_setup(bot)
-    await bot.press(BEN, cards[BEN.id], "Stop")
+    await stop_for_both(bot, BEN, cards[BEN.id])
     bot.new(ANA.id)
 
     await bot.say(ANA, "/start")
@@ -160,7 +160,7 @@ async def test_an_old_back_to_my_card_button_changes_nothing_once_the_session_en
     cards = await _in_setup(bot)
     await bot.say(ANA, "/start")
     [reply] = bot.new(ANA.id)
-    await bot.press(BEN, cards[BEN.id], "Stop")
+    await stop_for_both(bot, BEN, cards[BEN.id])
     bot.new(ANA.id)
 
     assert await bot.press(ANA, reply, "Back to my card") == "This session no longer exists."
