@@ -13,6 +13,9 @@ from routines.model import Exercise, Routine
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 MIN_HOLD_SECONDS = 1
 MAX_HOLD_SECONDS = 600
+# Below this a couple cannot let go, re-cross legs or walk round and take hold again.
+MIN_SWITCH_SECONDS = 8
+MAX_SWITCH_SECONDS = 60
 # Ids travel in button data and storage keys, so they stay short and plain.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 MAX_TEXT_LENGTH = 600
@@ -29,6 +32,8 @@ TEXT_FIELDS = (
     "helper_during",
 )
 EXERCISE_KEYS = ("id", *TEXT_FIELDS, "hold_seconds", "per_side", "safety")
+# Keys only a per-side exercise has: required there, refused on a one-sided exercise.
+PER_SIDE_KEYS = ("switch_seconds",)
 
 
 class RoutineFileError(Exception):
@@ -65,10 +70,12 @@ class _Checker:
     def fail(self, problem: str, field: str | None = None) -> RoutineFileError:
         return RoutineFileError(self.path, problem, exercise_id=self.exercise_id, field=field)
 
-    def check_keys(self, allowed: tuple[str, ...]) -> None:
+    def check_keys(self, allowed: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
         for key in self.table:
-            if key not in allowed:
-                raise self.fail(f"unknown key (allowed: {', '.join(allowed)})", key)
+            if key not in allowed and key not in optional:
+                raise self.fail(
+                    f"unknown key (allowed: {', '.join((*allowed, *optional))})", key
+                )
         for key in allowed:
             if key not in self.table:
                 raise self.fail("missing", key)
@@ -112,6 +119,18 @@ class _Checker:
             )
         return value
 
+    def switch_seconds(self, field: str) -> int:
+        value = self.table[field]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"must be a whole number of seconds, got {value!r}", field)
+        if not MIN_SWITCH_SECONDS <= value <= MAX_SWITCH_SECONDS:
+            raise self.fail(
+                f"must be between {MIN_SWITCH_SECONDS} and {MAX_SWITCH_SECONDS} seconds "
+                f"(time to change sides), got {value}",
+                field,
+            )
+        return value
+
     def flag(self, field: str) -> bool:
         value = self.table[field]
         if not isinstance(value, bool):
@@ -133,18 +152,26 @@ def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
         raise RoutineFileError(path, "must be a table", exercise_id=label)
     raw_id = raw.get("id")
     checker = _Checker(path, raw, raw_id if isinstance(raw_id, str) and raw_id else label)
-    checker.check_keys(EXERCISE_KEYS)
+    checker.check_keys(EXERCISE_KEYS, optional=PER_SIDE_KEYS)
+    exercise_id = checker.identifier("id")
+    per_side = checker.flag("per_side")
+    for key in PER_SIDE_KEYS:
+        if per_side and key not in raw:
+            raise checker.fail("missing (a per-side exercise needs it)", key)
+        if not per_side and key in raw:
+            raise checker.fail("only a per-side exercise has this (per_side = false)", key)
     return Exercise(
-        id=checker.identifier("id"),
+        id=exercise_id,
         name=checker.text("name"),
         purpose=checker.text("purpose"),
         hold_seconds=checker.hold_seconds("hold_seconds"),
-        per_side=checker.flag("per_side"),
+        per_side=per_side,
         receiver_setup=checker.text("receiver_setup"),
         helper_setup=checker.text("helper_setup"),
         receiver_during=checker.text("receiver_during"),
         helper_during=checker.text("helper_during"),
         safety=checker.texts("safety"),
+        switch_seconds=checker.switch_seconds("switch_seconds") if per_side else None,
     )
 
 

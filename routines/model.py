@@ -19,6 +19,10 @@ class Exercise:
     receiver_during: str
     helper_during: str
     safety: tuple[str, ...]
+    # Seconds between the two sides of a per-side exercise, set per exercise in the
+    # routine file because re-crossing legs takes longer than moving a hand; None on a
+    # one-sided exercise, which has no switch.
+    switch_seconds: int | None = None
 
 
 @dataclass(frozen=True, slots=True)

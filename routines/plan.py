@@ -8,9 +8,6 @@ from typing import Any
 
 from routines.model import Exercise, Routine
 
-# Long enough to let go, turn and take hold again; short enough to keep warm.
-SWITCH_SECONDS = 5.0
-
 
 class Seat(IntEnum):
     """The two places in a session; A is the partner listed first."""
@@ -180,8 +177,10 @@ def build_plan(routine: Routine, options: PlanOptions | None = None) -> Plan:
         hold = exercise.hold_seconds * options.hold_scale
         add(StepKind.SETUP, exercise, receiver, None, 0.0, turn)
         if exercise.per_side:
+            if exercise.switch_seconds is None:
+                raise ValueError(f"per-side exercise {exercise.id!r} has no switch_seconds")
             add(StepKind.HOLD, exercise, receiver, FIRST_SIDE, hold, turn)
-            switch = SWITCH_SECONDS * options.hold_scale
+            switch = exercise.switch_seconds * options.hold_scale
             add(StepKind.SWITCH, exercise, receiver, SECOND_SIDE, switch, turn)
             add(StepKind.HOLD, exercise, receiver, SECOND_SIDE, hold, turn)
         else:

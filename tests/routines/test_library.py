@@ -103,3 +103,15 @@ def test_no_run_of_eight_words_of_the_article_appears_in_the_library(
     article = runs(words(SEED.read_text(encoding="utf-8"), join_inner=join_inner))
     ours = runs(words(path.read_text(encoding="utf-8"), join_inner=join_inner))
     assert not sorted(" ".join(run) for run in article & ours)
+
+
+def test_every_switch_gives_more_than_the_old_five_seconds_and_figure_4_the_most(
+    library: dict[str, Routine],
+) -> None:
+    for routine in library.values():
+        for e in routine.exercises:
+            assert (e.switch_seconds is not None) == e.per_side, e.id
+            assert e.switch_seconds is None or e.switch_seconds >= 10, e.id
+    lower_back = library["lower-back"]
+    figure_4 = lower_back.exercise("supine-figure-4").switch_seconds
+    assert figure_4 == max(e.switch_seconds or 0 for e in lower_back.exercises)

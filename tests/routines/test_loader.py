@@ -142,6 +142,51 @@ def test_a_field_of_the_wrong_type_or_shape_is_refused(
     assert (error.exercise_id, error.field) == ("butterfly", field)
 
 
+PER_SIDE = {"per_side": "per_side = true", "switch_seconds": "switch_seconds = 12"}
+
+
+def test_a_per_side_exercise_loads_with_its_switch_time(tmp_path: Path) -> None:
+    routine = load_routine(write(tmp_path, exercise(**PER_SIDE)))
+    assert routine.exercises[0].switch_seconds == 12
+
+
+@pytest.mark.parametrize("seconds", [0, 5, 7])
+def test_a_switch_time_below_the_floor_is_refused_naming_file_exercise_and_field(
+    tmp_path: Path, seconds: int
+) -> None:
+    text = exercise(per_side="per_side = true", switch_seconds=f"switch_seconds = {seconds}")
+    error = refusal(write(tmp_path, text))
+    assert (error.path.name, error.exercise_id, error.field) == (
+        "sample.toml",
+        "butterfly",
+        "switch_seconds",
+    )
+    assert f"between 8 and 60 seconds (time to change sides), got {seconds}" in str(error)
+
+
+def test_the_floor_itself_is_an_accepted_switch_time(tmp_path: Path) -> None:
+    text = exercise(per_side="per_side = true", switch_seconds="switch_seconds = 8")
+    assert load_routine(write(tmp_path, text)).exercises[0].switch_seconds == 8
+
+
+@pytest.mark.parametrize("line", ['switch_seconds = "12"', "switch_seconds = 12.5"])
+def test_a_switch_time_that_is_not_whole_seconds_is_refused(tmp_path: Path, line: str) -> None:
+    error = refusal(write(tmp_path, exercise(per_side="per_side = true", switch_seconds=line)))
+    assert (error.exercise_id, error.field) == ("butterfly", "switch_seconds")
+
+
+def test_a_per_side_exercise_without_a_switch_time_is_refused(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, exercise(per_side="per_side = true")))
+    assert (error.exercise_id, error.field) == ("butterfly", "switch_seconds")
+    assert "per-side exercise needs it" in error.problem
+
+
+def test_a_switch_time_on_a_one_sided_exercise_is_refused(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, exercise(switch_seconds="switch_seconds = 12")))
+    assert (error.exercise_id, error.field) == ("butterfly", "switch_seconds")
+    assert "only a per-side exercise" in error.problem
+
+
 def test_a_routine_without_exercises_is_refused(tmp_path: Path) -> None:
     error = refusal(write(tmp_path, header=HEADER + "exercises = []\n"))
     assert error.field == "exercises"
@@ -216,3 +261,12 @@ def test_the_check_command_fails_on_a_broken_file_and_names_the_field(tmp_path: 
     assert lines[0].startswith("ok good.toml: 1 exercises")
     assert lines[1].startswith("error bad.toml")
     assert "helper_setup" in lines[1]
+
+
+def test_the_check_command_says_which_switch_time_is_too_short(tmp_path: Path) -> None:
+    text = exercise(per_side="per_side = true", switch_seconds="switch_seconds = 5")
+    result = run_check(str(write(tmp_path, text, stem="rushed")))
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "error rushed.toml, exercise 'butterfly', field 'switch_seconds': must be between 8"
+    )

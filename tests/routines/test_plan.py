@@ -9,7 +9,6 @@ from routines.model import Exercise, Routine
 from routines.plan import (
     FIRST_SIDE,
     SECOND_SIDE,
-    SWITCH_SECONDS,
     Plan,
     PlanOptions,
     Role,
@@ -63,7 +62,8 @@ def test_the_last_four_exercises_hold_each_side_with_a_switch_between(
 def test_the_estimated_time_is_the_sum_of_holds_and_switches(lower_back: Routine) -> None:
     plan = plan_of(lower_back)
     holds = 2 * (60 + 30 + 30 + 4 * 2 * 30)
-    switches = 2 * 4 * SWITCH_SECONDS
+    # Per-side switches, as set in the file: hamstring, figure 4, quad, twist; two turns.
+    switches = 2 * (10 + 15 + 12 + 12)
     assert plan.total_seconds == holds + switches
     assert plan.total_seconds == sum(s.seconds for s in plan.steps if s.is_timed)
     assert all(s.seconds == 0 for s in plan.steps if s.kind is StepKind.SETUP)
@@ -157,3 +157,23 @@ def test_a_single_exercise_routine_makes_a_two_turn_plan() -> None:
         (StepKind.HOLD, Seat.B),
     ]
     assert plan.total_seconds == 20
+
+
+def test_each_switch_lasts_as_long_as_its_exercise_asks_scaled_like_the_holds(
+    lower_back: Routine,
+) -> None:
+    for scale in (1.0, 0.5):
+        plan = plan_of(lower_back, hold_scale=scale)
+        switches = {s.exercise.id: s.seconds for s in plan.steps if s.kind is StepKind.SWITCH}
+        assert switches == {
+            "supine-hamstring": 10 * scale,
+            "supine-figure-4": 15 * scale,
+            "prone-quad": 12 * scale,
+            "supine-twist": 12 * scale,
+        }
+
+
+def test_a_per_side_exercise_without_a_switch_time_cannot_be_planned() -> None:
+    exercise = Exercise("x", "X", "p", 10, True, "rs", "hs", "rd", "hd", ("s",))
+    with pytest.raises(ValueError, match="'x' has no switch_seconds"):
+        build_plan(Routine("r", "R", "S", (exercise,)))
