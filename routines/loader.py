@@ -34,6 +34,8 @@ TEXT_FIELDS = (
 EXERCISE_KEYS = ("id", *TEXT_FIELDS, "hold_seconds", "per_side", "safety")
 # Keys only a per-side exercise has: required there, refused on a one-sided exercise.
 PER_SIDE_KEYS = ("switch_seconds",)
+# A per-side exercise may give each role its own words for the left side: both or neither.
+LEFT_SIDE_KEYS = ("receiver_setup_left", "helper_setup_left")
 
 
 class RoutineFileError(Exception):
@@ -152,14 +154,21 @@ def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
         raise RoutineFileError(path, "must be a table", exercise_id=label)
     raw_id = raw.get("id")
     checker = _Checker(path, raw, raw_id if isinstance(raw_id, str) and raw_id else label)
-    checker.check_keys(EXERCISE_KEYS, optional=PER_SIDE_KEYS)
+    checker.check_keys(EXERCISE_KEYS, optional=(*PER_SIDE_KEYS, *LEFT_SIDE_KEYS))
     exercise_id = checker.identifier("id")
     per_side = checker.flag("per_side")
     for key in PER_SIDE_KEYS:
         if per_side and key not in raw:
             raise checker.fail("missing (a per-side exercise needs it)", key)
+    for key in (*PER_SIDE_KEYS, *LEFT_SIDE_KEYS):
         if not per_side and key in raw:
             raise checker.fail("only a per-side exercise has this (per_side = false)", key)
+    given = [key for key in LEFT_SIDE_KEYS if key in raw]
+    if given and len(given) < len(LEFT_SIDE_KEYS):
+        missing = next(key for key in LEFT_SIDE_KEYS if key not in raw)
+        raise checker.fail(
+            f"missing (both roles need left-side words, {given[0]} is set)", missing
+        )
     return Exercise(
         id=exercise_id,
         name=checker.text("name"),
@@ -172,6 +181,8 @@ def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
         helper_during=checker.text("helper_during"),
         safety=checker.texts("safety"),
         switch_seconds=checker.switch_seconds("switch_seconds") if per_side else None,
+        receiver_setup_left=checker.text("receiver_setup_left") if given else None,
+        helper_setup_left=checker.text("helper_setup_left") if given else None,
     )
 
 

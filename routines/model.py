@@ -23,6 +23,10 @@ class Exercise:
     # routine file because re-crossing legs takes longer than moving a hand; None on a
     # one-sided exercise, which has no switch.
     switch_seconds: int | None = None
+    # How each role gets into the left side, for per-side exercises whose hands or legs
+    # are not symmetric, so nobody works out a mirror image on the mat. Both or neither.
+    receiver_setup_left: str | None = None
+    helper_setup_left: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -102,15 +102,16 @@ class Step:
 
     def routine_words(self, seat: Seat) -> str | None:
         """The routine file's words for this partner now: how to get into position, or
-        what to do during the hold. A switch has none of its own; the bot says which
-        side is next (bot/render/instructions.py), and safety cues are separate."""
+        what to do during the hold. A switch reads the file's left-side words when it
+        has them; without, None, and the bot asks for the mirror image
+        (bot/render/instructions.py). Safety cues are separate."""
         receiving = self.role_of(seat) is Role.RECEIVER
         exercise = self.exercise
         if self.kind is StepKind.SETUP:
             return exercise.receiver_setup if receiving else exercise.helper_setup
         if self.kind is StepKind.HOLD:
             return exercise.receiver_during if receiving else exercise.helper_during
-        return None
+        return exercise.receiver_setup_left if receiving else exercise.helper_setup_left
 
 
 @dataclass(frozen=True, slots=True)

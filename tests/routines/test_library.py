@@ -115,3 +115,16 @@ def test_every_switch_gives_more_than_the_old_five_seconds_and_figure_4_the_most
     lower_back = library["lower-back"]
     figure_4 = lower_back.exercise("supine-figure-4").switch_seconds
     assert figure_4 == max(e.switch_seconds or 0 for e in lower_back.exercises)
+
+
+def test_every_per_side_exercise_says_in_its_own_words_how_each_role_moves_left(
+    library: dict[str, Routine],
+) -> None:
+    for routine in library.values():
+        for e in routine.exercises:
+            if not e.per_side:
+                continue
+            for words in (e.receiver_setup_left, e.helper_setup_left):
+                assert words is not None, e.id
+                assert "mirror" not in words.lower(), e.id
+            assert "left" in f"{e.receiver_setup_left} {e.helper_setup_left}".lower(), e.id

@@ -187,6 +187,52 @@ def test_a_switch_time_on_a_one_sided_exercise_is_refused(tmp_path: Path) -> Non
     assert "only a per-side exercise" in error.problem
 
 
+LEFT_WORDS = {
+    "receiver_setup_left": 'receiver_setup_left = "Hug your left knee in."',
+    "helper_setup_left": 'helper_setup_left = "Stand at their left side."',
+}
+
+
+def test_a_per_side_exercise_loads_its_left_side_words_for_both_roles(tmp_path: Path) -> None:
+    loaded = load_routine(write(tmp_path, exercise(**PER_SIDE, **LEFT_WORDS))).exercises[0]
+    assert (loaded.receiver_setup_left, loaded.helper_setup_left) == (
+        "Hug your left knee in.",
+        "Stand at their left side.",
+    )
+
+
+def test_a_per_side_exercise_may_go_without_left_side_words(tmp_path: Path) -> None:
+    loaded = load_routine(write(tmp_path, exercise(**PER_SIDE))).exercises[0]
+    assert loaded.receiver_setup_left is loaded.helper_setup_left is None
+
+
+@pytest.mark.parametrize("field", ["receiver_setup_left", "helper_setup_left"])
+def test_a_left_side_text_on_a_one_sided_exercise_is_refused(tmp_path: Path, field: str) -> None:
+    error = refusal(write(tmp_path, exercise(**{field: LEFT_WORDS[field]})))
+    assert (error.path.name, error.exercise_id, error.field) == ("sample.toml", "butterfly", field)
+    assert "only a per-side exercise" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("receiver_setup_left", "helper_setup_left"),
+        ("helper_setup_left", "receiver_setup_left"),
+    ],
+)
+def test_left_side_words_for_one_role_only_are_refused(
+    tmp_path: Path, given: str, missing: str
+) -> None:
+    error = refusal(write(tmp_path, exercise(**PER_SIDE, **{given: LEFT_WORDS[given]})))
+    assert (error.exercise_id, error.field) == ("butterfly", missing)
+
+
+def test_left_side_words_are_checked_like_every_other_text(tmp_path: Path) -> None:
+    words = {**LEFT_WORDS, "helper_setup_left": 'helper_setup_left = "Left <b>side</b>"'}
+    error = refusal(write(tmp_path, exercise(**PER_SIDE, **words)))
+    assert (error.exercise_id, error.field) == ("butterfly", "helper_setup_left")
+
+
 def test_a_routine_without_exercises_is_refused(tmp_path: Path) -> None:
     error = refusal(write(tmp_path, header=HEADER + "exercises = []\n"))
     assert error.field == "exercises"
@@ -269,4 +315,15 @@ def test_the_check_command_says_which_switch_time_is_too_short(tmp_path: Path) -
     assert result.returncode == 1
     assert result.stdout.startswith(
         "error rushed.toml, exercise 'butterfly', field 'switch_seconds': must be between 8"
+    )
+
+
+def test_the_check_command_says_which_one_sided_exercise_has_left_side_words(
+    tmp_path: Path,
+) -> None:
+    text = exercise(receiver_setup_left=LEFT_WORDS["receiver_setup_left"])
+    result = run_check(str(write(tmp_path, text, stem="lopsided")))
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "error lopsided.toml, exercise 'butterfly', field 'receiver_setup_left': only a per-side"
     )

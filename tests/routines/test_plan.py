@@ -121,7 +121,7 @@ def test_each_partner_reads_their_own_role_and_the_routines_words_for_it(
     assert hold.routine_words(Seat.B) == exercise.helper_during
 
 
-def test_per_side_steps_say_which_side_and_a_switch_has_no_routine_words(
+def test_per_side_steps_say_which_side_and_a_switch_reads_each_roles_left_side_words(
     lower_back: Routine,
 ) -> None:
     plan = plan_of(lower_back)
@@ -134,6 +134,16 @@ def test_per_side_steps_say_which_side_and_a_switch_has_no_routine_words(
         SECOND_SIDE,
     )
     assert (FIRST_SIDE, SECOND_SIDE) == (Side.RIGHT, Side.LEFT)
+    # B is stretched in this turn, A helps.
+    assert switch.routine_words(Seat.B) == switch.exercise.receiver_setup_left
+    assert switch.routine_words(Seat.A) == switch.exercise.helper_setup_left
+    assert switch.routine_words(Seat.A) is not None
+
+
+def test_a_switch_without_left_side_words_in_the_file_has_no_routine_words() -> None:
+    exercise = Exercise("x", "X", "p", 10, True, "rs", "hs", "rd", "hd", ("s",), 10)
+    switch = build_plan(Routine("r", "R", "S", (exercise,))).steps[2]
+    assert switch.kind is StepKind.SWITCH
     assert switch.routine_words(Seat.A) is switch.routine_words(Seat.B) is None
 
 
