@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routines.model import Exercise, Routine
+from routines.model import Cue, Exercise, Routine
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 MIN_HOLD_SECONDS = 1
@@ -36,6 +36,11 @@ EXERCISE_KEYS = ("id", *TEXT_FIELDS, "hold_seconds", "per_side", "safety")
 PER_SIDE_KEYS = ("switch_seconds",)
 # A per-side exercise may give each role its own words for the left side: both or neither.
 LEFT_SIDE_KEYS = ("receiver_setup_left", "helper_setup_left")
+# Cues inside a hold: each a [[exercises.cues]] table with a moment and words for both.
+CUE_KEYS = ("at_seconds", "receiver", "helper")
+# The bot shows a cue by editing both hold cards, and a hold gets at most two edits
+# (bot/session_timers.py), so a hold carries at most two cues.
+MAX_CUES_PER_HOLD = 2
 
 
 class RoutineFileError(Exception):
@@ -64,13 +69,22 @@ class RoutineFileError(Exception):
 class _Checker:
     """Reads fields out of one table and raises with the right location on a problem."""
 
-    def __init__(self, path: Path, table: Mapping[str, Any], exercise_id: str | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        table: Mapping[str, Any],
+        exercise_id: str | None,
+        prefix: str = "",
+    ) -> None:
         self.path = path
         self.table = table
         self.exercise_id = exercise_id
+        # Names a nested table's field in full, e.g. "cues[2]." + "at_seconds".
+        self.prefix = prefix
 
     def fail(self, problem: str, field: str | None = None) -> RoutineFileError:
-        return RoutineFileError(self.path, problem, exercise_id=self.exercise_id, field=field)
+        named = None if field is None else f"{self.prefix}{field}"
+        return RoutineFileError(self.path, problem, exercise_id=self.exercise_id, field=named)
 
     def check_keys(self, allowed: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
         for key in self.table:
@@ -148,13 +162,39 @@ class _Checker:
         return tuple(self._check_text(item, field) for item in value)
 
 
+def _parse_cues(path: Path, exercise_id: str, hold: int, raw: object) -> tuple[Cue, ...]:
+    """The cues of one exercise, each inside its hold, at distinct moments, in order."""
+    where = _Checker(path, {}, exercise_id)
+    if not isinstance(raw, list) or not raw:
+        raise where.fail("must be a list of [[exercises.cues]] tables", "cues")
+    if len(raw) > MAX_CUES_PER_HOLD:
+        raise where.fail(f"at most {MAX_CUES_PER_HOLD} cues per hold, got {len(raw)}", "cues")
+    cues: list[Cue] = []
+    for number, table in enumerate(raw, start=1):
+        if not isinstance(table, dict):
+            raise where.fail("must be a table", f"cues[{number}]")
+        checker = _Checker(path, table, exercise_id, prefix=f"cues[{number}].")
+        checker.check_keys(CUE_KEYS)
+        at = table["at_seconds"]
+        if isinstance(at, bool) or not isinstance(at, int):
+            raise checker.fail(f"must be a whole number of seconds, got {at!r}", "at_seconds")
+        if not 0 < at < hold:
+            raise checker.fail(
+                f"{at} s is outside its {hold} s hold (a cue falls inside it)", "at_seconds"
+            )
+        if cues and at <= cues[-1].at_seconds:
+            raise checker.fail("cues come in the order of their moments", "at_seconds")
+        cues.append(Cue(at, receiver=checker.text("receiver"), helper=checker.text("helper")))
+    return tuple(cues)
+
+
 def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
     label = f"#{position}"
     if not isinstance(raw, dict):
         raise RoutineFileError(path, "must be a table", exercise_id=label)
     raw_id = raw.get("id")
     checker = _Checker(path, raw, raw_id if isinstance(raw_id, str) and raw_id else label)
-    checker.check_keys(EXERCISE_KEYS, optional=(*PER_SIDE_KEYS, *LEFT_SIDE_KEYS))
+    checker.check_keys(EXERCISE_KEYS, optional=(*PER_SIDE_KEYS, *LEFT_SIDE_KEYS, "cues"))
     exercise_id = checker.identifier("id")
     per_side = checker.flag("per_side")
     for key in PER_SIDE_KEYS:
@@ -169,11 +209,12 @@ def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
         raise checker.fail(
             f"missing (both roles need left-side words, {given[0]} is set)", missing
         )
+    hold_seconds = checker.hold_seconds("hold_seconds")
     return Exercise(
         id=exercise_id,
         name=checker.text("name"),
         purpose=checker.text("purpose"),
-        hold_seconds=checker.hold_seconds("hold_seconds"),
+        hold_seconds=hold_seconds,
         per_side=per_side,
         receiver_setup=checker.text("receiver_setup"),
         helper_setup=checker.text("helper_setup"),
@@ -183,6 +224,7 @@ def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
         switch_seconds=checker.switch_seconds("switch_seconds") if per_side else None,
         receiver_setup_left=checker.text("receiver_setup_left") if given else None,
         helper_setup_left=checker.text("helper_setup_left") if given else None,
+        cues=_parse_cues(path, exercise_id, hold_seconds, raw["cues"]) if "cues" in raw else (),
     )
 
 

@@ -6,7 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from routines.model import Exercise, Routine
+from routines.model import Cue, Exercise, Routine
 
 
 class Seat(IntEnum):
@@ -96,6 +96,23 @@ class Step:
     @property
     def is_timed(self) -> bool:
         return self.kind is not StepKind.SETUP
+
+    @property
+    def cue_moments(self) -> tuple[float, ...]:
+        """When this hold's cues come, in seconds after it starts, scaled like the hold."""
+        if self.kind is not StepKind.HOLD:
+            return ()
+        ratio = self.seconds / self.exercise.hold_seconds
+        return tuple(cue.at_seconds * ratio for cue in self.exercise.cues)
+
+    def cue_at(self, elapsed: float) -> Cue | None:
+        """The latest cue whose moment has come `elapsed` seconds into this hold: it
+        stays on the card until the next one, since it says what to do from then on."""
+        current = None
+        for moment, cue in zip(self.cue_moments, self.exercise.cues, strict=False):
+            if moment <= elapsed:
+                current = cue
+        return current
 
     def role_of(self, seat: Seat) -> Role:
         return Role.RECEIVER if seat is self.receiver else Role.HELPER

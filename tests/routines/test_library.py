@@ -128,3 +128,22 @@ def test_every_per_side_exercise_says_in_its_own_words_how_each_role_moves_left(
                 assert words is not None, e.id
                 assert "mirror" not in words.lower(), e.id
             assert "left" in f"{e.receiver_setup_left} {e.helper_setup_left}".lower(), e.id
+
+
+def test_childs_pose_asks_the_helper_to_rest_the_palms_and_lean_in_at_the_half(
+    library: dict[str, Routine],
+) -> None:
+    for routine in library.values():
+        childs_pose = routine.exercise("childs-pose")
+        [halfway] = childs_pose.cues
+        assert halfway.at_seconds * 2 == childs_pose.hold_seconds
+        assert "palms" in halfway.helper and "lean in softly" in halfway.helper
+
+
+def test_the_straddle_fold_readies_the_helper_at_ten_seconds_left(
+    library: dict[str, Routine],
+) -> None:
+    straddle = library["lower-back"].exercise("straddle-fold")
+    [nearly] = straddle.cues
+    assert straddle.hold_seconds - nearly.at_seconds == 10
+    assert "back up" in nearly.helper

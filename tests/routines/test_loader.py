@@ -233,6 +233,57 @@ def test_left_side_words_are_checked_like_every_other_text(tmp_path: Path) -> No
     assert (error.exercise_id, error.field) == ("butterfly", "helper_setup_left")
 
 
+def cue(at: object = 15, receiver: str = "Breathe out.", helper: str = "Lean in.") -> str:
+    return f"""
+[[exercises.cues]]
+at_seconds = {at}
+receiver = "{receiver}"
+helper = "{helper}"
+"""
+
+
+def test_cues_load_in_their_order_with_words_for_both_roles(tmp_path: Path) -> None:
+    text = exercise(hold=60) + cue(30) + cue(50, "Nearly there.", "Get ready.")
+    [loaded] = load_routine(write(tmp_path, text)).exercises
+    assert [(c.at_seconds, c.receiver, c.helper) for c in loaded.cues] == [
+        (30, "Breathe out.", "Lean in."),
+        (50, "Nearly there.", "Get ready."),
+    ]
+
+
+@pytest.mark.parametrize("at", [0, -5, 30, 45])
+def test_a_cue_outside_its_hold_is_refused_naming_file_exercise_and_field(
+    tmp_path: Path, at: int
+) -> None:
+    error = refusal(write(tmp_path, exercise(hold=30) + cue(at)))
+    assert (error.path.name, error.exercise_id, error.field) == (
+        "sample.toml",
+        "butterfly",
+        "cues[1].at_seconds",
+    )
+    assert f"{at} s is outside its 30 s hold" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("cues", "field", "problem"),
+    [
+        (cue(10) + cue(20) + cue(25), "cues", "at most 2 cues per hold, got 3"),
+        (cue(20) + cue(10), "cues[2].at_seconds", "in the order of their moments"),
+        (cue(20) + cue(20), "cues[2].at_seconds", "in the order of their moments"),
+        (cue('"15"'), "cues[1].at_seconds", "whole number of seconds"),
+        (cue(15, helper="Lean <b>in</b>"), "cues[1].helper", "must not contain"),
+        (cue(15).replace('receiver = "Breathe out."\n', ""), "cues[1].receiver", "missing"),
+        ("cues = []\n", "cues", "list of [[exercises.cues]] tables"),
+    ],
+)
+def test_a_malformed_cue_is_refused_with_its_place(
+    tmp_path: Path, cues: str, field: str, problem: str
+) -> None:
+    error = refusal(write(tmp_path, exercise(hold=30) + cues))
+    assert (error.exercise_id, error.field) == ("butterfly", field)
+    assert problem in error.problem
+
+
 def test_a_routine_without_exercises_is_refused(tmp_path: Path) -> None:
     error = refusal(write(tmp_path, header=HEADER + "exercises = []\n"))
     assert error.field == "exercises"
@@ -326,4 +377,12 @@ def test_the_check_command_says_which_one_sided_exercise_has_left_side_words(
     assert result.returncode == 1
     assert result.stdout.startswith(
         "error lopsided.toml, exercise 'butterfly', field 'receiver_setup_left': only a per-side"
+    )
+
+
+def test_the_check_command_says_which_cue_falls_outside_its_hold(tmp_path: Path) -> None:
+    result = run_check(str(write(tmp_path, exercise(hold=30) + cue(40), stem="late")))
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "error late.toml, exercise 'butterfly', field 'cues[1].at_seconds': 40 s is outside"
     )

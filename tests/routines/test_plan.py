@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from routines.loader import load_library
-from routines.model import Exercise, Routine
+from routines.model import Cue, Exercise, Routine
 from routines.plan import (
     FIRST_SIDE,
     SECOND_SIDE,
@@ -187,3 +187,29 @@ def test_a_per_side_exercise_without_a_switch_time_cannot_be_planned() -> None:
     exercise = Exercise("x", "X", "p", 10, True, "rs", "hs", "rd", "hd", ("s",))
     with pytest.raises(ValueError, match="'x' has no switch_seconds"):
         build_plan(Routine("r", "R", "S", (exercise,)))
+
+
+def test_a_holds_cues_come_at_their_moments_scaled_like_the_hold(lower_back: Routine) -> None:
+    for scale in (1.0, 0.5):
+        plan = plan_of(lower_back, hold_scale=scale)
+        setup, hold = plan.steps[:2]
+        assert hold.exercise.id == "childs-pose"
+        assert hold.cue_moments == (30 * scale,)
+        assert setup.cue_moments == ()
+    switch = next(s for s in plan.steps if s.kind is StepKind.SWITCH)
+    assert switch.cue_moments == ()
+
+
+def test_a_cue_shows_from_its_moment_until_the_next_one() -> None:
+    cues = (Cue(10, "r1", "h1"), Cue(20, "r2", "h2"))
+    exercise = Exercise("x", "X", "p", 30, False, "rs", "hs", "rd", "hd", ("s",), cues=cues)
+    hold = build_plan(Routine("r", "R", "S", (exercise,)), PlanOptions(hold_scale=2)).steps[1]
+    assert hold.cue_moments == (20, 40)
+    assert [hold.cue_at(t) for t in (0, 19.9, 20, 39, 40, 60)] == [
+        None,
+        None,
+        cues[0],
+        cues[0],
+        cues[1],
+        cues[1],
+    ]
