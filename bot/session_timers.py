@@ -8,7 +8,7 @@ the session, asks the engine and talks to Telegram; this module only decides whe
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine
+from collections.abc import Callable, Coroutine, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -19,14 +19,16 @@ from bot.clock import Clock
 from bot.context import Context
 from bot.live_session import Applied, Live
 from bot.render.session import whole_seconds
-from routines.engine import ArmTimer, CancelTimer, Phase, TimerKind
+from routines.engine import ArmTimer, CancelTimer, Phase, SessionState, TimerKind
 
 # A countdown edit costs an API call on each phone and makes no sound, so a hold gets
 # at most COUNTDOWN_EDITS of them: the hold is split into COUNTDOWN_EDITS + 1 equal
 # parts, but ticks are never closer than COUNTDOWN_MIN_INTERVAL (scaled like the hold)
 # and none comes within half an interval of the end. So a 60 s hold is edited at 40 s
 # and 20 s left, a 30 s hold once at 15 s left, a hold under 22.5 s never, and a switch
-# never: a hold costs each phone at most its card and two edits.
+# never: a hold costs each phone at most its card and two edits. A cue in the routine
+# file (a moment inside the hold) takes the place of the countdown tick nearest to it, so
+# its edit shows the cue and costs nothing extra (the loader allows two cues a hold).
 COUNTDOWN_MIN_INTERVAL = timedelta(seconds=15)
 COUNTDOWN_EDITS = 2
 # Timers whose moment passed while the loop was busy still run: being late is better
@@ -68,7 +70,9 @@ class CountdownTick:
     session_id: int
     version: int
     due_at: datetime
-    interval: timedelta  # fixed for the whole hold, so a hold gets COUNTDOWN_EDITS at most
+    # The hold's ticks after this one, all chosen when the hold (re)started, so a hold
+    # gets COUNTDOWN_EDITS at most.
+    later: tuple[datetime, ...]
 
 
 @dataclass(frozen=True, slots=True)
@@ -78,6 +82,39 @@ class JobCallbacks:
     timer: JobCallback
     countdown: JobCallback
     card_retry: JobCallback
+
+
+def countdown_moments(state: SessionState, now: datetime, deadline: datetime) -> list[datetime]:
+    """When a hold running from `now` to `deadline` edits its cards, in order.
+
+    The hold is split into COUNTDOWN_EDITS + 1 equal parts, each at least
+    COUNTDOWN_MIN_INTERVAL (scaled) long, with a tick at the end of each; then each cue
+    still to come takes the place of the tick nearest to it (the earlier on a tie, so the
+    countdown near the end stays).
+    """
+    hold = timedelta(seconds=state.step.seconds * state.time_scale)
+    interval = max(COUNTDOWN_MIN_INTERVAL * state.time_scale, hold / (COUNTDOWN_EDITS + 1))
+    ticks: list[datetime] = []
+    at = now + interval
+    # A tick too close to the end would show "1 s left" just before the next card, and
+    # one that would show the same whole seconds as before (short, scaled holds) would
+    # only earn a "message is not modified": both are left out.
+    while deadline - at >= interval / 2:
+        if whole_seconds(deadline - at) != whole_seconds(deadline - at + interval):
+            ticks.append(at)
+        at += interval
+    # After a pause the deadline moved on by the pause, so this is where the hold would
+    # have started had it run straight through: cue moments count from here.
+    started = deadline - hold
+    cues: list[datetime] = []
+    for moment in state.step.cue_moments:
+        cue_at = started + timedelta(seconds=moment * state.time_scale)
+        if not now < cue_at < deadline:
+            continue
+        if ticks:
+            ticks.remove(min(ticks, key=lambda tick: (abs(tick - cue_at), tick)))
+        cues.append(cue_at)
+    return sorted(ticks + cues)
 
 
 def _name(session_id: int) -> str:
@@ -121,36 +158,23 @@ class SessionTimers:
             self._arm_countdown(live, timer.at)
 
     def _arm_countdown(self, live: Live, deadline: datetime) -> None:
-        """Split the hold into COUNTDOWN_EDITS + 1 equal parts, but at least
-        COUNTDOWN_MIN_INTERVAL (scaled) long, and tick at the end of each."""
-        hold = timedelta(seconds=live.state.step.seconds * live.state.time_scale)
-        interval = max(
-            COUNTDOWN_MIN_INTERVAL * live.state.time_scale, hold / (COUNTDOWN_EDITS + 1)
-        )
-        self._tick_from(live, self.clock.now() + interval, interval, deadline)
+        self._tick_at(live, countdown_moments(live.state, self.clock.now(), deadline))
 
     def next_tick(self, live: Live, tick: CountdownTick) -> None:
-        """The countdown tick after `tick`, if the hold still has room for one."""
-        assert live.state.deadline is not None
-        self._tick_from(live, tick.due_at + tick.interval, tick.interval, live.state.deadline)
+        """The countdown tick after `tick`, if the hold has one left."""
+        self._tick_at(live, tick.later)
 
-    def _tick_from(
-        self, live: Live, at: datetime, interval: timedelta, deadline: datetime
-    ) -> None:
-        # A tick too close to the end would show "1 s left" just before the next card,
-        # and one that would show the same whole seconds as before (short, scaled holds)
-        # would only earn a "message is not modified": both are left out.
-        while deadline - at >= interval / 2:
-            if whole_seconds(deadline - at) != whole_seconds(deadline - at + interval):
-                self.jobs.run_once(
-                    self.callbacks.countdown,
-                    self._delay(at),
-                    data=CountdownTick(live.id, live.state.version, at, interval),
-                    name=f"{_name(live.id)}-tick",
-                    job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
-                )
-                return
-            at += interval
+    def _tick_at(self, live: Live, moments: Sequence[datetime]) -> None:
+        if not moments:
+            return
+        first, *later = moments
+        self.jobs.run_once(
+            self.callbacks.countdown,
+            self._delay(first),
+            data=CountdownTick(live.id, live.state.version, first, tuple(later)),
+            name=f"{_name(live.id)}-tick",
+            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
 
     def retry_cards(self, live: Live, attempt: int) -> bool:
         """Try the owed cards of this version again after a backoff (one job a session).

@@ -8,11 +8,14 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from routines.model import Exercise, Routine
+from routines.model import Cue, Exercise, Routine
 
 LIBRARY_DIR = Path(__file__).resolve().parent / "library"
 MIN_HOLD_SECONDS = 1
 MAX_HOLD_SECONDS = 600
+# Below this a couple cannot let go, re-cross legs or walk round and take hold again.
+MIN_SWITCH_SECONDS = 8
+MAX_SWITCH_SECONDS = 60
 # Ids travel in button data and storage keys, so they stay short and plain.
 ID_PATTERN = re.compile(r"[a-z0-9][a-z0-9-]{0,31}")
 MAX_TEXT_LENGTH = 600
@@ -29,6 +32,15 @@ TEXT_FIELDS = (
     "helper_during",
 )
 EXERCISE_KEYS = ("id", *TEXT_FIELDS, "hold_seconds", "per_side", "safety")
+# Keys only a per-side exercise has: required there, refused on a one-sided exercise.
+PER_SIDE_KEYS = ("switch_seconds",)
+# A per-side exercise may give each role its own words for the left side: both or neither.
+LEFT_SIDE_KEYS = ("receiver_setup_left", "helper_setup_left")
+# Cues inside a hold: each a [[exercises.cues]] table with a moment and words for both.
+CUE_KEYS = ("at_seconds", "receiver", "helper")
+# The bot shows a cue by editing both hold cards, and a hold gets at most two edits
+# (bot/session_timers.py), so a hold carries at most two cues.
+MAX_CUES_PER_HOLD = 2
 
 
 class RoutineFileError(Exception):
@@ -57,18 +69,29 @@ class RoutineFileError(Exception):
 class _Checker:
     """Reads fields out of one table and raises with the right location on a problem."""
 
-    def __init__(self, path: Path, table: Mapping[str, Any], exercise_id: str | None) -> None:
+    def __init__(
+        self,
+        path: Path,
+        table: Mapping[str, Any],
+        exercise_id: str | None,
+        prefix: str = "",
+    ) -> None:
         self.path = path
         self.table = table
         self.exercise_id = exercise_id
+        # Names a nested table's field in full, e.g. "cues[2]." + "at_seconds".
+        self.prefix = prefix
 
     def fail(self, problem: str, field: str | None = None) -> RoutineFileError:
-        return RoutineFileError(self.path, problem, exercise_id=self.exercise_id, field=field)
+        named = None if field is None else f"{self.prefix}{field}"
+        return RoutineFileError(self.path, problem, exercise_id=self.exercise_id, field=named)
 
-    def check_keys(self, allowed: tuple[str, ...]) -> None:
+    def check_keys(self, allowed: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
         for key in self.table:
-            if key not in allowed:
-                raise self.fail(f"unknown key (allowed: {', '.join(allowed)})", key)
+            if key not in allowed and key not in optional:
+                raise self.fail(
+                    f"unknown key (allowed: {', '.join((*allowed, *optional))})", key
+                )
         for key in allowed:
             if key not in self.table:
                 raise self.fail("missing", key)
@@ -112,6 +135,18 @@ class _Checker:
             )
         return value
 
+    def switch_seconds(self, field: str) -> int:
+        value = self.table[field]
+        if isinstance(value, bool) or not isinstance(value, int):
+            raise self.fail(f"must be a whole number of seconds, got {value!r}", field)
+        if not MIN_SWITCH_SECONDS <= value <= MAX_SWITCH_SECONDS:
+            raise self.fail(
+                f"must be between {MIN_SWITCH_SECONDS} and {MAX_SWITCH_SECONDS} seconds "
+                f"(time to change sides), got {value}",
+                field,
+            )
+        return value
+
     def flag(self, field: str) -> bool:
         value = self.table[field]
         if not isinstance(value, bool):
@@ -127,24 +162,69 @@ class _Checker:
         return tuple(self._check_text(item, field) for item in value)
 
 
+def _parse_cues(path: Path, exercise_id: str, hold: int, raw: object) -> tuple[Cue, ...]:
+    """The cues of one exercise, each inside its hold, at distinct moments, in order."""
+    where = _Checker(path, {}, exercise_id)
+    if not isinstance(raw, list) or not raw:
+        raise where.fail("must be a list of [[exercises.cues]] tables", "cues")
+    if len(raw) > MAX_CUES_PER_HOLD:
+        raise where.fail(f"at most {MAX_CUES_PER_HOLD} cues per hold, got {len(raw)}", "cues")
+    cues: list[Cue] = []
+    for number, table in enumerate(raw, start=1):
+        if not isinstance(table, dict):
+            raise where.fail("must be a table", f"cues[{number}]")
+        checker = _Checker(path, table, exercise_id, prefix=f"cues[{number}].")
+        checker.check_keys(CUE_KEYS)
+        at = table["at_seconds"]
+        if isinstance(at, bool) or not isinstance(at, int):
+            raise checker.fail(f"must be a whole number of seconds, got {at!r}", "at_seconds")
+        if not 0 < at < hold:
+            raise checker.fail(
+                f"{at} s is outside its {hold} s hold (a cue falls inside it)", "at_seconds"
+            )
+        if cues and at <= cues[-1].at_seconds:
+            raise checker.fail("cues come in the order of their moments", "at_seconds")
+        cues.append(Cue(at, receiver=checker.text("receiver"), helper=checker.text("helper")))
+    return tuple(cues)
+
+
 def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
     label = f"#{position}"
     if not isinstance(raw, dict):
         raise RoutineFileError(path, "must be a table", exercise_id=label)
     raw_id = raw.get("id")
     checker = _Checker(path, raw, raw_id if isinstance(raw_id, str) and raw_id else label)
-    checker.check_keys(EXERCISE_KEYS)
+    checker.check_keys(EXERCISE_KEYS, optional=(*PER_SIDE_KEYS, *LEFT_SIDE_KEYS, "cues"))
+    exercise_id = checker.identifier("id")
+    per_side = checker.flag("per_side")
+    for key in PER_SIDE_KEYS:
+        if per_side and key not in raw:
+            raise checker.fail("missing (a per-side exercise needs it)", key)
+    for key in (*PER_SIDE_KEYS, *LEFT_SIDE_KEYS):
+        if not per_side and key in raw:
+            raise checker.fail("only a per-side exercise has this (per_side = false)", key)
+    given = [key for key in LEFT_SIDE_KEYS if key in raw]
+    if given and len(given) < len(LEFT_SIDE_KEYS):
+        missing = next(key for key in LEFT_SIDE_KEYS if key not in raw)
+        raise checker.fail(
+            f"missing (both roles need left-side words, {given[0]} is set)", missing
+        )
+    hold_seconds = checker.hold_seconds("hold_seconds")
     return Exercise(
-        id=checker.identifier("id"),
+        id=exercise_id,
         name=checker.text("name"),
         purpose=checker.text("purpose"),
-        hold_seconds=checker.hold_seconds("hold_seconds"),
-        per_side=checker.flag("per_side"),
+        hold_seconds=hold_seconds,
+        per_side=per_side,
         receiver_setup=checker.text("receiver_setup"),
         helper_setup=checker.text("helper_setup"),
         receiver_during=checker.text("receiver_during"),
         helper_during=checker.text("helper_during"),
         safety=checker.texts("safety"),
+        switch_seconds=checker.switch_seconds("switch_seconds") if per_side else None,
+        receiver_setup_left=checker.text("receiver_setup_left") if given else None,
+        helper_setup_left=checker.text("helper_setup_left") if given else None,
+        cues=_parse_cues(path, exercise_id, hold_seconds, raw["cues"]) if "cues" in raw else (),
     )
 
 

@@ -6,6 +6,15 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True, slots=True)
+class Cue:
+    """Words for each partner at a moment of a hold, `at_seconds` after it starts."""
+
+    at_seconds: int
+    receiver: str
+    helper: str
+
+
+@dataclass(frozen=True, slots=True)
 class Exercise:
     """One partner stretch: the receiver is stretched, the helper assists."""
 
@@ -19,6 +28,16 @@ class Exercise:
     receiver_during: str
     helper_during: str
     safety: tuple[str, ...]
+    # Seconds between the two sides of a per-side exercise, set per exercise in the
+    # routine file because re-crossing legs takes longer than moving a hand; None on a
+    # one-sided exercise, which has no switch.
+    switch_seconds: int | None = None
+    # How each role gets into the left side, for per-side exercises whose hands or legs
+    # are not symmetric, so nobody works out a mirror image on the mat. Both or neither.
+    receiver_setup_left: str | None = None
+    helper_setup_left: str | None = None
+    # Moments inside the hold where what someone does changes, in the order they come.
+    cues: tuple[Cue, ...] = ()
 
 
 @dataclass(frozen=True, slots=True)

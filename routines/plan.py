@@ -6,10 +6,7 @@ from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
-from routines.model import Exercise, Routine
-
-# Long enough to let go, turn and take hold again; short enough to keep warm.
-SWITCH_SECONDS = 5.0
+from routines.model import Cue, Exercise, Routine
 
 
 class Seat(IntEnum):
@@ -100,20 +97,38 @@ class Step:
     def is_timed(self) -> bool:
         return self.kind is not StepKind.SETUP
 
+    @property
+    def cue_moments(self) -> tuple[float, ...]:
+        """When this hold's cues come, in seconds after it starts, scaled like the hold."""
+        if self.kind is not StepKind.HOLD:
+            return ()
+        ratio = self.seconds / self.exercise.hold_seconds
+        return tuple(cue.at_seconds * ratio for cue in self.exercise.cues)
+
+    def cue_at(self, elapsed: float) -> Cue | None:
+        """The latest cue whose moment has come `elapsed` seconds into this hold: it
+        stays on the card until the next one, since it says what to do from then on."""
+        current = None
+        for moment, cue in zip(self.cue_moments, self.exercise.cues, strict=False):
+            if moment <= elapsed:
+                current = cue
+        return current
+
     def role_of(self, seat: Seat) -> Role:
         return Role.RECEIVER if seat is self.receiver else Role.HELPER
 
     def routine_words(self, seat: Seat) -> str | None:
         """The routine file's words for this partner now: how to get into position, or
-        what to do during the hold. A switch has none of its own; the bot says which
-        side is next (bot/render/instructions.py), and safety cues are separate."""
+        what to do during the hold. A switch reads the file's left-side words when it
+        has them; without, None, and the bot asks for the mirror image
+        (bot/render/instructions.py). Safety cues are separate."""
         receiving = self.role_of(seat) is Role.RECEIVER
         exercise = self.exercise
         if self.kind is StepKind.SETUP:
             return exercise.receiver_setup if receiving else exercise.helper_setup
         if self.kind is StepKind.HOLD:
             return exercise.receiver_during if receiving else exercise.helper_during
-        return None
+        return exercise.receiver_setup_left if receiving else exercise.helper_setup_left
 
 
 @dataclass(frozen=True, slots=True)
@@ -180,8 +195,10 @@ def build_plan(routine: Routine, options: PlanOptions | None = None) -> Plan:
         hold = exercise.hold_seconds * options.hold_scale
         add(StepKind.SETUP, exercise, receiver, None, 0.0, turn)
         if exercise.per_side:
+            if exercise.switch_seconds is None:
+                raise ValueError(f"per-side exercise {exercise.id!r} has no switch_seconds")
             add(StepKind.HOLD, exercise, receiver, FIRST_SIDE, hold, turn)
-            switch = SWITCH_SECONDS * options.hold_scale
+            switch = exercise.switch_seconds * options.hold_scale
             add(StepKind.SWITCH, exercise, receiver, SECOND_SIDE, switch, turn)
             add(StepKind.HOLD, exercise, receiver, SECOND_SIDE, hold, turn)
         else:

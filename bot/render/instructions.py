@@ -21,7 +21,8 @@ def instruction(step: Step, seat: Seat) -> str:
     """What this partner does now, as plain text (callers escape it for HTML)."""
     words = step.routine_words(seat)
     if step.kind is StepKind.SWITCH or words is None:
-        return _SWITCH[step.role_of(seat)]
+        # The file's own left-side words where it has them: no mirror image to work out.
+        return f"Switch sides. {words}" if words else _SWITCH[step.role_of(seat)]
     if step.kind is StepKind.SETUP:
         return f"{words} {_SIDE[FIRST_SIDE]} first." if step.exercise.per_side else words
     return words if step.side is None else f"{_SIDE[step.side]}. {words}"

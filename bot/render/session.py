@@ -204,9 +204,28 @@ def hold_card(
         return f"{text}\n\n{left} s to switch.", _hold_keyboard(session_id, state, seat)
     text = (
         f"{_header(state, seat)}\n\n<b>Hold: {seconds_left(state, now)} s left</b>\n"
-        f"{escape(instruction(step, seat))}"
+        f"{_cue_line(state, seat, now)}{escape(instruction(step, seat))}"
     )
     return text, _hold_keyboard(session_id, state, seat)
+
+
+# A countdown tick set for a cue's moment runs at it or just after; a rounding error in
+# the arithmetic below must not hide the very cue the tick was set for.
+_CUE_SLACK_SECONDS = 0.001
+
+
+def _cue_line(state: SessionState, seat: Seat, now: datetime) -> str:
+    """The routine's cue for this partner once its moment in the hold has come."""
+    step = state.step
+    left = state.time_left(now)
+    if left is None:
+        return ""
+    elapsed = step.seconds - left.total_seconds() / state.time_scale
+    cue = step.cue_at(elapsed + _CUE_SLACK_SECONDS)
+    if cue is None:
+        return ""
+    words = cue.receiver if step.role_of(seat) is Role.RECEIVER else cue.helper
+    return f"<b>Now:</b> {escape(words)}\n"
 
 
 def _hold_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKeyboardMarkup:

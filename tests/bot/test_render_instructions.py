@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from bot.render.instructions import instruction
 from routines.loader import load_library
-from routines.plan import PlanOptions, Seat, Step, build_plan
+from routines.model import Exercise, Routine
+from routines.plan import PlanOptions, Seat, Step, StepKind, build_plan
 
 
 def _twist_turn() -> list[Step]:
@@ -25,13 +26,24 @@ def test_each_hold_of_a_per_side_stretch_starts_with_its_side() -> None:
     assert instruction(left, Seat.B) == f"Left side. {left.exercise.receiver_during}"
 
 
-def test_the_switch_tells_each_role_its_own_move_to_the_left() -> None:
+def test_the_switch_gives_each_role_the_routines_own_words_for_the_left_side() -> None:
     switch = _twist_turn()[2]
-    assert instruction(switch, Seat.B) == (
+    twist = switch.exercise
+    assert instruction(switch, Seat.B) == f"Switch sides. {twist.receiver_setup_left}"
+    assert instruction(switch, Seat.A) == f"Switch sides. {twist.helper_setup_left}"
+    assert "left knee" in instruction(switch, Seat.B)
+    assert "mirror" not in instruction(switch, Seat.A)
+
+
+def test_without_left_side_words_the_switch_asks_each_role_for_the_mirror_image() -> None:
+    plain = Exercise("x", "X", "p", 10, True, "rs", "hs", "rd", "hd", ("s",), 10)
+    switch = build_plan(Routine("r", "R", "S", (plain,))).steps[2]
+    assert switch.kind is StepKind.SWITCH
+    assert instruction(switch, Seat.A) == (
         "Switch sides: come out of the stretch slowly, then settle into the mirror image "
         "on your left."
     )
-    assert instruction(switch, Seat.A) == (
+    assert instruction(switch, Seat.B) == (
         "Switch sides: ease your partner out of the stretch, then set up the mirror image "
         "on their left."
     )

@@ -122,7 +122,7 @@ async def test_a_countdown_edit_that_fails_on_one_phone_leaves_the_rest_of_the_c
 
     await bot.advance(59)
 
-    # The 60 s hold is edited at 40 s and 20 s left; only Ana's first edit was lost.
+    # The 60 s hold is edited at 30 s (its cue) and 20 s left; only Ana's first was lost.
     assert (ana_hold.edits, ben_hold.edits) == (1, 2)
     for card in (ana_hold, ben_hold):
         assert "Hold: 20 s left" in card.text

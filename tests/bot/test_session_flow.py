@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from html import escape
+
 from routines.engine import LOBBY_IDLE_LIMIT
 from routines.plan import PlanOptions, Seat, StepKind
 from tests.bot.session_helpers import (
@@ -49,12 +51,19 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
             holds_seen.append((step.exercise.id, step.side, int(step.receiver)))
         await bot.advance(step.seconds)
         # The countdown edits each hold card silently: a 30 s hold once, at 15 s left;
-        # the 60 s hold twice, at 40 s and 20 s left.
+        # the 60 s hold twice, at 40 s and 20 s left. A cue takes the nearest tick's
+        # place: Child's Pose's at the half (30 s left), Straddle Fold's at 10 s left.
         if step.kind is StepKind.HOLD:
             edits = 2 if step.seconds >= 60 else 1
             assert (receiver_card.edits, helper_card.edits) == (edits, edits)
             last_shown = round(step.seconds / 3) if edits == 2 else round(step.seconds / 2)
+            if step.exercise.id == "straddle-fold":
+                last_shown = 10
             assert f"Hold: {last_shown} s left" in receiver_card.text
+            cue = step.cue_at(step.seconds)
+            if cue is not None:
+                assert escape(cue.receiver) in receiver_card.text
+                assert escape(cue.helper) in helper_card.text
         else:
             assert (receiver_card.edits, helper_card.edits) == (0, 0)
 

@@ -26,8 +26,9 @@ pytestmark = pytest.mark.e2e
 SESSIONS = 50
 FAULT_RATE = 0.10
 SEED = 9
-# Holds of 60 s last 6 s, of 30 s 3 s; side switches 0.5 s; idle limits 60 s (at 0.05, two
-# timeouts of 5 s in a row on one setup card outlasted a 30 s idle limit on a busy machine).
+# Holds of 60 s last 6 s, of 30 s 3 s; the Twist's side switch 1.2 s; idle limits 60 s (at
+# 0.05, two timeouts of 5 s in a row on one setup card outlasted a 30 s idle limit on a busy
+# machine).
 TIME_SCALE = "0.1"
 # The driver gives up on sessions still running after this long.
 RUN_LIMIT_SECONDS = 120.0

@@ -26,6 +26,7 @@ def make_exercise(id: str, hold: int, per_side: bool) -> Exercise:
         receiver_during="Breathe out.",
         helper_during="Press gently.",
         safety=("Gentle pressure.",),
+        switch_seconds=12 if per_side else None,
     )
 
 

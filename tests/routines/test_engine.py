@@ -299,14 +299,15 @@ def test_when_a_per_side_hold_is_up_the_switch_and_the_left_side_follow_by_thems
     )
     switch = time_up(right, 160)
     assert switch.state.phase is Phase.SWITCHING
-    assert switch.state.deadline == at(165)
+    # The small routine's twist gives 12 s to change sides (tests/routines/conftest.py).
+    assert switch.state.deadline == at(172)
     assert switch.effects == (
         ShowStep(Seat.A, 7),
         ShowStep(Seat.B, 7),
-        ArmTimer(at(165), switch.state.version, TimerKind.HOLD),
+        ArmTimer(at(172), switch.state.version, TimerKind.HOLD),
     )
-    left = time_up(switch.state, 165).state
-    assert (left.phase, left.step.side, left.deadline) == (Phase.HOLDING, Side.LEFT, at(195))
+    left = time_up(switch.state, 172).state
+    assert (left.phase, left.step.side, left.deadline) == (Phase.HOLDING, Side.LEFT, at(202))
 
 
 def test_after_the_last_hold_of_a_turn_both_get_the_next_turns_setup(
@@ -619,7 +620,9 @@ def test_a_whole_lower_back_session_takes_both_partners_through_every_hold() -> 
     assert state.end_reason is EndReason.COMPLETED
     assert receivers == [Seat.A, Seat.B] * 7
     assert state.holds_done == 2 * (3 + 4 * 2)
-    assert state.held_seconds == plan.total_seconds - 8 * 5
+    switches = sum(s.seconds for s in plan.steps if s.kind is StepKind.SWITCH)
+    assert switches == 2 * (10 + 15 + 12 + 12)
+    assert state.held_seconds == plan.total_seconds - switches
     assert clock == pytest.approx(plan.total_seconds * 0.05)
 
 

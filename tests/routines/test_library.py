@@ -103,3 +103,47 @@ def test_no_run_of_eight_words_of_the_article_appears_in_the_library(
     article = runs(words(SEED.read_text(encoding="utf-8"), join_inner=join_inner))
     ours = runs(words(path.read_text(encoding="utf-8"), join_inner=join_inner))
     assert not sorted(" ".join(run) for run in article & ours)
+
+
+def test_every_switch_gives_more_than_the_old_five_seconds_and_figure_4_the_most(
+    library: dict[str, Routine],
+) -> None:
+    for routine in library.values():
+        for e in routine.exercises:
+            assert (e.switch_seconds is not None) == e.per_side, e.id
+            assert e.switch_seconds is None or e.switch_seconds >= 10, e.id
+    lower_back = library["lower-back"]
+    figure_4 = lower_back.exercise("supine-figure-4").switch_seconds
+    assert figure_4 == max(e.switch_seconds or 0 for e in lower_back.exercises)
+
+
+def test_every_per_side_exercise_says_in_its_own_words_how_each_role_moves_left(
+    library: dict[str, Routine],
+) -> None:
+    for routine in library.values():
+        for e in routine.exercises:
+            if not e.per_side:
+                continue
+            for words in (e.receiver_setup_left, e.helper_setup_left):
+                assert words is not None, e.id
+                assert "mirror" not in words.lower(), e.id
+            assert "left" in f"{e.receiver_setup_left} {e.helper_setup_left}".lower(), e.id
+
+
+def test_childs_pose_asks_the_helper_to_rest_the_palms_and_lean_in_at_the_half(
+    library: dict[str, Routine],
+) -> None:
+    for routine in library.values():
+        childs_pose = routine.exercise("childs-pose")
+        [halfway] = childs_pose.cues
+        assert halfway.at_seconds * 2 == childs_pose.hold_seconds
+        assert "palms" in halfway.helper and "lean in softly" in halfway.helper
+
+
+def test_the_straddle_fold_readies_the_helper_at_ten_seconds_left(
+    library: dict[str, Routine],
+) -> None:
+    straddle = library["lower-back"].exercise("straddle-fold")
+    [nearly] = straddle.cues
+    assert straddle.hold_seconds - nearly.at_seconds == 10
+    assert "back up" in nearly.helper

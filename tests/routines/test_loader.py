@@ -142,6 +142,148 @@ def test_a_field_of_the_wrong_type_or_shape_is_refused(
     assert (error.exercise_id, error.field) == ("butterfly", field)
 
 
+PER_SIDE = {"per_side": "per_side = true", "switch_seconds": "switch_seconds = 12"}
+
+
+def test_a_per_side_exercise_loads_with_its_switch_time(tmp_path: Path) -> None:
+    routine = load_routine(write(tmp_path, exercise(**PER_SIDE)))
+    assert routine.exercises[0].switch_seconds == 12
+
+
+@pytest.mark.parametrize("seconds", [0, 5, 7])
+def test_a_switch_time_below_the_floor_is_refused_naming_file_exercise_and_field(
+    tmp_path: Path, seconds: int
+) -> None:
+    text = exercise(per_side="per_side = true", switch_seconds=f"switch_seconds = {seconds}")
+    error = refusal(write(tmp_path, text))
+    assert (error.path.name, error.exercise_id, error.field) == (
+        "sample.toml",
+        "butterfly",
+        "switch_seconds",
+    )
+    assert f"between 8 and 60 seconds (time to change sides), got {seconds}" in str(error)
+
+
+def test_the_floor_itself_is_an_accepted_switch_time(tmp_path: Path) -> None:
+    text = exercise(per_side="per_side = true", switch_seconds="switch_seconds = 8")
+    assert load_routine(write(tmp_path, text)).exercises[0].switch_seconds == 8
+
+
+@pytest.mark.parametrize("line", ['switch_seconds = "12"', "switch_seconds = 12.5"])
+def test_a_switch_time_that_is_not_whole_seconds_is_refused(tmp_path: Path, line: str) -> None:
+    error = refusal(write(tmp_path, exercise(per_side="per_side = true", switch_seconds=line)))
+    assert (error.exercise_id, error.field) == ("butterfly", "switch_seconds")
+
+
+def test_a_per_side_exercise_without_a_switch_time_is_refused(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, exercise(per_side="per_side = true")))
+    assert (error.exercise_id, error.field) == ("butterfly", "switch_seconds")
+    assert "per-side exercise needs it" in error.problem
+
+
+def test_a_switch_time_on_a_one_sided_exercise_is_refused(tmp_path: Path) -> None:
+    error = refusal(write(tmp_path, exercise(switch_seconds="switch_seconds = 12")))
+    assert (error.exercise_id, error.field) == ("butterfly", "switch_seconds")
+    assert "only a per-side exercise" in error.problem
+
+
+LEFT_WORDS = {
+    "receiver_setup_left": 'receiver_setup_left = "Hug your left knee in."',
+    "helper_setup_left": 'helper_setup_left = "Stand at their left side."',
+}
+
+
+def test_a_per_side_exercise_loads_its_left_side_words_for_both_roles(tmp_path: Path) -> None:
+    loaded = load_routine(write(tmp_path, exercise(**PER_SIDE, **LEFT_WORDS))).exercises[0]
+    assert (loaded.receiver_setup_left, loaded.helper_setup_left) == (
+        "Hug your left knee in.",
+        "Stand at their left side.",
+    )
+
+
+def test_a_per_side_exercise_may_go_without_left_side_words(tmp_path: Path) -> None:
+    loaded = load_routine(write(tmp_path, exercise(**PER_SIDE))).exercises[0]
+    assert loaded.receiver_setup_left is loaded.helper_setup_left is None
+
+
+@pytest.mark.parametrize("field", ["receiver_setup_left", "helper_setup_left"])
+def test_a_left_side_text_on_a_one_sided_exercise_is_refused(tmp_path: Path, field: str) -> None:
+    error = refusal(write(tmp_path, exercise(**{field: LEFT_WORDS[field]})))
+    assert (error.path.name, error.exercise_id, error.field) == ("sample.toml", "butterfly", field)
+    assert "only a per-side exercise" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("given", "missing"),
+    [
+        ("receiver_setup_left", "helper_setup_left"),
+        ("helper_setup_left", "receiver_setup_left"),
+    ],
+)
+def test_left_side_words_for_one_role_only_are_refused(
+    tmp_path: Path, given: str, missing: str
+) -> None:
+    error = refusal(write(tmp_path, exercise(**PER_SIDE, **{given: LEFT_WORDS[given]})))
+    assert (error.exercise_id, error.field) == ("butterfly", missing)
+
+
+def test_left_side_words_are_checked_like_every_other_text(tmp_path: Path) -> None:
+    words = {**LEFT_WORDS, "helper_setup_left": 'helper_setup_left = "Left <b>side</b>"'}
+    error = refusal(write(tmp_path, exercise(**PER_SIDE, **words)))
+    assert (error.exercise_id, error.field) == ("butterfly", "helper_setup_left")
+
+
+def cue(at: object = 15, receiver: str = "Breathe out.", helper: str = "Lean in.") -> str:
+    return f"""
+[[exercises.cues]]
+at_seconds = {at}
+receiver = "{receiver}"
+helper = "{helper}"
+"""
+
+
+def test_cues_load_in_their_order_with_words_for_both_roles(tmp_path: Path) -> None:
+    text = exercise(hold=60) + cue(30) + cue(50, "Nearly there.", "Get ready.")
+    [loaded] = load_routine(write(tmp_path, text)).exercises
+    assert [(c.at_seconds, c.receiver, c.helper) for c in loaded.cues] == [
+        (30, "Breathe out.", "Lean in."),
+        (50, "Nearly there.", "Get ready."),
+    ]
+
+
+@pytest.mark.parametrize("at", [0, -5, 30, 45])
+def test_a_cue_outside_its_hold_is_refused_naming_file_exercise_and_field(
+    tmp_path: Path, at: int
+) -> None:
+    error = refusal(write(tmp_path, exercise(hold=30) + cue(at)))
+    assert (error.path.name, error.exercise_id, error.field) == (
+        "sample.toml",
+        "butterfly",
+        "cues[1].at_seconds",
+    )
+    assert f"{at} s is outside its 30 s hold" in error.problem
+
+
+@pytest.mark.parametrize(
+    ("cues", "field", "problem"),
+    [
+        (cue(10) + cue(20) + cue(25), "cues", "at most 2 cues per hold, got 3"),
+        (cue(20) + cue(10), "cues[2].at_seconds", "in the order of their moments"),
+        (cue(20) + cue(20), "cues[2].at_seconds", "in the order of their moments"),
+        (cue('"15"'), "cues[1].at_seconds", "whole number of seconds"),
+        (cue(15, helper="Lean <b>in</b>"), "cues[1].helper", "must not contain"),
+        (cue(15).replace('receiver = "Breathe out."\n', ""), "cues[1].receiver", "missing"),
+        ("cues = []\n", "cues", "list of [[exercises.cues]] tables"),
+    ],
+)
+def test_a_malformed_cue_is_refused_with_its_place(
+    tmp_path: Path, cues: str, field: str, problem: str
+) -> None:
+    error = refusal(write(tmp_path, exercise(hold=30) + cues))
+    assert (error.exercise_id, error.field) == ("butterfly", field)
+    assert problem in error.problem
+
+
 def test_a_routine_without_exercises_is_refused(tmp_path: Path) -> None:
     error = refusal(write(tmp_path, header=HEADER + "exercises = []\n"))
     assert error.field == "exercises"
@@ -216,3 +358,31 @@ def test_the_check_command_fails_on_a_broken_file_and_names_the_field(tmp_path: 
     assert lines[0].startswith("ok good.toml: 1 exercises")
     assert lines[1].startswith("error bad.toml")
     assert "helper_setup" in lines[1]
+
+
+def test_the_check_command_says_which_switch_time_is_too_short(tmp_path: Path) -> None:
+    text = exercise(per_side="per_side = true", switch_seconds="switch_seconds = 5")
+    result = run_check(str(write(tmp_path, text, stem="rushed")))
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "error rushed.toml, exercise 'butterfly', field 'switch_seconds': must be between 8"
+    )
+
+
+def test_the_check_command_says_which_one_sided_exercise_has_left_side_words(
+    tmp_path: Path,
+) -> None:
+    text = exercise(receiver_setup_left=LEFT_WORDS["receiver_setup_left"])
+    result = run_check(str(write(tmp_path, text, stem="lopsided")))
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "error lopsided.toml, exercise 'butterfly', field 'receiver_setup_left': only a per-side"
+    )
+
+
+def test_the_check_command_says_which_cue_falls_outside_its_hold(tmp_path: Path) -> None:
+    result = run_check(str(write(tmp_path, exercise(hold=30) + cue(40), stem="late")))
+    assert result.returncode == 1
+    assert result.stdout.startswith(
+        "error late.toml, exercise 'butterfly', field 'cues[1].at_seconds': 40 s is outside"
+    )

@@ -5,11 +5,10 @@ from __future__ import annotations
 import pytest
 
 from routines.loader import load_library
-from routines.model import Exercise, Routine
+from routines.model import Cue, Exercise, Routine
 from routines.plan import (
     FIRST_SIDE,
     SECOND_SIDE,
-    SWITCH_SECONDS,
     Plan,
     PlanOptions,
     Role,
@@ -63,7 +62,8 @@ def test_the_last_four_exercises_hold_each_side_with_a_switch_between(
 def test_the_estimated_time_is_the_sum_of_holds_and_switches(lower_back: Routine) -> None:
     plan = plan_of(lower_back)
     holds = 2 * (60 + 30 + 30 + 4 * 2 * 30)
-    switches = 2 * 4 * SWITCH_SECONDS
+    # Per-side switches, as set in the file: hamstring, figure 4, quad, twist; two turns.
+    switches = 2 * (10 + 15 + 12 + 12)
     assert plan.total_seconds == holds + switches
     assert plan.total_seconds == sum(s.seconds for s in plan.steps if s.is_timed)
     assert all(s.seconds == 0 for s in plan.steps if s.kind is StepKind.SETUP)
@@ -121,7 +121,7 @@ def test_each_partner_reads_their_own_role_and_the_routines_words_for_it(
     assert hold.routine_words(Seat.B) == exercise.helper_during
 
 
-def test_per_side_steps_say_which_side_and_a_switch_has_no_routine_words(
+def test_per_side_steps_say_which_side_and_a_switch_reads_each_roles_left_side_words(
     lower_back: Routine,
 ) -> None:
     plan = plan_of(lower_back)
@@ -134,6 +134,16 @@ def test_per_side_steps_say_which_side_and_a_switch_has_no_routine_words(
         SECOND_SIDE,
     )
     assert (FIRST_SIDE, SECOND_SIDE) == (Side.RIGHT, Side.LEFT)
+    # B is stretched in this turn, A helps.
+    assert switch.routine_words(Seat.B) == switch.exercise.receiver_setup_left
+    assert switch.routine_words(Seat.A) == switch.exercise.helper_setup_left
+    assert switch.routine_words(Seat.A) is not None
+
+
+def test_a_switch_without_left_side_words_in_the_file_has_no_routine_words() -> None:
+    exercise = Exercise("x", "X", "p", 10, True, "rs", "hs", "rd", "hd", ("s",), 10)
+    switch = build_plan(Routine("r", "R", "S", (exercise,))).steps[2]
+    assert switch.kind is StepKind.SWITCH
     assert switch.routine_words(Seat.A) is switch.routine_words(Seat.B) is None
 
 
@@ -157,3 +167,49 @@ def test_a_single_exercise_routine_makes_a_two_turn_plan() -> None:
         (StepKind.HOLD, Seat.B),
     ]
     assert plan.total_seconds == 20
+
+
+def test_each_switch_lasts_as_long_as_its_exercise_asks_scaled_like_the_holds(
+    lower_back: Routine,
+) -> None:
+    for scale in (1.0, 0.5):
+        plan = plan_of(lower_back, hold_scale=scale)
+        switches = {s.exercise.id: s.seconds for s in plan.steps if s.kind is StepKind.SWITCH}
+        assert switches == {
+            "supine-hamstring": 10 * scale,
+            "supine-figure-4": 15 * scale,
+            "prone-quad": 12 * scale,
+            "supine-twist": 12 * scale,
+        }
+
+
+def test_a_per_side_exercise_without_a_switch_time_cannot_be_planned() -> None:
+    exercise = Exercise("x", "X", "p", 10, True, "rs", "hs", "rd", "hd", ("s",))
+    with pytest.raises(ValueError, match="'x' has no switch_seconds"):
+        build_plan(Routine("r", "R", "S", (exercise,)))
+
+
+def test_a_holds_cues_come_at_their_moments_scaled_like_the_hold(lower_back: Routine) -> None:
+    for scale in (1.0, 0.5):
+        plan = plan_of(lower_back, hold_scale=scale)
+        setup, hold = plan.steps[:2]
+        assert hold.exercise.id == "childs-pose"
+        assert hold.cue_moments == (30 * scale,)
+        assert setup.cue_moments == ()
+    switch = next(s for s in plan.steps if s.kind is StepKind.SWITCH)
+    assert switch.cue_moments == ()
+
+
+def test_a_cue_shows_from_its_moment_until_the_next_one() -> None:
+    cues = (Cue(10, "r1", "h1"), Cue(20, "r2", "h2"))
+    exercise = Exercise("x", "X", "p", 30, False, "rs", "hs", "rd", "hd", ("s",), cues=cues)
+    hold = build_plan(Routine("r", "R", "S", (exercise,)), PlanOptions(hold_scale=2)).steps[1]
+    assert hold.cue_moments == (20, 40)
+    assert [hold.cue_at(t) for t in (0, 19.9, 20, 39, 40, 60)] == [
+        None,
+        None,
+        cues[0],
+        cues[0],
+        cues[1],
+        cues[1],
+    ]

@@ -1,0 +1,54 @@
+"""When a hold edits its cards: the countdown ticks, with cues taking the nearest tick's place."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+from bot.session_timers import countdown_moments
+from routines.engine import Join, Ready, SessionState, advance, new_session
+from routines.loader import load_library
+from routines.plan import PlanOptions, build_plan
+
+T0 = datetime(2026, 3, 10, 7, 30, tzinfo=UTC)
+ANA, BEN = 101, 202
+
+
+def first_hold(scale: float = 1.0) -> SessionState:
+    """Child's Pose (60 s, a cue at 30 s) held from T0."""
+    plan = build_plan(load_library()["lower-back"], PlanOptions())
+    state = new_session((ANA, BEN), plan, T0, time_scale=scale)
+    for event in (Join, Ready):
+        for user in (ANA, BEN):
+            state = advance(state, event(user_id=user, version=state.version), T0).state
+    assert state.step.exercise.id == "childs-pose" and state.deadline is not None
+    return state
+
+
+def seconds_in(moments: list[datetime]) -> list[float]:
+    return [(at - T0).total_seconds() for at in moments]
+
+
+def test_childs_poses_cue_at_the_half_takes_the_place_of_the_first_tick() -> None:
+    state = first_hold()
+    assert state.deadline == T0 + timedelta(seconds=60)
+    # Without the cue the hold ticks at 20 s and 40 s; the cue at 30 s replaces the 20 s
+    # one (a tie goes to the earlier tick), so the hold still costs two edits.
+    assert seconds_in(countdown_moments(state, T0, state.deadline)) == [30, 40]
+
+
+def test_cue_moments_are_scaled_like_the_hold() -> None:
+    state = first_hold(scale=0.1)
+    assert state.deadline is not None
+    assert seconds_in(countdown_moments(state, T0, state.deadline)) == [3, 4]
+
+
+def test_a_resumed_hold_gets_its_cue_only_if_its_moment_is_still_to_come() -> None:
+    # Paused at 15 s for a minute: the hold goes on from 75 s with 45 s left, its one
+    # countdown tick (at 95 s) gives way to the cue at 90 s. Paused at 35 s instead,
+    # resumed at 95 s with 25 s left: the cue's moment passed (the resumed card shows
+    # it), and the countdown's 20 s spacing leaves room for no tick, as before cues.
+    state = first_hold()
+    before = countdown_moments(state, T0 + timedelta(seconds=75), T0 + timedelta(seconds=120))
+    assert seconds_in(before) == [90]
+    after = countdown_moments(state, T0 + timedelta(seconds=95), T0 + timedelta(seconds=120))
+    assert after == []
