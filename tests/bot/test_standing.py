@@ -294,5 +294,5 @@ async def test_a_failed_answer_to_the_tap_still_leaves_the_card_in_use(bot: BotH
     [again] = bot.new(ANA.id)
     assert "Hold" in again.text
     # The card brought back is the one the countdown edits now, not the old one.
-    await bot.advance(21)  # the 60 s hold's first countdown edit, at 40 s left
+    await bot.advance(31)  # the 60 s hold's first edit: the cue at its half
     assert again.edits == 1 and ana_hold.edits == 0
