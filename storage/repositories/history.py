@@ -32,6 +32,8 @@ from storage.records import (
     InviteRecord,
     PairRequestRecord,
 )
+from storage.repositories.invites import invite_record
+from storage.repositories.pair_requests import pair_request_record
 
 
 def _former(row: FormerPartnership) -> FormerPartnershipRecord:
@@ -244,18 +246,7 @@ class HistoryRepository:
             .where(or_(Invite.inviter_id == user_id, Invite.used_by_id == user_id))
             .order_by(Invite.created_at, Invite.id)
         )
-        return [
-            InviteRecord(
-                id=row.id,
-                inviter_id=row.inviter_id,
-                created_at=row.created_at,
-                expires_at=row.expires_at,
-                used_at=row.used_at,
-                used_by_id=row.used_by_id,
-                outcome=row.outcome,
-            )
-            for row in rows
-        ]
+        return [invite_record(row) for row in rows]
 
     async def pair_requests_of(self, user_id: int) -> list[PairRequestRecord]:
         rows = await self._session.scalars(
@@ -263,18 +254,7 @@ class HistoryRepository:
             .where(or_(PairRequest.requester_id == user_id, PairRequest.partner_id == user_id))
             .order_by(PairRequest.created_at, PairRequest.id)
         )
-        return [
-            PairRequestRecord(
-                id=row.id,
-                chat_id=row.chat_id,
-                requester_id=row.requester_id,
-                partner_id=row.partner_id,
-                created_at=row.created_at,
-                resolved_at=row.resolved_at,
-                outcome=row.outcome,
-            )
-            for row in rows
-        ]
+        return [pair_request_record(row) for row in rows]
 
     async def erase_user(self, user_id: int) -> bool:
         """Delete every row that holds the user: their pairs go with all they own.

@@ -11,7 +11,7 @@ from storage.models import Invite
 from storage.records import InviteRecord
 
 
-def _record(row: Invite) -> InviteRecord:
+def invite_record(row: Invite) -> InviteRecord:
     return InviteRecord(
         id=row.id,
         inviter_id=row.inviter_id,
@@ -35,11 +35,11 @@ class InviteRepository:
         )
         self._session.add(row)
         await self._session.flush()
-        return _record(row)
+        return invite_record(row)
 
     async def get(self, invite_id: int) -> InviteRecord | None:
         row = await self._session.get(Invite, invite_id, populate_existing=True)
-        return None if row is None else _record(row)
+        return None if row is None else invite_record(row)
 
     async def find(self, token_hash: str) -> InviteRecord | None:
         row = await self._session.scalar(
@@ -47,7 +47,7 @@ class InviteRepository:
             .where(Invite.token_hash == token_hash)
             .execution_options(populate_existing=True)
         )
-        return None if row is None else _record(row)
+        return None if row is None else invite_record(row)
 
     async def claim(self, invite_id: int, user_id: int, now: datetime) -> bool:
         """Mark `user_id` as the one who may answer; False if someone else opened it first

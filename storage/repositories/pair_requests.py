@@ -11,7 +11,7 @@ from storage.models import PairRequest
 from storage.records import PairRequestRecord
 
 
-def _record(row: PairRequest) -> PairRequestRecord:
+def pair_request_record(row: PairRequest) -> PairRequestRecord:
     return PairRequestRecord(
         id=row.id,
         chat_id=row.chat_id,
@@ -35,11 +35,11 @@ class PairRequestRepository:
         )
         self._session.add(row)
         await self._session.flush()
-        return _record(row)
+        return pair_request_record(row)
 
     async def get(self, request_id: int) -> PairRequestRecord | None:
         row = await self._session.get(PairRequest, request_id, populate_existing=True)
-        return None if row is None else _record(row)
+        return None if row is None else pair_request_record(row)
 
     async def resolve(self, request_id: int, now: datetime, outcome: str) -> bool:
         """Answer the request once; False when it was already answered."""
