@@ -47,6 +47,20 @@ def _former(row: FormerPartnership) -> FormerPartnershipRecord:
     )
 
 
+def _entry(row: SessionResult | FormerSession, ratings: dict[int, int]) -> HistoryEntry:
+    """One line of history, from a pair's result or from a former partnership's copy."""
+    return HistoryEntry(
+        local_date=row.local_date,
+        routine_id=row.routine_id,
+        end_reason=row.end_reason,
+        holds_done=row.holds_done,
+        exercises_done=row.exercises_done,
+        seconds_stretched=row.seconds_stretched,
+        ended_at=row.ended_at,
+        ratings=ratings,
+    )
+
+
 class HistoryRepository:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
@@ -95,19 +109,7 @@ class HistoryRepository:
             )
             for result_id, user_id, rating in found:
                 ratings[result_id][user_id] = rating
-        return [
-            HistoryEntry(
-                local_date=row.local_date,
-                routine_id=row.routine_id,
-                end_reason=row.end_reason,
-                holds_done=row.holds_done,
-                exercises_done=row.exercises_done,
-                seconds_stretched=row.seconds_stretched,
-                ended_at=row.ended_at,
-                ratings=ratings[row.id],
-            )
-            for row in rows
-        ]
+        return [_entry(row, ratings[row.id]) for row in rows]
 
     # -- what the streak rule needs ------------------------------------------------------
     async def stretched_days(self, pair_id: int, until: date) -> set[date]:
@@ -175,16 +177,7 @@ class HistoryRepository:
             .limit(limit)
         )
         return [
-            HistoryEntry(
-                local_date=row.local_date,
-                routine_id=row.routine_id,
-                end_reason=row.end_reason,
-                holds_done=row.holds_done,
-                exercises_done=row.exercises_done,
-                seconds_stretched=row.seconds_stretched,
-                ended_at=row.ended_at,
-                ratings={} if row.rating is None else {partnership.owner_id: row.rating},
-            )
+            _entry(row, {} if row.rating is None else {partnership.owner_id: row.rating})
             for row in rows
         ]
 
