@@ -50,15 +50,16 @@ class OutboxRepository:
                 for user_id in user_ids
             ]
         )
-        fresh = statement.excluded
+        # Every row gets the same values, known here: set them directly, as
+        # storage.upsert does, instead of building `excluded` (an aliased table copy).
         await self._session.execute(
             statement.on_conflict_do_update(
                 index_elements=["session_id", "user_id"],
                 set_={
-                    "version": fresh.version,
-                    "kind": fresh.kind,
-                    "status": fresh.status,
-                    "owed_at": fresh.owed_at,
+                    "version": version,
+                    "kind": kind,
+                    "status": OWED,
+                    "owed_at": now,
                     "settled_at": None,
                 },
             )
