@@ -29,6 +29,7 @@ from bot.handlers import (
     timezones,
 )
 from bot.handlers import routines as routine_previews
+from bot.handlers import settings as pair_settings
 from bot.metered import MeteredRequest, MeteredUpdates
 from bot.metrics import Metrics
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
@@ -126,6 +127,7 @@ def build_application(
     timezones.register(app)
     reminders.register(app)
     history.register(app)
+    pair_settings.register(app)
     routine_previews.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)

@@ -73,6 +73,11 @@ PROGRESS_PICK = "hc"  # pair id
 FORGET_YES = "fg_yes"  # the asker's user id
 FORGET_NO = "fg_no"  # the asker's user id
 
+# /settings and the weekly recap.
+SETTINGS_PICK = "set_pick"  # pair id: show that pair's settings
+SETTINGS_CHOOSE = "set"  # pair id, setting (services.pair_settings.Setting), choice position
+RECAP_OFF = "recap_off"  # pair id: the recap's "Turn off weekly recap"
+
 
 @dataclass(frozen=True, slots=True)
 class Ints:

@@ -1,4 +1,4 @@
-"""The one job that sends every daily reminder.
+"""The one job that sends every daily reminder, and every pair's weekly recap.
 
 It runs at start-up, then once a minute as a safety net, and is moved earlier to wake at
 the next due instant (a slot, a snooze, a retry of a failed copy). Each tick claims due
@@ -17,12 +17,13 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from telegram import Bot, Message
+from telegram import Bot, InlineKeyboardMarkup, Message
 from telegram.error import BadRequest, RetryAfter
 from telegram.ext import Application, Job, JobQueue
 
 from bot.context import BotData, Context
 from bot.delivery import send_private
+from bot.render import recap as render_recap
 from bot.render import reminders as render
 from bot.services import reminder_claims as service
 from bot.services.resources import Resources
@@ -82,6 +83,7 @@ class ReminderDispatcher:
                 service.claim_copies,
                 service.claim_snoozes,
                 service.claim_due,
+                service.claim_recaps,
             )
             for claim in claimers:
                 while True:
@@ -116,24 +118,25 @@ class ReminderDispatcher:
                 report.sent += sum(1 for r in results if r.reached)
                 report.messages += sum(len(r.reached) for r in results)
 
+    def _message(
+        self, item: service.Outgoing, member: int
+    ) -> tuple[str, InlineKeyboardMarkup]:
+        """What one partner's copy says: the reminder, or the weekly recap."""
+        pair = item.pair
+        partner = pair.partner_of(member)
+        if item.recap is not None:
+            text = render_recap.recap(item.recap, member, partner, item.names.get(partner))
+            return text, render_recap.recap_keyboard(pair.id)
+        text = render.reminder(item.names.get(partner), self.pitch, again=item.again)
+        return text, render.reminder_keyboard(pair.id, item.delivery_id, again=item.again)
+
     async def _send_one(self, bot: Bot, item: service.Outgoing) -> service.SendResult:
         """Send the copies `item` is for, at once; each answer is kept apart."""
         pair = item.pair
         result = service.SendResult(item)
-        markup = render.reminder_keyboard(pair.id, item.delivery_id, again=item.again)
         members = list(item.to)
         answers = await asyncio.gather(
-            *(
-                send_private(
-                    bot,
-                    member,
-                    render.reminder(
-                        item.names.get(pair.partner_of(member)), self.pitch, again=item.again
-                    ),
-                    markup,
-                )
-                for member in members
-            ),
+            *(send_private(bot, member, *self._message(item, member)) for member in members),
             return_exceptions=True,
         )
         for member, answer in zip(members, answers, strict=True):

@@ -83,6 +83,18 @@ class Pair(Base):
     # The pair's local date on which "Skip today" silences the remaining reminders.
     reminders_skipped_on: Mapped[date | None] = mapped_column(Date)
     created_at: Mapped[datetime]
+    # /settings: who is stretched first (routines.pair_settings.FirstReceiver), and who
+    # was in the last session, for taking turns.
+    first_receiver: Mapped[str] = mapped_column(
+        String(16), default="starter", server_default="starter"
+    )
+    last_first_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The routine a bare /stretch and a reminder's Start begin; None: the bot's default.
+    default_routine: Mapped[str | None] = mapped_column(String(64))
+    weekly_recap: Mapped[bool] = mapped_column(Boolean, default=True, server_default=text("true"))
+    # When the weekly recap is due next, as a reminder slot's next instant is; None while
+    # it is off. The claim moves it on, as it moves slots.
+    recap_due_at: Mapped[datetime | None] = mapped_column(index=True)
 
 
 class Invite(Base):
@@ -252,13 +264,24 @@ class ReminderDelivery(Base):
     __tablename__ = "reminder_deliveries"
     __table_args__ = (
         UniqueConstraint("pair_id", "slot_id", "local_date", name="uq_reminder_deliveries_key"),
+        # A weekly recap is a delivery without a slot, once per pair and Sunday (NULL slot
+        # ids never collide in the key above, so it needs one of its own).
+        Index(
+            "uq_reminder_deliveries_recap",
+            "pair_id",
+            "local_date",
+            unique=True,
+            sqlite_where=text("slot_id IS NULL"),
+            postgresql_where=text("slot_id IS NULL"),
+        ),
         # Status first: the snoozes still waiting are found without scanning history.
         Index("ix_reminder_deliveries_status_claimed_at", "status", "claimed_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     pair_id: Mapped[int] = mapped_column(ForeignKey("pairs.id", ondelete="CASCADE"))
-    slot_id: Mapped[int] = mapped_column(
+    # None for a weekly recap, which belongs to no slot.
+    slot_id: Mapped[int | None] = mapped_column(
         ForeignKey("reminder_slots.id", ondelete="CASCADE"), index=True
     )
     local_date: Mapped[date] = mapped_column(Date)

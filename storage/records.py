@@ -27,6 +27,12 @@ class PairRecord:
     reminders_paused_until: datetime | None
     reminders_skipped_on: date | None
     created_at: datetime
+    # /settings (see routines.pair_settings): stored values, defaults for a new pair.
+    first_receiver: str = "starter"
+    last_first_id: int | None = None
+    default_routine: str | None = None
+    weekly_recap: bool = True
+    recap_due_at: datetime | None = None
 
     @property
     def members(self) -> tuple[int, int]:
@@ -145,7 +151,7 @@ class ReminderDeliveryRecord:
 
     id: int
     pair_id: int
-    slot_id: int
+    slot_id: int | None  # None: a weekly recap, which belongs to no slot
     local_date: date
     due_at: datetime
     claimed_at: datetime

@@ -32,11 +32,11 @@ from bot.context import BotApplication, Context
 from bot.delivery import edit_elsewhere, edit_tapped, send_private
 from bot.handlers import sessions
 from bot.handlers.buttons import parse_tap, refuse_tap
-from bot.reminder_dispatch import DEFAULT_ROUTINE
 from bot.render import reminders as render
 from bot.render.pairs import choose_pair_keyboard, partner_name
 from bot.services import pairing, users
 from bot.services import reminder_slots as service
+from bot.services.pair_settings import default_routine_of
 from bot.services.pairing import PairingRefused
 from routines.reminder_time import (
     MAX_PAUSE_DAYS,
@@ -276,7 +276,9 @@ async def remove_pressed(update: Update, context: Context) -> None:
     pair = await _tapped_pair(context, query, pair_id)
     if pair is None:
         return
-    removed = await service.remove_slot(context.bot_data, pair_id, slot_id)
+    removed = await service.remove_slot(
+        context.bot_data, pair_id, slot_id, context.bot_data.clock.now()
+    )
     await query.answer(None if removed else render.ALREADY_REMOVED)
     reply = await _list(context, pair, query.from_user.id, ())
     await edit_tapped(query, reply.text, reply.markup)
@@ -292,7 +294,8 @@ async def start_pressed(update: Update, context: Context) -> None:
     if pair is None:
         return
     await query.answer()
-    await sessions.start_for_pair(update, context, pair, DEFAULT_ROUTINE)
+    routine_id = default_routine_of(pair, sorted(context.bot_data.library))
+    await sessions.start_for_pair(update, context, pair, routine_id)
 
 
 async def snooze_pressed(update: Update, context: Context) -> None:

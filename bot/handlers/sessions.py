@@ -25,7 +25,7 @@ from bot.callbacks import (
     pack,
     pattern,
 )
-from bot.context import BotApplication, Context
+from bot.context import BotApplication, BotData, Context
 from bot.delivery import edit_tapped
 from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.live_session import Applied, Live
@@ -33,6 +33,7 @@ from bot.render import session as render
 from bot.render.limits import toast
 from bot.render.pairs import choose_pair_keyboard
 from bot.services import pairing, sessions, users
+from bot.services.pair_settings import default_routine_of
 from bot.services.pairing import PairingRefused, open_chat_link
 from bot.services.users import Account
 from bot.session_flow import flow_for
@@ -80,9 +81,10 @@ async def stretch(update: Update, context: Context) -> None:
     if message is None or user is None:
         return
     data = context.bot_data
-    typed = " ".join(context.args or []) or "lower-back"
-    routine_id = routine_named(data.library.values(), typed)
-    if routine_id is None:
+    typed = " ".join(context.args or [])
+    # Without a name, the pair's own default routine (see /settings), once the pair is known.
+    routine_id = routine_named(data.library.values(), typed) if typed else None
+    if typed and routine_id is None:
         await message.reply_text(render.unknown_routine(sorted(data.library)))
         return
     private = message.chat.type == ChatType.PRIVATE
@@ -93,19 +95,32 @@ async def stretch(update: Update, context: Context) -> None:
         await message.reply_text(render.no_partner_here(private))
         return
     if len(reach.pairs) > 1:
-        position = sorted(data.library).index(routine_id)
+        position = (
+            pair_default_position(data)
+            if routine_id is None
+            else sorted(data.library).index(routine_id)
+        )
         keyboard = choose_pair_keyboard(
             reach.pairs, user.id, reach.users, lambda p: pack(STRETCH_WITH, p.id, position)
         )
         await message.reply_text(render.WHO_WITH, reply_markup=keyboard)
         return
-    await start_for_pair(update, context, reach.pairs[0], routine_id)
+    pair = reach.pairs[0]
+    if routine_id is None:
+        routine_id = default_routine_of(pair, sorted(data.library))
+    await start_for_pair(update, context, pair, routine_id)
+
+
+def pair_default_position(data: BotData) -> int:
+    """What STRETCH_WITH carries for "the pair's own default routine": one past the
+    library's positions, so the choice is made once the pair is known."""
+    return len(data.library)
 
 
 async def choose_partner(update: Update, context: Context) -> None:
     """The answer to "Who do you want to stretch with?"."""
     routines = sorted(context.bot_data.library)
-    parsed = await parse_tap(update, (STRETCH_WITH,), ROW_ID, Ints(0, len(routines) - 1))
+    parsed = await parse_tap(update, (STRETCH_WITH,), ROW_ID, Ints(0, len(routines)))
     if parsed is None:
         return
     query, button = parsed
@@ -115,7 +130,11 @@ async def choose_partner(update: Update, context: Context) -> None:
         await refuse_tap(query, render.NOT_YOUR_BUTTON, alert=True)
         return
     await query.answer()
-    await start_for_pair(update, context, found.pairs[0], routines[button.ids[1]])
+    pair, position = found.pairs[0], button.ids[1]
+    routine_id = (
+        routines[position] if position < len(routines) else default_routine_of(pair, routines)
+    )
+    await start_for_pair(update, context, pair, routine_id)
 
 
 async def start_for_pair(

@@ -10,9 +10,10 @@ from telegram import InlineKeyboardMarkup, Message, Update
 from telegram.ext import CallbackQueryHandler
 
 from bot.callbacks import ROW_ID, SESSION_SHOW, pattern
-from bot.context import BotApplication, BotData, Context
+from bot.context import BotApplication, Context
 from bot.delivery import offer_private
 from bot.handlers.buttons import parse_tap, refuse_tap
+from bot.handlers.sessions import pair_default_position
 from bot.live_session import Live
 from bot.render import session as render_session
 from bot.render import standing as render
@@ -23,24 +24,17 @@ from routines.engine import Phase
 from routines.plan import Seat
 from storage.records import CardRecord
 
-# The routine "Stretch now" starts, as /stretch without a name does.
-DEFAULT_ROUTINE = "lower-back"
-
 
 def register(app: BotApplication) -> None:
     app.add_handler(CallbackQueryHandler(bring_back, pattern=pattern(SESSION_SHOW)))
-
-
-def default_routine_position(data: BotData) -> int:
-    """Where the default routine sits in the sorted library: what STRETCH_WITH carries."""
-    return sorted(data.library).index(DEFAULT_ROUTINE)
 
 
 async def where(context: Context, user_id: int) -> tuple[Standing, InlineKeyboardMarkup | None]:
     """The user's standing and the buttons that fit it."""
     data = context.bot_data
     standing = await standing_of(data, user_id)
-    return standing, render.next_steps(standing, default_routine_position(data))
+    # "Stretch now" starts the pair's own default routine, as /stretch without a name.
+    return standing, render.next_steps(standing, pair_default_position(data))
 
 
 async def greet(message: Message, context: Context, first_name: str, user_id: int) -> None:

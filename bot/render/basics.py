@@ -25,6 +25,7 @@ PRIVATE_COMMANDS: tuple[tuple[str, str], ...] = (
     ("timezone", "Set your pair's time zone"),
     ("remind", "Add a daily reminder: /remind 07:30"),
     ("reminders", "List and remove reminders"),
+    ("settings", "Who goes first, roles, routine, recap"),
     ("pause", "Pause reminders for a few days"),
     ("resume", "Resume reminders now"),
     ("history", "Your recent sessions"),
@@ -42,6 +43,7 @@ GROUP_COMMANDS: tuple[tuple[str, str], ...] = (
     ("remind", "Add a daily reminder for your pair"),
     ("reminders", "List and remove your pair's reminders"),
     ("timezone", "Set your pair's time zone"),
+    ("settings", "Your pair's settings"),
     ("history", "Your pair's recent sessions"),
     ("streak", "Your pair's streak"),
     ("progress", "A chart of your pair's progress"),
@@ -74,7 +76,8 @@ def help_text(routines: list[tuple[Routine, Plan]]) -> str:
         f"{private}\n\n"
         "<b>In your pair's group</b>\n"
         "/pair — reply to your partner's message with it\n"
-        "/stretch, /routines, /remind, /reminders, /timezone, /history, /streak, /progress "
+        "/stretch, /routines, /remind, /reminders, /timezone, /settings, /history, /streak, "
+        "/progress "
         "— for the pair whose home it is\n\n"
         f"<b>Routines</b>\n{listed}\n\n"
         f"{SESSION_BUTTONS}"

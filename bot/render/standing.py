@@ -11,7 +11,7 @@ from html import escape
 
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
-from bot.callbacks import PICK_LIST, SESSION_SHOW, STRETCH_WITH, pack
+from bot.callbacks import PICK_LIST, SESSION_SHOW, SETTINGS_PICK, STRETCH_WITH, pack
 from bot.live_session import Live
 from bot.render.pairs import partner_name
 from bot.services.standing import Standing
@@ -81,6 +81,7 @@ def next_steps(standing: Standing, routine_position: int) -> InlineKeyboardMarku
                         "Stretch now", callback_data=pack(STRETCH_WITH, pair.id, routine_position)
                     ),
                     InlineKeyboardButton("Reminders", callback_data=pack(PICK_LIST, pair.id)),
+                    InlineKeyboardButton("Settings", callback_data=pack(SETTINGS_PICK, pair.id)),
                 ]
             ]
         )
@@ -93,6 +94,7 @@ def next_steps(standing: Standing, routine_position: int) -> InlineKeyboardMarku
                     callback_data=pack(STRETCH_WITH, pair.id, routine_position),
                 ),
                 InlineKeyboardButton("Reminders", callback_data=pack(PICK_LIST, pair.id)),
+                InlineKeyboardButton("Settings", callback_data=pack(SETTINGS_PICK, pair.id)),
             ]
             for pair, name in zip(pairs, names, strict=True)
         ]

@@ -1,5 +1,9 @@
 """Claiming due reminders and marking what Telegram answered: each copy goes out once.
 
+The weekly recap goes through the same rows: a delivery without a slot, unique per (pair,
+Sunday), claimed from the pair's `recap_due_at` as a slot's is claimed from its
+`next_due_at`, with the same copies, retries and takeover.
+
 Exactly once, per partner. A reminder exists as a delivery row, unique per (pair, slot,
 local date), written in the same transaction that moves its slot to the next due
 instant, together with one copy row per partner. Each copy is sent after that commit
@@ -34,6 +38,15 @@ from datetime import date, datetime, timedelta
 
 from bot.services.reminder_slots import zone_of
 from bot.services.resources import Resources
+from routines.recap import (
+    RECAP_DAY,
+    RECAP_GRACE,
+    WeekNumbers,
+    WeekSession,
+    recap_time,
+    week_numbers,
+    week_of,
+)
 from routines.reminder_rules import (
     UNSETTLED,
     CopyStatus,
@@ -49,6 +62,7 @@ from routines.reminder_rules import (
     round_outcome,
 )
 from routines.reminder_time import Weekdays, is_still_useful
+from routines.streak import streaks
 from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
 from storage.unit_of_work import UnitOfWork
 
@@ -59,6 +73,7 @@ __all__ = [
     "SendResult",
     "claim_copies",
     "claim_due",
+    "claim_recaps",
     "claim_snoozes",
     "record_sends",
     "soonest_due",
@@ -85,6 +100,8 @@ class Outgoing:
     to: dict[int, int]  # partner -> failed attempts of that copy so far
     # The same round's copies settled earlier (the other partner's): partner -> status.
     earlier: dict[int, str] = field(default_factory=dict)
+    # A weekly recap instead of a reminder: the week it tells.
+    recap: WeekNumbers | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -115,7 +132,11 @@ class SendResult:
         return self.item.again
 
     def told_of_unreachable(self) -> list[int]:
-        """Partners to tell that the other could not be reached: once per reminder."""
+        """Partners to tell that the other could not be reached: once per reminder.
+
+        Not for a recap: it is about the week, not a plan to stretch together now."""
+        if self.item.recap is not None:
+            return []
         return partners_to_tell(
             self.item.earlier, self.reached, self.unreachable, again=self.item.again
         )
@@ -263,14 +284,24 @@ async def claim_copies(resources: Resources, now: datetime, limit: int) -> Claim
         for copy, delivery, pair in due:
             key = (delivery.id, copy.again)
             rounds[key] = (delivery, pair)
-            # A snoozed reminder's second round was claimed when its snooze came due.
-            reminded_at = delivery.claimed_at if copy.again else delivery.due_at
-            status = retaken_copy_status(
-                round_is_live=delivery.status in live_round(copy.again),
-                paused=is_paused(pair.reminders_paused_until, now),
-                stretched=(pair.id, delivery.local_date) in stretched,
-                still_useful=is_still_useful(reminded_at, now, grace),
-            )
+            if delivery.slot_id is None:
+                # A recap: a pause or a session that day does not make it moot; turning
+                # it off does.
+                status = retaken_copy_status(
+                    round_is_live=delivery.status in live_round(copy.again),
+                    paused=not pair.weekly_recap,
+                    stretched=False,
+                    still_useful=is_still_useful(delivery.due_at, now, RECAP_GRACE),
+                )
+            else:
+                # A snoozed reminder's second round was claimed when its snooze came due.
+                reminded_at = delivery.claimed_at if copy.again else delivery.due_at
+                status = retaken_copy_status(
+                    round_is_live=delivery.status in live_round(copy.again),
+                    paused=is_paused(pair.reminders_paused_until, now),
+                    stretched=(pair.id, delivery.local_date) in stretched,
+                    still_useful=is_still_useful(reminded_at, now, grace),
+                )
             if status is CopyStatus.SENDING:
                 sending.setdefault(key, {})[copy.user_id] = copy.attempts
                 if copy.status == CopyStatus.SENDING:
@@ -292,6 +323,11 @@ async def claim_copies(resources: Resources, now: datetime, limit: int) -> Claim
         outgoing = []
         for (delivery_id, again), to in sending.items():
             delivery, pair = rounds[(delivery_id, again)]
+            recap = (
+                None
+                if delivery.slot_id is not None
+                else await _week_of(unit, pair, delivery.local_date)
+            )
             outgoing.append(
                 Outgoing(
                     delivery_id=delivery_id,
@@ -309,6 +345,7 @@ async def claim_copies(resources: Resources, now: datetime, limit: int) -> Claim
                         and c.user_id not in to
                         and c.status not in UNSETTLED
                     },
+                    recap=recap,
                 )
             )
         await unit.commit()
@@ -321,8 +358,11 @@ async def _first_copies(
     *,
     again: bool,
     now: datetime,
+    recaps: dict[int, WeekNumbers] | None = None,
 ) -> list[Outgoing]:
-    """A copy in flight for each partner of each reminder just claimed, and what to send."""
+    """A copy in flight for each partner of each reminder just claimed, and what to send.
+
+    `recaps` holds, by pair, the week a recap tells: those rows are recaps."""
     if not rows:
         return []
     await unit.reminders.add_copies(
@@ -349,9 +389,81 @@ async def _first_copies(
             names={m: names[m] for m in pair.members if m in names},
             claimed_at=now,
             to={member: 0 for member in pair.members},
+            recap=(recaps or {}).get(pair.id),
         )
         for delivery_id, pair, local_date in rows
     ]
+
+
+# -- the weekly recap -------------------------------------------------------------------
+
+
+async def claim_recaps(resources: Resources, now: datetime, limit: int) -> Claim:
+    """Claim up to `limit` pairs' due weekly recaps: a delivery and a copy per partner
+    each, the pairs' next recap instants moved on, committed."""
+    async with resources.db.unit() as unit:
+        due = await unit.reminders.lock_due_recaps(now, limit)
+        if not due:
+            return Claim([], 0)
+        times = await unit.reminders.slot_times(pair.id for pair in due)
+        decided = []
+        for pair in due:
+            assert pair.recap_due_at is not None  # the query asked for it
+            decided.append(
+                (
+                    pair,
+                    decide(
+                        recap_time(times[pair.id]),
+                        RECAP_DAY,
+                        zone_of(pair),
+                        pair.recap_due_at,
+                        now,
+                        RECAP_GRACE,
+                    ),
+                )
+            )
+        claimed = [(pair, d) for pair, d in decided if d.is_due(now)]
+        written = await unit.reminders.add_recaps(
+            [
+                dict(
+                    pair_id=pair.id,
+                    local_date=d.local_date,
+                    due_at=d.occurrence.at_utc,
+                    claimed_at=now,
+                    status=DeliveryStatus.LATE_SKIPPED if d.late else DeliveryStatus.CLAIMED,
+                )
+                for pair, d in claimed
+            ]
+        )
+        # An instant that is not the recap's own (its slots or zone changed since) only
+        # moves to the real next one, as a slot's does.
+        await unit.reminders.move_recaps(
+            (pair.id, d.next_due_at if d.is_due(now) else d.occurrence.at_utc)
+            for pair, d in decided
+        )
+        to_send = [
+            (written[pair.id], pair, d.local_date)
+            for pair, d in claimed
+            if not d.late and pair.id in written
+        ]
+        weeks = {pair.id: await _week_of(unit, pair, sunday) for _, pair, sunday in to_send}
+        outgoing = await _first_copies(unit, to_send, again=False, now=now, recaps=weeks)
+        await unit.commit()
+    return Claim(outgoing, len(due))
+
+
+async def _week_of(unit: UnitOfWork, pair: PairRecord, sunday: date) -> WeekNumbers:
+    """The numbers of the week that ends on `sunday`, and the streak on that day."""
+    monday, _ = week_of(sunday)
+    entries = await unit.history.since(pair.id, monday)
+    streak = streaks(
+        await unit.history.stretched_days(pair.id, sunday),
+        sunday,
+        slot_weekdays=await unit.history.slot_weekdays(pair.id),
+        paused=await unit.history.paused_days(pair.id),
+    )
+    sessions = [WeekSession(e.local_date, e.seconds_stretched, e.ratings) for e in entries]
+    return week_numbers(sessions, sunday, pair.members, streak.current)
 
 
 # -- marking what Telegram answered ----------------------------------------------------

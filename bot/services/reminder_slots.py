@@ -14,6 +14,7 @@ from enum import Enum
 from zoneinfo import ZoneInfo
 
 from bot.services.resources import Resources
+from routines.recap import RECAP_DAY, recap_time
 from routines.reminder_rules import (
     MAX_SLOTS,
     SNOOZABLE,
@@ -37,6 +38,7 @@ __all__ = [
     "TapResult",
     "TooManySlots",
     "add_slot",
+    "next_recap_at",
     "pause",
     "remove_slot",
     "reschedule_pair",
@@ -98,6 +100,7 @@ async def add_slot(
             raise TooManySlots
         due = next_due(local_time, Weekdays(weekdays), zone_of(pair), now)
         slot, added = await unit.reminders.put_slot(pair_id, local_time, weekdays, due.at_utc, now)
+        await reschedule_recap(unit, pair, now)
         await unit.commit()
     return SlotSet(slot, added, pair, is_paused(pair.reminders_paused_until, now))
 
@@ -111,13 +114,18 @@ async def slots(resources: Resources, pair_id: int, now: datetime) -> SlotList:
     return SlotList(pair, found, pair.reminders_paused_until if paused else None)
 
 
-async def remove_slot(resources: Resources, pair_id: int, slot_id: int) -> bool:
+async def remove_slot(
+    resources: Resources, pair_id: int, slot_id: int, now: datetime
+) -> bool:
     """Remove one of the pair's slots; False when it is gone already (a second tap)."""
     async with resources.db.unit() as unit:
         slot = await unit.reminders.slot(slot_id)
         if slot is None or slot.pair_id != pair_id:
             return False
         removed = await unit.reminders.remove_slot(slot_id)
+        pair = await unit.pairs.get(pair_id)
+        if pair is not None:
+            await reschedule_recap(unit, pair, now)
         await unit.commit()
     return removed
 
@@ -156,6 +164,23 @@ async def reschedule_pair(unit: UnitOfWork, pair_id: int, now: datetime) -> None
         (slot.id, next_due(slot.local_time, Weekdays(slot.weekdays), zone, now).at_utc)
         for slot in await unit.reminders.slots_of(pair_id)
     )
+    await reschedule_recap(unit, pair, now)
+
+
+async def next_recap_at(unit: UnitOfWork, pair: PairRecord, now: datetime) -> datetime:
+    """When the pair's weekly recap is next due after `now`, by its slots and zone."""
+    times = await unit.reminders.slot_times([pair.id])
+    return next_due(recap_time(times[pair.id]), RECAP_DAY, zone_of(pair), now).at_utc
+
+
+async def reschedule_recap(unit: UnitOfWork, pair: PairRecord, now: datetime) -> None:
+    """Move the pair's weekly recap (if on) to follow a change of its slots or zone.
+
+    In the transaction of that change; the caller commits. A recap of this Sunday that
+    went out already is not sent again: its delivery row is unique per pair and Sunday.
+    """
+    if pair.weekly_recap:
+        await unit.reminders.move_recaps([(pair.id, await next_recap_at(unit, pair, now))])
 
 
 async def _pair(unit: UnitOfWork, pair_id: int) -> PairRecord:
@@ -245,4 +270,7 @@ async def _delivery_of_member(
         return TapResult(ReminderTapOutcome.GONE)
     if not pair.has_member(user_id):
         return TapResult(ReminderTapOutcome.NOT_YOURS)
+    if delivery.slot_id is None:
+        # A weekly recap has no Snooze or Skip: such a tap is forged.
+        return TapResult(ReminderTapOutcome.GONE)
     return delivery, pair

@@ -22,6 +22,7 @@ from routines.engine import (
     new_session,
     opening_effects,
 )
+from routines.pair_settings import FirstReceiver, first_receiver
 from routines.plan import PlanOptions, Seat, SwapMode
 from routines.snapshot import from_snapshot, to_snapshot
 from storage.records import CardRecord, OwedCardRecord, PairRecord, SessionChange, SessionRecord
@@ -92,16 +93,7 @@ async def start(
     """Open a lobby for the pair; from private, the starter has joined by asking."""
     now = data.clock.now()
     partner_id = pair.partner_of(starter_id)
-    options = PlanOptions(first_receiver=Seat.A, swap_mode=SwapMode(pair.swap_mode))
-    plan = data.plan(routine_id, options)
     private = origin_chat_id > 0
-    state = new_session(
-        (starter_id, partner_id),
-        plan,
-        now,
-        time_scale=data.settings.session_time_scale,
-        joined=frozenset({Seat.A}) if private else frozenset(),
-    )
     async with data.db.unit() as unit:
         # Two /stretch at once for the same people must not open two lobbies.
         await unit.users.lock([starter_id, partner_id])
@@ -109,6 +101,27 @@ async def start(
             busy = await unit.sessions.live_of_user(user_id)
             if busy is not None:
                 raise AlreadyInSession(busy, user_id)
+        # The settings as they are now (a tap in /settings may have come after the
+        # caller read the pair); taking turns also needs the last session's first.
+        pair = await unit.pairs.get(pair.id) or pair
+        first = first_receiver(
+            FirstReceiver(pair.first_receiver), starter_id, partner_id, pair.last_first_id
+        )
+        # The starter always sits in seat A (they joined by asking); who is stretched
+        # first is the plan's choice of seat.
+        options = PlanOptions(
+            first_receiver=Seat.A if first == starter_id else Seat.B,
+            swap_mode=SwapMode(pair.swap_mode),
+        )
+        plan = data.plan(routine_id, options)
+        state = new_session(
+            (starter_id, partner_id),
+            plan,
+            now,
+            time_scale=data.settings.session_time_scale,
+            joined=frozenset({Seat.A}) if private else frozenset(),
+        )
+        await unit.pairs.change_settings(pair.id, last_first_id=first)
         users = await unit.users.get_many([starter_id, partner_id])
         # Names and zone are kept with the session: every tap reads them, none changes them.
         # Both rows exist: a pair's members are foreign keys to users, who are never

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import delete, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -24,7 +25,25 @@ def pair_record(row: Pair) -> PairRecord:
         reminders_paused_until=row.reminders_paused_until,
         reminders_skipped_on=row.reminders_skipped_on,
         created_at=row.created_at,
+        first_receiver=row.first_receiver,
+        last_first_id=row.last_first_id,
+        default_routine=row.default_routine,
+        weekly_recap=row.weekly_recap,
+        recap_due_at=row.recap_due_at,
     )
+
+
+# The columns `change_settings` may set.
+_SETTINGS = frozenset(
+    {
+        "swap_mode",
+        "first_receiver",
+        "last_first_id",
+        "default_routine",
+        "weekly_recap",
+        "recap_due_at",
+    }
+)
 
 
 def ordered(first: int, second: int) -> tuple[int, int]:
@@ -83,6 +102,8 @@ class PairRepository:
                     home_chat_id=home_chat_id,
                     swap_mode="per-exercise",
                     created_at=now,
+                    # Due at once: the first claim moves it to the pair's first Sunday.
+                    recap_due_at=now,
                 ),
             )
         )
@@ -95,6 +116,26 @@ class PairRepository:
         row = await self._session.get(Pair, pair_id)
         if row is not None:
             row.timezone = timezone
+
+    async def change_settings(self, pair_id: int, **values: Any) -> PairRecord | None:
+        """Set some of the pair's settings columns; the pair as it now is, or None."""
+        row = await self._session.get(Pair, pair_id, populate_existing=True)
+        if row is None:
+            return None
+        for name, value in values.items():
+            if name not in _SETTINGS:
+                raise ValueError(f"{name} is not a pair setting")
+            setattr(row, name, value)
+        await self._session.flush()
+        return pair_record(row)
+
+    async def lock(self, pair_id: int) -> PairRecord | None:
+        """The pair, its row locked until the transaction ends (PostgreSQL), read fresh."""
+        query = select(Pair).where(Pair.id == pair_id).execution_options(populate_existing=True)
+        if self._session.get_bind().dialect.name == "postgresql":
+            query = query.with_for_update()
+        row = await self._session.scalar(query)
+        return None if row is None else pair_record(row)
 
     async def set_home_chat(self, pair_id: int, chat_id: int | None) -> None:
         row = await self._session.get(Pair, pair_id)

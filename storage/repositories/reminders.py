@@ -181,9 +181,12 @@ class ReminderRepository:
                 ReminderRecipient.status == CopyStatus.WAITING
             )
         )
+        recap_due = await self._session.scalar(
+            select(func.min(Pair.recap_due_at)).where(Pair.weekly_recap.is_(True))
+        )
         instants = [
             _aware(value)
-            for value in (slot_due, snooze_due, retry_due)
+            for value in (slot_due, snooze_due, retry_due, recap_due)
             if isinstance(value, datetime)
         ]
         return min(instants, default=None)
@@ -203,7 +206,47 @@ class ReminderRepository:
         rows = await self._session.execute(self._locked(query, ReminderSlot))
         return [(_slot(slot), pair_record(pair)) for slot, pair in rows]
 
-    async def add_deliveries(self, rows: Sequence[dict[str, Any]]) -> dict[tuple[int, date], int]:
+    async def lock_due_recaps(self, now: datetime, limit: int) -> list[PairRecord]:
+        """The pairs whose weekly recap is due at `now`, earliest first; locked on PostgreSQL."""
+        query = (
+            select(Pair)
+            .where(Pair.weekly_recap.is_(True), Pair.recap_due_at <= now)
+            .order_by(Pair.recap_due_at, Pair.id)
+            .limit(limit)
+            .execution_options(populate_existing=True)
+        )
+        rows = await self._session.scalars(self._locked(query, Pair))
+        return [pair_record(row) for row in rows]
+
+    async def slot_times(self, pair_ids: Iterable[int]) -> dict[int, list[tuple[time, int]]]:
+        """Each pair's reminder slots as (local time, weekday mask): what the recap's
+        time follows."""
+        ids = sorted(set(pair_ids))
+        found: dict[int, list[tuple[time, int]]] = {pair_id: [] for pair_id in ids}
+        if ids:
+            rows = await self._session.execute(
+                select(ReminderSlot.pair_id, ReminderSlot.local_time, ReminderSlot.weekdays)
+                .where(ReminderSlot.pair_id.in_(ids))
+            )
+            for pair_id, local_time, weekdays in rows:
+                found[pair_id].append((local_time, weekdays))
+        return found
+
+    async def move_recaps(self, next_due: Iterable[tuple[int, datetime | None]]) -> None:
+        """Set each pair's next recap instant, in one round trip."""
+        values = [{"b_pair_id": pair_id, "b_due": due} for pair_id, due in next_due]
+        if values:
+            table = cast(Table, Pair.__table__)
+            await self._session.execute(
+                update(table)
+                .where(table.c.id == bindparam("b_pair_id"))
+                .values(recap_due_at=bindparam("b_due")),
+                values,
+            )
+
+    async def add_deliveries(
+        self, rows: Sequence[dict[str, Any]]
+    ) -> dict[tuple[int | None, date], int]:
         """Insert deliveries; a key that exists already is left alone and not returned.
 
         Each row holds pair_id, slot_id, local_date, due_at, claimed_at and status. The
@@ -219,6 +262,23 @@ class ReminderRepository:
         )
         result = await self._session.execute(statement, list(rows))
         return {(slot_id, local_date): row_id for row_id, slot_id, local_date in result}
+
+    async def add_recaps(self, rows: Sequence[dict[str, Any]]) -> dict[int, int]:
+        """Insert recap deliveries (no slot); one that exists already is left alone.
+
+        Each row holds pair_id, local_date, due_at, claimed_at and status. The answer
+        maps pair_id to the new row's id, only for rows this call wrote.
+        """
+        if not rows:
+            return {}
+        table = cast(Table, ReminderDelivery.__table__)
+        statement = insert_or_ignore(self._session, table).returning(
+            ReminderDelivery.id, ReminderDelivery.pair_id
+        )
+        result = await self._session.execute(
+            statement, [{**row, "slot_id": None} for row in rows]
+        )
+        return {pair_id: row_id for row_id, pair_id in result}
 
     async def first_names(self, user_ids: Iterable[int]) -> dict[int, str]:
         """The first names of users, without loading whole rows (a claim needs only these)."""
@@ -384,10 +444,21 @@ class ReminderRepository:
         return None if row is None else _delivery(row)
 
     async def deliveries_of(self, pair_id: int) -> list[ReminderDeliveryRecord]:
+        """The pair's reminders (not its weekly recaps), oldest first."""
         rows = await self._session.scalars(
             select(ReminderDelivery)
-            .where(ReminderDelivery.pair_id == pair_id)
+            .where(ReminderDelivery.pair_id == pair_id, ReminderDelivery.slot_id.is_not(None))
             .order_by(ReminderDelivery.due_at, ReminderDelivery.id)
+        )
+        return [_delivery(row) for row in rows]
+
+    async def recaps_of(self, pair_id: int) -> list[ReminderDeliveryRecord]:
+        """The pair's weekly recaps, oldest first."""
+        rows = await self._session.scalars(
+            select(ReminderDelivery)
+            .where(ReminderDelivery.pair_id == pair_id, ReminderDelivery.slot_id.is_(None))
+            .order_by(ReminderDelivery.due_at, ReminderDelivery.id)
+            .execution_options(populate_existing=True)
         )
         return [_delivery(row) for row in rows]
 
@@ -398,6 +469,8 @@ class ReminderRepository:
             .where(
                 ReminderDelivery.pair_id == pair_id,
                 ReminderDelivery.local_date == local_date,
+                # A weekly recap is no reminder: skipping the day leaves it be.
+                ReminderDelivery.slot_id.is_not(None),
                 or_(
                     ReminderDelivery.status == DeliveryStatus.SNOOZED,
                     ReminderDelivery.status == DeliveryStatus.SENT,

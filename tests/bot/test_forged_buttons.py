@@ -49,6 +49,9 @@ BUTTONS: dict[str, tuple[str, ...]] = {
     "fg_no": (USER,),  # /forget declined, by this user
     "rv": ("0",),  # /routines: preview, routine position
     "rg": ("0",),  # /routines: Start, routine position
+    "set_pick": (ROW,),  # /settings: pair picked
+    "set": (ROW, "1", "0"),  # /settings: pair, setting, choice position
+    "recap_off": (ROW,),  # the weekly recap's "Turn off weekly recap": pair
 }
 BAD_NUMBERS = (
     "x",

@@ -36,7 +36,7 @@ async def test_start_before_pairing_says_how_to_pair_and_offers_no_buttons(
     assert reply.buttons == []
 
 
-async def test_start_when_paired_names_the_partner_with_stretch_and_reminder_buttons(
+async def test_start_when_paired_names_the_partner_with_stretch_reminder_and_settings_buttons(
     bot: BotHarness,
 ) -> None:
     await pair_in_database(bot)
@@ -46,7 +46,7 @@ async def test_start_when_paired_names_the_partner_with_stretch_and_reminder_but
     [reply] = bot.new(BEN.id)
     assert "You and Ana are partners" in reply.text
     assert "pair up" not in reply.text
-    assert [label for label, _ in reply.buttons] == ["Stretch now", "Reminders"]
+    assert [label for label, _ in reply.buttons] == ["Stretch now", "Reminders", "Settings"]
 
 
 async def test_stretch_now_starts_the_default_routine_with_the_partner(
@@ -85,7 +85,9 @@ async def test_start_with_two_partners_offers_a_button_per_partner(bot: BotHarne
     [reply] = bot.new(ANA.id)
     assert "Your partners: Ben and Cal" in reply.text
     labels = [label for label, _ in reply.buttons]
-    assert labels == ["Stretch with Ben", "Reminders", "Stretch with Cal", "Reminders"]
+    assert labels == [
+        "Stretch with Ben", "Reminders", "Settings", "Stretch with Cal", "Reminders", "Settings"
+    ]
 
 
 async def test_the_partner_who_opens_the_private_chat_by_link_is_told_they_are_paired(
@@ -151,7 +153,7 @@ async def test_after_a_stopped_session_start_offers_a_new_one(bot: BotHarness) -
 
     [reply] = bot.new(ANA.id)
     assert "You and Ben are partners" in reply.text
-    assert [label for label, _ in reply.buttons] == ["Stretch now", "Reminders"]
+    assert [label for label, _ in reply.buttons] == ["Stretch now", "Reminders", "Settings"]
 
 
 async def test_an_old_back_to_my_card_button_changes_nothing_once_the_session_ended(
@@ -201,7 +203,7 @@ async def test_help_when_paired_and_in_a_session_ends_with_where_you_are(
     await bot.say(BEN, "/help")
     [paired] = bot.new(BEN.id)
     assert "You and Ana are partners" in paired.text
-    assert [label for label, _ in paired.buttons] == ["Stretch now", "Reminders"]
+    assert [label for label, _ in paired.buttons] == ["Stretch now", "Reminders", "Settings"]
 
     bot.world.add_group(HOME.id, HOME.title)
     await bot.say(ANA, "/stretch", chat=HOME)

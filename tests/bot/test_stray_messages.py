@@ -62,7 +62,7 @@ async def test_a_sticker_a_photo_and_text_in_a_row_get_one_hint_together(
 
     [hint] = bot.new(BEN.id)
     assert "You and Ana are partners" in hint.text
-    assert [label for label, _ in hint.buttons] == ["Stretch now", "Reminders"]
+    assert [label for label, _ in hint.buttons] == ["Stretch now", "Reminders", "Settings"]
 
 
 async def test_after_a_minute_the_next_stray_message_gets_a_hint_again(bot: BotHarness) -> None:

@@ -126,6 +126,9 @@ async def test_a_status_change_is_a_compare_and_set(db: Database) -> None:
 async def test_the_soonest_due_instant_counts_waiting_snoozes(db: Database) -> None:
     pair = await make_pair(db)
     async with db.unit() as unit:
+        # A new pair's weekly recap is due at once (to be scheduled); off, it is not due.
+        assert await unit.reminders.soonest_due() == NOW
+        await unit.pairs.change_settings(pair.id, weekly_recap=False, recap_due_at=None)
         assert await unit.reminders.soonest_due() is None
         slot, _ = await unit.reminders.put_slot(
             pair.id, time(9), 127, NOW + timedelta(hours=2), NOW
@@ -141,6 +144,15 @@ async def test_the_soonest_due_instant_counts_waiting_snoozes(db: Database) -> N
             snooze_due_at=NOW + timedelta(minutes=15),
         )
         assert await unit.reminders.soonest_due() == NOW + timedelta(minutes=15)
+
+
+async def test_the_soonest_due_instant_counts_a_weekly_recap_that_is_on(db: Database) -> None:
+    pair = await make_pair(db)
+    async with db.unit() as unit:
+        await unit.reminders.move_recaps([(pair.id, NOW + timedelta(days=3))])
+        assert await unit.reminders.soonest_due() == NOW + timedelta(days=3)
+        await unit.pairs.change_settings(pair.id, weekly_recap=False)
+        assert await unit.reminders.soonest_due() is None
 
 
 async def test_days_with_a_finished_session_are_found_in_one_query(db: Database) -> None:
