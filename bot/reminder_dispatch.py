@@ -56,9 +56,12 @@ class TickReport:
     messages: int = 0
 
 
-def pitch_of(library: Mapping[str, Routine]) -> render.Pitch:
-    """What a reminder suggests: the default routine, its size and rough length."""
-    routine = library.get(DEFAULT_ROUTINE) or next(iter(library.values()))
+def pitch_of(library: Mapping[str, Routine], routine_id: str = DEFAULT_ROUTINE) -> render.Pitch:
+    """What a reminder suggests: a routine (the bot's default unless named), its size and
+    rough length."""
+    routine = (
+        library.get(routine_id) or library.get(DEFAULT_ROUTINE) or next(iter(library.values()))
+    )
     plan = build_plan(routine)
     seconds = plan.total_seconds + _SETUP_SECONDS * len(routine.exercises) * 2
     return render.Pitch(routine.title, len(routine.exercises), math.ceil(seconds / 60))
@@ -67,8 +70,13 @@ def pitch_of(library: Mapping[str, Routine]) -> render.Pitch:
 class ReminderDispatcher:
     """Claims, sends and marks reminders; one per process, kept as its job's data."""
 
-    def __init__(self, pitch: render.Pitch) -> None:
+    def __init__(
+        self, pitch: render.Pitch, pitches: Mapping[str, render.Pitch] | None = None
+    ) -> None:
         self.pitch = pitch
+        # By routine id: a pair that chose its own default routine (/settings) is pitched
+        # the routine its Start button begins.
+        self.pitches = dict(pitches or {})
         # A tick asked for while one runs (a test, or an early wake) waits its turn.
         self._lock = asyncio.Lock()
         # Runs of the job finished (ticked and woken again), for tests and tools that
@@ -118,16 +126,16 @@ class ReminderDispatcher:
                 report.sent += sum(1 for r in results if r.reached)
                 report.messages += sum(len(r.reached) for r in results)
 
-    def _message(
-        self, item: service.Outgoing, member: int
-    ) -> tuple[str, InlineKeyboardMarkup]:
+    def _message(self, item: service.Outgoing, member: int) -> tuple[str, InlineKeyboardMarkup]:
         """What one partner's copy says: the reminder, or the weekly recap."""
         pair = item.pair
         partner = pair.partner_of(member)
         if item.recap is not None:
             text = render_recap.recap(item.recap, member, partner, item.names.get(partner))
             return text, render_recap.recap_keyboard(pair.id)
-        text = render.reminder(item.names.get(partner), self.pitch, again=item.again)
+        chosen = pair.default_routine
+        pitch = self.pitches.get(chosen, self.pitch) if chosen else self.pitch
+        text = render.reminder(item.names.get(partner), pitch, again=item.again)
         return text, render.reminder_keyboard(pair.id, item.delivery_id, again=item.again)
 
     async def _send_one(self, bot: Bot, item: service.Outgoing) -> service.SendResult:
@@ -213,7 +221,10 @@ def wake_for(job_queue: JobQueue[Any] | None, data: BotData, due: datetime) -> N
 
 def start(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> Job[Any]:
     """Schedule the dispatcher; called from `post_init`, the first tick runs at start-up."""
-    dispatcher = ReminderDispatcher(pitch_of(app.bot_data.library))
+    library = app.bot_data.library
+    dispatcher = ReminderDispatcher(
+        pitch_of(library), {routine_id: pitch_of(library, routine_id) for routine_id in library}
+    )
     job_queue = app.job_queue
     if job_queue is None:
         raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")

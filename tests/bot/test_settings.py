@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.reminder_dispatch import ReminderDispatcher, dispatcher_job
 from bot.render.basics import BUTTON_GONE
 from routines.plan import PlanOptions, Role, Seat, StepKind, SwapMode
 from storage.records import PairRecord
@@ -297,3 +298,25 @@ async def test_the_default_routine_is_what_a_bare_stretch_and_a_reminder_start(
     [lobby] = bot.new(ANA.id)
     assert "Quick unwind" in lobby.text
     assert (await stored(bot, pair)).default_routine == "quick"
+
+
+async def test_a_reminder_pitches_the_default_routine_and_its_start_begins_it(
+    bot: BotHarness,
+) -> None:
+    await pair_in_database(bot, home=None)
+    await bot.press(ANA, await open_settings(bot), "Quick unwind")
+    await bot.say(ANA, "/remind 07:30")
+    bot.new(ANA.id), bot.new(BEN.id)
+    job = dispatcher_job(bot.app)
+    assert isinstance(job.data, ReminderDispatcher)
+    async with bot.app.bot_data.db.unit() as unit:
+        [slot] = await unit.reminders.slots_of(1)
+    bot.clock.set(slot.next_due_at)
+
+    await job.data.tick(bot.app.bot, bot.app.bot_data)
+
+    [reminder] = [m for m in bot.new(BEN.id) if m.text.startswith("⏰")]
+    assert "<b>Quick unwind</b>" in reminder.text
+    await bot.press(BEN, reminder, "Start now")
+    [lobby] = [m for m in bot.new(ANA.id) if "wants to stretch" in m.text]
+    assert "Quick unwind" in lobby.text
