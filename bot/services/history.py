@@ -210,6 +210,12 @@ async def export(data: Resources, user_id: int, now: datetime) -> dict[str, Any]
                     "home_chat_id": pair.home_chat_id,
                     "created_at": pair.created_at.isoformat(),
                     "reminders_paused_until": _iso(pair.reminders_paused_until),
+                    "settings": {
+                        "stretched_first": pair.first_receiver,
+                        "roles_swap": pair.swap_mode,
+                        "default_routine": pair.default_routine,
+                        "weekly_recap": pair.weekly_recap,
+                    },
                     "reminder_slots": [
                         {
                             "local_time": slot.local_time.strftime("%H:%M"),

@@ -38,6 +38,12 @@ async def test_export_holds_profile_pairs_sessions_ratings_and_slots(bot: BotHar
     assert data["profile"]["first_name"] == "Ana"
     [only_pair] = data["pairs"]
     assert only_pair["partner"] == {"id": BEN.id, "first_name": "Ben"}
+    assert only_pair["settings"] == {
+        "stretched_first": "starter",
+        "roles_swap": "per-exercise",
+        "default_routine": None,
+        "weekly_recap": True,
+    }
     assert only_pair["reminder_slots"] == [
         {
             "local_time": "07:30",

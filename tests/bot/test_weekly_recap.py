@@ -5,7 +5,8 @@ from __future__ import annotations
 import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
-from datetime import date, time, timedelta
+from datetime import date, datetime, time, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
 from telegram.ext import ExtBot
@@ -364,3 +365,18 @@ async def test_two_dispatchers_on_one_postgresql_database_send_each_recap_once(
         assert statuses == {"sent": pairs}
         for sender in senders:
             await sender.shutdown()
+
+
+async def test_a_new_time_zone_moves_the_recap_to_six_in_the_evening_there(
+    bot: BotHarness,
+) -> None:
+    pair = await a_pair_on_friday(bot)
+
+    await bot.say(ANA, "/timezone America/New_York")
+    await tick(bot, SUNDAY_SIX_PM)
+    assert recaps_in(bot, ANA.id) == []
+    new_york_six_pm = datetime(2026, 12, 6, 18, 0, tzinfo=ZoneInfo("America/New_York"))
+    await tick(bot, new_york_six_pm)
+
+    assert len(recaps_in(bot, ANA.id)) == len(recaps_in(bot, BEN.id)) == 1
+    assert [r.due_at for r in await recaps_of(bot, pair)] == [new_york_six_pm]
