@@ -26,46 +26,51 @@ _KEPT = "_keep_reminder_recipients"
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("pairs", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column(
-                "first_receiver", sa.String(length=16), server_default="starter", nullable=False
-            )
-        )
-        batch_op.add_column(sa.Column("last_first_id", sa.BigInteger(), nullable=True))
-        batch_op.add_column(sa.Column("default_routine", sa.String(length=64), nullable=True))
-        batch_op.add_column(
-            sa.Column("weekly_recap", sa.Boolean(), server_default=sa.text("true"), nullable=False)
-        )
-        batch_op.add_column(sa.Column("recap_due_at", sa.DateTime(timezone=True), nullable=True))
-        batch_op.create_index(batch_op.f("ix_pairs_recap_due_at"), ["recap_due_at"], unique=False)
+    # Plain ALTER TABLE, never batch mode: on SQLite batch mode may copy `pairs`, and
+    # dropping the old copy would delete, by ON DELETE CASCADE, everything a pair owns.
+    op.add_column(
+        "pairs",
+        sa.Column(
+            "first_receiver", sa.String(length=16), server_default="starter", nullable=False
+        ),
+    )
+    op.add_column("pairs", sa.Column("last_first_id", sa.BigInteger(), nullable=True))
+    op.add_column("pairs", sa.Column("default_routine", sa.String(length=64), nullable=True))
+    op.add_column(
+        "pairs",
+        sa.Column("weekly_recap", sa.Boolean(), server_default=sa.text("true"), nullable=False),
+    )
+    op.add_column("pairs", sa.Column("recap_due_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index(op.f("ix_pairs_recap_due_at"), "pairs", ["recap_due_at"], unique=False)
     # Every pair's recap is due "now": the first claim finds that instant is not one of
     # the recap's own and only moves it to the pair's next Sunday (as a slot whose zone
     # changed), so nothing is sent at upgrade time.
     op.execute("UPDATE pairs SET recap_due_at = CURRENT_TIMESTAMP")
     _slot_may_be_null(True)
-    with op.batch_alter_table("reminder_deliveries", schema=None) as batch_op:
-        batch_op.create_index(
-            "uq_reminder_deliveries_recap",
-            ["pair_id", "local_date"],
-            unique=True,
-            sqlite_where=_RECAP_ONLY,
-            postgresql_where=_RECAP_ONLY,
-        )
+    # Not in batch mode: on SQLite that would copy the table again (see below).
+    op.create_index(
+        "uq_reminder_deliveries_recap",
+        "reminder_deliveries",
+        ["pair_id", "local_date"],
+        unique=True,
+        sqlite_where=_RECAP_ONLY,
+        postgresql_where=_RECAP_ONLY,
+    )
 
 
 def downgrade() -> None:
-    with op.batch_alter_table("reminder_deliveries", schema=None) as batch_op:
-        batch_op.drop_index("uq_reminder_deliveries_recap")
+    op.drop_index("uq_reminder_deliveries_recap", table_name="reminder_deliveries")
     op.execute("DELETE FROM reminder_deliveries WHERE slot_id IS NULL")
     _slot_may_be_null(False)
-    with op.batch_alter_table("pairs", schema=None) as batch_op:
-        batch_op.drop_index(batch_op.f("ix_pairs_recap_due_at"))
-        batch_op.drop_column("recap_due_at")
-        batch_op.drop_column("weekly_recap")
-        batch_op.drop_column("default_routine")
-        batch_op.drop_column("last_first_id")
-        batch_op.drop_column("first_receiver")
+    op.drop_index(op.f("ix_pairs_recap_due_at"), table_name="pairs")
+    for column in (
+        "recap_due_at",
+        "weekly_recap",
+        "default_routine",
+        "last_first_id",
+        "first_receiver",
+    ):
+        op.drop_column("pairs", column)
 
 
 def _slot_may_be_null(nullable: bool) -> None:
