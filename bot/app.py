@@ -14,7 +14,7 @@ from telegram.constants import ParseMode
 from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import reminder_dispatch
+from bot import reminder_dispatch, timer_poller
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotApplication, BotData
@@ -32,6 +32,7 @@ from bot.handlers import routines as routine_previews
 from bot.metered import MeteredRequest, MeteredUpdates
 from bot.metrics import Metrics
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
+from bot.services import timer_claims
 from bot.session_flow import SessionFlow
 from routines.loader import load_library
 from storage.db import Database
@@ -47,7 +48,12 @@ async def _post_init(app: BotApplication) -> None:
     data.db = database
     await database.migrate()
     assert app.job_queue is not None
-    await SessionFlow(app.bot, app.job_queue, data).recover()
+    poller = timer_poller.install(app)
+    await SessionFlow(app.bot, data).recover()
+    # What came due while no worker ran (or what a dead one held, on SQLite) is carried
+    # out before the first update is taken.
+    await poller.poll()
+    timer_poller.start(app, poller)
     reminder_dispatch.start(app)
     await app.bot.set_my_commands(menu(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(menu(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
@@ -58,6 +64,11 @@ async def _post_shutdown(app: BotApplication) -> None:
     data = app.bot_data
     await asyncio.to_thread(data.charts.close)
     if data._database is not None:
+        try:
+            # Another worker takes over what this one held now, not after the lease.
+            await timer_claims.release_mine(data)
+        except Exception as error:  # the database failed at start-up, or went away
+            log.warning("could not release this worker's timer claims: %r", error)
         await data._database.dispose()
         data.db = None
 

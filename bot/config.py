@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     session_time_scale: Annotated[float, Field(gt=0, le=10)] = 1.0
     reminder_grace_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 60
+    # How often each worker looks for session timers due (bot/timer_poller.py): the most
+    # a timer armed by a worker that died is late. Scaled with SESSION_TIME_SCALE.
+    timer_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     # Webhook mode, when WEBHOOK_URL is set; otherwise the bot long-polls.

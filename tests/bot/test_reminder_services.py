@@ -37,6 +37,7 @@ class PlainResources:
     db: Database
     clock: FakeClock
     settings: Settings
+    worker_id: str = "reminder-services-test"
 
     def plan(self, routine_id: str, options: PlanOptions) -> Plan:
         raise AssertionError("reminders never build a plan")
