@@ -169,6 +169,8 @@ class SessionFlow:
             or live.state.version != tick.version
             or live.state.phase is not Phase.HOLDING
             or live.state.deadline is None
+            # Found after its hold ended (a worker died holding it): the next card says more.
+            or live.state.deadline <= self.data.clock.now()
         ):
             await timer_claims.finish(self.data, tick)
             return
