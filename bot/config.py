@@ -32,6 +32,9 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     session_time_scale: Annotated[float, Field(gt=0, le=10)] = 1.0
     reminder_grace_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 60
+    # A reminder copy claimed by a worker that stopped before marking it is taken over
+    # by any worker after this long; it must outlast sending one claimed batch.
+    reminder_takeover_seconds: Annotated[int, Field(ge=1, le=24 * 3600)] = 180
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     # Webhook mode, when WEBHOOK_URL is set; otherwise the bot long-polls.
