@@ -183,7 +183,7 @@ def _parser() -> argparse.ArgumentParser:
 
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
-    logging.basicConfig(level=logging.WARNING)
+    logging.basicConfig(level=logging.ERROR)
     print(
         f"{args.sessions} holds ending, SESSION_TIME_SCALE={TIME_SCALE}, "
         f"poll every {POLL_SECONDS * TIME_SCALE:.1f} s; lateness = next card - deadline"
