@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+from typing import Any
 
 from telegram import (
     BotCommandScopeAllGroupChats,
@@ -11,10 +12,12 @@ from telegram import (
     LinkPreviewOptions,
 )
 from telegram.constants import ParseMode
-from telegram.ext import AIORateLimiter, ApplicationBuilder, ContextTypes, Defaults
+from telegram.ext import ApplicationBuilder, BaseRateLimiter, ContextTypes, Defaults
 from telegram.request import BaseRequest, HTTPXRequest
 
-from bot import reminder_dispatch
+from bot import reminder_dispatch, timer_poller
+from bot.budget.limiter import TelegramBudget
+from bot.budget.shared import Budget
 from bot.clock import Clock, SystemClock
 from bot.config import Settings
 from bot.context import BotApplication, BotData
@@ -33,6 +36,7 @@ from bot.handlers import settings as pair_settings
 from bot.metered import MeteredRequest, MeteredUpdates
 from bot.metrics import Metrics
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
+from bot.services import timer_claims
 from bot.session_flow import SessionFlow
 from routines.loader import load_library
 from storage.db import Database
@@ -48,7 +52,12 @@ async def _post_init(app: BotApplication) -> None:
     data.db = database
     await database.migrate()
     assert app.job_queue is not None
-    await SessionFlow(app.bot, app.job_queue, data).recover()
+    poller = timer_poller.install(app)
+    await SessionFlow(app.bot, data).recover()
+    # What came due while no worker ran (or what a dead one held, on SQLite) is carried
+    # out before the first update is taken.
+    await poller.poll()
+    timer_poller.start(app, poller)
     reminder_dispatch.start(app)
     await app.bot.set_my_commands(menu(PRIVATE_COMMANDS), scope=BotCommandScopeAllPrivateChats())
     await app.bot.set_my_commands(menu(GROUP_COMMANDS), scope=BotCommandScopeAllGroupChats())
@@ -59,18 +68,32 @@ async def _post_shutdown(app: BotApplication) -> None:
     data = app.bot_data
     await asyncio.to_thread(data.charts.close)
     if data._database is not None:
+        try:
+            # Another worker takes over what this one held now, not after the lease.
+            await timer_claims.release_mine(data)
+        except Exception as error:  # the database failed at start-up, or went away
+            log.warning("could not release this worker's timer claims: %r", error)
         await data._database.dispose()
         data.db = None
 
 
-def telegram_pace() -> AIORateLimiter:
-    """Telegram's ~30 messages a second, evenly: one every 1/30 s, never a burst of 30.
+def telegram_budget(settings: Settings) -> TelegramBudget:
+    """Telegram's ~30 messages a second for the whole deployment, evenly, never a burst.
 
-    The default bucket lets 30 go at once and then 30 a second, which measured 59 in one
-    second; an even pace kept every second at 30 or fewer (see README, benchmarks).
-    A 429 is still retried after the `retry_after` Telegram asks for.
+    One message every 1/TELEGRAM_RATE_LIMIT s over all workers (shared in Redis when
+    REDIS_URL is set, else this worker's share of WORKERS), so no one-second window
+    ever holds more; PTB's bucket let 30 go at once and then 30 a second, 59 in one
+    second. A 429 is still retried after the `retry_after` Telegram asks for.
     """
-    return AIORateLimiter(overall_max_rate=1, overall_time_period=1 / 30, max_retries=3)
+    bot_id = settings.telegram_bot_token.get_secret_value().split(":", 1)[0]
+    budget = Budget(
+        settings.telegram_rate_limit,
+        workers=settings.workers,
+        redis_url=settings.redis_url,
+        # Per bot: two bots on one Redis have a budget each; the id is public.
+        namespace=f"pairstretch:{bot_id}",
+    )
+    return TelegramBudget(budget, max_retries=3)
 
 
 def build_application(
@@ -78,7 +101,7 @@ def build_application(
     *,
     request: BaseRequest | None = None,
     clock: Clock | None = None,
-    rate_limiter: AIORateLimiter | None = None,
+    rate_limiter: BaseRateLimiter[Any] | None = None,
 ) -> BotApplication:
     """Build the bot; tests hand in a fake Bot API as `request` and a hand-moved clock.
 
@@ -98,7 +121,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(rate_limiter or telegram_pace())
+        .rate_limiter(rate_limiter or telegram_budget(settings))
         # Taps of different pairs need not wait for each other: while one waits on the
         # database or Telegram, the next is handled. Each session's own order is kept by
         # its compare-and-set, not by the update queue.

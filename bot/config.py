@@ -32,6 +32,17 @@ class Settings(BaseSettings):
     telegram_api_base_url: str = DEFAULT_API_BASE_URL
     session_time_scale: Annotated[float, Field(gt=0, le=10)] = 1.0
     reminder_grace_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 60
+    # How often each worker looks for session timers due (bot/timer_poller.py): the most
+    # a timer armed by a worker that died is late. Scaled with SESSION_TIME_SCALE.
+    timer_poll_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
+    # A reminder copy claimed by a worker that stopped before marking it is taken over
+    # by any worker after this long; it must outlast sending one claimed batch.
+    reminder_takeover_seconds: Annotated[int, Field(ge=1, le=24 * 3600)] = 180
+    # Telegram's budget for the whole deployment: messages a second over all workers,
+    # shared through Redis when REDIS_URL is set, else split evenly among WORKERS.
+    telegram_rate_limit: Annotated[int, Field(ge=1, le=1000)] = 30
+    redis_url: str | None = None
+    workers: Annotated[int, Field(ge=1, le=64)] = 1
     log_level: str = "INFO"
     log_format: Literal["text", "json"] = "text"
     # Webhook mode, when WEBHOOK_URL is set; otherwise the bot long-polls.
@@ -60,6 +71,15 @@ class Settings(BaseSettings):
     def _database_url_is_async(cls, value: str) -> str:
         if not value.startswith(("sqlite+aiosqlite://", "postgresql+asyncpg://")):
             raise ValueError("must start with sqlite+aiosqlite:// or postgresql+asyncpg://")
+        return value
+
+    @field_validator("redis_url")
+    @classmethod
+    def _redis_url_is_redis(cls, value: str | None) -> str | None:
+        if not value:
+            return None
+        if not value.startswith(("redis://", "rediss://", "unix://")):
+            raise ValueError("must start with redis://, rediss:// or unix://")
         return value
 
     @field_validator("log_level")

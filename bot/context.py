@@ -2,7 +2,10 @@
 
 from __future__ import annotations
 
-from typing import Any, TypeAlias
+import os
+import uuid
+from datetime import datetime
+from typing import Any, Protocol, TypeAlias
 
 from telegram.ext import Application, CallbackContext, ExtBot, JobQueue
 
@@ -13,6 +16,14 @@ from bot.progress_chart import ChartRenderer
 from routines.model import Routine
 from routines.plan import Plan, PlanOptions, build_plan
 from storage.db import Database
+
+
+class Waker(Protocol):
+    """The local poller of session timers, as the code that arms a timer sees it."""
+
+    def wake(self, due: datetime) -> None:
+        """Look for due timers at `due` (on the bot's clock), if that is sooner."""
+        ...
 
 
 class BotData:
@@ -34,6 +45,11 @@ class BotData:
         self._plans: dict[tuple[str, PlanOptions], Plan] = {}
         # Draws /progress charts in a worker process, started on the first chart.
         self.charts = ChartRenderer()
+        # Names this process's timer claims among the workers sharing the database; new
+        # on every start, so a restarted worker never mistakes a dead one's claim for its own.
+        self.worker_id = f"{os.getpid()}-{uuid.uuid4().hex[:12]}"
+        # Set in post_init (bot/timer_poller.py); None until then, and in tools.
+        self.timer_waker: Waker | None = None
 
     def plan(self, routine_id: str, options: PlanOptions) -> Plan:
         key = (routine_id, options)

@@ -8,6 +8,7 @@ without importing the service (the runner reports back; it never calls the servi
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from routines.engine import Effect, SessionState
 from routines.plan import Seat
@@ -43,8 +44,10 @@ class Live:
 
 @dataclass(frozen=True, slots=True)
 class Applied:
-    """A saved transition: its effects, and the seats owed a new card (in the outbox)."""
+    """A saved transition: its effects, the seats owed a new card (in the outbox), and
+    the first timer instant it wrote (this worker wakes its poller then)."""
 
     live: Live
     effects: tuple[Effect, ...]
     owed: tuple[Seat, ...] = ()
+    wake_at: datetime | None = None

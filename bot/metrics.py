@@ -20,6 +20,9 @@ __all__ = ["CONTENT_TYPE", "Metrics", "SendOutcome"]
 _HANDLING_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0)
 # Reminders go out at 30 messages a second, so 300 due in one minute take ten seconds.
 _REMINDER_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 3600.0)
+# A timer a worker woke for is claimed within milliseconds; one found by the every-second
+# poll (its worker died) within about a second; one held by a dead worker after its lease.
+_TIMER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 20.0, 60.0)
 
 
 class _Claimed(Protocol):
@@ -95,6 +98,17 @@ class Metrics:
             "Sessions not yet finished or abandoned, read from the database at scrape time",
             registry=r,
         )
+
+        self.timer_lateness = Histogram(
+            "pairstretch_session_timer_lateness_seconds",
+            "From a session timer's due instant to its claim, by lane (step, tick, cards)",
+            ["lane"],
+            buckets=_TIMER_BUCKETS,
+            registry=r,
+        )
+
+    def timer_claimed(self, lane: str, seconds: float) -> None:
+        self.timer_lateness.labels(lane).observe(max(0.0, seconds))
 
     def handled(self, kind: str, seconds: float) -> None:
         self.updates.labels(kind).inc()

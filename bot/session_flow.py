@@ -1,7 +1,8 @@
-"""What follows a saved session step: its timers, its messages, and what Telegram did.
+"""What follows a saved session step, and what a session's timer does when it comes due.
 
-A handler, a session's job or start-up comes here once the service saved a step. The
-timers are set first; the runner then talks to Telegram and reports. What it reports is
+A handler, a timer or start-up comes here once the service saved a step (its timers
+were written with it; this worker's poller is woken for them). The runner then talks to
+Telegram and reports. What it reports is
 written down through the service (a card counts as shown only once Telegram accepted
 it), a retry is set for what failed, and a partner Telegram refused pauses the session,
 or in the lobby leaves the starter a link to pass on. The service and the runner never
@@ -12,18 +13,20 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from typing import Any
+from datetime import datetime, timedelta
 
 from telegram import Bot
-from telegram.ext import JobQueue
 
 from bot.context import BotData, Context
 from bot.live_session import Applied, Live
-from bot.services import sessions
+from bot.services import sessions, timer_claims
 from bot.services.pairing import open_chat_link
 from bot.session_runner import Delivery, Runner
-from bot.session_timers import CardRetry, CountdownTick, JobCallbacks, SessionTimer, SessionTimers
+from bot.session_timers import Lane, next_tick
 from routines.engine import (
+    ArmTimer,
+    CancelTimer,
+    Event,
     EventRefused,
     IdleTimeout,
     Pause,
@@ -34,25 +37,41 @@ from routines.engine import (
     TimerKind,
 )
 from routines.plan import Seat
+from storage.records import TimerRecord
 
 log = logging.getLogger(__name__)
 
+# A hold or switch whose end is found this late was not carried out by any worker for a
+# while (all of them were down): as after a restart (the engine's Recover), it pauses
+# with nothing left, and the partners are told, instead of jumping on to a step they
+# were not warned of. Longer than a claim's lease, so a takeover after a worker died
+# holding the timer still moves the session on.
+LATE_LIMIT = timedelta(seconds=30)
+
+
+def timer_event(timer: TimerRecord, now: datetime) -> Event:
+    """What the engine is told when a session's step timer comes due at `now`."""
+    if timer.kind != TimerKind.HOLD.value:
+        return IdleTimeout(version=timer.version)
+    if now - timer.due_at > LATE_LIMIT:
+        return Recover(version=timer.version)
+    return TimerElapsed(version=timer.version)
+
 
 class SessionFlow:
-    """One per update or job: the service, the runner and the timers of one process."""
+    """One per update or timer: the service and the runner of one process."""
 
-    def __init__(self, bot: Bot, job_queue: JobQueue[Any], data: BotData) -> None:
+    def __init__(self, bot: Bot, data: BotData) -> None:
         self.data = data
         self.runner = Runner(bot, data.clock, data.library)
-        self.timers = SessionTimers(
-            job_queue,
-            data.clock,
-            JobCallbacks(timer=on_timer, countdown=on_countdown, card_retry=on_card_retry),
-        )
+
+    def _wake(self, due: datetime | None) -> None:
+        if due is not None and self.data.timer_waker is not None:
+            self.data.timer_waker.wake(due)
 
     async def follow(self, applied: Applied) -> None:
         """Carry out a saved transition and write down what Telegram did with it."""
-        self.timers.follow(applied)
+        self._wake(applied.wake_at)
         live = applied.live
         pausing = any(isinstance(effect, ShowPaused) for effect in applied.effects)
         cards = await sessions.cards(self.data, live.id) if pausing else []
@@ -74,12 +93,19 @@ class SessionFlow:
     async def _delivered(self, live: Live, delivery: Delivery, attempt: int) -> None:
         """Write down what Telegram did with the cards, then decide what follows."""
         unreachable = [live.state.user_of(seat) for seat in delivery.unreachable]
-        # Written down before a retry is set: a retry that read a card as still owed
-        # while its send was being noted would send it twice.
-        await sessions.cards_delivered(
-            self.data, live.id, delivery.version, list(delivery.shown), unreachable
+        # Noted and the retry set in one transaction: a retry that read a card as still
+        # owed while its send was being noted would send it twice.
+        retry = await sessions.cards_delivered(
+            self.data,
+            live.id,
+            delivery.version,
+            list(delivery.shown),
+            unreachable,
+            failed_attempt=attempt if delivery.failed else None,
         )
-        if delivery.failed and not self.timers.retry_cards(live, attempt):
+        if retry is not None:
+            self._wake(retry.due_at)
+        elif delivery.failed:
             log.warning("session %s: giving up on its cards until the next start", live.id)
         if not delivery.unreachable or live.state.is_over:
             return
@@ -98,22 +124,55 @@ class SessionFlow:
         except (EventRefused, sessions.SessionMissing):
             return  # already paused or moved on, or the pair ended meanwhile
         # The other partner gets a note with Resume instead of the paused card.
-        self.timers.follow(applied)
+        self._wake(applied.wake_at)
         await self.runner.paused_for_unreachable(applied.live, seat)
 
-    async def retry_cards(self, retry: CardRetry) -> None:
-        """Send what the session still owes, unless its step is over (then nothing)."""
-        live, seats = await sessions.owed_cards(self.data, retry.session_id)
-        if live is None or live.state.version != retry.version or not seats:
-            return
-        await self._show_owed(live, seats, retry.attempt + 1)
+    # -- a timer this worker claimed ------------------------------------------------------
+    async def carry_out(self, timer: TimerRecord) -> None:
+        """Do what a claimed timer is for, then move its row on or let it go."""
+        if timer.lane == Lane.STEP:
+            await self._step_ends(timer)
+        elif timer.lane == Lane.TICK:
+            await self._countdown(timer)
+        elif timer.lane == Lane.CARDS:
+            await self._retry_cards(timer)
+        else:
+            log.warning("session %s: a timer in an unknown lane %r", timer.session_id, timer.lane)
+            await timer_claims.finish(self.data, timer)
 
-    async def countdown(self, tick: CountdownTick) -> None:
+    async def _step_ends(self, timer: TimerRecord) -> None:
+        """A hold, switch or idle limit ran out."""
+        event = timer_event(timer, self.data.clock.now())
+        try:
+            applied = await sessions.apply(self.data, timer.session_id, event)
+        except (sessions.SessionMissing, EventRefused):
+            await timer_claims.finish(self.data, timer)
+            return
+        if not any(isinstance(e, ArmTimer | CancelTimer) for e in applied.effects):
+            # A stale timer changed nothing; a transition that did rewrote the lane.
+            await timer_claims.finish(self.data, timer)
+        await self.follow(applied)
+
+    async def _retry_cards(self, timer: TimerRecord) -> None:
+        """Send what the session still owes, unless its step is over (then nothing)."""
+        live, seats = await sessions.owed_cards(self.data, timer.session_id)
+        if live is None or live.state.version != timer.version or not seats:
+            await timer_claims.finish(self.data, timer)
+            return
+        await self._show_owed(live, seats, timer.attempt)
+
+    async def _countdown(self, tick: TimerRecord) -> None:
         """Edit both hold cards with the time left, then set the next tick."""
         live, cards = await sessions.load_with_cards(self.data, tick.session_id)
-        if live is None or live.state.version != tick.version:
-            return
-        if live.state.phase is not Phase.HOLDING or live.state.deadline is None:
+        if (
+            live is None
+            or live.state.version != tick.version
+            or live.state.phase is not Phase.HOLDING
+            or live.state.deadline is None
+            # Found after its hold ended (a worker died holding it): the next card says more.
+            or live.state.deadline <= self.data.clock.now()
+        ):
+            await timer_claims.finish(self.data, tick)
             return
         await self.runner.edit_hold_cards(live, cards)
         latest = await sessions.load(self.data, live.id)
@@ -123,8 +182,11 @@ class SessionFlow:
             shown = await sessions.cards(self.data, latest.id)
             fresh = await self.runner.show_paused(latest, latest.state.paused_by, shown)
             await sessions.note_cards(self.data, latest.id, list(fresh))
+            await timer_claims.finish(self.data, tick)
             return
-        self.timers.next_tick(live, tick)
+        following = next_tick(tick)
+        await timer_claims.move_on(self.data, tick, following)
+        self._wake(None if following is None else following.due_at)
 
     async def show_waiting_lobby(self, user_id: int) -> None:
         """Someone who just opened the chat gets the Join card a session holds for them."""
@@ -138,23 +200,21 @@ class SessionFlow:
         if seat not in live.state.joined:
             await self._show_owed(live, [seat], attempt=0)
 
-    async def recover(self) -> None:
-        """At start-up: re-arm every live session's timer, pausing holds that ran out,
-        then send every card still owed for a session's current version."""
-        for session_id in await sessions.live_sessions(self.data):
+    async def recover(self) -> list[int]:
+        """At start-up: make the timers table whole and re-arm the live sessions that
+        have no step timer in it (those of an older version of the bot), pausing holds
+        that ran out. What the table holds is carried out by the poller, which start-up
+        runs once before taking updates. The sessions re-armed come back."""
+        single = self.data.db.dialect == "sqlite"
+        unarmed = await timer_claims.prepare_start(self.data, single_process=single)
+        for session_id in unarmed:
             try:
                 await self._recover_one(session_id)
             except Exception:
                 # One session Telegram or its data fails for must neither stop the others
                 # from being re-armed nor keep the bot from starting.
                 log.exception("could not recover session %s", session_id)
-        for session_id in await sessions.sessions_owing_cards(self.data):
-            try:
-                live, seats = await sessions.owed_cards(self.data, session_id)
-                if live is not None and seats:
-                    await self._show_owed(live, seats, attempt=0)
-            except Exception:
-                log.exception("could not send the cards session %s owes", session_id)
+        return unarmed
 
     async def _recover_one(self, session_id: int) -> None:
         live = await sessions.load(self.data, session_id)
@@ -167,38 +227,4 @@ class SessionFlow:
 
 
 def flow_for(context: Context) -> SessionFlow:
-    assert context.job_queue is not None
-    return SessionFlow(context.bot, context.job_queue, context.bot_data)
-
-
-async def on_timer(context: Context) -> None:
-    """A hold, switch or idle limit ran out."""
-    assert context.job is not None
-    timer = context.job.data
-    assert isinstance(timer, SessionTimer)
-    event = (
-        TimerElapsed(version=timer.version)
-        if timer.kind is TimerKind.HOLD
-        else IdleTimeout(version=timer.version)
-    )
-    try:
-        applied = await sessions.apply(context.bot_data, timer.session_id, event)
-    except sessions.SessionMissing:
-        return
-    await flow_for(context).follow(applied)
-
-
-async def on_card_retry(context: Context) -> None:
-    """Cards Telegram did not take, tried again."""
-    assert context.job is not None
-    retry = context.job.data
-    assert isinstance(retry, CardRetry)
-    await flow_for(context).retry_cards(retry)
-
-
-async def on_countdown(context: Context) -> None:
-    """A coarse countdown step of a hold."""
-    assert context.job is not None
-    tick = context.job.data
-    assert isinstance(tick, CountdownTick)
-    await flow_for(context).countdown(tick)
+    return SessionFlow(context.bot, context.bot_data)

@@ -1,25 +1,23 @@
-"""A session's jobs in the job queue: its one timer, the countdown ticks, the card retry.
+"""When a session's timers are due: its step timer, its countdown ticks, its card retries.
 
-Every job is set as a delay from the bot's clock and carries its due instant on that
-clock, so a test that moves the clock by hand is never overtaken by the job queue's own.
-What a job does when it runs is given by the caller (bot/session_flow.py), which loads
-the session, asks the engine and talks to Telegram; this module only decides when.
+Each is a row in the database (storage/repositories/timers.py, one row a lane), written
+in the transaction that saves the state that armed it, so any worker can carry it out
+(bot/timer_poller.py claims them). This module only decides when, from the engine's
+ArmTimer / CancelTimer effects; what a timer does is bot/session_flow.py's part. It
+imports neither Telegram nor the services, so the sessions service writes its rows in
+its own transaction.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable, Coroutine, Sequence
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from enum import StrEnum
 
-from telegram.ext import JobQueue
-
-from bot.clock import Clock
-from bot.context import Context
-from bot.live_session import Applied, Live
-from bot.render.session import whole_seconds
-from routines.engine import ArmTimer, CancelTimer, Phase, SessionState, TimerKind
+from routines.engine import ArmTimer, CancelTimer, Effect, Phase, SessionState, TimerKind
+from storage.records import TimerRecord
 
 # A countdown edit costs an API call on each phone and makes no sound, so a hold gets
 # at most COUNTDOWN_EDITS of them: the hold is split into COUNTDOWN_EDITS + 1 equal
@@ -31,9 +29,6 @@ from routines.engine import ArmTimer, CancelTimer, Phase, SessionState, TimerKin
 # its edit shows the cue and costs nothing extra (the loader allows two cues a hold).
 COUNTDOWN_MIN_INTERVAL = timedelta(seconds=15)
 COUNTDOWN_EDITS = 2
-# Timers whose moment passed while the loop was busy still run: being late is better
-# than APScheduler's default of silently dropping a run that is a second late.
-MISFIRE_GRACE_SECONDS = 3600
 # A card Telegram did not take is tried again after 1 s, 2 s, 4 s ... at most a minute
 # apart. A live session moves on within its idle limit (30 min at most), after which its
 # card is not owed any more; a summary is given up after about an hour of tries here
@@ -41,47 +36,28 @@ MISFIRE_GRACE_SECONDS = 3600
 RETRY_FIRST = timedelta(seconds=1)
 RETRY_LONGEST = timedelta(minutes=1)
 RETRY_ATTEMPTS = 64
-
-JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
-
-
-@dataclass(frozen=True, slots=True)
-class SessionTimer:
-    """What a timer job carries; `due_at` is on the bot's clock (tests move it)."""
-
-    session_id: int
-    version: int
-    kind: TimerKind
-    due_at: datetime
+# The worker that saved a step holds its cards' row while it sends them; if it dies,
+# another worker sends what is still owed once this lease is over. Longer than a send
+# takes, even behind the rate limiter, so a slow send is not repeated by another worker.
+CARDS_LEASE = timedelta(seconds=15)
 
 
-@dataclass(frozen=True, slots=True)
-class CardRetry:
-    """Try again the cards a session still owes for `version`."""
+class Lane(StrEnum):
+    """A session's timer rows, at most one each."""
 
-    session_id: int
-    version: int
-    attempt: int
-    due_at: datetime
+    STEP = "step"  # the engine's one timer: a hold or switch ends, or an idle limit
+    TICK = "tick"  # the next countdown edit of a hold
+    CARDS = "cards"  # the owed cards' next try
 
 
-@dataclass(frozen=True, slots=True)
-class CountdownTick:
-    session_id: int
-    version: int
-    due_at: datetime
-    # The hold's ticks after this one, all chosen when the hold (re)started, so a hold
-    # gets COUNTDOWN_EDITS at most.
-    later: tuple[datetime, ...]
+TICK_KIND = "tick"
+CARDS_KIND = "cards"
 
 
-@dataclass(frozen=True, slots=True)
-class JobCallbacks:
-    """What runs when a job comes due: a timer, a countdown tick, a card retry."""
-
-    timer: JobCallback
-    countdown: JobCallback
-    card_retry: JobCallback
+def _whole_seconds(left: timedelta) -> int:
+    # The rounding of bot.render.session.whole_seconds (a hold card's seconds, rounded
+    # up); importing it would bring Telegram into the sessions service.
+    return math.ceil(left.total_seconds() - 1e-6)
 
 
 def countdown_moments(state: SessionState, now: datetime, deadline: datetime) -> list[datetime]:
@@ -100,7 +76,7 @@ def countdown_moments(state: SessionState, now: datetime, deadline: datetime) ->
     # one that would show the same whole seconds as before (short, scaled holds) would
     # only earn a "message is not modified": both are left out.
     while deadline - at >= interval / 2:
-        if whole_seconds(deadline - at) != whole_seconds(deadline - at + interval):
+        if _whole_seconds(deadline - at) != _whole_seconds(deadline - at + interval):
             ticks.append(at)
         at += interval
     # After a pause the deadline moved on by the pause, so this is where the hold would
@@ -117,87 +93,77 @@ def countdown_moments(state: SessionState, now: datetime, deadline: datetime) ->
     return sorted(ticks + cues)
 
 
-def _name(session_id: int) -> str:
-    return f"session-{session_id}"
+@dataclass(frozen=True, slots=True)
+class TimerPlan:
+    """The timer rows a saved transition writes: lanes emptied, rows armed."""
+
+    drop: tuple[Lane, ...] = ()
+    arm: tuple[TimerRecord, ...] = ()
 
 
-class SessionTimers:
-    """Arms and cancels the jobs of sessions; one per update or job, like the runner."""
+def timers_of(
+    session_id: int, state: SessionState, effects: Sequence[Effect], now: datetime
+) -> TimerPlan:
+    """What the engine's timer effects become in the database.
 
-    def __init__(self, jobs: JobQueue[Any], clock: Clock, callbacks: JobCallbacks) -> None:
-        self.jobs = jobs
-        self.clock = clock
-        self.callbacks = callbacks
+    CancelTimer empties the step and tick lanes (a summary's cards still get their row);
+    ArmTimer replaces the step timer, and a hold (re)started gets its countdown ticks.
+    """
+    drop: list[Lane] = []
+    arm: list[TimerRecord] = []
+    for effect in effects:
+        if isinstance(effect, CancelTimer):
+            drop += [Lane.STEP, Lane.TICK]
+        elif isinstance(effect, ArmTimer):
+            step = TimerRecord(session_id, Lane.STEP, effect.kind.value, effect.version, effect.at)
+            arm.append(step)
+            ticks = (
+                countdown_moments(state, now, effect.at)
+                if effect.kind is TimerKind.HOLD and state.phase is Phase.HOLDING
+                else []
+            )
+            if ticks:
+                first, *later = ticks
+                arm.append(
+                    TimerRecord(
+                        session_id, Lane.TICK, TICK_KIND, effect.version, first, tuple(later)
+                    )
+                )
+            else:
+                drop.append(Lane.TICK)
+    return TimerPlan(tuple(drop), tuple(arm))
 
-    def follow(self, applied: Applied) -> None:
-        """Cancel or arm what the transition says. Done before anything is sent: it
-        cannot fail, and a Telegram call that does must not leave the saved step
-        without its timer."""
-        for effect in applied.effects:
-            if isinstance(effect, CancelTimer):
-                self.cancel(applied.live.id)
-            elif isinstance(effect, ArmTimer):
-                self.arm(applied.live, effect)
 
-    def cancel(self, session_id: int) -> None:
-        for name in (_name(session_id), f"{_name(session_id)}-tick"):
-            for job in self.jobs.get_jobs_by_name(name):
-                job.schedule_removal()
+def next_tick(tick: TimerRecord) -> TimerRecord | None:
+    """The countdown tick after `tick`, if its hold has one left."""
+    if not tick.later:
+        return None
+    first, *later = tick.later
+    return TimerRecord(tick.session_id, Lane.TICK, TICK_KIND, tick.version, first, tuple(later))
 
-    def arm(self, live: Live, timer: ArmTimer) -> None:
-        """The session's one timer, replacing any other; a hold also gets its countdown."""
-        self.cancel(live.id)
-        self.jobs.run_once(
-            self.callbacks.timer,
-            self._delay(timer.at),
-            data=SessionTimer(live.id, timer.version, timer.kind, timer.at),
-            name=_name(live.id),
-            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
-        )
-        if timer.kind is TimerKind.HOLD and live.state.phase is Phase.HOLDING:
-            self._arm_countdown(live, timer.at)
 
-    def _arm_countdown(self, live: Live, deadline: datetime) -> None:
-        self._tick_at(live, countdown_moments(live.state, self.clock.now(), deadline))
+def cards_held(session_id: int, version: int, now: datetime, worker: str) -> TimerRecord:
+    """The owed cards' row, held by the worker that is about to send them."""
+    return TimerRecord(
+        session_id,
+        Lane.CARDS,
+        CARDS_KIND,
+        version,
+        now,
+        available_at=now + CARDS_LEASE,
+        claimed_by=worker,
+    )
 
-    def next_tick(self, live: Live, tick: CountdownTick) -> None:
-        """The countdown tick after `tick`, if the hold has one left."""
-        self._tick_at(live, tick.later)
 
-    def _tick_at(self, live: Live, moments: Sequence[datetime]) -> None:
-        if not moments:
-            return
-        first, *later = moments
-        self.jobs.run_once(
-            self.callbacks.countdown,
-            self._delay(first),
-            data=CountdownTick(live.id, live.state.version, first, tuple(later)),
-            name=f"{_name(live.id)}-tick",
-            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
-        )
-
-    def retry_cards(self, live: Live, attempt: int) -> bool:
-        """Try the owed cards of this version again after a backoff (one job a session).
-
-        False once the tries are used up: the next start tries again.
-        """
-        if attempt >= RETRY_ATTEMPTS:
-            return False
-        delay = min(RETRY_FIRST * 2**attempt, RETRY_LONGEST)
-        name = f"{_name(live.id)}-cards"
-        for job in self.jobs.get_jobs_by_name(name):
-            job.schedule_removal()
-        due_at = self.clock.now() + delay
-        self.jobs.run_once(
-            self.callbacks.card_retry,
-            self._delay(due_at),
-            data=CardRetry(live.id, live.state.version, attempt, due_at),
-            name=name,
-            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
-        )
-        return True
-
-    def _delay(self, at: datetime) -> float:
-        # Timers are set as delays from the bot's clock, so a test that moves its clock
-        # by hand is never overtaken by the job queue's own wall clock.
-        return max(0.0, (at - self.clock.now()).total_seconds())
+def cards_retry(
+    session_id: int, version: int, failed: int, now: datetime
+) -> TimerRecord | None:
+    """The next try of cards Telegram did not take on try number `failed` (from 0), or
+    None once the tries are used up: the next start tries again. A row's `attempt` is
+    the number of the try it makes."""
+    if failed + 1 >= RETRY_ATTEMPTS:
+        return None
+    delay = min(RETRY_FIRST * 2**failed, RETRY_LONGEST)
+    return TimerRecord(
+        session_id, Lane.CARDS, CARDS_KIND, version, now + delay, attempt=failed + 1
+    )

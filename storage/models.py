@@ -205,6 +205,32 @@ class OwedCard(Base):
     settled_at: Mapped[datetime | None]
 
 
+class SessionTimerRow(Base):
+    """A session's due instant, one row a lane: its step timer (hold, switch or idle
+    limit), its next countdown tick, or its owed cards' next try.
+
+    Written in the transaction that saves the state that armed it, so any worker finds it.
+    `available_at` is when a worker may claim it: `due_at`, or, while a worker holds it,
+    the end of that worker's lease (a worker that dies holding it does not strand it).
+    """
+
+    __tablename__ = "session_timers"
+    __table_args__ = (Index("ix_session_timers_available_at", "available_at"),)
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("stretch_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    lane: Mapped[str] = mapped_column(String(8), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(8))
+    version: Mapped[int] = mapped_column(Integer)
+    due_at: Mapped[datetime]
+    available_at: Mapped[datetime]
+    claimed_by: Mapped[str | None] = mapped_column(String(64))
+    attempt: Mapped[int] = mapped_column(Integer, default=0)
+    # The countdown ticks after this one (ISO instants), all chosen when the hold began.
+    later: Mapped[list[str]] = mapped_column(JSON)
+
+
 class SessionResult(Base):
     """How a finished session went, for history and streaks."""
 

@@ -210,3 +210,21 @@ class ReminderRecipientRecord:
     retry_at: datetime | None
     # The message the copy became on the partner's phone, once sent.
     message_id: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class TimerRecord:
+    """A session's due instant in one lane (step, tick or cards); see SessionTimerRow.
+
+    `available_at` is None when written: the row is free from `due_at` on.
+    """
+
+    session_id: int
+    lane: str
+    kind: str
+    version: int
+    due_at: datetime
+    later: tuple[datetime, ...] = ()
+    attempt: int = 0
+    available_at: datetime | None = None
+    claimed_by: str | None = None

@@ -12,6 +12,7 @@ from storage.repositories.pairs import PairRepository
 from storage.repositories.reminders import ReminderRepository
 from storage.repositories.results import ResultRepository
 from storage.repositories.sessions import SessionRepository
+from storage.repositories.timers import TimerRepository
 from storage.repositories.users import UserRepository
 
 
@@ -26,6 +27,7 @@ class UnitOfWork:
         self.pair_requests = PairRequestRepository(session)
         self.sessions = SessionRepository(session)
         self.outbox = OutboxRepository(session)
+        self.timers = TimerRepository(session)
         self.results = ResultRepository(session)
         self.reminders = ReminderRepository(session)
         self.history = HistoryRepository(session)

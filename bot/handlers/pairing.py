@@ -253,9 +253,6 @@ async def unpair_confirm(update: Update, context: Context) -> None:
     except PairingRefused as refused:
         await refuse(query, render.unpair_refusal(refused.refusal), refused.refusal)
         return
-    if ended.ended_session is not None:
-        # Its timers would find no session; its cards would keep dead buttons.
-        flow_for(context).timers.cancel(ended.ended_session)
     try:
         await query.answer()
         await edit_tapped(query, render.unpaired_for_me(ended))

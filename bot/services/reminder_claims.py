@@ -16,8 +16,9 @@ and marked on its own in a second short transaction:
   the partner who got it gets nothing twice. Telegram refusing the request (400) is not
   passing: that copy is given up.
 - stopped after the claim, before the mark: the copy stays `sending`; once it is older
-  than `RECLAIM_AFTER`, the next tick of any process takes it over (a compare-and-set on
-  its status and claim instant) and sends it, or records it late. The slot already
+  than `REMINDER_TAKEOVER_SECONDS` (3 minutes by default), the next tick of any process
+  takes it over (a compare-and-set on its status and claim instant) and sends it, or
+  records it late. The slot already
   moved, so nothing claims the reminder again.
 - stopped after Telegram accepted a copy but before the mark committed: the only
   duplicate there can be, the takeover sends that partner's copy again. The window is
@@ -67,7 +68,6 @@ from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotReco
 from storage.unit_of_work import UnitOfWork
 
 __all__ = [
-    "RECLAIM_AFTER",
     "Claim",
     "Outgoing",
     "SendResult",
@@ -81,9 +81,16 @@ __all__ = [
 
 log = logging.getLogger(__name__)
 
-# Longer than one claimed batch takes to send at Telegram's 30 messages a second, so a
-# live process never loses its batch to another; short enough to recover soon.
-RECLAIM_AFTER = timedelta(minutes=3)
+
+
+def takeover_after(resources: Resources) -> timedelta:
+    """How old an unmarked claim must be before another worker takes it over.
+
+    Longer than one claimed batch takes to send at Telegram's 30 messages a second, so a
+    live process never loses its batch to another; short enough to recover soon. A
+    setting, so that a test with real processes need not wait the 3 minutes.
+    """
+    return timedelta(seconds=resources.settings.reminder_takeover_seconds)
 
 
 @dataclass(frozen=True, slots=True)
@@ -272,7 +279,7 @@ async def claim_copies(resources: Resources, now: datetime, limit: int) -> Claim
     process left unmarked. Each goes to its own partner only."""
     grace = _grace(resources)
     async with resources.db.unit() as unit:
-        due = await unit.reminders.lock_copies_due(now, now - RECLAIM_AFTER, limit)
+        due = await unit.reminders.lock_copies_due(now, now - takeover_after(resources), limit)
         if not due:
             return Claim([], 0)
         stretched = await unit.reminders.stretched_on_days(
@@ -542,6 +549,6 @@ async def record_sends(resources: Resources, results: Sequence[SendResult], now:
 
 
 async def soonest_due(resources: Resources) -> datetime | None:
-    """When the next slot, snooze or copy retry is due, for the dispatcher to wake."""
+    """When the next slot, snooze, copy retry or takeover is due, for the dispatcher to wake."""
     async with resources.db.unit() as unit:
-        return await unit.reminders.soonest_due()
+        return await unit.reminders.soonest_due(takeover_after(resources))

@@ -24,4 +24,9 @@ class Resources(Protocol):
     @property
     def settings(self) -> Settings: ...
 
+    @property
+    def worker_id(self) -> str:
+        """This process among the workers sharing the database (it names its claims)."""
+        ...
+
     def plan(self, routine_id: str, options: PlanOptions) -> Plan: ...

@@ -10,7 +10,10 @@ from zoneinfo import ZoneInfo
 from bot.live_session import Applied, Live
 from bot.services import history
 from bot.services.resources import Resources
+from bot.session_timers import Lane, cards_held, cards_retry, timers_of
 from routines.engine import (
+    ArmTimer,
+    CancelTimer,
     Effect,
     EndReason,
     Event,
@@ -25,7 +28,14 @@ from routines.engine import (
 from routines.pair_settings import FirstReceiver, first_receiver
 from routines.plan import PlanOptions, Seat, SwapMode
 from routines.snapshot import from_snapshot, to_snapshot
-from storage.records import CardRecord, OwedCardRecord, PairRecord, SessionChange, SessionRecord
+from storage.records import (
+    CardRecord,
+    OwedCardRecord,
+    PairRecord,
+    SessionChange,
+    SessionRecord,
+    TimerRecord,
+)
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -73,6 +83,31 @@ async def _owe(
     """Record in the outbox, in the transaction that saves `state`, what each phone is owed."""
     users = [state.user_of(seat) for seat in seats]
     await unit.outbox.owe(session_id, users, state.version, state.phase.value, now)
+
+
+async def _arm(
+    unit: UnitOfWork,
+    data: Resources,
+    session_id: int,
+    state: SessionState,
+    effects: tuple[Effect, ...],
+    owed: tuple[Seat, ...],
+    now: datetime,
+) -> datetime | None:
+    """Write the timers a transition arms, in the transaction that saves it; the first
+    instant written comes back, for this worker to wake at.
+
+    Cards owed get a row held by this worker while it sends them: if it dies before
+    Telegram took them, another worker sends them once the hold is over.
+    """
+    plan = timers_of(session_id, state, effects, now)
+    if plan.drop:
+        await unit.timers.drop(session_id, plan.drop)
+    for timer in plan.arm:
+        await unit.timers.set(timer)
+    if owed:
+        await unit.timers.set(cards_held(session_id, state.version, now, data.worker_id))
+    return min((timer.due_at for timer in plan.arm), default=None)
 
 
 def _live(data: Resources, record: SessionRecord) -> Live:
@@ -139,9 +174,10 @@ async def start(
         effects = opening_effects(state)
         owed = owed_seats(state, effects)
         await _owe(unit, record.id, state, owed, now)
+        wake_at = await _arm(unit, data, record.id, state, effects, owed, now)
         await unit.commit()
     live = _live(data, record)
-    return Applied(live, effects, owed)
+    return Applied(live, effects, owed, wake_at)
 
 
 async def load(data: Resources, session_id: int) -> Live | None:
@@ -184,13 +220,21 @@ async def apply(data: Resources, session_id: int, event: Event) -> Applied:
             if transition.state is live.state:
                 # Nothing to save (a stale timer, or Recover re-arming a running hold),
                 # but the effects, if any, still have to be carried out.
-                return Applied(live, transition.effects)
+                wake_at = None
+                effects = transition.effects
+                if any(isinstance(e, ArmTimer | CancelTimer) for e in effects):
+                    wake_at = await _arm(unit, data, record.id, live.state, effects, (), now)
+                    await unit.commit()
+                return Applied(live, transition.effects, wake_at=wake_at)
             change = _change(transition.state)
             if not await unit.sessions.save(record.id, record.revision, change, now):
                 await unit.rollback()
                 continue
             owed = owed_seats(transition.state, transition.effects)
             await _owe(unit, record.id, transition.state, owed, now)
+            wake_at = await _arm(
+                unit, data, record.id, transition.state, transition.effects, owed, now
+            )
             if any(isinstance(effect, Finished) for effect in transition.effects):
                 await _record_result(unit, live, transition.state, now)
             await unit.commit()
@@ -204,7 +248,7 @@ async def apply(data: Resources, session_id: int, event: Event) -> Applied:
             state=change.state,
         )
         return Applied(
-            replace(live, record=saved, state=transition.state), transition.effects, owed
+            replace(live, record=saved, state=transition.state), transition.effects, owed, wake_at
         )
     raise RuntimeError(f"session {session_id}: too many concurrent writers")
 
@@ -249,15 +293,17 @@ async def cards_delivered(
     version: int,
     shown: list[CardRecord],
     unreachable: list[int],
-) -> None:
+    *,
+    failed_attempt: int | None = None,
+) -> TimerRecord | None:
     """What Telegram did with the cards of `version`, in one transaction.
 
     A card Telegram accepted is noted (a countdown edits it) and leaves the outbox;
     a person Telegram refused is marked unreachable and is owed nothing more. Cards
-    that merely failed stay owed.
+    that merely failed stay owed: with `failed_attempt` (the tries so far), their row
+    is set to try again after a backoff, and that retry comes back (None when the tries
+    are used up: the next start tries again). Otherwise the cards' row goes.
     """
-    if not shown and not unreachable:
-        return
     now = data.clock.now()
     async with data.db.unit() as unit:
         await unit.sessions.note_cards(session_id, shown)
@@ -265,7 +311,18 @@ async def cards_delivered(
         await unit.outbox.unreachable(session_id, version, unreachable, now)
         for user_id in unreachable:
             await unit.users.set_reachable(user_id, False, now)
+        retry = None if failed_attempt is None else cards_retry(
+            session_id, version, failed_attempt, now
+        )
+        held = [t for t in await unit.timers.of_session(session_id) if t.lane == Lane.CARDS]
+        # A newer step's cards (owed meanwhile) keep their own row.
+        if not held or held[0].version <= version:
+            if retry is not None:
+                await unit.timers.set(retry)
+            elif held:
+                await unit.timers.drop(session_id, [Lane.CARDS])
         await unit.commit()
+    return retry
 
 
 async def owed_cards(data: Resources, session_id: int) -> tuple[Live | None, list[Seat]]:

@@ -9,7 +9,7 @@ so several processes share the work instead of queueing on each other's rows.
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
-from datetime import UTC, date, datetime, time
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any, TypeVar, cast
 
 from sqlalchemy import (
@@ -168,8 +168,9 @@ class ReminderRepository:
                 values,
             )
 
-    async def soonest_due(self) -> datetime | None:
-        """The earliest instant anything is due: a slot, a snoozed reminder, or a retry."""
+    async def soonest_due(self, takeover_after: timedelta | None = None) -> datetime | None:
+        """The earliest instant anything is due: a slot, a snoozed reminder, a retry, or
+        (given `takeover_after`) the takeover of a copy claimed and never marked."""
         slot_due = await self._session.scalar(select(func.min(ReminderSlot.next_due_at)))
         snooze_due = await self._session.scalar(
             select(func.min(ReminderDelivery.snooze_due_at)).where(
@@ -189,6 +190,17 @@ class ReminderRepository:
             for value in (slot_due, snooze_due, retry_due, recap_due)
             if isinstance(value, datetime)
         ]
+        if takeover_after is not None:
+            # A worker that died after its claim leaves copies `sending`: whoever wakes
+            # first once they are old enough sends them, without waiting for the next
+            # once-a-minute tick.
+            claimed = await self._session.scalar(
+                select(func.min(ReminderRecipient.claimed_at)).where(
+                    ReminderRecipient.status == CopyStatus.SENDING
+                )
+            )
+            if isinstance(claimed, datetime):
+                instants.append(_aware(claimed) + takeover_after)
         return min(instants, default=None)
 
     # -- claiming ------------------------------------------------------------------------

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.services import timer_claims
 from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group
@@ -47,8 +48,7 @@ async def test_unpair_mid_session_ends_the_session_for_both_and_says_so(bot: Bot
     # Its timers are gone with it: the hold's end brings nothing to either phone.
     await bot.advance(120)
     assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
-    assert bot.app.job_queue is not None
-    assert [job.name for job in bot.app.job_queue.jobs() if "session" in (job.name or "")] == []
+    assert await timer_claims.of_session(bot.app.bot_data, 1) == []
 
 
 async def test_unpair_without_a_session_says_nothing_of_one(bot: BotHarness) -> None:

@@ -37,6 +37,7 @@ class PlainResources:
     db: Database
     clock: FakeClock
     settings: Settings
+    worker_id: str = "reminder-services-test"
 
     def plan(self, routine_id: str, options: PlanOptions) -> Plan:
         raise AssertionError("reminders never build a plan")
@@ -165,4 +166,10 @@ async def test_a_copy_that_failed_is_claimed_again_for_its_partner_alone(
     assert again.delivery_id == item.delivery_id
     assert again.to == {BEN: 1}
     assert again.earlier == {ANA: "sent"}
+    # Claimed and not yet marked: if this process died now, another would take the copy
+    # over once the claim is REMINDER_TAKEOVER_SECONDS old, and wakes for it.
+    takeover = due + timedelta(seconds=5 + resources.settings.reminder_takeover_seconds)
+    assert await reminder_claims.soonest_due(resources) == takeover
+    marked = reminder_claims.SendResult(again, reached=[BEN])
+    await reminder_claims.record_sends(resources, [marked], due + timedelta(seconds=6))
     assert await reminder_claims.soonest_due(resources) == datetime(2026, 6, 2, 7, 30, tzinfo=UTC)

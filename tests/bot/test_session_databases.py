@@ -7,7 +7,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 
-from bot.services import sessions
+from bot.services import sessions, timer_claims
 from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database
 from tests.clock import FakeClock
 from tests.conftest import make_settings
@@ -36,7 +36,12 @@ async def test_two_readies_racing_start_one_hold_and_one_only(
     for person in (ANA, BEN):
         [hold] = bot.new(person.id)
         assert "Hold: 60 s left" in hold.text
-    assert len(bot.app.job_queue.get_jobs_by_name("session-1")) == 1  # type: ignore[union-attr]
+    # One hold armed, once: its end and its countdown, each a row in the timers table.
+    timers = await timer_claims.of_session(bot.app.bot_data, 1)
+    assert [(t.lane, t.kind, t.version) for t in timers] == [
+        ("step", "hold", 3),
+        ("tick", "tick", 3),
+    ]
 
 
 async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHarness) -> None:

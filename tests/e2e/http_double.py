@@ -54,7 +54,9 @@ _TEXT_PARAMS = frozenset(
         "business_connection_id",
     }
 )
-_PATH = re.compile(r"^/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
+# An optional first segment names the caller (`/worker-a/bot<token>/sendMessage`): a
+# process given that base URL is told apart from another on the same double.
+_PATH = re.compile(r"^(?:/(?P<via>[A-Za-z0-9_-]+))?/bot(?P<token>[^/]+)/(?P<method>[A-Za-z]+)$")
 # Telegram never holds a poll longer than this, whatever the client asks for.
 _MAX_POLL_SECONDS = 50.0
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
@@ -105,6 +107,10 @@ class BotApiDouble:
         self._park_methods: frozenset[str] = frozenset()
         self._park_chats: frozenset[int] = frozenset()
         self._parked: list[tuple[str, dict[str, Any]]] = []
+        # Who made each parked call: the first segment of its base URL, if any.
+        self.parked_via: list[str | None] = []
+        # Every call answered, in order: (the caller's segment or None, the method).
+        self.calls_via: list[tuple[str | None, str]] = []
         self._parked_dropped = False
         self._parked_released = False
         # Set by a test: every getUpdates is answered with this (status, body) instead.
@@ -272,12 +278,13 @@ class BotApiDouble:
             self._parked_released = True
             self._lock.notify_all()
 
-    def _park_if_asked(self, method: str, params: dict[str, Any]) -> None:
+    def _park_if_asked(self, method: str, params: dict[str, Any], via: str | None) -> None:
         # Called with the lock held; raises ConnectionDropped for a parked call that is
         # dropped, returns for one that is released.
         if method not in self._park_methods or params.get("chat_id") not in self._park_chats:
             return
         self._parked.append((method, params))
+        self.parked_via.append(via)
         self._lock.notify_all()
         while not self._parked_dropped and not self._parked_released and not self._closing:
             self._lock.wait()
@@ -405,7 +412,9 @@ class BotApiDouble:
         self._lock.notify_all()
 
     # -- answering -----------------------------------------------------------------------
-    def answer(self, token: str, method: str, params: dict[str, Any]) -> tuple[int, bytes]:
+    def answer(
+        self, token: str, method: str, params: dict[str, Any], via: str | None = None
+    ) -> tuple[int, bytes]:
         if self.token is not None and token != self.token:
             return _json(401, {"ok": False, "error_code": 401, "description": "Unauthorized"})
         # Method names are case-insensitive in the Bot API.
@@ -426,9 +435,10 @@ class BotApiDouble:
                 return _json(*refusal)
             return _json(200, {"ok": True, "result": updates})
         with self._lock:
-            self._park_if_asked(method, params)
+            self._park_if_asked(method, params, via)
             try:
                 status, body = self.world.answer(method, params)
+                self.calls_via.append((via, method))
                 if status == 200:
                     self._webhook_call(method, params)
             finally:
@@ -502,7 +512,9 @@ class BotApiDouble:
                     decoded = decode_params(raw)
                     decoded.update(params or {})
                     try:
-                        status, body = double.answer(match["token"], match["method"], decoded)
+                        status, body = double.answer(
+                            match["token"], match["method"], decoded, match["via"]
+                        )
                     except TimeoutRequested:
                         # Telegram never answering: hold on until the client gives up.
                         double.hold_until_closed()

@@ -1,0 +1,1 @@
+"""Telegram's limits for the whole deployment: one budget shared by every worker."""

@@ -1,0 +1,191 @@
+"""The one job that carries out session timers in this worker: the local poller.
+
+Every session timer is a row in the database (bot/session_timers.py says when, the
+sessions service writes it with the state that armed it). Each worker runs this one job:
+it claims what is due (any worker's timers: the first to poll takes them), carries each
+out through bot/session_flow.py, and wakes again at the next instant it knows of, or
+after the poll interval at the latest, so a timer armed by a worker that died is carried
+out by another within about one interval. A claim is a lease (TIMER_LEASE): a worker
+killed while it holds a timer delays that timer by the lease, and never strands it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections import defaultdict
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from telegram import Bot
+from telegram.ext import Application, Job, JobQueue
+
+from bot.config import Settings
+from bot.context import BotData, Context
+from bot.services import timer_claims
+from bot.session_flow import SessionFlow
+from storage.records import TimerRecord
+
+log = logging.getLogger(__name__)
+
+JOB_NAME = "session-timers"
+# Claimed together: the sessions of a batch are carried out at once (each session's own
+# timers in order), CARRY_AT_ONCE at a time; the rate limiter spaces their messages.
+CLAIM_BATCH = 64
+CARRY_AT_ONCE = 16
+# Longer than carrying out a batch takes (a hold's end is saved within milliseconds of
+# its claim; its cards then have their own lease, bot/session_timers.py CARDS_LEASE);
+# shorter than LATE_LIMIT (bot/session_flow.py), so a timer taken over from a worker that
+# died holding it still moves its session on instead of pausing it.
+TIMER_LEASE = timedelta(seconds=15)
+# Polling floor: a rehearsal at SESSION_TIME_SCALE 0.01 must not poll the database
+# hundreds of times a second.
+MIN_POLL_SECONDS = 0.05
+# A poll that could not start on time (a busy loop, a slow database) still runs.
+MISFIRE_GRACE_SECONDS = 3600
+
+
+def poll_interval(settings: Settings) -> float:
+    """Seconds between two polls when nothing local is due (TIMER_POLL_SECONDS).
+
+    The poll is what finds a timer armed by another worker that died, so the interval
+    is how late such a timer can be. A second keeps that within Telegram's own jitter
+    and costs each worker one indexed read a second. Rehearsals shorten holds by
+    SESSION_TIME_SCALE; the interval shrinks with them (down to MIN_POLL_SECONDS) so a
+    takeover stays small next to a hold.
+    """
+    scale = min(1.0, settings.session_time_scale)
+    return max(MIN_POLL_SECONDS, settings.timer_poll_seconds * scale)
+
+
+class TimerPoller:
+    """Claims and carries out due session timers; one per process, kept as its job's data."""
+
+    def __init__(self, bot: Bot, data: BotData) -> None:
+        self.bot = bot
+        self.data = data
+        self.job: Job[Any] | None = None
+        # The next instant a timer may be claimed, on the bot's clock, as last seen in the
+        # database or armed here (tests move their clock to it and run the job).
+        self.due_at: datetime | None = None
+        # One poll at a time; one asked for meanwhile makes the running one go again.
+        self._lock = asyncio.Lock()
+        self._again = False
+        self.polls = 0
+        self.carried = 0
+
+    async def poll(self) -> int:
+        """Carry out every timer due now; then note when the next one is due.
+
+        A poll asked for while one runs (the job woken again, a wake) does not wait for
+        it: it asks the running one for another round and returns. So the scheduler never
+        has several runs of the job waiting, and never skips one for having too many.
+        """
+        if self._lock.locked():
+            self._again = True
+            return 0
+        done = 0
+        async with self._lock:
+            while True:
+                self._again = False
+                while True:
+                    batch = await timer_claims.claim(self.data, TIMER_LEASE, CLAIM_BATCH)
+                    now = self.data.clock.now()
+                    for timer in batch:
+                        late = (now - timer.due_at).total_seconds()
+                        self.data.metrics.timer_claimed(timer.lane, late)
+                    await self._carry_out(batch)
+                    done += len(batch)
+                    if len(batch) < CLAIM_BATCH:
+                        break
+                if not self._again:
+                    break
+            self.due_at = await timer_claims.soonest(self.data)
+            self.polls += 1
+            self.carried += done
+        self._schedule(self.due_at)
+        return done
+
+    async def _carry_out(self, batch: list[TimerRecord]) -> None:
+        by_session: dict[int, list[TimerRecord]] = defaultdict(list)
+        for timer in sorted(batch, key=lambda t: t.due_at):
+            by_session[timer.session_id].append(timer)
+        gate = asyncio.Semaphore(CARRY_AT_ONCE)
+
+        async def one_session(timers: list[TimerRecord]) -> None:
+            async with gate:
+                for timer in timers:
+                    try:
+                        await SessionFlow(self.bot, self.data).carry_out(timer)
+                    except Exception:
+                        # Its row stays claimed: this or another worker tries again once
+                        # the lease is over. The other sessions' timers go on.
+                        log.exception(
+                            "session %s: its %s timer failed", timer.session_id, timer.lane
+                        )
+
+        await asyncio.gather(*(one_session(timers) for timers in by_session.values()))
+
+    def wake(self, due: datetime) -> None:
+        """A timer was armed here for `due`: poll then, if that is sooner than planned."""
+        if self.due_at is None or due < self.due_at:
+            self.due_at = due
+        self._schedule(due)
+
+    def _schedule(self, due: datetime | None) -> None:
+        """Move the job's next run to `due` if that is sooner; the interval stays the cap.
+
+        `due` is on the bot's clock and the scheduler runs on the wall clock, so the wait
+        is carried over, not the instant. A paused job (no next run) stays paused.
+        """
+        job = self.job
+        if due is None or job is None or job.removed or job.next_t is None:
+            return
+        delay = max(0.0, (due - self.data.clock.now()).total_seconds())
+        when = datetime.now(UTC) + timedelta(seconds=delay)
+        if when < job.next_t:
+            job.job.modify(next_run_time=when)
+
+
+async def _run_poll(context: Context) -> None:
+    job = context.job
+    assert job is not None and isinstance(job.data, TimerPoller)
+    await job.data.poll()
+
+
+def install(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> TimerPoller:
+    """Make this process's poller; start-up polls it once, then `start` schedules it."""
+    poller = TimerPoller(app.bot, app.bot_data)
+    app.bot_data.timer_waker = poller
+    return poller
+
+
+def start(
+    app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]], poller: TimerPoller
+) -> Job[Any]:
+    """Schedule the poller: every poll interval, and earlier whenever a timer is due."""
+    job_queue = app.job_queue
+    if job_queue is None:
+        raise RuntimeError("the job queue is missing: install python-telegram-bot[job-queue]")
+    poller.job = job_queue.run_repeating(
+        _run_poll,
+        interval=poll_interval(app.bot_data.settings),
+        name=JOB_NAME,
+        data=poller,
+        job_kwargs={
+            # As the reminder dispatcher: an explicit first run time, at once.
+            "next_run_time": datetime.now(UTC),
+            "misfire_grace_time": MISFIRE_GRACE_SECONDS,
+            "coalesce": True,
+            # A run started while one polls returns at once (see `poll`).
+            "max_instances": 2,
+        },
+    )
+    return poller.job
+
+
+def poller_of(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> TimerPoller:
+    """This process's poller, for tests and tools that poll by hand."""
+    waker = app.bot_data.timer_waker
+    assert isinstance(waker, TimerPoller)
+    return waker

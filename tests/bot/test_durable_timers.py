@@ -1,0 +1,262 @@
+"""Session timers live in the database: any worker carries them out, none is lost.
+
+Two real Applications, each as `python -m bot` starts it, share one PostgreSQL database
+and one fake Telegram (both phones). A worker "dies" the way a killed process does: its
+job queue and application stop, and nothing it would do on a clean stop happens (its
+timer claims stay in the table). The clock is the test's: each worker's poller runs when
+the test says its every-second poll would.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import os
+import re
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from dataclasses import dataclass
+from datetime import datetime
+
+import pytest
+
+from bot.app import build_application
+from bot.config import Settings
+from bot.services import sessions, timer_claims
+from bot.session_timers import CARDS_LEASE
+from bot.timer_poller import TIMER_LEASE, poller_of
+from routines.engine import TimerElapsed
+from tests.bot.session_helpers import ANA, BEN, pair_in_database, stop_for_both
+from tests.clock import FakeClock
+from tests.conftest import POSTGRES_URL, make_settings, reset_postgres
+from tests.fake_telegram import FakeBotApi, World
+from tests.harness import BotHarness, Person, running_bot
+
+
+@pytest.fixture
+async def postgres_url() -> str:
+    if not POSTGRES_URL:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
+        pytest.skip("two workers share a PostgreSQL database: TEST_DATABASE_URL is not set")
+    await reset_postgres(POSTGRES_URL)
+    return POSTGRES_URL
+
+
+@dataclass
+class Worker:
+    bot: BotHarness
+    alive: bool = True
+
+    async def die(self) -> None:
+        """Stop as a killed process stops: no drain, no release of what it holds."""
+        app = self.bot.app
+        await app.stop()
+        await app.shutdown()
+        # Its connections go with the process; the rows it wrote or claimed stay.
+        await app.bot_data.db.dispose()
+        self.alive = False
+
+    async def poll(self) -> int:
+        """What this worker's poller does every second: carry out what is due."""
+        return await poller_of(self.bot.app).poll()
+
+
+@asynccontextmanager
+async def worker(settings: Settings, clock: FakeClock, world: World) -> AsyncIterator[Worker]:
+    """A worker that may die; one that did not is stopped cleanly at the end."""
+    app = build_application(settings, request=FakeBotApi(world), clock=clock)
+    await app.initialize()
+    assert app.post_init is not None and app.post_shutdown is not None
+    await app.post_init(app)
+    poller = poller_of(app)
+    assert poller.job is not None
+    poller.job.job.pause()  # the test polls on its clock, as `running_bot` does
+    await app.start()
+    one = Worker(BotHarness(app, world, clock))
+    try:
+        yield one
+    finally:
+        if one.alive:
+            await app.stop()
+            await app.post_shutdown(app)
+            await app.shutdown()
+
+
+@asynccontextmanager
+async def two_workers(url: str, clock: FakeClock) -> AsyncIterator[tuple[Worker, Worker]]:
+    world = World(clock=lambda: clock.now().timestamp())
+    settings = make_settings(url)
+    async with worker(settings, clock, world) as first, worker(settings, clock, world) as second:
+        yield first, second
+
+
+def steps_shown(bot: BotHarness, person: Person) -> list[int]:
+    numbers = (re.match(r"Step (\d+) of", m.text) for m in bot.inbox(person.id))
+    return [int(found.group(1)) for found in numbers if found]
+
+
+async def into_first_hold(bot: BotHarness) -> datetime:
+    """Ana and Ben start the quick routine at this worker and get ready: its deadline."""
+    await pair_in_database(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    for person in (ANA, BEN):
+        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    live = await sessions.load(bot.app.bot_data, 1)
+    assert live is not None and live.state.deadline is not None
+    return live.state.deadline
+
+
+async def finish_at(bot: BotHarness) -> None:
+    """Go through the rest of the session at this worker: Ready, or wait out the step."""
+    for _ in range(40):
+        cards = {p: bot.inbox(p.id)[-1] for p in (ANA, BEN)}
+        if all("How does your back feel?" in c.text for c in cards.values()):
+            return
+        if "Tap Ready" in cards[ANA].text:
+            for person, card in cards.items():
+                await bot.press(person, card, "Ready")
+        else:
+            await bot.advance(60)
+    raise AssertionError("the session did not finish")
+
+
+def each_step_once(bot: BotHarness, total: int) -> None:
+    for person in (ANA, BEN):
+        assert steps_shown(bot, person) == list(range(1, total + 1))
+        summaries = [m for m in bot.inbox(person.id) if "How does your back feel?" in m.text]
+        assert len(summaries) == 1
+
+
+async def test_a_hold_armed_by_a_worker_that_died_ends_on_time_at_the_other_and_goes_on(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    async with two_workers(postgres_url, clock) as (first, second):
+        deadline = await into_first_hold(first.bot)
+        await first.die()
+        # Telegram fails the next card once at the worker left: it is sent again.
+        second.bot.world.fail("sendMessage", "server_error", chat_id=BEN.id)
+
+        clock.set(deadline)
+        assert await second.poll() >= 1
+        assert steps_shown(second.bot, ANA) == [1, 2, 3]
+        await second.bot.advance(1)
+
+        for person in (ANA, BEN):
+            assert steps_shown(second.bot, person) == [1, 2, 3]
+            assert "Paused" not in second.bot.inbox(person.id)[-1].text
+        await finish_at(second.bot)
+        live = await sessions.load(second.bot.app.bot_data, 1)
+        assert live is not None
+        each_step_once(second.bot, len(live.state.plan.steps))
+
+
+async def test_two_readies_for_one_session_at_two_workers_at_once_start_one_hold(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    async with two_workers(postgres_url, clock) as (first, second):
+        await pair_in_database(first.bot)
+        await first.bot.say(ANA, "/stretch")
+        await first.bot.press(BEN, first.bot.new(BEN.id)[-1], "Join")
+        setups = {p: first.bot.new(p.id)[-1] for p in (ANA, BEN)}
+
+        await asyncio.gather(
+            first.bot.press(ANA, setups[ANA], "Ready"),
+            second.bot.press(BEN, setups[BEN], "Ready"),
+        )
+
+        for person in (ANA, BEN):
+            [hold] = first.bot.new(person.id)
+            assert "Hold: 60 s left" in hold.text
+        timers = await timer_claims.of_session(second.bot.app.bot_data, 1)
+        assert [(t.lane, t.kind) for t in timers] == [("step", "hold"), ("tick", "tick")]
+        # Stop for both, asked at one worker and confirmed at both at once: one end.
+        holds = {p: first.bot.inbox(p.id)[-1] for p in (ANA, BEN)}
+        assert await first.bot.press(ANA, holds[ANA], "Stop") == "Stop for both of you?"
+        assert await second.bot.press(BEN, holds[BEN], "Stop") == "Stop for both of you?"
+        answers = await asyncio.gather(
+            first.bot.press(ANA, holds[ANA], "Stop for both"),
+            second.bot.press(BEN, holds[BEN], "Stop for both"),
+        )
+        assert sorted(a or "" for a in answers) == [
+            "Stopped for both of you.",
+            "This session has ended.",
+        ]
+        for person in (ANA, BEN):
+            [summary] = first.bot.new(person.id)
+            assert summary.text.startswith("Stopped")
+        assert await timer_claims.of_session(first.bot.app.bot_data, 1) == []
+
+
+async def test_a_timer_claimed_by_a_worker_that_died_is_taken_over_after_its_lease(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    async with two_workers(postgres_url, clock) as (first, second):
+        deadline = await into_first_hold(first.bot)
+        clock.set(deadline)
+        # The first worker's poll claims the hold's end (and its countdown ticks, late),
+        # and the worker is killed then.
+        claimed = await timer_claims.claim(first.bot.app.bot_data, TIMER_LEASE, 64)
+        assert (1, "step") in [(t.session_id, t.lane) for t in claimed]
+        await first.die()
+
+        assert await second.poll() == 0
+        clock.set(deadline + TIMER_LEASE)
+        await second.poll()
+
+        for person in (ANA, BEN):
+            assert steps_shown(second.bot, person) == [1, 2, 3]
+            assert "Paused" not in second.bot.inbox(person.id)[-1].text
+        await finish_at(second.bot)
+        live = await sessions.load(second.bot.app.bot_data, 1)
+        assert live is not None
+        each_step_once(second.bot, len(live.state.plan.steps))
+
+
+async def test_cards_a_dead_worker_saved_but_never_sent_are_sent_once_by_the_other(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    async with two_workers(postgres_url, clock) as (first, second):
+        deadline = await into_first_hold(first.bot)
+        clock.set(deadline)
+        live = await sessions.load(first.bot.app.bot_data, 1)
+        assert live is not None
+        # The hold's end is saved at the first worker, which dies before sending its cards.
+        await sessions.apply(first.bot.app.bot_data, 1, TimerElapsed(version=live.state.version))
+        await first.die()
+
+        await second.poll()
+        assert all(steps_shown(second.bot, p) == [1, 2] for p in (ANA, BEN))
+        clock.set(deadline + CARDS_LEASE)
+        await second.poll()
+        await second.poll()
+
+        for person in (ANA, BEN):
+            assert steps_shown(second.bot, person) == [1, 2, 3]
+        async with second.bot.app.bot_data.db.unit() as unit:
+            assert await unit.outbox.owed(1) == []
+
+
+async def test_on_sqlite_a_restart_carries_out_what_the_dead_process_held_at_once(
+    settings: Settings, clock: FakeClock
+) -> None:
+    world = World(clock=lambda: clock.now().timestamp())
+    async with worker(settings, clock, world) as first:
+        deadline = await into_first_hold(first.bot)
+        clock.set(deadline)
+        await timer_claims.claim(first.bot.app.bot_data, TIMER_LEASE, 64)
+        await first.die()
+
+    # One process on SQLite: the claim was the dead predecessor's, not a live worker's.
+    async with running_bot(settings, clock, world) as bot:
+        for person in (ANA, BEN):
+            assert steps_shown(bot, person) == [1, 2, 3]
+
+
+async def test_stop_for_both_leaves_no_timer_behind(bot: BotHarness) -> None:
+    await into_first_hold(bot)
+    hold = bot.inbox(ANA.id)[-1]
+
+    await stop_for_both(bot, ANA, hold)
+
+    assert await timer_claims.of_session(bot.app.bot_data, 1) == []
