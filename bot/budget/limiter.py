@@ -1,4 +1,4 @@
-"""PTB's rate limiter hook, reserving every message from the deployment's budget."""
+"""PTB's rate limiter hook: every message waits for its place in the deployment's budget."""
 
 from __future__ import annotations
 
