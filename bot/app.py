@@ -78,12 +78,13 @@ async def _post_shutdown(app: BotApplication) -> None:
 
 
 def telegram_budget(settings: Settings) -> TelegramBudget:
-    """Telegram's ~30 messages a second for the whole deployment, evenly, never a burst.
+    """Telegram's ~30 messages a second for the whole deployment, about evenly.
 
-    One message every 1/TELEGRAM_RATE_LIMIT s over all workers (shared in Redis when
-    REDIS_URL is set, else this worker's share of WORKERS), so no one-second window
-    ever holds more; PTB's bucket let 30 go at once and then 30 a second, 59 in one
-    second. A 429 is still retried after the `retry_after` Telegram asks for.
+    At most a tenth of TELEGRAM_RATE_LIMIT in any tenth of a second over all workers
+    (shared in Redis when REDIS_URL is set, else this worker's share of WORKERS), so no
+    one-second window ever holds more; PTB's bucket let 30 go at once and then 30 a
+    second, 59 in one second. A 429 is still retried after the `retry_after` Telegram
+    asks for.
     """
     bot_id = settings.telegram_bot_token.get_secret_value().split(":", 1)[0]
     budget = Budget(

@@ -1,4 +1,4 @@
-"""PTB's rate limiter hook, reserving every message from the deployment's budget."""
+"""PTB's rate limiter hook: every message waits for its place in the deployment's budget."""
 
 from __future__ import annotations
 
@@ -57,9 +57,9 @@ class TelegramBudget(BaseRateLimiter[int]):
         for attempt in range(max_retries + 1):
             await self._not_paused.wait()
             if group:
-                await _sleep(await self.budget.group(chat_id))
+                await self.budget.acquire_group(chat_id)
             if chat_id is not None:
-                await _sleep(await self.budget.overall())
+                await self.budget.acquire()
             await self._not_paused.wait()
             try:
                 return await callback(*args, **kwargs)
@@ -75,11 +75,6 @@ class TelegramBudget(BaseRateLimiter[int]):
                 finally:
                     self._not_paused.set()
         raise AssertionError("unreachable: the last attempt returns or raises")
-
-
-async def _sleep(seconds: float) -> None:
-    if seconds > 0:
-        await asyncio.sleep(seconds)
 
 
 def _seconds(value: Any) -> float:

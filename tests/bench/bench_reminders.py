@@ -428,7 +428,7 @@ def report(name: str, r: dict[str, Any]) -> None:
     print(_row(f"claim {r['claimed']:,} slots due in one minute", f"{r['claim_s']:.2f} s"))
     for key, label in (
         ("slow", "PTB AIORateLimiter default 30/s, 10 s"),
-        ("smooth", "bot's budget 1 per 1/30 s, 10 s"),
+        ("smooth", "bot's budget 30/s (3 per 100 ms), 10 s"),
         ("fast", "bot's budget at 1,000/s, 5 s"),
     ):
         t = r[key]

@@ -90,6 +90,25 @@ def test_the_example_token_is_a_bad_setting(double: BotApiDouble, tmp_path: Path
     assert double.world.calls == []
 
 
+@pytest.mark.parametrize(
+    ("name", "value", "said"),
+    [
+        ("TELEGRAM_RATE_LIMIT", "0", "greater than or equal to 1"),
+        ("TELEGRAM_RATE_LIMIT", "1001", "less than or equal to 1000"),
+        ("REDIS_URL", "http://127.0.0.1:6379", "must start with redis://"),
+        ("WORKERS", "0", "greater than or equal to 1"),
+        ("REMINDER_TAKEOVER_SECONDS", "0", "greater than or equal to 1"),
+    ],
+)
+def test_a_bad_budget_or_takeover_setting_is_one_line_and_exit_2(
+    double: BotApiDouble, tmp_path: Path, name: str, value: str, said: str
+) -> None:
+    exited = run_to_the_end(double, tmp_path, **{name: value})
+
+    assert_one_line_failure(exited, 2, name, said)
+    assert double.world.calls == []
+
+
 # -- SQLite ------------------------------------------------------------------------------
 def sqlite_url(path: Path) -> str:
     return f"sqlite+aiosqlite:///{path}"
