@@ -168,6 +168,11 @@ def _pair_and_stretch(page: Page, tmp_path: Path) -> None:
     say(club, "/pair")
     request = last_bot_message(club)
     expect(request.get_by_role("button", name="Accept")).to_be_visible()
+    # Alice may not answer her own request: the bot's alert says so, until dismissed.
+    request.get_by_role("button", name="Accept").click()
+    expect(club.get_by_role("alert")).to_contain_text("Only Bob can answer this.")
+    club.get_by_role("alert").get_by_role("button", name="OK").click()
+    expect(club.get_by_role("alert")).to_be_hidden()
     club.get_by_role("radio", name="Bob").check()
     request.get_by_role("button", name="Accept").click()
     expect(chat(club).get_by_text("This group is your home")).to_be_visible()
@@ -236,4 +241,10 @@ def _pair_and_stretch(page: Page, tmp_path: Path) -> None:
     for region in (alice, bob):
         expect(chat(region).get_by_text("Well done, session complete!")).to_be_visible()
     page.screenshot(path=str(tmp_path / "summary.png"))
+
+    # The progress chart arrives as a photo, drawn from the bytes the bot uploaded.
+    say(alice, "/progress")
+    photo = alice.get_by_role("img", name="Photo from the bot")
+    expect(photo).to_be_visible()
+    assert photo.evaluate("(image) => image.complete && image.naturalWidth > 0")
     assert (tmp_path / "mid-session.png").stat().st_size > 0
