@@ -9,9 +9,7 @@ from __future__ import annotations
 
 import os
 import re
-import shutil
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -20,13 +18,13 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Locator, Page, expect, sync_playwright
+from playwright.sync_api import Locator, Page, expect
 
 from tests.e2e.process import clean_env
+from tests.playground.browser import chromium, free_port, need_chromium
 
 pytestmark = pytest.mark.e2e
 
-CHROMIUM = os.environ.get("PLAYGROUND_CHROMIUM", "/usr/bin/chromium")
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Where to save the mid-session screenshot for the README, when a developer asks.
 README_SHOT = os.environ.get("PLAYGROUND_SCREENSHOT")
@@ -34,28 +32,11 @@ README_SHOT = os.environ.get("PLAYGROUND_SCREENSHOT")
 STEP_MS = 20_000
 
 
-def _need_chromium() -> None:
-    if Path(CHROMIUM).exists() and shutil.which(CHROMIUM):
-        return
-    how = (
-        "chromium is not installed: `apt-get install chromium` runs the playground's browser test"
-    )
-    if os.environ.get("CI", "").lower() == "true":
-        pytest.fail(how)
-    pytest.skip(how)
-
-
-def _free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @pytest.fixture
 def demo(tmp_path: Path) -> Iterator[str]:
     """`python -m bot.playground` on a free port; its page's address."""
-    _need_chromium()
-    port = _free_port()
+    need_chromium()
+    port = free_port()
     log = (tmp_path / "demo.log").open("wb")
     process = subprocess.Popen(
         [sys.executable, "-m", "bot.playground"],
@@ -116,8 +97,7 @@ def next_card(page: Page, who: str, after: int) -> Locator:
 def test_alice_and_bob_pair_and_stretch_a_quick_session_through_the_page(
     demo: str, tmp_path: Path
 ) -> None:
-    with sync_playwright() as playwright:
-        browser = playwright.chromium.launch(executable_path=CHROMIUM, headless=True)
+    with chromium() as browser:
         page = browser.new_page(viewport={"width": 1500, "height": 900})
         page.set_default_timeout(STEP_MS)
         expect.set_options(timeout=STEP_MS)
@@ -132,8 +112,6 @@ def test_alice_and_bob_pair_and_stretch_a_quick_session_through_the_page(
             page.screenshot(path=str(tmp_path / "failed.png"))
             print(page.locator("main").inner_text())
             raise
-        finally:
-            browser.close()
     assert errors == [], "the page reported errors"
 
 
