@@ -12,6 +12,7 @@ from __future__ import annotations
 import asyncio
 import os
 import shutil
+import socket
 import sys
 import tempfile
 from pathlib import Path
@@ -78,12 +79,10 @@ async def _stop_bot(bot: asyncio.subprocess.Process) -> None:
         await bot.wait()
 
 
-async def run(double: BotApiDouble, port: int, folder: Path) -> None:
+async def run(double: BotApiDouble, sock: socket.socket, folder: Path) -> None:
     """The bot process and the page, until Ctrl-C or until the bot stops by itself."""
     config = uvicorn.Config(
         playground_app(double),
-        host="127.0.0.1",
-        port=port,
         log_level="warning",
         # The page's event stream stays open; don't wait for it on Ctrl-C.
         timeout_graceful_shutdown=1,
@@ -94,9 +93,10 @@ async def run(double: BotApiDouble, port: int, folder: Path) -> None:
         sys.executable, "-m", "bot", cwd=folder, env=bot_environment(double, folder)
     )
     watcher = asyncio.create_task(_watch_bot(bot, server))
+    port = sock.getsockname()[1]
     print(f"playground: open http://127.0.0.1:{port} (Ctrl-C to stop)", flush=True)
     try:
-        await server.serve()
+        await server.serve(sockets=[sock])
     finally:
         watcher.cancel()
         # The bot first, while the double still answers its last calls; then the double,
@@ -107,13 +107,28 @@ async def run(double: BotApiDouble, port: int, folder: Path) -> None:
 
 def main() -> int:
     port = int(os.environ.get("DEMO_PORT", "8000"))
+    # Bound before the bot starts, so a taken port is one clear line and nothing to undo.
+    sock = socket.socket()
+    # As uvicorn does: a demo stopped a moment ago must not block the port for a minute.
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(("127.0.0.1", port))
+    except OSError as error:
+        sock.close()
+        print(
+            f"playground: cannot listen on 127.0.0.1:{port} ({error.strerror}); "
+            "set DEMO_PORT to another port",
+            file=sys.stderr,
+        )
+        return 1
     folder = Path(tempfile.mkdtemp(prefix="pairstretch-demo-"))
     double = BotApiDouble(World(bot_user=DEMO_BOT), token=DEMO_TOKEN).start()
     try:
-        asyncio.run(run(double, port, folder))
+        asyncio.run(run(double, sock, folder))
     except KeyboardInterrupt:
         pass
     finally:
         double.close()
+        sock.close()
         shutil.rmtree(folder, ignore_errors=True)
     return 0
