@@ -2,14 +2,19 @@
 
 The process is pointed here with `TELEGRAM_API_BASE_URL`; every method but `getUpdates`
 is answered by the same `World` the in-process fake uses. `getUpdates` long-polls a
-queue of updates that the test pushes, as Telegram would: a request is held until an
-update arrives or its `timeout` runs out, and `offset` confirms what was delivered.
+queue of updates that a test (or the playground's page) pushes, as Telegram would: a
+request is held until an update arrives or its `timeout` runs out, and `offset`
+confirms what was delivered.
 
 Once the bot calls `setWebhook`, the double delivers the same queue as Telegram does in
 webhook mode: it posts each update, in order, to the bot's listener with the secret in
 the `X-Telegram-Bot-Api-Secret-Token` header, keeps it until a post is answered 200,
 and refuses `getUpdates` with 409. The test says where the listener is
 (`deliver_webhooks_to`): the URL the bot registered names the public side of a proxy.
+
+Whoever watches the chats (the playground's page) reads `changes_after`: every message
+sent, edited or deleted and every answer to a tap, in order. Uploads (photos, documents)
+keep their bytes, as the in-process fake keeps them.
 """
 
 from __future__ import annotations

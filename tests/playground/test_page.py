@@ -190,31 +190,33 @@ def _pair_and_stretch(page: Page, tmp_path: Path) -> None:
             for who in ("alice", "bob"):
                 card[who].get_by_role("button", name="Ready").click()
             continue
-        # A hold: its countdown changes on the card while both watch.
+        # A hold: the card under way is live on both phones, its buttons tappable.
+        for who in ("alice", "bob"):
+            expect(card[who].get_by_role("button", name="Stop")).to_be_enabled()
         if not (tmp_path / "mid-session.png").exists():
             page.screenshot(path=str(tmp_path / "mid-session.png"))
             if README_SHOT:
                 page.screenshot(path=README_SHOT)
+        # Its countdown is edited in place while both watch, unless the step ends first.
         before = card["alice"].locator(".text").inner_text()
-        seconds = re.search(r"(\d+) s\b", before)
         changed = page.wait_for_function(
             """([id, before]) => {
                 const card = document.querySelector(
                     `[data-chat=alice] li[data-message-id='${id}'] .text`);
                 const newer = [...document.querySelectorAll("[data-chat=alice] li.msg.bot")]
                     .some((li) => Number(li.dataset.messageId) > id);
-                return card && card.innerText !== before ? "edited" : newer ? "next" : null;
+                if (card && card.innerText !== before) return card.innerText;
+                return newer ? "(next)" : null;
             }""",
             arg=[newest["alice"], before],
         ).json_value()
-        countdown_seen = countdown_seen or (changed == "edited" and seconds is not None)
-        # The card under way is live on both phones: its buttons can be tapped.
-        # (Earlier cards still carry theirs on main; the calm-cards work removes them.)
-        for who in ("alice", "bob"):
-            expect(card[who].get_by_role("button", name="Stop")).to_be_enabled()
+        left = [re.search(r"(\d+) s left", t) for t in (before, changed)]
+        if left[0] and left[1]:
+            assert int(left[1].group(1)) < int(left[0].group(1)), (before, changed)
+            countdown_seen = True
 
     total = int(steps[0].rsplit(" ", 1)[1])
-    assert f"Step {total} of {total}" in steps
+    assert steps == [f"Step {n} of {total}" for n in range(1, total + 1)]
     assert countdown_seen, "no countdown edit was seen during any hold"
     for region in (alice, bob):
         expect(chat(region).get_by_text("Well done, session complete!")).to_be_visible()
