@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint bench check-routines clean
+.PHONY: run demo test lint bench check-routines clean
 
 $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
@@ -17,6 +17,10 @@ $(STAMP): pyproject.toml | $(BIN)/python
 
 run: $(STAMP)
 	$(BIN)/python -m bot
+
+# The real bot against a local Bot API double, and a page with two phones and a group.
+demo: $(STAMP)
+	$(BIN)/python -m bot.playground
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot storage routines tests

@@ -10,7 +10,6 @@ import asyncio
 import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -19,30 +18,14 @@ from telegram import Update
 from bot.app import build_application
 from bot.config import Settings
 from bot.context import BotApplication
+from bot.playground.people import Group, Person
 from bot.reminder_dispatch import dispatcher_job
 from bot.timer_poller import JOB_NAME as TIMER_JOB
 from bot.timer_poller import TimerPoller, poller_of
 from tests.clock import FakeClock, RunningClock
 from tests.fake_telegram import FakeBotApi, SentMessage, World
 
-
-@dataclass(frozen=True)
-class Person:
-    id: int
-    first_name: str
-    username: str | None = None
-
-    def as_user(self) -> dict[str, Any]:
-        user: dict[str, Any] = {"id": self.id, "is_bot": False, "first_name": self.first_name}
-        if self.username:
-            user["username"] = self.username
-        return user
-
-
-@dataclass(frozen=True)
-class Group:
-    id: int
-    title: str
+__all__ = ["BotHarness", "Group", "Person", "running_bot", "wait_until"]
 
 
 class BotHarness:

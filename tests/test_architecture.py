@@ -254,3 +254,27 @@ def test_no_two_modules_import_each_other_in_a_circle() -> None:
     circles = [component for component in strongly_connected(graph) if len(component) > 1]
     listed = "\n".join(", ".join(circle) for circle in circles)
     assert circles == [], f"modules that import each other, directly or round a circle:\n{listed}"
+
+
+def test_the_bot_proper_never_imports_the_playground() -> None:
+    """The playground plays Telegram for the bot; the bot must not know it is there."""
+    offenders = {
+        name: sorted(i for i in module.imports if _in("bot.playground", i))
+        for name, module in project().items()
+        if _in("bot", name) and not _in("bot.playground", name)
+    }
+    assert {name: found for name, found in offenders.items() if found} == {}
+
+
+def test_the_playground_meets_the_bot_only_over_http() -> None:
+    """It imports none of the bot, storage or routines: it speaks the Bot API, nothing else.
+
+    It may use telegram (its types in tests of its answers) and starlette (its page).
+    """
+    offenders = {
+        name: sorted(i for i in module.imports if not _in("bot.playground", i))
+        for name, module in project().items()
+        if _in("bot.playground", name)
+    }
+    assert "bot.playground.double" in project()
+    assert {name: found for name, found in offenders.items() if found} == {}

@@ -18,8 +18,8 @@ import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
+from bot.playground.double import BotApiDouble, get, post_json
 from tests.conftest import TEST_TOKEN
-from tests.e2e.http_double import BotApiDouble, get, post_json
 from tests.e2e.process import bot_process
 from tests.e2e.test_webhook import HOOK, SECRET, free_port
 

@@ -6,8 +6,8 @@ from collections.abc import Iterator
 
 import pytest
 
+from bot.playground.double import BotApiDouble
 from tests.conftest import TEST_TOKEN
-from tests.e2e.http_double import BotApiDouble
 
 
 @pytest.fixture

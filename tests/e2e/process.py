@@ -12,8 +12,8 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
+from bot.playground.double import BotApiDouble
 from tests.conftest import TEST_TOKEN
-from tests.e2e.http_double import BotApiDouble
 
 REPO_ROOT = Path(__file__).resolve().parents[2]
 # Start-up includes the interpreter, imports and the first migration.

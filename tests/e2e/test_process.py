@@ -10,9 +10,9 @@ from pathlib import Path
 import pytest
 from alembic.script import ScriptDirectory
 
+from bot.playground.double import BotApiDouble
 from storage.migrate import alembic_config
 from tests.conftest import TEST_TOKEN
-from tests.e2e.http_double import BotApiDouble
 from tests.e2e.process import (
     SHUTDOWN_LIMIT_SECONDS,
     STARTUP_LIMIT_SECONDS,

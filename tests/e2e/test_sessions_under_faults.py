@@ -13,10 +13,10 @@ from pathlib import Path
 
 import pytest
 
+from bot.playground.double import BotApiDouble
 from routines.loader import load_library
 from routines.plan import StepKind, build_plan
 from storage.db import Database
-from tests.e2e.http_double import BotApiDouble
 from tests.e2e.process import STARTUP_LIMIT_SECONDS, bot_process
 from tests.fake_telegram import FaultPlan, SentMessage
 from tests.harness import Person

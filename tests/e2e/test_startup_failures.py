@@ -16,9 +16,9 @@ import pytest
 from sqlalchemy.engine import make_url
 
 from bot.config import EXAMPLE_TOKEN
+from bot.playground.double import BotApiDouble
 from storage.db import Database
 from tests.conftest import POSTGRES_URL, TEST_TOKEN
-from tests.e2e.http_double import BotApiDouble
 from tests.e2e.process import REPO_ROOT, Exited, run_to_the_end
 
 pytestmark = pytest.mark.e2e

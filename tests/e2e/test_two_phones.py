@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.http_double import BotApiDouble
+from bot.playground.double import BotApiDouble
 from tests.e2e.process import STARTUP_LIMIT_SECONDS, bot_process
 from tests.fake_telegram import SentMessage
 from tests.harness import Person

@@ -12,8 +12,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.playground.double import BotApiDouble
 from tests.conftest import POSTGRES_URL, TEST_TOKEN
-from tests.e2e.http_double import BotApiDouble
 from tests.e2e.process import STARTUP_LIMIT_SECONDS, bot_process
 from tests.harness import Person
 

@@ -15,8 +15,8 @@ import pytest
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
+from bot.playground.double import BotApiDouble, get, post_json
 from tests.conftest import POSTGRES_URL, TEST_TOKEN, reset_postgres
-from tests.e2e.http_double import BotApiDouble, get, post_json
 from tests.e2e.process import (
     STARTUP_LIMIT_SECONDS,
     RunningBot,

@@ -1,11 +1,10 @@
 """A stand-in for Telegram's Bot API: one world of chats and messages, two doors into it.
 
 `FakeBotApi` is PTB's request layer for in-process tests; the HTTP double in
-`tests/e2e` serves the same world to the real bot process.
+`bot/playground` serves the same world (kept there) to the real bot process.
 """
 
-from tests.fake_telegram.request import FakeBotApi
-from tests.fake_telegram.world import (
+from bot.playground.world import (
     BOT_ID,
     BOT_USERNAME,
     Call,
@@ -14,6 +13,7 @@ from tests.fake_telegram.world import (
     SentMessage,
     World,
 )
+from tests.fake_telegram.request import FakeBotApi
 
 __all__ = [
     "BOT_ID",

@@ -10,7 +10,7 @@ from telegram._utils.types import ODVInput
 from telegram.error import NetworkError, TimedOut
 from telegram.request import BaseRequest, RequestData
 
-from tests.fake_telegram.world import FILES, ConnectionDropped, TimeoutRequested, World
+from bot.playground.world import FILES, ConnectionDropped, TimeoutRequested, World
 
 
 class FakeBotApi(BaseRequest):

@@ -11,8 +11,8 @@ from urllib.parse import urlencode
 
 import pytest
 
+from bot.playground.double import BotApiDouble
 from tests.conftest import TEST_TOKEN
-from tests.e2e.http_double import BotApiDouble
 from tests.harness import Person
 
 ANA = Person(101, "Ana")

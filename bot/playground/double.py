@@ -2,14 +2,19 @@
 
 The process is pointed here with `TELEGRAM_API_BASE_URL`; every method but `getUpdates`
 is answered by the same `World` the in-process fake uses. `getUpdates` long-polls a
-queue of updates that the test pushes, as Telegram would: a request is held until an
-update arrives or its `timeout` runs out, and `offset` confirms what was delivered.
+queue of updates that a test (or the playground's page) pushes, as Telegram would: a
+request is held until an update arrives or its `timeout` runs out, and `offset`
+confirms what was delivered.
 
 Once the bot calls `setWebhook`, the double delivers the same queue as Telegram does in
 webhook mode: it posts each update, in order, to the bot's listener with the secret in
 the `X-Telegram-Bot-Api-Secret-Token` header, keeps it until a post is answered 200,
 and refuses `getUpdates` with 409. The test says where the listener is
 (`deliver_webhooks_to`): the URL the bot registered names the public side of a proxy.
+
+Whoever watches the chats (the playground's page) reads `changes_after`: every message
+sent, edited or deleted and every answer to a tap, in order. Uploads (photos, documents)
+keep their bytes, as the in-process fake keeps them.
 """
 
 from __future__ import annotations
@@ -22,6 +27,7 @@ import time
 import urllib.error
 import urllib.request
 from collections.abc import Callable
+from dataclasses import dataclass, replace
 from email.message import EmailMessage
 from email.parser import BytesParser
 from email.policy import HTTP
@@ -30,8 +36,14 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
-from tests.fake_telegram.world import ConnectionDropped, SentMessage, TimeoutRequested, World
-from tests.harness import Group, Person
+from bot.playground.people import Group, Person
+from bot.playground.world import (
+    FILES,
+    ConnectionDropped,
+    SentMessage,
+    TimeoutRequested,
+    World,
+)
 
 # Parameters that are text even when they look like JSON ("123", "true"): PTB sends
 # strings as they are and JSON-encodes everything else.
@@ -78,17 +90,46 @@ def decode_params(raw: dict[str, str]) -> dict[str, Any]:
     return params
 
 
-def _multipart_fields(content_type: str, body: bytes) -> dict[str, str]:
+def _multipart_fields(
+    content_type: str, body: bytes
+) -> tuple[dict[str, str], dict[str, tuple[str, bytes, str]]]:
+    """The text fields, and the uploaded files as (file name, bytes, mime type) by field."""
     head = f"Content-Type: {content_type}\r\n\r\n".encode()
     message = BytesParser(policy=HTTP).parsebytes(head + body)
     assert isinstance(message, EmailMessage)
     fields: dict[str, str] = {}
+    files: dict[str, tuple[str, bytes, str]] = {}
     for part in message.iter_parts():
         name = part.get_param("name", header="content-disposition")
         payload = part.get_payload(decode=True)
-        if isinstance(name, str) and isinstance(payload, bytes):
+        if not isinstance(name, str) or not isinstance(payload, bytes):
+            continue
+        file_name = part.get_filename()
+        if file_name is not None:
+            files[name] = (file_name, payload, part.get_content_type())
+        else:
             fields[name] = payload.decode("utf-8")
-    return fields
+    return fields, files
+
+
+@dataclass(frozen=True)
+class TapAnswer:
+    """The bot's answer to a tap: a toast, or an alert the person must dismiss."""
+
+    person_id: int
+    text: str
+    show_alert: bool
+
+
+@dataclass(frozen=True)
+class Change:
+    """What a chat shows differently since the last change: one message as it is now
+    (new, edited or deleted), or an answer to a tap made in that chat."""
+
+    seq: int
+    chat_id: int
+    message: SentMessage | None = None
+    answer: TapAnswer | None = None
 
 
 class BotApiDouble:
@@ -126,6 +167,11 @@ class BotApiDouble:
         self._webhook_target: str | None = None
         # Every webhook post made: (update_id, the HTTP status or 0 for no answer).
         self.webhook_posts: list[tuple[int, int]] = []
+        # What the chats show differently, in order, for whoever watches (the page):
+        # (chat id, message id, or None and the answer to a tap).
+        self._changes: list[tuple[int, int | None, TapAnswer | None]] = []
+        # Which chat and person each tap came from, to show the bot's answer there.
+        self._tapped: dict[str, tuple[int, int]] = {}
         self._deliverer = threading.Thread(
             target=self._deliver_webhooks, name="webhook-deliverer", daemon=True
         )
@@ -155,6 +201,8 @@ class BotApiDouble:
 
     def close(self) -> None:
         with self._lock:
+            if self._closing:
+                return
             self._closing = True
             self._lock.notify_all()
         self._server.shutdown()
@@ -194,28 +242,92 @@ class BotApiDouble:
                     {"type": "bot_command", "offset": 0, "length": len(command)}
                 ]
             self.world.record_user_message(message)
+            self._changes.append((chat_dict["id"], message["message_id"], None))
             self._updates.append({"update_id": next(self._update_ids), "message": message})
             self._lock.notify_all()
         return message
 
-    def push_tap(self, person: Person, message: SentMessage, label: str) -> None:
-        """`person` taps the button labelled `label` under `message`."""
+    def push_tap(self, person: Person, message: SentMessage, label: str) -> str:
+        """`person` taps the button labelled `label` under `message`; the tap's id."""
+        return self.push_tap_data(person, message, message.button(label))
+
+    def push_tap_data(self, person: Person, message: SentMessage, data: str) -> str:
+        """`person` taps a button carrying `data` under `message`; the tap's id."""
         with self._lock:
             # Numbered per person, so seeded faults pick the same answers every run.
             taps = self._taps.setdefault(person.id, itertools.count(1))
+            query_id = f"tap-{person.id}-{next(taps)}"
+            self._tapped[query_id] = (message.chat_id, person.id)
             self._updates.append(
                 {
                     "update_id": next(self._update_ids),
                     "callback_query": {
-                        "id": f"tap-{person.id}-{next(taps)}",
+                        "id": query_id,
                         "from": person.as_user(),
                         "chat_instance": f"ci{message.chat_id}",
                         "message": message.raw,
-                        "data": message.button(label),
+                        "data": data,
                     },
                 }
             )
             self._lock.notify_all()
+        return query_id
+
+    # -- watching the chats change ---------------------------------------------------------
+    def snapshot(self, chat_ids: set[int]) -> tuple[int, list[SentMessage]]:
+        """Every message of `chat_ids` as shown now (copies), and the last change counted."""
+        with self._lock:
+            shown = [
+                replace(message)
+                for chat_id in sorted(chat_ids)
+                for message in self.world.messages.get(chat_id, [])
+            ]
+            return len(self._changes), shown
+
+    def changes_after(self, seen: int, timeout: float) -> list[Change]:
+        """The changes after the first `seen`, waiting up to `timeout` for one to come.
+
+        A message change carries the message as it is when read, not as it was: a page
+        that applies the changes in order ends up showing what the chat shows.
+        """
+        deadline = time.monotonic() + timeout
+        with self._lock:
+            while len(self._changes) <= seen and not self._closing:
+                remaining = deadline - time.monotonic()
+                if remaining <= 0:
+                    return []
+                self._lock.wait(remaining)
+            found: list[Change] = []
+            for seq, (chat_id, message_id, answer) in enumerate(
+                self._changes[seen:], start=seen + 1
+            ):
+                shown = None if message_id is None else self._message(chat_id, message_id)
+                found.append(Change(seq, chat_id, shown, answer))
+            return found
+
+    def message(self, chat_id: int, message_id: int) -> SentMessage | None:
+        """One message as its chat shows it now (a copy), or None if it never existed."""
+        with self._lock:
+            return self._message(chat_id, message_id)
+
+    def _message(self, chat_id: int, message_id: int) -> SentMessage | None:
+        for message in self.world.messages.get(chat_id, []):
+            if message.message_id == message_id:
+                return replace(message)
+        return None
+
+    def _note(self, method: str, params: dict[str, Any], result: Any) -> None:
+        # Called with the lock held, after the world carried a call out.
+        if isinstance(result, dict) and "message_id" in result and "chat" in result:
+            self._changes.append((int(result["chat"]["id"]), int(result["message_id"]), None))
+        elif method in ("deleteMessage", "editMessageReplyMarkup", "editMessageText"):
+            self._changes.append((int(params["chat_id"]), int(params["message_id"]), None))
+        elif method == "answerCallbackQuery" and params.get("text"):
+            tapped = self._tapped.get(str(params.get("callback_query_id")))
+            if tapped is not None:
+                chat_id, person_id = tapped
+                shown = TapAnswer(person_id, str(params["text"]), bool(params.get("show_alert")))
+                self._changes.append((chat_id, None, shown))
 
     # -- reading what the phones show ----------------------------------------------------
     def wait_for_message(
@@ -445,6 +557,7 @@ class BotApiDouble:
                     self.on_call(via, method, params)
                 if status == 200:
                     self._webhook_call(method, params)
+                    self._note(method, params, body.get("result"))
             finally:
                 self._lock.notify_all()
         return _json(status, body)
@@ -504,11 +617,14 @@ class BotApiDouble:
                     params: dict[str, Any] = json.loads(body or b"{}")
                     self._serve(raw, params)
                     return
+                files: dict[str, tuple[str, bytes, str]] = {}
                 if content_type.startswith("multipart/form-data"):
-                    raw.update(_multipart_fields(content_type, body))
+                    fields, files = _multipart_fields(content_type, body)
+                    raw.update(fields)
                 elif body:
                     raw.update(parse_qsl(body.decode("utf-8"), keep_blank_values=True))
-                self._serve(raw)
+                # Uploads reach the world under FILES, as the in-process fake hands them.
+                self._serve(raw, {FILES: files} if files else None)
 
             def _serve(self, raw: dict[str, str], params: dict[str, Any] | None = None) -> None:
                 match = _PATH.match(urlsplit(self.path).path)
@@ -549,9 +665,7 @@ class BotApiDouble:
         return Handler
 
 
-def post_json(
-    url: str, payload: object, secret: str | None, *, timeout: float = 5.0
-) -> int:
+def post_json(url: str, payload: object, secret: str | None, *, timeout: float = 5.0) -> int:
     """POST `payload` as JSON with the secret header (if any): the HTTP status, 0 if none."""
     headers = {"Content-Type": "application/json"}
     if secret is not None:

@@ -1,0 +1,5 @@
+import sys
+
+from bot.playground.demo import main
+
+sys.exit(main())
