@@ -130,7 +130,8 @@ class ReminderDispatcher:
         """What one partner's copy says: the reminder, or the weekly recap."""
         pair = item.pair
         partner = pair.partner_of(member)
-        if item.recap is not None:
+        if item.recap_of is not None:
+            assert item.recap is not None  # read by the claim
             text = render_recap.recap(item.recap, member, partner, item.names.get(partner))
             return text, render_recap.recap_keyboard(pair.id)
         chosen = pair.default_routine

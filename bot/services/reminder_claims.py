@@ -34,7 +34,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 
 from bot.services.reminder_slots import zone_of
@@ -107,7 +107,9 @@ class Outgoing:
     to: dict[int, int]  # partner -> failed attempts of that copy so far
     # The same round's copies settled earlier (the other partner's): partner -> status.
     earlier: dict[int, str] = field(default_factory=dict)
-    # A weekly recap instead of a reminder: the week it tells.
+    # A weekly recap instead of a reminder: the Sunday its week ends on, and (read after
+    # the claim committed, see `_with_weeks`) the week's numbers.
+    recap_of: date | None = None
     recap: WeekNumbers | None = None
 
 
@@ -142,7 +144,7 @@ class SendResult:
         """Partners to tell that the other could not be reached: once per reminder.
 
         Not for a recap: it is about the week, not a plan to stretch together now."""
-        if self.item.recap is not None:
+        if self.item.recap_of is not None:
             return []
         return partners_to_tell(
             self.item.earlier, self.reached, self.unreachable, again=self.item.again
@@ -330,11 +332,6 @@ async def claim_copies(resources: Resources, now: datetime, limit: int) -> Claim
         outgoing = []
         for (delivery_id, again), to in sending.items():
             delivery, pair = rounds[(delivery_id, again)]
-            recap = (
-                None
-                if delivery.slot_id is not None
-                else await _week_of(unit, pair, delivery.local_date)
-            )
             outgoing.append(
                 Outgoing(
                     delivery_id=delivery_id,
@@ -352,11 +349,11 @@ async def claim_copies(resources: Resources, now: datetime, limit: int) -> Claim
                         and c.user_id not in to
                         and c.status not in UNSETTLED
                     },
-                    recap=recap,
+                    recap_of=delivery.local_date if delivery.slot_id is None else None,
                 )
             )
         await unit.commit()
-    return Claim(outgoing, len(due))
+    return Claim(await _with_weeks(resources, outgoing), len(due))
 
 
 async def _first_copies(
@@ -365,11 +362,11 @@ async def _first_copies(
     *,
     again: bool,
     now: datetime,
-    recaps: dict[int, WeekNumbers] | None = None,
+    recaps: bool = False,
 ) -> list[Outgoing]:
     """A copy in flight for each partner of each reminder just claimed, and what to send.
 
-    `recaps` holds, by pair, the week a recap tells: those rows are recaps."""
+    With `recaps`, the rows are weekly recaps, and the local date is their Sunday."""
     if not rows:
         return []
     await unit.reminders.add_copies(
@@ -396,7 +393,7 @@ async def _first_copies(
             names={m: names[m] for m in pair.members if m in names},
             claimed_at=now,
             to={member: 0 for member in pair.members},
-            recap=(recaps or {}).get(pair.id),
+            recap_of=local_date if recaps else None,
         )
         for delivery_id, pair, local_date in rows
     ]
@@ -453,10 +450,26 @@ async def claim_recaps(resources: Resources, now: datetime, limit: int) -> Claim
             for pair, d in claimed
             if not d.late and pair.id in written
         ]
-        weeks = {pair.id: await _week_of(unit, pair, sunday) for _, pair, sunday in to_send}
-        outgoing = await _first_copies(unit, to_send, again=False, now=now, recaps=weeks)
+        outgoing = await _first_copies(unit, to_send, again=False, now=now, recaps=True)
         await unit.commit()
-    return Claim(outgoing, len(due))
+    return Claim(await _with_weeks(resources, outgoing), len(due))
+
+
+async def _with_weeks(resources: Resources, outgoing: list[Outgoing]) -> list[Outgoing]:
+    """The recaps among `outgoing` with their week's numbers.
+
+    Read after the claim committed, in a read-only unit: a few queries a pair, which on
+    SQLite would otherwise hold the one write lock while every session tap waits.
+    """
+    if all(item.recap_of is None for item in outgoing):
+        return outgoing
+    async with resources.db.unit(read_only=True) as unit:
+        return [
+            item
+            if item.recap_of is None
+            else replace(item, recap=await _week_of(unit, item.pair, item.recap_of))
+            for item in outgoing
+        ]
 
 
 async def _week_of(unit: UnitOfWork, pair: PairRecord, sunday: date) -> WeekNumbers:
