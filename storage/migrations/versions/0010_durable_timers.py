@@ -15,7 +15,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0010_durable_timers"
-down_revision: str | None = "0007_pair_settings"
+down_revision: str | None = "0009_settings_recap"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
