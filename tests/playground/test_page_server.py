@@ -4,6 +4,7 @@ and the feed of changes it streams. The browser test runs all of it together."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -207,3 +208,19 @@ def test_the_demo_bot_gets_the_double_a_fresh_database_and_a_fifth_of_the_time(
     assert "WEBHOOK_URL" not in env
     monkeypatch.setenv("SESSION_TIME_SCALE", "1")
     assert bot_environment(double, tmp_path)["SESSION_TIME_SCALE"] == "1"
+
+
+def test_watchers_sent_away_stop_waiting_while_the_bot_is_still_served(
+    double: BotApiDouble,
+) -> None:
+    """How the demo ends the page's streams before it stops the bot."""
+    seen, _ = double.snapshot({ALICE.id})
+    waiting = threading.Thread(target=double.changes_after, args=(seen, 60.0))
+    waiting.start()
+
+    double.stop_watchers()
+    waiting.join(timeout=10)  # a guard against a hang, not a measurement
+
+    assert not waiting.is_alive() and not double.watching
+    assert double.changes_after(seen, timeout=60.0) == []
+    bot_says(double, ALICE.id, "still answered")
