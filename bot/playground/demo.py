@@ -10,11 +10,14 @@ double lives in this process, in threads, so the page reads it directly.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import os
 import shutil
+import signal
 import socket
 import sys
 import tempfile
+from collections.abc import Iterator
 from pathlib import Path
 
 import uvicorn
@@ -59,11 +62,30 @@ def bot_environment(double: BotApiDouble, folder: Path) -> dict[str, str]:
     return env
 
 
-async def _watch_bot(bot: asyncio.subprocess.Process, server: uvicorn.Server) -> None:
+class _PageServer(uvicorn.Server):
+    """uvicorn without its own signal handling, which would re-raise Ctrl-C once the page
+    stops and cut the bot's shutdown short: the demo stops the page, then the bot."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
+
+
+def _stop_page(server: uvicorn.Server, double: BotApiDouble) -> None:
+    # The page's event streams end first, so uvicorn need not cut them off; a second
+    # Ctrl-C stops waiting for open connections, as uvicorn's own handler does.
+    double.stop_watchers()
+    server.force_exit = server.should_exit
+    server.should_exit = True
+
+
+async def _watch_bot(
+    bot: asyncio.subprocess.Process, server: uvicorn.Server, double: BotApiDouble
+) -> None:
     """Stop the page when the bot stops, so the visitor is not left typing to no one."""
     status = await bot.wait()
     print(f"playground: the bot stopped (exit status {status})", file=sys.stderr)
-    server.should_exit = True
+    _stop_page(server, double)
 
 
 async def _stop_bot(bot: asyncio.subprocess.Process) -> None:
@@ -87,12 +109,15 @@ async def run(double: BotApiDouble, sock: socket.socket, folder: Path) -> None:
         # The page's event stream stays open; don't wait for it on Ctrl-C.
         timeout_graceful_shutdown=1,
     )
-    server = uvicorn.Server(config)
+    server = _PageServer(config)
+    loop = asyncio.get_running_loop()
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        loop.add_signal_handler(signum, _stop_page, server, double)
     # Run in the empty folder, so no .env of the checkout configures the demo's bot.
     bot = await asyncio.create_subprocess_exec(
         sys.executable, "-m", "bot", cwd=folder, env=bot_environment(double, folder)
     )
-    watcher = asyncio.create_task(_watch_bot(bot, server))
+    watcher = asyncio.create_task(_watch_bot(bot, server, double))
     port = sock.getsockname()[1]
     print(f"playground: open http://127.0.0.1:{port} (Ctrl-C to stop)", flush=True)
     try:
@@ -125,8 +150,6 @@ def main() -> int:
     double = BotApiDouble(World(bot_user=DEMO_BOT), token=DEMO_TOKEN).start()
     try:
         asyncio.run(run(double, sock, folder))
-    except KeyboardInterrupt:
-        pass
     finally:
         double.close()
         sock.close()

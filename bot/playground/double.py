@@ -172,6 +172,8 @@ class BotApiDouble:
         self._changes: list[tuple[int, int | None, TapAnswer | None]] = []
         # Which chat and person each tap came from, to show the bot's answer there.
         self._tapped: dict[str, tuple[int, int]] = {}
+        # False once the watchers are sent away (the page stopping before the bot does).
+        self._watching = True
         self._deliverer = threading.Thread(
             target=self._deliver_webhooks, name="webhook-deliverer", daemon=True
         )
@@ -292,7 +294,7 @@ class BotApiDouble:
         """
         deadline = time.monotonic() + timeout
         with self._lock:
-            while len(self._changes) <= seen and not self._closing:
+            while len(self._changes) <= seen and not self._closing and self._watching:
                 remaining = deadline - time.monotonic()
                 if remaining <= 0:
                     return []
@@ -304,6 +306,18 @@ class BotApiDouble:
                 shown = None if message_id is None else self._message(chat_id, message_id)
                 found.append(Change(seq, chat_id, shown, answer))
             return found
+
+    @property
+    def watching(self) -> bool:
+        """Whether watchers may go on waiting for changes (see `stop_watchers`)."""
+        with self._lock:
+            return self._watching and not self._closing
+
+    def stop_watchers(self) -> None:
+        """End every wait for changes, now and later, while the bot is still served."""
+        with self._lock:
+            self._watching = False
+            self._lock.notify_all()
 
     def message(self, chat_id: int, message_id: int) -> SentMessage | None:
         """One message as its chat shows it now (a copy), or None if it never existed."""

@@ -29,8 +29,8 @@ ALICE = Person(1001, "Alice")
 BOB = Person(1002, "Bob")
 CLUB = Group(-1001234567890, "Stretch club")
 PEOPLE = {"alice": ALICE, "bob": BOB}
-# How long one wait for changes lasts; between waits the stream sends a keep-alive line,
-# and a closing double ends the wait at once.
+# How long one wait for changes lasts; between waits the stream sends a keep-alive line.
+# `stop_watchers` (or a closing double) ends the wait, and the stream, at once.
 _WAIT_SECONDS = 10.0
 _MAX_TEXT = 4096
 
@@ -104,7 +104,7 @@ def playground_app(double: BotApiDouble) -> Starlette:
             yield _sse("snapshot", [message_view(m) for m in shown])
             while True:
                 changes = await asyncio.to_thread(double.changes_after, seen, _WAIT_SECONDS)
-                if await request.is_disconnected():
+                if not double.watching or await request.is_disconnected():
                     return
                 if not changes:
                     yield ": still here\n\n"
@@ -133,7 +133,8 @@ def playground_app(double: BotApiDouble) -> Starlette:
                 return _problem("that message is gone")
             extra["reply_to_message"] = replied.raw
         chat = CLUB if column.chat_id == CLUB.id else None
-        sent = await asyncio.to_thread(double.push_message, person, text.strip(), chat, **extra)
+        # The double's lock is held only to append: no need for a thread.
+        sent = double.push_message(person, text.strip(), chat, **extra)
         return JSONResponse({"ok": True, "message_id": sent["message_id"]})
 
     async def tap(request: Request) -> Response:
@@ -147,7 +148,7 @@ def playground_app(double: BotApiDouble) -> Starlette:
         message = double.message(column.chat_id, message_id)
         if message is None or message.deleted:
             return _problem("that message is gone")
-        tap_id = await asyncio.to_thread(double.push_tap_data, person, message, data)
+        tap_id = double.push_tap_data(person, message, data)
         return JSONResponse({"ok": True, "tap": tap_id})
 
     async def file(request: Request) -> Response:

@@ -4,6 +4,7 @@ and the feed of changes it streams. The browser test runs all of it together."""
 from __future__ import annotations
 
 import json
+import threading
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
@@ -15,6 +16,7 @@ from bot.playground.demo import DEMO_TOKEN, bot_environment
 from bot.playground.double import BotApiDouble
 from bot.playground.markup import message_view, page_html
 from bot.playground.web import ALICE, BOB, CLUB, playground_app
+from bot.playground.world import ConnectionDropped, TimeoutRequested
 from tests.conftest import TEST_TOKEN
 
 MARKUP = {
@@ -170,13 +172,19 @@ def test_changes_come_in_order_with_each_message_as_it_is_now(double: BotApiDoub
     assert double.changes_after(seen + 4, timeout=0) == []
 
 
-def test_a_call_telegram_refuses_shows_nothing_until_the_bot_tries_again(
-    double: BotApiDouble,
+@pytest.mark.parametrize(
+    "kind", ["server_error", "forbidden", "retry_after", "dropped", "timeout"]
+)
+def test_a_call_telegram_does_not_take_shows_nothing_until_the_bot_tries_again(
+    double: BotApiDouble, kind: str
 ) -> None:
     seen, _ = double.snapshot({BOB.id})
-    double.world.fail("sendMessage", "server_error", chat_id=BOB.id)
-    status, _ = double.answer(TEST_TOKEN, "sendMessage", {"chat_id": BOB.id, "text": "Hi"})
-    assert status == 500
+    double.world.fail("sendMessage", kind, chat_id=BOB.id)
+    try:
+        status, _ = double.answer(TEST_TOKEN, "sendMessage", {"chat_id": BOB.id, "text": "Hi"})
+    except (ConnectionDropped, TimeoutRequested):
+        status = 0  # the HTTP door closes the connection or never answers
+    assert status != 200
     assert double.changes_after(seen, timeout=0) == []
 
     bot_says(double, BOB.id, "Hi")
@@ -200,3 +208,19 @@ def test_the_demo_bot_gets_the_double_a_fresh_database_and_a_fifth_of_the_time(
     assert "WEBHOOK_URL" not in env
     monkeypatch.setenv("SESSION_TIME_SCALE", "1")
     assert bot_environment(double, tmp_path)["SESSION_TIME_SCALE"] == "1"
+
+
+def test_watchers_sent_away_stop_waiting_while_the_bot_is_still_served(
+    double: BotApiDouble,
+) -> None:
+    """How the demo ends the page's streams before it stops the bot."""
+    seen, _ = double.snapshot({ALICE.id})
+    waiting = threading.Thread(target=double.changes_after, args=(seen, 60.0))
+    waiting.start()
+
+    double.stop_watchers()
+    waiting.join(timeout=10)  # a guard against a hang, not a measurement
+
+    assert not waiting.is_alive() and not double.watching
+    assert double.changes_after(seen, timeout=60.0) == []
+    bot_says(double, ALICE.id, "still answered")
