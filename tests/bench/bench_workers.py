@@ -50,10 +50,10 @@ from typing import Any
 from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy import insert
 
+from bot.playground.double import BotApiDouble, get, post_json
 from storage.db import Database
 from storage.models import Pair, ReminderSlot, User
 from tests.conftest import POSTGRES_URL, TEST_TOKEN
-from tests.e2e.http_double import BotApiDouble, get, post_json
 from tests.e2e.two_workers import SECRET, TwoWorkers, fresh_database, two_workers
 from tests.fake_telegram import SentMessage
 

@@ -17,9 +17,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import func, insert, select
 
+from bot.playground.double import BotApiDouble
 from storage.db import Database
 from storage.models import Pair, ReminderRecipient, ReminderSlot, User
-from tests.e2e.http_double import BotApiDouble
 from tests.e2e.two_workers import TwoWorkers, fresh_database, postgres_url, two_workers
 from tests.fake_telegram import SentMessage
 from tests.harness import Person

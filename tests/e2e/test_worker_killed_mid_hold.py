@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.e2e.http_double import BotApiDouble
+from bot.playground.double import BotApiDouble
 from tests.e2e.two_workers import postgres_url, two_workers
 from tests.fake_telegram import SentMessage
 from tests.harness import Person

@@ -39,8 +39,8 @@ from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
+from bot.playground.double import SECRET_HEADER, BotApiDouble, get
 from tests.conftest import POSTGRES_URL
-from tests.e2e.http_double import SECRET_HEADER, BotApiDouble, get
 from tests.e2e.process import (
     SHUTDOWN_LIMIT_SECONDS,
     Stopped,
