@@ -117,6 +117,12 @@ class Step:
     def role_of(self, seat: Seat) -> Role:
         return Role.RECEIVER if seat is self.receiver else Role.HELPER
 
+    def intensity(self, seat: Seat) -> str | None:
+        """The routine file's one line on how hard to go, for this partner's role."""
+        if self.role_of(seat) is Role.RECEIVER:
+            return self.exercise.receiver_intensity
+        return self.exercise.helper_intensity
+
     def routine_words(self, seat: Seat) -> str | None:
         """The routine file's words for this partner now: how to get into position, or
         what to do during the hold. A switch reads the file's left-side words when it

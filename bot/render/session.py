@@ -206,7 +206,14 @@ def hold_card(
         f"{_header(state, seat)}\n\n<b>Hold: {seconds_left(state, now)} s left</b>\n"
         f"{_cue_line(state, seat, now)}{escape(instruction(step, seat))}"
     )
-    return text, _hold_keyboard(session_id, state, seat)
+    return text + _intensity_line(state, seat), _hold_keyboard(session_id, state, seat)
+
+
+def _intensity_line(state: SessionState, seat: Seat) -> str:
+    """How hard to go, in this partner's role: on every hold card, under the words."""
+    words = state.step.intensity(seat)
+    return "" if words is None else f"\n\n<i>{escape(words)}</i>"
+
 
 
 # A countdown tick set for a cue's moment runs at it or just after; a rounding error in

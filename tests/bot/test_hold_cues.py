@@ -91,3 +91,16 @@ async def test_a_hold_resumed_after_its_cue_shows_the_cue_on_the_new_card(
     assert "Hold: 25 s left" in resumed[ANA].text
     assert escape(HALFWAY.receiver) in resumed[ANA].text
     assert escape(HALFWAY.helper) in resumed[BEN].text
+
+
+async def test_every_hold_card_carries_its_roles_intensity_line_through_the_countdown(
+    bot: BotHarness,
+) -> None:
+    ana_hold, ben_hold = await childs_pose_hold(bot)
+    receiver_line = f"<i>{escape(CHILDS_POSE.receiver_intensity or '')}</i>"
+    helper_line = f"<i>{escape(CHILDS_POSE.helper_intensity or '')}</i>"
+    assert receiver_line in ana_hold.text and helper_line not in ana_hold.text
+    assert helper_line in ben_hold.text and receiver_line not in ben_hold.text
+
+    await bot.advance(30)
+    assert receiver_line in ana_hold.text and helper_line in ben_hold.text
