@@ -18,11 +18,19 @@ from telegram import Bot
 from telegram.ext import JobQueue
 
 from bot.context import BotData, Context
+from bot.delivery import Undelivered
 from bot.live_session import Applied, Live
 from bot.services import sessions
 from bot.services.pairing import open_chat_link
 from bot.session_runner import Delivery, Runner
-from bot.session_timers import CardRetry, CountdownTick, JobCallbacks, SessionTimer, SessionTimers
+from bot.session_timers import (
+    AlertRetry,
+    CardRetry,
+    CountdownTick,
+    JobCallbacks,
+    SessionTimer,
+    SessionTimers,
+)
 from routines.engine import (
     EventRefused,
     IdleTimeout,
@@ -47,7 +55,12 @@ class SessionFlow:
         self.timers = SessionTimers(
             job_queue,
             data.clock,
-            JobCallbacks(timer=on_timer, countdown=on_countdown, card_retry=on_card_retry),
+            JobCallbacks(
+                timer=on_timer,
+                countdown=on_countdown,
+                card_retry=on_card_retry,
+                alert_retry=on_alert_retry,
+            ),
         )
 
     async def follow(self, applied: Applied) -> None:
@@ -60,6 +73,30 @@ class SessionFlow:
         outcome = await self.runner.carry_out(applied, cards=cards, streak=streak)
         await sessions.note_cards(self.data, live.id, list(outcome.paused_cards))
         await self._delivered(live, outcome.delivery, attempt=0)
+        if outcome.alert_missed is not None:
+            await self._alert_missed(live, *outcome.alert_missed, attempt=0)
+
+    async def _alert_missed(
+        self, live: Live, helper: Seat, why: Undelivered, attempt: int
+    ) -> None:
+        """An Ease off alert Telegram did not take: try again, or pause for both when the
+        helper cannot be reached, so nobody keeps pressing on a partner who asked."""
+        if why is Undelivered.UNREACHABLE:
+            await self._pause_for_unreachable(live, helper)
+        elif not self.timers.retry_alert(live, attempt):
+            log.warning("session %s: gave up on an Ease off alert", live.id)
+
+    async def retry_alert(self, retry: AlertRetry) -> None:
+        """Send the Ease off alert again, if its hold still runs."""
+        live = await sessions.load(self.data, retry.session_id)
+        if live is None or live.state.phase is not Phase.HOLDING:
+            return
+        if live.state.step_index != retry.step_index:
+            return
+        helper = live.state.step.helper
+        why = await self.runner.alert_helper(live, helper)
+        if why is not None:
+            await self._alert_missed(live, helper, why, retry.attempt + 1)
 
     async def _show_owed(self, live: Live, seats: Sequence[Seat], attempt: int) -> None:
         delivery = await self.runner.show_cards(live, seats, streak=await self._streak(live))
@@ -84,7 +121,8 @@ class SessionFlow:
         if not delivery.unreachable or live.state.is_over:
             return
         seat = delivery.unreachable[0]
-        if live.state.phase is Phase.LOBBY:
+        if live.state.phase in (Phase.LOBBY, Phase.SAFETY):
+            # Nothing runs yet to pause: the session waits, as in the lobby.
             link = open_chat_link(self.data.bot_username)
             await self.runner.lobby_unreachable(live, seat, link)
         else:
@@ -127,15 +165,20 @@ class SessionFlow:
         self.timers.next_tick(live, tick)
 
     async def show_waiting_lobby(self, user_id: int) -> None:
-        """Someone who just opened the chat gets the Join card a session holds for them."""
+        """Someone who just opened the chat gets the Join card a session holds for them,
+        or the safety note it waits on."""
         record = await sessions.live_of_user(self.data, user_id)
         if record is None:
             return
         live = await sessions.load(self.data, record.id)
         seat = None if live is None else live.state.seat_of(user_id)
-        if live is None or seat is None or live.state.phase is not Phase.LOBBY:
+        if live is None or seat is None:
             return
-        if seat not in live.state.joined:
+        state = live.state
+        waits_for_them = (state.phase is Phase.LOBBY and seat not in state.joined) or (
+            state.phase is Phase.SAFETY and seat in state.safety_due
+        )
+        if waits_for_them:
             await self._show_owed(live, [seat], attempt=0)
 
     async def recover(self) -> None:
@@ -194,6 +237,14 @@ async def on_card_retry(context: Context) -> None:
     retry = context.job.data
     assert isinstance(retry, CardRetry)
     await flow_for(context).retry_cards(retry)
+
+
+async def on_alert_retry(context: Context) -> None:
+    """An Ease off alert Telegram did not take, tried again."""
+    assert context.job is not None
+    retry = context.job.data
+    assert isinstance(retry, AlertRetry)
+    await flow_for(context).retry_alert(retry)
 
 
 async def on_countdown(context: Context) -> None:

@@ -41,6 +41,9 @@ MISFIRE_GRACE_SECONDS = 3600
 RETRY_FIRST = timedelta(seconds=1)
 RETRY_LONGEST = timedelta(minutes=1)
 RETRY_ATTEMPTS = 64
+# An Ease off alert is worth something only during its hold (10 min at most): tried
+# again after 1 s, 2 s, 4 s ... while the hold runs, a dozen times at most.
+ALERT_RETRY_ATTEMPTS = 12
 
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
 
@@ -66,6 +69,16 @@ class CardRetry:
 
 
 @dataclass(frozen=True, slots=True)
+class AlertRetry:
+    """Try again the Ease off alert of the hold at `step_index`, while it runs."""
+
+    session_id: int
+    step_index: int
+    attempt: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CountdownTick:
     session_id: int
     version: int
@@ -82,10 +95,12 @@ class JobCallbacks:
     timer: JobCallback
     countdown: JobCallback
     card_retry: JobCallback
+    alert_retry: JobCallback
 
 
 def countdown_moments(state: SessionState, now: datetime, deadline: datetime) -> list[datetime]:
-    """When a hold running from `now` to `deadline` edits its cards, in order.
+    """When a hold running to `deadline` from `now` (or from its get-set end, if later)
+    edits its cards, in order.
 
     The hold is split into COUNTDOWN_EDITS + 1 equal parts, each at least
     COUNTDOWN_MIN_INTERVAL (scaled) long, with a tick at the end of each; then each cue
@@ -95,7 +110,8 @@ def countdown_moments(state: SessionState, now: datetime, deadline: datetime) ->
     hold = timedelta(seconds=state.step.seconds * state.time_scale)
     interval = max(COUNTDOWN_MIN_INTERVAL * state.time_scale, hold / (COUNTDOWN_EDITS + 1))
     ticks: list[datetime] = []
-    at = now + interval
+    # Inside the get-set window the hold has not started: its ticks count from its start.
+    at = max(now, deadline - hold) + interval
     # A tick too close to the end would show "1 s left" just before the next card, and
     # one that would show the same whole seconds as before (short, scaled holds) would
     # only earn a "message is not modified": both are left out.
@@ -193,6 +209,21 @@ class SessionTimers:
             self._delay(due_at),
             data=CardRetry(live.id, live.state.version, attempt, due_at),
             name=name,
+            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
+        return True
+
+    def retry_alert(self, live: Live, attempt: int) -> bool:
+        """Try the Ease off alert of the current hold again after a backoff."""
+        if attempt >= ALERT_RETRY_ATTEMPTS:
+            return False
+        delay = min(RETRY_FIRST * 2**attempt, RETRY_LONGEST)
+        due_at = self.clock.now() + delay
+        self.jobs.run_once(
+            self.callbacks.alert_retry,
+            self._delay(due_at),
+            data=AlertRetry(live.id, live.state.step_index, attempt, due_at),
+            name=f"{_name(live.id)}-alert",
             job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
         )
         return True

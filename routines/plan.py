@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
 from routines.model import Cue, Exercise, Routine
+from routines.timing import GET_SET, SETUP_ALLOWANCE
 
 
 class Seat(IntEnum):
@@ -148,6 +150,21 @@ class Plan:
     def total_seconds(self) -> float:
         """Estimated time of all holds and switches; setups are untimed."""
         return sum(step.seconds for step in self.steps)
+
+    @property
+    def estimated_seconds(self) -> float:
+        """How long the session takes, start to summary: every hold and switch, and for
+        each setup the stated allowance for getting into position plus the get-set wait
+        before its hold. The one estimate the lobby, reminders, /routines, the summary
+        and `python -m routines check` all give."""
+        setups = sum(1 for step in self.steps if step.kind is StepKind.SETUP)
+        per_setup = (SETUP_ALLOWANCE + GET_SET).total_seconds()
+        return self.total_seconds + setups * per_setup
+
+    @property
+    def estimated_minutes(self) -> int:
+        """`estimated_seconds` in whole minutes, rounded up: never "0 min"."""
+        return max(1, math.ceil(self.estimated_seconds / 60))
 
     @property
     def exercise_count(self) -> int:

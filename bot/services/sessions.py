@@ -11,6 +11,7 @@ from bot.live_session import Applied, Live
 from bot.services import history
 from bot.services.resources import Resources
 from routines.engine import (
+    Acknowledge,
     Effect,
     EndReason,
     Event,
@@ -24,7 +25,14 @@ from routines.engine import (
 )
 from routines.plan import PlanOptions, Seat, SwapMode
 from routines.snapshot import from_snapshot, to_snapshot
-from storage.records import CardRecord, OwedCardRecord, PairRecord, SessionChange, SessionRecord
+from storage.records import (
+    CardRecord,
+    OwedCardRecord,
+    PairRecord,
+    SessionChange,
+    SessionRecord,
+    UserRecord,
+)
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -74,6 +82,16 @@ async def _owe(
     await unit.outbox.owe(session_id, users, state.version, state.phase.value, now)
 
 
+def _safety_due(partners: tuple[int, int], users: dict[int, UserRecord]) -> frozenset[Seat]:
+    """The seats whose person never tapped Got it under the safety note: their first
+    session (ever, with any partner) shows it before the first setup."""
+    return frozenset(
+        seat
+        for seat in Seat
+        if partners[seat] not in users or users[partners[seat]].safety_acknowledged_at is None
+    )
+
+
 def _live(data: Resources, record: SessionRecord) -> Live:
     """The engine's view of a stored session; names and zone were kept when it began."""
     plan = data.plan(record.routine_id, PlanOptions.from_dict(record.options["plan"]))
@@ -95,13 +113,6 @@ async def start(
     options = PlanOptions(first_receiver=Seat.A, swap_mode=SwapMode(pair.swap_mode))
     plan = data.plan(routine_id, options)
     private = origin_chat_id > 0
-    state = new_session(
-        (starter_id, partner_id),
-        plan,
-        now,
-        time_scale=data.settings.session_time_scale,
-        joined=frozenset({Seat.A}) if private else frozenset(),
-    )
     async with data.db.unit() as unit:
         # Two /stretch at once for the same people must not open two lobbies.
         await unit.users.lock([starter_id, partner_id])
@@ -110,6 +121,14 @@ async def start(
             if busy is not None:
                 raise AlreadyInSession(busy, user_id)
         users = await unit.users.get_many([starter_id, partner_id])
+        state = new_session(
+            (starter_id, partner_id),
+            plan,
+            now,
+            time_scale=data.settings.session_time_scale,
+            joined=frozenset({Seat.A}) if private else frozenset(),
+            safety_due=_safety_due((starter_id, partner_id), users),
+        )
         # Names and zone are kept with the session: every tap reads them, none changes them.
         # Both rows exist: a pair's members are foreign keys to users, who are never
         # deleted, and the rows are locked above.
@@ -178,6 +197,9 @@ async def apply(data: Resources, session_id: int, event: Event) -> Applied:
                 continue
             owed = owed_seats(transition.state, transition.effects)
             await _owe(unit, record.id, transition.state, owed, now)
+            if isinstance(event, Acknowledge) and event.user_id is not None:
+                # In the transaction that saves the Got it: never shown to them again.
+                await unit.users.acknowledge_safety(event.user_id, now)
             if any(isinstance(effect, Finished) for effect in transition.effects):
                 await _record_result(unit, live, transition.state, now)
             await unit.commit()

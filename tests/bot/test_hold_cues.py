@@ -7,7 +7,7 @@ from html import escape
 import pytest
 
 from routines.loader import load_library
-from tests.bot.session_helpers import ANA, BEN, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, pair_in_database, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -23,7 +23,9 @@ async def childs_pose_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
     ana_hold, ben_hold = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
-    assert escape("Child's Pose") in ana_hold.text and "Hold: 60 s left" in ana_hold.text
+    assert escape("Child's Pose") in ana_hold.text
+    assert "Get set: the hold starts in 4 s</b>\nHold: 60 s" in ana_hold.text
+    await through_get_set(bot)
     return ana_hold, ben_hold
 
 

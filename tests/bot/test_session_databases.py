@@ -35,7 +35,7 @@ async def test_two_readies_racing_start_one_hold_and_one_only(
 
     for person in (ANA, BEN):
         [hold] = bot.new(person.id)
-        assert "Hold: 60 s left" in hold.text
+        assert "the hold starts in 4 s</b>\nHold: 60 s" in hold.text
     assert len(bot.app.job_queue.get_jobs_by_name("session-1")) == 1  # type: ignore[union-attr]
 
 
