@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import pytest
 
+from bot.config import Settings
 from bot.render.safety import ACKNOWLEDGED, SAFETY_NOTE
 from tests.bot.session_helpers import (
     ANA,
@@ -15,7 +16,7 @@ from tests.bot.session_helpers import (
 )
 from tests.clock import FakeClock
 from tests.conftest import make_settings
-from tests.fake_telegram import SentMessage
+from tests.fake_telegram import SentMessage, World
 from tests.harness import BotHarness, Person, running_bot
 
 WAITING = "is reading a short safety note before your first stretch together"
@@ -201,6 +202,30 @@ async def test_a_partner_who_blocked_the_bot_gets_the_note_once_back_and_can_sta
     await bot.press(BEN, ben_note, "Got it")
     for person in (ANA, BEN):
         assert bot.new(person.id)[-1].text.startswith("Step 1 of 44")
+
+
+async def test_a_note_still_owed_when_the_bot_stops_is_sent_after_the_restart(
+    settings: Settings, clock: FakeClock
+) -> None:
+    world = World(clock=lambda: clock.now().timestamp())
+    async with running_bot(settings, clock, world) as bot:
+        await pair_in_database(bot, safety_read=False)
+        await bot.say(ANA, "/stretch")
+        bot.new(ANA.id)
+        bot.world.fail("sendMessage", "timeout", chat_id=BEN.id)
+        await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+        ana_note = bot.new(ANA.id)[-1]
+        await bot.press(ANA, ana_note, "Got it")
+        # Ben's note is still owed when the process stops.
+
+    async with running_bot(settings, clock, world) as bot:
+        ben_note = bot.inbox(BEN.id)[-1]
+        assert ben_note.text == SAFETY_NOTE
+        assert sum(m.text == SAFETY_NOTE for m in bot.inbox(ANA.id)) == 1
+        bot.new(ANA.id)
+        await bot.press(BEN, ben_note, "Got it")
+        for person in (ANA, BEN):
+            assert bot.new(person.id)[-1].text.startswith("Step 1 of 44")
 
 
 async def test_export_names_when_the_note_was_acknowledged(bot: BotHarness) -> None:

@@ -50,6 +50,10 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
             assert any(label == "Ease off" for label, _ in receiver_card.buttons)
             assert all(label != "Ease off" for label, _ in helper_card.buttons)
             holds_seen.append((step.exercise.id, step.side, int(step.receiver)))
+            # Each hold card carries its role's own line on how hard to go.
+            for card, seat in ((receiver_card, step.receiver), (helper_card, step.helper)):
+                assert f"<i>{escape(step.intensity(seat) or '')}</i>" in card.text
+            assert step.intensity(step.receiver) != step.intensity(step.helper)
         if step.kind is StepKind.HOLD and plan.steps[step.index - 2].kind is StepKind.SETUP:
             # The hold after a setup says so and starts once both had time to get set.
             for card in (receiver_card, helper_card):
