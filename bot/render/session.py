@@ -227,7 +227,6 @@ def _intensity_line(state: SessionState, seat: Seat) -> str:
     return "" if words is None else f"\n\n<i>{escape(words)}</i>"
 
 
-
 # A countdown tick set for a cue's moment runs at it or just after; a rounding error in
 # the arithmetic below must not hide the very cue the tick was set for.
 _CUE_SLACK_SECONDS = 0.001

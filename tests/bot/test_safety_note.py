@@ -260,3 +260,18 @@ async def test_an_acknowledgement_is_kept_once_on_each_database(
         # Only Ben is owed the note now.
         assert bot.new(BEN.id)[-1].text == SAFETY_NOTE
         assert WAITING in bot.new(ANA.id)[-1].text
+
+
+async def test_a_got_it_whose_answer_times_out_still_brings_the_first_setup(
+    bot: BotHarness,
+) -> None:
+    await pair_in_database(bot, safety_read=False)
+    await both_joined(bot)
+    await bot.press(ANA, bot.new(ANA.id)[-1], "Got it")
+    bot.world.fail("answerCallbackQuery", "timeout")
+
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Got it")
+
+    for person in (ANA, BEN):
+        assert bot.new(person.id)[-1].text.startswith("Step 1 of 44")
+    assert await acknowledged_at(bot, BEN) is not None
