@@ -39,6 +39,7 @@ SESSION_STOP_ASK = "sa"  # session id, version: a card's Stop, which asks first
 SESSION_KEEP_GOING = "sg"  # session id, version: the answer No to that question
 SESSION_EASE_OFF = "se"  # session id, version
 SESSION_RATE = "sf"  # session id, rating 1-5
+SESSION_SAFETY_OK = "sy"  # session id, version: Got it under the safety note
 STRETCH_WITH = "sw"  # pair id, routine position in the library
 SESSION_SHOW = "sv"  # session id: send the tapper their current card again
 ROUTINE_PREVIEW = "rv"  # routine position in the library (sorted ids)

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import math
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -42,8 +41,6 @@ SEND_CHUNK = 25
 # A tick that could not start on time (a busy loop, a slow database) still runs.
 MISFIRE_GRACE_SECONDS = 120
 MIN_WAKE_SECONDS = 1.0
-# Setup steps are untimed; this is what moving into position usually takes.
-_SETUP_SECONDS = 20
 DEFAULT_ROUTINE = "lower-back"
 
 Claimer = Callable[[Resources, datetime, int], Awaitable[service.Claim]]
@@ -63,8 +60,7 @@ def pitch_of(library: Mapping[str, Routine], routine_id: str = DEFAULT_ROUTINE) 
         library.get(routine_id) or library.get(DEFAULT_ROUTINE) or next(iter(library.values()))
     )
     plan = build_plan(routine)
-    seconds = plan.total_seconds + _SETUP_SECONDS * len(routine.exercises) * 2
-    return render.Pitch(routine.title, len(routine.exercises), math.ceil(seconds / 60))
+    return render.Pitch(routine.title, len(routine.exercises), plan.estimated_minutes)
 
 
 class ReminderDispatcher:

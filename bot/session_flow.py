@@ -18,11 +18,12 @@ from datetime import datetime, timedelta
 from telegram import Bot
 
 from bot.context import BotData, Context
+from bot.delivery import Undelivered
 from bot.live_session import Applied, Live
 from bot.services import sessions, timer_claims
 from bot.services.pairing import open_chat_link
 from bot.session_runner import Delivery, Runner
-from bot.session_timers import Lane, next_tick
+from bot.session_timers import Lane, alert_retry, next_tick
 from routines.engine import (
     ArmTimer,
     CancelTimer,
@@ -79,6 +80,38 @@ class SessionFlow:
         outcome = await self.runner.carry_out(applied, cards=cards, streak=streak)
         await sessions.note_cards(self.data, live.id, list(outcome.paused_cards))
         await self._delivered(live, outcome.delivery, attempt=0)
+        if outcome.alert_missed is not None:
+            await self._alert_missed(live, *outcome.alert_missed, failed=0)
+
+    async def _alert_missed(
+        self, live: Live, helper: Seat, why: Undelivered, failed: int
+    ) -> None:
+        """An Ease off alert Telegram did not take: try again, or pause for both when the
+        helper cannot be reached, so nobody keeps pressing on a partner who asked."""
+        if why is Undelivered.UNREACHABLE:
+            await self._pause_for_unreachable(live, helper)
+            return
+        retry = alert_retry(live.id, live.state.version, failed, self.data.clock.now())
+        if retry is None:
+            log.warning("session %s: gave up on an Ease off alert", live.id)
+            return
+        await timer_claims.arm(self.data, retry)
+        self._wake(retry.due_at)
+
+    async def _retry_alert(self, timer: TimerRecord) -> None:
+        """Send the Ease off alert again, if its hold still runs."""
+        live = await sessions.load(self.data, timer.session_id)
+        if (
+            live is not None
+            and live.state.phase is Phase.HOLDING
+            and live.state.version == timer.version
+        ):
+            helper = live.state.step.helper
+            why = await self.runner.alert_helper(live, helper)
+            if why is not None:
+                await self._alert_missed(live, helper, why, timer.attempt)
+        # The row goes unless the miss above armed the next try in its place.
+        await timer_claims.finish(self.data, timer)
 
     async def _show_owed(self, live: Live, seats: Sequence[Seat], attempt: int) -> None:
         delivery = await self.runner.show_cards(live, seats, streak=await self._streak(live))
@@ -110,7 +143,8 @@ class SessionFlow:
         if not delivery.unreachable or live.state.is_over:
             return
         seat = delivery.unreachable[0]
-        if live.state.phase is Phase.LOBBY:
+        if live.state.phase in (Phase.LOBBY, Phase.SAFETY):
+            # Nothing runs yet to pause: the session waits, as in the lobby.
             link = open_chat_link(self.data.bot_username)
             await self.runner.lobby_unreachable(live, seat, link)
         else:
@@ -136,6 +170,8 @@ class SessionFlow:
             await self._countdown(timer)
         elif timer.lane == Lane.CARDS:
             await self._retry_cards(timer)
+        elif timer.lane == Lane.ALERT:
+            await self._retry_alert(timer)
         else:
             log.warning("session %s: a timer in an unknown lane %r", timer.session_id, timer.lane)
             await timer_claims.finish(self.data, timer)
@@ -189,15 +225,20 @@ class SessionFlow:
         self._wake(None if following is None else following.due_at)
 
     async def show_waiting_lobby(self, user_id: int) -> None:
-        """Someone who just opened the chat gets the Join card a session holds for them."""
+        """Someone who just opened the chat gets the Join card a session holds for them,
+        or the safety note it waits on."""
         record = await sessions.live_of_user(self.data, user_id)
         if record is None:
             return
         live = await sessions.load(self.data, record.id)
         seat = None if live is None else live.state.seat_of(user_id)
-        if live is None or seat is None or live.state.phase is not Phase.LOBBY:
+        if live is None or seat is None:
             return
-        if seat not in live.state.joined:
+        state = live.state
+        waits_for_them = (state.phase is Phase.LOBBY and seat not in state.joined) or (
+            state.phase is Phase.SAFETY and seat in state.safety_due
+        )
+        if waits_for_them:
             await self._show_owed(live, [seat], attempt=0)
 
     async def recover(self) -> list[int]:

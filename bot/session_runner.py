@@ -22,6 +22,7 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 from bot.clock import Clock
 from bot.delivery import Undelivered, is_not_modified, offer_private, send_private
 from bot.live_session import Applied, Live
+from bot.render import safety as render_safety
 from bot.render import session as render
 from routines.engine import AlertHelper, Phase, PostToGroup, ShowPaused
 from routines.model import Routine
@@ -52,6 +53,16 @@ class Outcome:
 
     delivery: Delivery
     paused_cards: tuple[CardRecord, ...] = ()
+    # An Ease off alert Telegram did not take: to whom, and whether to try again.
+    alert_missed: tuple[Seat, Undelivered] | None = None
+
+
+def safety_card_for(live: Live, seat: Seat) -> tuple[str, InlineKeyboardMarkup]:
+    """The safety note for a partner who owes its Got it; the other one waits."""
+    state = live.state
+    if seat in state.safety_due:
+        return render_safety.safety_card(live.id, state.version)
+    return render_safety.waiting_card(live.id, state.version, live.name_of(seat.other))
 
 
 class Runner:
@@ -73,9 +84,11 @@ class Runner:
         """
         live = applied.live
         paused: tuple[CardRecord, ...] = ()
+        missed: tuple[Seat, Undelivered] | None = None
         for effect in applied.effects:
             if isinstance(effect, AlertHelper):
-                await self._alert_helper(live, effect.seat)
+                why = await self.alert_helper(live, effect.seat)
+                missed = None if why is None else (effect.seat, why)
             elif isinstance(effect, ShowPaused):
                 paused = await self.show_paused(live, effect.by, cards)
             elif isinstance(effect, PostToGroup) and effect.kind == "end" and live.in_group:
@@ -85,7 +98,7 @@ class Runner:
         delivery = Delivery(live.state.version)
         if applied.owed:
             delivery = await self.show_cards(live, applied.owed, streak=streak)
-        return Outcome(delivery, paused)
+        return Outcome(delivery, paused, missed)
 
     async def show_cards(self, live: Live, seats: Sequence[Seat], *, streak: int = 0) -> Delivery:
         """The cards the outbox holds for `seats`: a new message on each phone at once.
@@ -148,6 +161,8 @@ class Runner:
         if state.phase is Phase.LOBBY:
             routine = self.library[live.record.routine_id]
             return render.lobby_card(live.id, state, routine, live.names[0], not live.in_group)
+        if state.phase is Phase.SAFETY:
+            return safety_card_for(live, seat)
         if state.phase is Phase.SETUP:
             return render.setup_card(live.id, state, seat)
         return render.hold_card(live.id, state, seat, now)
@@ -188,9 +203,17 @@ class Runner:
                 text, markup = render.hold_card(live.id, state, seat, now)
                 await self._edit(card.chat_id, card.message_id, text, markup)
 
-    async def _alert_helper(self, live: Live, helper: Seat) -> None:
+    async def alert_helper(self, live: Live, helper: Seat) -> Undelivered | None:
+        """Ease off, as a new message (it makes a sound) with the helper's own Pause.
+
+        None once Telegram took it; otherwise why not, for the caller to try again or
+        to pause for a helper it cannot reach: a lost alert is a safety problem.
+        """
         receiver = live.name_of(helper.other)
-        await self._send(live.state.user_of(helper), render.ease_off_alert(receiver), None)
+        text = render.ease_off_alert(receiver)
+        markup = render.ease_off_alert_keyboard(live.id, live.state.version)
+        outcome = await offer_private(self.bot, live.state.user_of(helper), text, markup)
+        return None if isinstance(outcome, Message) else outcome
 
     def _summary(self, live: Live, streak: int) -> tuple[str, InlineKeyboardMarkup | None]:
         """The end of a session, the same on both phones; a rating when they stretched."""
@@ -240,4 +263,3 @@ class Runner:
             log.warning("an edit of %s in %s did not go through: %s", message_id, chat_id, error)
             return False
         return True
-

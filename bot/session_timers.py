@@ -40,6 +40,9 @@ RETRY_ATTEMPTS = 64
 # another worker sends what is still owed once this lease is over. Longer than a send
 # takes, even behind the rate limiter, so a slow send is not repeated by another worker.
 CARDS_LEASE = timedelta(seconds=15)
+# An Ease off alert is worth something only during its hold (10 min at most): tried
+# again after 1 s, 2 s, 4 s ... while the hold runs, a dozen times at most.
+ALERT_RETRY_ATTEMPTS = 12
 
 
 class Lane(StrEnum):
@@ -48,10 +51,12 @@ class Lane(StrEnum):
     STEP = "step"  # the engine's one timer: a hold or switch ends, or an idle limit
     TICK = "tick"  # the next countdown edit of a hold
     CARDS = "cards"  # the owed cards' next try
+    ALERT = "alert"  # an Ease off alert Telegram did not take, tried again in its hold
 
 
 TICK_KIND = "tick"
 CARDS_KIND = "cards"
+ALERT_KIND = "alert"
 
 
 def _whole_seconds(left: timedelta) -> int:
@@ -61,7 +66,8 @@ def _whole_seconds(left: timedelta) -> int:
 
 
 def countdown_moments(state: SessionState, now: datetime, deadline: datetime) -> list[datetime]:
-    """When a hold running from `now` to `deadline` edits its cards, in order.
+    """When a hold running to `deadline` from `now` (or from its get-set end, if later)
+    edits its cards, in order.
 
     The hold is split into COUNTDOWN_EDITS + 1 equal parts, each at least
     COUNTDOWN_MIN_INTERVAL (scaled) long, with a tick at the end of each; then each cue
@@ -71,7 +77,8 @@ def countdown_moments(state: SessionState, now: datetime, deadline: datetime) ->
     hold = timedelta(seconds=state.step.seconds * state.time_scale)
     interval = max(COUNTDOWN_MIN_INTERVAL * state.time_scale, hold / (COUNTDOWN_EDITS + 1))
     ticks: list[datetime] = []
-    at = now + interval
+    # Inside the get-set window the hold has not started: its ticks count from its start.
+    at = max(now, deadline - hold) + interval
     # A tick too close to the end would show "1 s left" just before the next card, and
     # one that would show the same whole seconds as before (short, scaled holds) would
     # only earn a "message is not modified": both are left out.
@@ -166,4 +173,18 @@ def cards_retry(
     delay = min(RETRY_FIRST * 2**failed, RETRY_LONGEST)
     return TimerRecord(
         session_id, Lane.CARDS, CARDS_KIND, version, now + delay, attempt=failed + 1
+    )
+
+
+def alert_retry(
+    session_id: int, version: int, failed: int, now: datetime
+) -> TimerRecord | None:
+    """The next try of an Ease off alert Telegram did not take on try number `failed`
+    (from 0), or None once the tries are used up. Ease off keeps the session's version,
+    so the row goes stale as soon as the hold ends or pauses."""
+    if failed + 1 >= ALERT_RETRY_ATTEMPTS:
+        return None
+    delay = min(RETRY_FIRST * 2**failed, RETRY_LONGEST)
+    return TimerRecord(
+        session_id, Lane.ALERT, ALERT_KIND, version, now + delay, attempt=failed + 1
     )

@@ -22,7 +22,7 @@ def check(paths: Sequence[Path]) -> tuple[list[str], bool]:
             lines.append(f"error {error}")
             all_ok = False
             continue
-        minutes = round(build_plan(routine).total_seconds / 60)
+        minutes = build_plan(routine).estimated_minutes
         lines.append(f"ok {path.name}: {len(routine.exercises)} exercises, ~{minutes} min")
     return lines, all_ok
 

@@ -9,6 +9,7 @@ Decisions the Telegram layer relies on:
 - `version` is what the buttons on screen mean. It grows whenever the step or the phase
   changes. One partner joining or pressing Ready while the other is still busy does not
   grow it (the other partner's buttons stay valid); Ease off does not grow it either.
+  Ease off reaches the helper once per hold; a second tap is refused ALREADY_SENT.
   A button event whose version differs from `state.version` is refused OUT_OF_DATE.
 - `revision` grows by one on every change of the state, including those that keep
   `version` (a first Join or Ready, Ease off). A stored session carries its own
@@ -29,6 +30,14 @@ Decisions the Telegram layer relies on:
 - `ShowStep(seat, ...)` means "send the current screen to that partner as a new
   message": the Join card in the lobby, the setup card with Ready, the hold card, the
   switch card. New messages make a sound; countdowns are the bot's silent edits.
+- The second Ready starts the hold's clock GET_SET (scaled) later: the hold's deadline
+  is its length plus that delay, and `hold_starts_at` is when the hold proper begins.
+  Pausing inside that window keeps the whole hold for the Resume.
+- A partner who never acknowledged the safety note (`safety_due`, set by the caller
+  from storage when the session is made) gets it once both joined: the session waits
+  in SAFETY until each of them tapped Got it (Acknowledge), then goes to the first
+  setup. One partner's Got it keeps the version, so the other's button stays valid.
+  Whether a person has seen the note is the caller's to store; the engine only waits.
 - Recover, sent by the bot at start-up for every live session, re-arms the one timer.
   A hold or switch whose deadline passed while the bot was down becomes PAUSED with
   nothing remaining, so Resume moves on. An idle deadline that passed is re-armed as
@@ -44,6 +53,9 @@ from typing import Any, Literal
 
 from routines.plan import Plan, Seat, Step, StepKind
 
+# Re-exported: the bot and the tests name the get-set delay as part of the session rules.
+from routines.timing import GET_SET as GET_SET
+
 LOBBY_IDLE_LIMIT = timedelta(minutes=10)
 SETUP_IDLE_LIMIT = timedelta(minutes=10)
 PAUSED_IDLE_LIMIT = timedelta(minutes=30)
@@ -51,6 +63,7 @@ PAUSED_IDLE_LIMIT = timedelta(minutes=30)
 
 class Phase(StrEnum):
     LOBBY = "lobby"
+    SAFETY = "safety"  # both joined; someone's first session: the safety note first
     SETUP = "setup"
     HOLDING = "holding"
     SWITCHING = "switching"
@@ -60,7 +73,7 @@ class Phase(StrEnum):
 
 
 TIMED_PHASES = frozenset({Phase.HOLDING, Phase.SWITCHING})
-IDLE_PHASES = frozenset({Phase.LOBBY, Phase.SETUP, Phase.PAUSED})
+IDLE_PHASES = frozenset({Phase.LOBBY, Phase.SAFETY, Phase.SETUP, Phase.PAUSED})
 ENDED_PHASES = frozenset({Phase.FINISHED, Phase.ABANDONED})
 
 
@@ -79,6 +92,7 @@ class EventRefusal(StrEnum):
     NOT_NOW = "not-now"
     RECEIVER_ONLY = "receiver-only"
     ALREADY = "already"
+    ALREADY_SENT = "already-sent"  # a second Ease off in one hold: the helper has it
 
 
 class EventRefused(Exception):
@@ -119,6 +133,10 @@ class SessionState:
     started_at: datetime | None
     ended_at: datetime | None
     end_reason: EndReason | None
+    # Seats still owed the safety note's Got it before the first setup.
+    safety_due: frozenset[Seat] = frozenset()
+    # The step whose hold sent Ease off to the helper: once per hold, pauses included.
+    eased_step: int | None = None
 
     @property
     def step(self) -> Step:
@@ -146,6 +164,12 @@ class SessionState:
         finished = len(steps) if self.end_reason is EndReason.COMPLETED else self.step_index
         return len({s.exercise.id for s in steps[:finished] if s.kind is StepKind.HOLD})
 
+    def hold_starts_at(self) -> datetime | None:
+        """When a running hold's clock starts: after the get-set delay, if it has one."""
+        if self.phase is not Phase.HOLDING or self.deadline is None:
+            return None
+        return self.deadline - timedelta(seconds=self.step.seconds * self.time_scale)
+
     def seat_of(self, user_id: int | None) -> Seat | None:
         for seat in Seat:
             if user_id is not None and self.partners[seat] == user_id:
@@ -170,8 +194,10 @@ def new_session(
     now: datetime,
     time_scale: float = 1.0,
     joined: frozenset[Seat] = frozenset(),
+    safety_due: frozenset[Seat] = frozenset(),
 ) -> SessionState:
-    """A session in its lobby; `joined` may hold the starter's seat already.
+    """A session in its lobby; `joined` may hold the starter's seat already, and
+    `safety_due` the seats whose person has not acknowledged the safety note yet.
 
     The caller carries out `opening_effects(state)` after saving it.
     """
@@ -205,6 +231,7 @@ def new_session(
         started_at=None,
         ended_at=None,
         end_reason=None,
+        safety_due=frozenset(safety_due),
     )
 
 
@@ -254,6 +281,14 @@ class EaseOff:
 
 
 @dataclass(frozen=True, slots=True, kw_only=True)
+class Acknowledge:
+    """Got it, under the safety note."""
+
+    user_id: int | None
+    version: int
+
+
+@dataclass(frozen=True, slots=True, kw_only=True)
 class TimerElapsed:
     version: int
     user_id: int | None = None
@@ -271,7 +306,7 @@ class Recover:
     user_id: int | None = None
 
 
-ButtonEvent = Join | Ready | Pause | Resume | Skip | Stop | EaseOff
+ButtonEvent = Join | Ready | Pause | Resume | Skip | Stop | EaseOff | Acknowledge
 MachineEvent = TimerElapsed | IdleTimeout | Recover
 Event = ButtonEvent | MachineEvent
 
@@ -385,6 +420,8 @@ def advance(state: SessionState, event: Event, now: datetime) -> Transition:
         return _skip(state, now)
     if isinstance(event, Stop):
         return _end(state, now, EndReason.STOPPED)
+    if isinstance(event, Acknowledge):
+        return _acknowledge(state, seat, now)
     return _ease_off(state, seat)
 
 
@@ -408,8 +445,26 @@ def _join(state: SessionState, seat: Seat, now: datetime) -> Transition:
     if len(joined) < len(Seat):
         return Transition(_touch(state, joined=joined), (MarkJoined(seat),))
     started = replace(state, joined=joined, started_at=now)
-    entered = _enter_step(started, 0, now)
+    entered = _safety_note(started, now) if state.safety_due else _enter_step(started, 0, now)
     return Transition(entered.state, (*entered.effects, PostToGroup("start")))
+
+
+def _safety_note(state: SessionState, now: datetime) -> Transition:
+    """Both joined, someone's first session: each phone gets the note or a wait card."""
+    waiting = _bump(state, phase=Phase.SAFETY, deadline=now + SETUP_IDLE_LIMIT * state.time_scale)
+    cards = tuple(ShowStep(seat, waiting.step_number) for seat in Seat)
+    return Transition(waiting, (*cards, _idle_timer(waiting)))
+
+
+def _acknowledge(state: SessionState, seat: Seat, now: datetime) -> Transition:
+    if state.phase is not Phase.SAFETY:
+        raise EventRefused(EventRefusal.NOT_NOW)
+    if seat not in state.safety_due:
+        raise EventRefused(EventRefusal.ALREADY)
+    due = state.safety_due - {seat}
+    if due:
+        return Transition(_touch(state, safety_due=due), ())
+    return _enter_step(replace(state, safety_due=due), 0, now)
 
 
 def _ready(state: SessionState, seat: Seat, now: datetime) -> Transition:
@@ -421,13 +476,13 @@ def _ready(state: SessionState, seat: Seat, now: datetime) -> Transition:
     if len(ready) < len(Seat):
         return Transition(_touch(state, ready=ready), (MarkReady(seat),))
     done = replace(state, ready=ready, steps_done=state.steps_done + 1)
-    return _enter_step(done, state.step_index + 1, now)
+    return _enter_step(done, state.step_index + 1, now, get_set=GET_SET * state.time_scale)
 
 
 def _pause(state: SessionState, seat: Seat, now: datetime) -> Transition:
     if state.phase is Phase.PAUSED:
         raise EventRefused(EventRefusal.ALREADY)
-    if state.phase is Phase.LOBBY:
+    if state.phase in (Phase.LOBBY, Phase.SAFETY):
         raise EventRefused(EventRefusal.NOT_NOW)
     remaining = None
     if state.phase in TIMED_PHASES:
@@ -472,7 +527,7 @@ def _resume(state: SessionState, seat: Seat, now: datetime) -> Transition:
 
 def _skip(state: SessionState, now: datetime) -> Transition:
     phase = state.paused_phase if state.phase is Phase.PAUSED else state.phase
-    if phase is Phase.LOBBY or phase is None:
+    if phase in (Phase.LOBBY, Phase.SAFETY) or phase is None:
         raise EventRefused(EventRefusal.NOT_NOW)
     following = state.step_index + 1
     if phase is Phase.SETUP:
@@ -488,8 +543,11 @@ def _ease_off(state: SessionState, seat: Seat) -> Transition:
         raise EventRefused(EventRefusal.NOT_NOW)
     if seat is not state.step.receiver:
         raise EventRefused(EventRefusal.RECEIVER_ONLY)
+    if state.eased_step == state.step_index:
+        # One alert per hold: more taps would only bury the helper's phone in alarms.
+        raise EventRefused(EventRefusal.ALREADY_SENT)
     # The clock keeps running: easing off is about pressure, not time.
-    eased = _touch(state, ease_offs=state.ease_offs + 1)
+    eased = _touch(state, ease_offs=state.ease_offs + 1, eased_step=state.step_index)
     return Transition(eased, (AlertHelper(state.step.helper),))
 
 
@@ -521,8 +579,13 @@ def _recover(state: SessionState, now: datetime) -> Transition:
     return Transition(paused, (ShowPaused(None), _idle_timer(paused)))
 
 
-def _enter_step(state: SessionState, index: int, now: datetime) -> Transition:
-    """Move both partners to step `index` at once, or finish after the last step."""
+def _enter_step(
+    state: SessionState, index: int, now: datetime, get_set: timedelta = timedelta(0)
+) -> Transition:
+    """Move both partners to step `index` at once, or finish after the last step.
+
+    A timed step's clock starts `get_set` after `now`.
+    """
     if index >= len(state.plan.steps):
         return _end(state, now, EndReason.COMPLETED)
     step = state.plan.steps[index]
@@ -543,7 +606,8 @@ def _enter_step(state: SessionState, index: int, now: datetime) -> Transition:
         timer = _idle_timer(entered)
     else:
         phase = Phase.HOLDING if step.kind is StepKind.HOLD else Phase.SWITCHING
-        entered = _bump(state, phase=phase, deadline=now + _duration(state, step), **common)
+        deadline = now + get_set + _duration(state, step)
+        entered = _bump(state, phase=phase, deadline=deadline, **common)
         timer = _hold_timer(entered)
     cards = tuple(ShowStep(seat, entered.step_number) for seat in Seat)
     return Transition(entered, (*cards, timer))

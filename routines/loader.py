@@ -31,7 +31,11 @@ TEXT_FIELDS = (
     "receiver_during",
     "helper_during",
 )
-EXERCISE_KEYS = ("id", *TEXT_FIELDS, "hold_seconds", "per_side", "safety")
+# The one line on every hold card about how hard to go, per role: required, and short
+# enough to read at a glance from a phone on the mat.
+INTENSITY_KEYS = ("receiver_intensity", "helper_intensity")
+MAX_INTENSITY_LENGTH = 90
+EXERCISE_KEYS = ("id", *TEXT_FIELDS, *INTENSITY_KEYS, "hold_seconds", "per_side", "safety")
 # Keys only a per-side exercise has: required there, refused on a one-sided exercise.
 PER_SIDE_KEYS = ("switch_seconds",)
 # A per-side exercise may give each role its own words for the left side: both or neither.
@@ -110,6 +114,14 @@ class _Checker:
         bad = sorted(FORBIDDEN_CHARACTERS.intersection(cleaned))
         if bad:
             raise self.fail(f"must not contain {' '.join(bad)} (texts are sent as HTML)", field)
+        return cleaned
+
+    def short_text(self, field: str, longest: int) -> str:
+        cleaned = self.text(field)
+        if len(cleaned) > longest:
+            raise self.fail(
+                f"longer than {longest} characters (one short line on the hold card)", field
+            )
         return cleaned
 
     def identifier(self, field: str) -> str:
@@ -225,6 +237,8 @@ def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:
         receiver_setup_left=checker.text("receiver_setup_left") if given else None,
         helper_setup_left=checker.text("helper_setup_left") if given else None,
         cues=_parse_cues(path, exercise_id, hold_seconds, raw["cues"]) if "cues" in raw else (),
+        receiver_intensity=checker.short_text("receiver_intensity", MAX_INTENSITY_LENGTH),
+        helper_intensity=checker.short_text("helper_intensity", MAX_INTENSITY_LENGTH),
     )
 
 

@@ -38,6 +38,11 @@ class Exercise:
     helper_setup_left: str | None = None
     # Moments inside the hold where what someone does changes, in the order they come.
     cues: tuple[Cue, ...] = ()
+    # One short line per role that every hold card carries: how hard is right (a mild
+    # pull, never pain) for the one stretched, and when to back off for the helper. The
+    # loader requires both; None only for exercises built in code (tests).
+    receiver_intensity: str | None = None
+    helper_intensity: str | None = None
 
 
 @dataclass(frozen=True, slots=True)

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from enum import IntEnum, StrEnum
 from typing import Any
 
 from routines.model import Cue, Exercise, Routine
+from routines.timing import GET_SET, SETUP_ALLOWANCE
 
 
 class Seat(IntEnum):
@@ -117,6 +119,12 @@ class Step:
     def role_of(self, seat: Seat) -> Role:
         return Role.RECEIVER if seat is self.receiver else Role.HELPER
 
+    def intensity(self, seat: Seat) -> str | None:
+        """The routine file's one line on how hard to go, for this partner's role."""
+        if self.role_of(seat) is Role.RECEIVER:
+            return self.exercise.receiver_intensity
+        return self.exercise.helper_intensity
+
     def routine_words(self, seat: Seat) -> str | None:
         """The routine file's words for this partner now: how to get into position, or
         what to do during the hold. A switch reads the file's left-side words when it
@@ -142,6 +150,21 @@ class Plan:
     def total_seconds(self) -> float:
         """Estimated time of all holds and switches; setups are untimed."""
         return sum(step.seconds for step in self.steps)
+
+    @property
+    def estimated_seconds(self) -> float:
+        """How long the session takes, start to summary: every hold and switch, and for
+        each setup the stated allowance for getting into position plus the get-set wait
+        before its hold. The one estimate the lobby, reminders, /routines, the summary
+        and `python -m routines check` all give."""
+        setups = sum(1 for step in self.steps if step.kind is StepKind.SETUP)
+        per_setup = (SETUP_ALLOWANCE + GET_SET).total_seconds()
+        return self.total_seconds + setups * per_setup
+
+    @property
+    def estimated_minutes(self) -> int:
+        """`estimated_seconds` in whole minutes, rounded up: never "0 min"."""
+        return max(1, math.ceil(self.estimated_seconds / 60))
 
     @property
     def exercise_count(self) -> int:

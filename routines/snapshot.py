@@ -59,6 +59,8 @@ def to_snapshot(state: SessionState) -> dict[str, Any]:
         "started_at": _iso(state.started_at),
         "ended_at": _iso(state.ended_at),
         "end_reason": None if state.end_reason is None else state.end_reason.value,
+        "safety_due": _seats(state.safety_due),
+        "eased_step": state.eased_step,
     }
 
 
@@ -102,6 +104,9 @@ def from_snapshot(data: dict[str, Any], plan: Plan) -> SessionState:
             started_at=_from_iso(data["started_at"]),
             ended_at=_from_iso(data["ended_at"]),
             end_reason=None if data["end_reason"] is None else EndReason(data["end_reason"]),
+            # Absent from sessions saved before the safety note: nobody owes it there.
+            safety_due=frozenset(Seat[name] for name in data.get("safety_due", [])),
+            eased_step=None if data.get("eased_step") is None else int(data["eased_step"]),
         )
     except (KeyError, TypeError, ValueError) as error:
         if isinstance(error, SnapshotError):

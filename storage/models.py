@@ -56,6 +56,9 @@ class User(Base):
     reachable: Mapped[bool] = mapped_column(Boolean, default=False)
     # Where the user said they live (/timezone or a shared location): a new pair's zone.
     timezone: Mapped[str | None] = mapped_column(String(64))
+    # When the user tapped Got it under the safety note; until then their next session
+    # shows it first. Kept per person, not per pair: a new partner changes nothing.
+    safety_acknowledged_at: Mapped[datetime | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
 

@@ -14,6 +14,7 @@ class UserRecord:
     username: str | None
     reachable: bool
     timezone: str | None = None
+    safety_acknowledged_at: datetime | None = None
 
 
 @dataclass(frozen=True, slots=True)

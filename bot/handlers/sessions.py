@@ -17,6 +17,7 @@ from bot.callbacks import (
     SESSION_RATE,
     SESSION_READY,
     SESSION_RESUME,
+    SESSION_SAFETY_OK,
     SESSION_SKIP,
     SESSION_STOP,
     SESSION_STOP_ASK,
@@ -38,6 +39,7 @@ from bot.services.pairing import PairingRefused, open_chat_link
 from bot.services.users import Account
 from bot.session_flow import flow_for
 from routines.engine import (
+    Acknowledge,
     EaseOff,
     EventRefusal,
     EventRefused,
@@ -53,7 +55,7 @@ from routines.plan import Seat
 from routines.routine_names import routine_named
 from storage.records import PairRecord
 
-_EVENTS: dict[str, type[Join | Ready | Pause | Resume | Skip | Stop | EaseOff]] = {
+_EVENTS: dict[str, type[Join | Ready | Pause | Resume | Skip | Stop | EaseOff | Acknowledge]] = {
     SESSION_JOIN: Join,
     SESSION_NOT_NOW: Stop,
     SESSION_READY: Ready,
@@ -62,6 +64,7 @@ _EVENTS: dict[str, type[Join | Ready | Pause | Resume | Skip | Stop | EaseOff]] 
     SESSION_SKIP: Skip,
     SESSION_STOP: Stop,
     SESSION_EASE_OFF: EaseOff,
+    SESSION_SAFETY_OK: Acknowledge,
 }
 
 
@@ -192,7 +195,7 @@ async def _announce_in_group(context: Context, live: Live) -> None:
 
 
 async def session_button(update: Update, context: Context) -> None:
-    """Join, Ready, Pause, Resume, Skip, Stop, Ease off: from either phone, for both."""
+    """Join, Ready, Pause, Resume, Skip, Stop, Ease off, Got it: from either phone."""
     parsed = await parse_tap(update, tuple(_EVENTS), ROW_ID, COUNTER)
     if parsed is None:
         return
@@ -202,7 +205,8 @@ async def session_button(update: Update, context: Context) -> None:
     try:
         applied = await sessions.apply(context.bot_data, session_id, event)
     except EventRefused as refused:
-        await refuse_tap(query, render.refusal(refused.reason), alert=True)
+        text = await _refusal_text(context, session_id, refused.reason)
+        await refuse_tap(query, text, alert=True)
         return
     except sessions.SessionMissing:
         await refuse_tap(query, render.refusal_missing())
@@ -251,6 +255,15 @@ async def stop_question(update: Update, context: Context) -> None:
     # Buttons first: if this edit fails the card keeps its Stop, and a second tap asks again.
     await edit_tapped(query, None, markup)
     await query.answer(answer)
+
+
+async def _refusal_text(context: Context, session_id: int, reason: EventRefusal) -> str:
+    """The answer to a refused tap; a second Ease off names the helper who has it."""
+    if reason is EventRefusal.ALREADY_SENT:
+        live = await sessions.load(context.bot_data, session_id)
+        if live is not None:
+            return render.already_sent(live.name_of(live.state.step.helper))
+    return render.refusal(reason)
 
 
 def _toast(action: str, applied: Applied) -> str:

@@ -6,7 +6,7 @@ from html import escape
 
 from telegram import BotCommand
 
-from bot.render.session import routine_line
+from bot.render.routine_lines import routine_line
 from routines.model import Routine
 from routines.plan import Plan
 

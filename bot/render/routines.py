@@ -7,8 +7,8 @@ from html import escape
 from telegram import InlineKeyboardButton, InlineKeyboardMarkup
 
 from bot.callbacks import ROUTINE_PREVIEW, ROUTINE_START, pack
-from bot.render.session import routine_line
-from routines.model import Exercise, Routine
+from bot.render.routine_lines import routine_line, stretch_lines
+from routines.model import Routine
 from routines.plan import Plan
 
 ROUTINES_TITLE = "<b>Routines</b>"
@@ -34,17 +34,11 @@ def routines_list(routines: list[tuple[Routine, Plan]]) -> tuple[str, InlineKeyb
     return text, keyboard
 
 
-def _stretch_line(number: int, exercise: Exercise) -> str:
-    sides = ", each side (right first)" if exercise.per_side else ""
-    return f"{number}. {escape(exercise.name)} — {exercise.hold_seconds} s{sides}"
-
-
 def preview(routine: Routine, plan: Plan, position: int) -> tuple[str, InlineKeyboardMarkup]:
     """Each stretch in one line with its hold and sides, and Start."""
-    lines = [_stretch_line(n, exercise) for n, exercise in enumerate(routine.exercises, 1)]
     text = (
         f"{routine_line(routine, plan)}\n{escape(routine.summary)}\n\n"
-        + "\n".join(lines)
+        + "\n".join(stretch_lines(routine))
     )
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton("Start", callback_data=pack(ROUTINE_START, position))]]

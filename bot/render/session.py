@@ -17,12 +17,15 @@ from bot.callbacks import (
     SESSION_RATE,
     SESSION_READY,
     SESSION_RESUME,
+    SESSION_SAFETY_OK,
     SESSION_SKIP,
     SESSION_STOP,
     SESSION_STOP_ASK,
     pack,
 )
 from bot.render.instructions import instruction
+from bot.render.routine_lines import routine_line, stretch_lines
+from bot.render.safety import ACKNOWLEDGED, safety_keyboard, waiting_keyboard
 from routines.engine import EndReason, EventRefusal, Phase, SessionState
 from routines.model import Routine
 from routines.plan import Plan, Role, Seat, StepKind
@@ -35,6 +38,7 @@ _REFUSALS = {
     EventRefusal.NOT_NOW: "That doesn't apply right now.",
     EventRefusal.RECEIVER_ONLY: "Only the partner being stretched can ask to ease off.",
     EventRefusal.ALREADY: "Already done. Waiting for your partner.",
+    EventRefusal.ALREADY_SENT: "Already sent to your partner.",
 }
 
 
@@ -47,6 +51,7 @@ _TAPPED = {
     SESSION_RESUME: "Back on.",
     SESSION_SKIP: "Skipped for both of you.",
     SESSION_STOP: "Stopped for both of you.",
+    SESSION_SAFETY_OK: ACKNOWLEDGED,
 }
 
 # A card's Stop only asks: one stray tap on a phone lying on the mat must not end the
@@ -97,30 +102,27 @@ def _button(label: str, action: str, state_id: int, version: int) -> InlineKeybo
     return InlineKeyboardButton(label, callback_data=pack(action, state_id, version))
 
 
-def routine_line(routine: Routine, plan: Plan) -> str:
-    return (
-        f"<b>{escape(routine.title)}</b>: {plan.exercise_count} stretches, "
-        f"about {minutes(plan.total_seconds)} min of holds plus setup"
-    )
-
-
 def lobby_card(
     session_id: int, state: SessionState, routine: Routine, starter: str, private: bool
 ) -> tuple[str, InlineKeyboardMarkup]:
-    """The invitation each partner gets in private, with Join (and Not now)."""
+    """The invitation each partner gets in private, with Join (and Not now): the
+    routine's length, summary and one line per stretch."""
+    about = _routine_block(routine, state.plan)
     if private:
-        text = f"{escape(starter)} wants to stretch now.\n{routine_line(routine, state.plan)}"
+        text = f"{escape(starter)} wants to stretch now.\n{about}"
         row = [
             _button("Join", SESSION_JOIN, session_id, state.version),
             _button("Not now", SESSION_NOT_NOW, session_id, state.version),
         ]
     else:
-        text = (
-            f"Time to stretch together.\n{routine_line(routine, state.plan)}\n"
-            "Tap Join when you're on the mat."
-        )
+        text = f"Time to stretch together.\n{about}\n\nTap Join when you're on the mat."
         row = [_button("Join", SESSION_JOIN, session_id, state.version)]
     return text, InlineKeyboardMarkup([row])
+
+
+def _routine_block(routine: Routine, plan: Plan) -> str:
+    lines = "\n".join(stretch_lines(routine))
+    return f"{routine_line(routine, plan)}\n<i>{escape(routine.summary)}</i>\n\n{lines}"
 
 
 def group_start_line(names: tuple[str, str], routine: Routine) -> str:
@@ -203,10 +205,26 @@ def hold_card(
         left = seconds_left(state, now)
         return f"{text}\n\n{left} s to switch.", _hold_keyboard(session_id, state, seat)
     text = (
-        f"{_header(state, seat)}\n\n<b>Hold: {seconds_left(state, now)} s left</b>\n"
+        f"{_header(state, seat)}\n\n{_clock_line(state, now)}\n"
         f"{_cue_line(state, seat, now)}{escape(instruction(step, seat))}"
     )
-    return text, _hold_keyboard(session_id, state, seat)
+    return text + _intensity_line(state, seat), _hold_keyboard(session_id, state, seat)
+
+
+def _clock_line(state: SessionState, now: datetime) -> str:
+    """The time left on the hold; inside the get-set window, when it starts and how long."""
+    starts_at = state.hold_starts_at()
+    if starts_at is not None and now < starts_at:
+        wait = whole_seconds(starts_at - now)
+        length = whole_seconds(timedelta(seconds=state.step.seconds * state.time_scale))
+        return f"<b>Get set: the hold starts in {wait} s</b>\nHold: {length} s"
+    return f"<b>Hold: {seconds_left(state, now)} s left</b>"
+
+
+def _intensity_line(state: SessionState, seat: Seat) -> str:
+    """How hard to go, in this partner's role: on every hold card, under the words."""
+    words = state.step.intensity(seat)
+    return "" if words is None else f"\n\n<i>{escape(words)}</i>"
 
 
 # A countdown tick set for a cue's moment runs at it or just after; a rounding error in
@@ -286,6 +304,10 @@ def card_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKey
         return _setup_keyboard(session_id, state)
     if state.phase is Phase.PAUSED:
         return _paused_keyboard(session_id, state)
+    if state.phase is Phase.SAFETY:
+        if seat in state.safety_due:
+            return safety_keyboard(session_id, state.version)
+        return waiting_keyboard(session_id, state.version)
     return _hold_keyboard(session_id, state, seat)
 
 
@@ -308,8 +330,18 @@ def eased_off(helper_name: str) -> str:
     return f"Sent: {escape(helper_name)} will ease off."
 
 
+def already_sent(helper_name: str) -> str:
+    """A second Ease off in the same hold: the first one reached the helper."""
+    return f"Already sent to {escape(helper_name)}."
+
+
 def ease_off_alert(receiver_name: str) -> str:
     return f"⚠️ <b>Ease off now.</b> {escape(receiver_name)} needs less pressure."
+
+
+def ease_off_alert_keyboard(session_id: int, version: int) -> InlineKeyboardMarkup:
+    """The helper's Pause on the alert itself: the hand that must act is already there."""
+    return InlineKeyboardMarkup([[_button("Pause", SESSION_PAUSE, session_id, version)]])
 
 
 def summary(state: SessionState, exercises_done: int, streak_days: int) -> str:
@@ -332,6 +364,7 @@ def summary(state: SessionState, exercises_done: int, streak_days: int) -> str:
         f"{headline}\n"
         f"Stretches: {exercises_done} · holds: {state.holds_done} · "
         f"{minutes(state.held_seconds)} min\n"
+        f"Planned: about {state.plan.estimated_minutes} min\n"
         f"Your streak: {_count(streak_days, 'day')}\n\n"
         "How does your back feel? (1 = sore, 5 = great)"
     )

@@ -44,6 +44,8 @@ def _session_line(live: Live, me: int) -> str:
         return f"You and {partner} are about to stretch: the session waits for you both."
     if live.state.phase is Phase.PAUSED:
         return f"Your session with {partner} is paused."
+    if live.state.phase is Phase.SAFETY:
+        return f"You and {partner} are about to stretch, after a short safety note."
     return f"You and {partner} are stretching right now (step {live.state.step.index})."
 
 

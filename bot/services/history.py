@@ -250,6 +250,7 @@ async def export(data: Resources, user_id: int, now: datetime) -> dict[str, Any]
             "username": me.username,
             "time_zone": me.timezone,
             "reachable_in_private": me.reachable,
+            "safety_note_acknowledged_at": _iso(me.safety_acknowledged_at),
         },
         "pairs": pairs_out,
         "former_partnerships": former,

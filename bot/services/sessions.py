@@ -12,6 +12,7 @@ from bot.services import history
 from bot.services.resources import Resources
 from bot.session_timers import Lane, cards_held, cards_retry, timers_of
 from routines.engine import (
+    Acknowledge,
     ArmTimer,
     CancelTimer,
     Effect,
@@ -35,6 +36,7 @@ from storage.records import (
     SessionChange,
     SessionRecord,
     TimerRecord,
+    UserRecord,
 )
 from storage.unit_of_work import UnitOfWork
 
@@ -110,6 +112,16 @@ async def _arm(
     return min((timer.due_at for timer in plan.arm), default=None)
 
 
+def _safety_due(partners: tuple[int, int], users: dict[int, UserRecord]) -> frozenset[Seat]:
+    """The seats whose person never tapped Got it under the safety note: their first
+    session (ever, with any partner) shows it before the first setup."""
+    return frozenset(
+        seat
+        for seat in Seat
+        if partners[seat] not in users or users[partners[seat]].safety_acknowledged_at is None
+    )
+
+
 def _live(data: Resources, record: SessionRecord) -> Live:
     """The engine's view of a stored session; names and zone were kept when it began."""
     plan = data.plan(record.routine_id, PlanOptions.from_dict(record.options["plan"]))
@@ -149,15 +161,16 @@ async def start(
             swap_mode=SwapMode(pair.swap_mode),
         )
         plan = data.plan(routine_id, options)
+        await unit.pairs.change_settings(pair.id, last_first_id=first)
+        users = await unit.users.get_many([starter_id, partner_id])
         state = new_session(
             (starter_id, partner_id),
             plan,
             now,
             time_scale=data.settings.session_time_scale,
             joined=frozenset({Seat.A}) if private else frozenset(),
+            safety_due=_safety_due((starter_id, partner_id), users),
         )
-        await unit.pairs.change_settings(pair.id, last_first_id=first)
-        users = await unit.users.get_many([starter_id, partner_id])
         # Names and zone are kept with the session: every tap reads them, none changes them.
         # Both rows exist: a pair's members are foreign keys to users, who are never
         # deleted, and the rows are locked above.
@@ -235,6 +248,9 @@ async def apply(data: Resources, session_id: int, event: Event) -> Applied:
             wake_at = await _arm(
                 unit, data, record.id, transition.state, transition.effects, owed, now
             )
+            if isinstance(event, Acknowledge) and event.user_id is not None:
+                # In the transaction that saves the Got it: never shown to them again.
+                await unit.users.acknowledge_safety(event.user_id, now)
             if any(isinstance(effect, Finished) for effect in transition.effects):
                 await _record_result(unit, live, transition.state, now)
             await unit.commit()

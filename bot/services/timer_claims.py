@@ -41,6 +41,13 @@ async def move_on(data: Resources, held: TimerRecord, following: TimerRecord | N
         await unit.commit()
 
 
+async def arm(data: Resources, timer: TimerRecord) -> None:
+    """Write `timer` in its lane, replacing what the lane held."""
+    async with data.db.unit() as unit:
+        await unit.timers.set(timer)
+        await unit.commit()
+
+
 async def soonest(data: Resources) -> datetime | None:
     """When the next timer may be claimed, by any worker."""
     async with data.db.unit(read_only=True) as unit:

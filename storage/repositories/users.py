@@ -19,6 +19,7 @@ def _record(row: User) -> UserRecord:
         username=row.username,
         reachable=row.reachable,
         timezone=row.timezone,
+        safety_acknowledged_at=row.safety_acknowledged_at,
     )
 
 
@@ -69,6 +70,14 @@ class UserRepository:
     async def set_timezone(self, user_id: int, timezone: str, now: datetime) -> None:
         await self._session.execute(
             update(User).where(User.id == user_id).values(timezone=timezone, updated_at=now)
+        )
+
+    async def acknowledge_safety(self, user_id: int, now: datetime) -> None:
+        """The user tapped Got it under the safety note; the first time is the one kept."""
+        await self._session.execute(
+            update(User)
+            .where(User.id == user_id, User.safety_acknowledged_at.is_(None))
+            .values(safety_acknowledged_at=now, updated_at=now)
         )
 
     async def lock(self, user_ids: list[int]) -> None:

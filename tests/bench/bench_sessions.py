@@ -246,9 +246,11 @@ class Driver:
             except TimeoutError:
                 return f"heard nothing for {STALL_SECONDS:.0f} s after: {seen}"
             labels = {label for label, _ in message.buttons}
-            if "Join" in labels or "Ready" in labels:
+            wanted = next((w for w in ("Join", "Got it", "Ready") if w in labels), None)
+            if wanted is not None:
+                # Got it: a bench person's first session shows the safety note first.
                 await asyncio.sleep(rng.uniform(0.0, 0.020))
-                await self.press(person, message, "Join" if "Join" in labels else "Ready")
+                await self.press(person, message, wanted)
             elif message.text.startswith("Well done, session complete!"):
                 return "completed"
             elif message.text.startswith(("Session stopped", "This session ended")):
@@ -280,6 +282,8 @@ async def make_pairs(app: BotApplication, world: BenchWorld, count: int) -> list
         for pair in pairs:
             for person in (pair.first, pair.second):
                 await unit.users.remember(person.id, person.first_name, None, now, reachable=True)
+                # They read the safety note at an earlier session: the bench times sessions.
+                await unit.users.acknowledge_safety(person.id, now)
             record, _ = await unit.pairs.create(pair.first.id, pair.second.id, now)
             await unit.pairs.set_home_chat(record.id, pair.home)
         await unit.commit()

@@ -17,7 +17,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot import callbacks
 from bot.render.basics import SORRY
-from tests.bot.session_helpers import pair_in_database, stop_for_both
+from tests.bot.session_helpers import pair_in_database, stop_for_both, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Person
 
@@ -127,6 +127,7 @@ async def test_a_rating_tapped_twice_is_noted_without_an_apology(
     await bot.press(SAM, bot.new(SAM.id)[-1], "Join")
     for person in (ANA, SAM):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await through_get_set(bot)
     await bot.advance(60)  # one hold done, so the summary asks for a rating
     bot.new(SAM.id)
     await stop_for_both(bot, ANA, bot.new(ANA.id)[-1])

@@ -4,17 +4,21 @@ from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
 
+import pytest
+
 from bot.session_timers import countdown_moments
-from routines.engine import Join, Ready, SessionState, advance, new_session
+from routines.engine import GET_SET, Join, Ready, SessionState, advance, new_session
 from routines.loader import load_library
 from routines.plan import PlanOptions, build_plan
 
 T0 = datetime(2026, 3, 10, 7, 30, tzinfo=UTC)
+GET = GET_SET.total_seconds()
 ANA, BEN = 101, 202
 
 
 def first_hold(scale: float = 1.0) -> SessionState:
-    """Child's Pose (60 s, a cue at 30 s) held from T0."""
+    """Child's Pose (60 s, a cue at 30 s), both ready at T0: its clock starts after the
+    get-set window, at T0 + GET (scaled)."""
     plan = build_plan(load_library()["lower-back"], PlanOptions())
     state = new_session((ANA, BEN), plan, T0, time_scale=scale)
     for event in (Join, Ready):
@@ -30,16 +34,22 @@ def seconds_in(moments: list[datetime]) -> list[float]:
 
 def test_childs_poses_cue_at_the_half_takes_the_place_of_the_first_tick() -> None:
     state = first_hold()
-    assert state.deadline == T0 + timedelta(seconds=60)
-    # Without the cue the hold ticks at 20 s and 40 s; the cue at 30 s replaces the 20 s
-    # one (a tie goes to the earlier tick), so the hold still costs two edits.
-    assert seconds_in(countdown_moments(state, T0, state.deadline)) == [30, 40]
+    assert state.deadline == T0 + timedelta(seconds=GET + 60)
+    # Without the cue the hold ticks at 20 s and 40 s into it; the cue at 30 s replaces
+    # the 20 s one (a tie goes to the earlier tick), so the hold still costs two edits.
+    # Asked at T0, inside the get-set window, the moments count from the hold's start.
+    moments = seconds_in(countdown_moments(state, T0, state.deadline))
+    assert moments == [GET + 30, GET + 40]
+    # Asked again inside the window (a restart there), the moments are the same.
+    halfway = T0 + GET_SET / 2
+    assert seconds_in(countdown_moments(state, halfway, state.deadline)) == moments
 
 
 def test_cue_moments_are_scaled_like_the_hold() -> None:
     state = first_hold(scale=0.1)
     assert state.deadline is not None
-    assert seconds_in(countdown_moments(state, T0, state.deadline)) == [3, 4]
+    moments = seconds_in(countdown_moments(state, T0, state.deadline))
+    assert moments == pytest.approx([(GET + 30) * 0.1, (GET + 40) * 0.1])
 
 
 def test_a_resumed_hold_gets_its_cue_only_if_its_moment_is_still_to_come() -> None:

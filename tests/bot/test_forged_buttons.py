@@ -26,7 +26,7 @@ from tests.harness import BotHarness, running_bot
 
 ROW = "id"  # a row id in an INTEGER column; anything else is a valid sample value
 USER = "user"  # a Telegram user id in a BIGINT column (not the presser's)
-SESSION = ("sj", "sn", "sr", "sp", "su", "sk", "ss", "sa", "sg", "se")  # session, version
+SESSION = ("sj", "sn", "sr", "sp", "su", "sk", "ss", "sa", "sg", "se", "sy")  # session, version
 ONE_ROW = (
     "inv_yes", "inv_no", "pair_yes", "pair_no", "unpair_pick", "unpair_yes", "unpair_no",
     "rs", "rz", "rk", "rl", "rre", "sv",

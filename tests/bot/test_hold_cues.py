@@ -7,7 +7,7 @@ from html import escape
 import pytest
 
 from routines.loader import load_library
-from tests.bot.session_helpers import ANA, BEN, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, pair_in_database, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -23,7 +23,9 @@ async def childs_pose_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
     ana_hold, ben_hold = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
-    assert escape("Child's Pose") in ana_hold.text and "Hold: 60 s left" in ana_hold.text
+    assert escape("Child's Pose") in ana_hold.text
+    assert "Get set: the hold starts in 4 s</b>\nHold: 60 s" in ana_hold.text
+    await through_get_set(bot)
     return ana_hold, ben_hold
 
 
@@ -91,3 +93,16 @@ async def test_a_hold_resumed_after_its_cue_shows_the_cue_on_the_new_card(
     assert "Hold: 25 s left" in resumed[ANA].text
     assert escape(HALFWAY.receiver) in resumed[ANA].text
     assert escape(HALFWAY.helper) in resumed[BEN].text
+
+
+async def test_every_hold_card_carries_its_roles_intensity_line_through_the_countdown(
+    bot: BotHarness,
+) -> None:
+    ana_hold, ben_hold = await childs_pose_hold(bot)
+    receiver_line = f"<i>{escape(CHILDS_POSE.receiver_intensity or '')}</i>"
+    helper_line = f"<i>{escape(CHILDS_POSE.helper_intensity or '')}</i>"
+    assert receiver_line in ana_hold.text and helper_line not in ana_hold.text
+    assert helper_line in ben_hold.text and receiver_line not in ben_hold.text
+
+    await bot.advance(30)
+    assert receiver_line in ana_hold.text and helper_line in ben_hold.text

@@ -5,7 +5,14 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database, stop_for_both
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    HOME,
+    pair_in_database,
+    stop_for_both,
+    through_get_set,
+)
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -29,6 +36,7 @@ async def _first_hold_done(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     await bot.press(BEN, ben_setup, "Ready")
     bot.new(ANA.id)
     bot.new(BEN.id)
+    await through_get_set(bot)
     await bot.advance(60)
     return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
 
@@ -39,6 +47,7 @@ async def test_a_session_stopped_after_three_holds_counts_them(bot: BotHarness) 
     for hold in (60, 30):
         await bot.press(ANA, ana_card, "Ready")
         await bot.press(BEN, ben_card, "Ready")
+        await through_get_set(bot)
         await bot.advance(hold)
         ana_card, ben_card = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
 

@@ -481,6 +481,10 @@ async def test_start_now_starts_a_session_as_stretch_would(bot: BotHarness) -> N
     [invitation] = bot.new(ANA.id)
     assert invitation.text.startswith("Ben wants to stretch now.")
     await bot.press(ANA, invitation, "Join")
+    # Their first session: each reads the safety note before the first setup.
+    for person in (ANA, BEN):
+        [note] = bot.new(person.id)
+        await bot.press(person, note, "Got it")
     for person in (ANA, BEN):
         assert "Step 1 of 44" in bot.new(person.id)[-1].text
 

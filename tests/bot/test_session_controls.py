@@ -5,7 +5,16 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database, stop_for_both
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    CAL,
+    HOME,
+    get_set_seconds,
+    pair_in_database,
+    stop_for_both,
+    through_get_set,
+)
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group
 
@@ -22,7 +31,9 @@ async def _holding(bot: BotHarness, seconds: int = 60) -> tuple[SentMessage, Sen
         await bot.press(person, card, "Ready")
     [ana_hold] = bot.new(ANA.id)
     [ben_hold] = bot.new(BEN.id)
-    assert f"Hold: {seconds} s left" in ana_hold.text
+    assert f"Get set: the hold starts in {get_set_seconds(bot):.0f} s" in ana_hold.text
+    assert f"</b>\nHold: {seconds} s" in ana_hold.text
+    await through_get_set(bot)
     return ana_hold, ben_hold
 
 
@@ -200,11 +211,11 @@ async def test_a_429_from_telegram_is_retried_after_the_time_it_asks_for(
     hold_sends = [
         c
         for c in bot.world.calls_of("sendMessage")
-        if c.params["chat_id"] == ANA.id and "Hold: 60 s left" in c.params["text"]
+        if c.params["chat_id"] == ANA.id and "</b>\nHold: 60 s" in c.params["text"]
     ]
     # Refused once with retry_after, sent again after the wait: one card on the phone.
     assert len(hold_sends) == 2
-    assert len([m for m in bot.inbox(ANA.id) if "Hold: 60 s left" in m.text]) == 1
+    assert len([m for m in bot.inbox(ANA.id) if "</b>\nHold: 60 s" in m.text]) == 1
 
 
 async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Settings) -> None:

@@ -35,7 +35,7 @@ async def test_two_readies_racing_start_one_hold_and_one_only(
 
     for person in (ANA, BEN):
         [hold] = bot.new(person.id)
-        assert "Hold: 60 s left" in hold.text
+        assert "the hold starts in 4 s</b>\nHold: 60 s" in hold.text
     # One hold armed, once: its end and its countdown, each a row in the timers table.
     timers = await timer_claims.of_session(bot.app.bot_data, 1)
     assert [(t.lane, t.kind, t.version) for t in timers] == [

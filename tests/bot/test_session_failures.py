@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database, through_get_set
 from tests.clock import FakeClock
 from tests.fake_telegram import World
 from tests.harness import BotHarness, Person, running_bot
@@ -26,7 +26,8 @@ async def test_a_ready_whose_answer_times_out_still_starts_the_hold_on_both_phon
 
     for person in (ANA, BEN):
         [hold] = bot.new(person.id)
-        assert "Hold: 60 s left" in hold.text
+        assert "the hold starts in 4 s</b>\nHold: 60 s" in hold.text
+    await through_get_set(bot)
     await bot.advance(60)
     for person in (ANA, BEN):
         assert "Step 3 of" in bot.new(person.id)[-1].text
@@ -92,6 +93,7 @@ async def test_a_pause_whose_edit_fails_on_one_phone_still_reaches_both_with_res
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
     ana_hold, ben_hold = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    await through_get_set(bot)
     await bot.advance(17)
     bot.world.fail("editMessageText", failure, chat_id=ANA.id)
 

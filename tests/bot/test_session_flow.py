@@ -13,6 +13,7 @@ from tests.bot.session_helpers import (
     expect_card,
     pair_in_database,
     stop_for_both,
+    through_get_set,
 )
 from tests.harness import BotHarness
 
@@ -49,6 +50,17 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
             assert any(label == "Ease off" for label, _ in receiver_card.buttons)
             assert all(label != "Ease off" for label, _ in helper_card.buttons)
             holds_seen.append((step.exercise.id, step.side, int(step.receiver)))
+            # Each hold card carries its role's own line on how hard to go.
+            for card, seat in ((receiver_card, step.receiver), (helper_card, step.helper)):
+                assert f"<i>{escape(step.intensity(seat) or '')}</i>" in card.text
+            assert step.intensity(step.receiver) != step.intensity(step.helper)
+        if step.kind is StepKind.HOLD and plan.steps[step.index - 2].kind is StepKind.SETUP:
+            # The hold after a setup says so and starts once both had time to get set.
+            for card in (receiver_card, helper_card):
+                assert f"Get set: the hold starts in 4 s</b>\nHold: {step.seconds:.0f} s" in (
+                    card.text
+                )
+            await through_get_set(bot)
         await bot.advance(step.seconds)
         # The countdown edits each hold card silently: a 30 s hold once, at 15 s left;
         # the 60 s hold twice, at 40 s and 20 s left. A cue takes the nearest tick's
@@ -103,6 +115,7 @@ async def test_each_partner_rates_their_own_back_once_the_session_is_over(
     # One hold done, then stopped: a rating is asked only of a session with work in it.
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await through_get_set(bot)
     await bot.advance(60)
     bot.new(BEN.id)
     await stop_for_both(bot, ANA, bot.new(ANA.id)[-1])

@@ -9,7 +9,14 @@ import pytest
 from bot.config import Settings
 from bot.services import sessions
 from routines.engine import TimerElapsed
-from tests.bot.session_helpers import ANA, BEN, pair_in_database, stop_for_both
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    get_set_seconds,
+    pair_in_database,
+    stop_for_both,
+    through_get_set,
+)
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.fake_telegram import SentMessage, World
@@ -101,8 +108,8 @@ async def test_a_hold_card_that_fails_once_arrives_on_retry_and_its_countdown_fo
 
     await bot.advance(1)
     [ben_hold] = bot.new(BEN.id)
-    assert "Hold: 59 s left" in ben_hold.text
-    await bot.advance(59)
+    assert "Get set: the hold starts in 3 s" in ben_hold.text
+    await bot.advance(get_set_seconds(bot) + 59)
     # The late card was noted as shown, so the countdown edited it like Ana's.
     assert ben_hold.edits == ana_hold.edits == 2
     for person in (ANA, BEN):
@@ -125,7 +132,8 @@ async def test_a_card_that_keeps_failing_is_tried_with_growing_pauses_until_it_g
     assert bot.new(BEN.id) == []
     await bot.advance(0.1)  # the fourth try, 4 s after the third
     [hold] = bot.new(BEN.id)
-    assert "Hold: 53 s left" in hold.text
+    # 7 s after the second Ready: the hold started after its 4 s get-set, 3 s ago.
+    assert "Hold: 57 s left" in hold.text
     assert sends_to(bot, BEN, before) == 4
 
 
@@ -168,6 +176,7 @@ async def test_a_summary_that_fails_once_arrives_on_retry(bot: BotHarness, failu
     # One hold done first, so the summary carries the rating buttons.
     await bot.press(ANA, ana_setup, "Ready")
     await bot.press(BEN, ben_setup, "Ready")
+    await through_get_set(bot)
     await bot.advance(60)
     bot.new(BEN.id)
     ana_setup = bot.new(ANA.id)[-1]
@@ -194,7 +203,7 @@ async def test_a_step_saved_before_its_cards_went_out_is_shown_on_both_phones_af
         holds = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
         live = await sessions.load(bot.app.bot_data, 1)
         assert live is not None
-        clock.advance(60)
+        clock.advance(get_set_seconds(bot) + 60)
         # The hold ran out: the next step is saved, and the process stops before it
         # sends that step's cards (SIGKILL, or a power cut, at the worst moment).
         await sessions.apply(bot.app.bot_data, 1, TimerElapsed(version=live.state.version))
@@ -204,12 +213,13 @@ async def test_a_step_saved_before_its_cards_went_out_is_shown_on_both_phones_af
         for person in (ANA, BEN):
             assert steps_shown(bot, person) == [1, 2, 3]
             assert "Tap Ready" in setups[person].text
-            assert "Hold:" in holds[person].text
+            assert "</b>\nHold: 60 s" in holds[person].text
         # The new cards' buttons work: both are ready, and the next hold starts.
         for person, card in setups.items():
             await bot.press(person, card, "Ready")
         for person in (ANA, BEN):
             assert steps_shown(bot, person) == [1, 2, 3, 4]
+        await through_get_set(bot)
         await bot.advance(60)
         for person in (ANA, BEN):
             assert steps_shown(bot, person) == [1, 2, 3, 4, 5]
@@ -231,7 +241,8 @@ async def test_a_restart_sends_nothing_again_that_was_already_shown(
         for person in (ANA, BEN):
             assert steps_shown(bot, person) == [1, 2]
         [ben_hold] = [m for m in bot.inbox(BEN.id) if "Hold:" in m.text]
-        assert "Hold: 55 s left" in ben_hold.text
+        # 5 s after the second Ready: 4 s to get set, then 1 s of the hold.
+        assert "Hold: 59 s left" in ben_hold.text
 
 
 async def test_a_card_that_fails_again_at_start_up_is_retried_by_the_new_process(

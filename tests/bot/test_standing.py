@@ -5,7 +5,15 @@ from __future__ import annotations
 from telegram.ext import CommandHandler
 
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database, stop_for_both
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    CAL,
+    HOME,
+    pair_in_database,
+    stop_for_both,
+    through_get_set,
+)
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -296,5 +304,6 @@ async def test_a_failed_answer_to_the_tap_still_leaves_the_card_in_use(bot: BotH
     [again] = bot.new(ANA.id)
     assert "Hold" in again.text
     # The card brought back is the one the countdown edits now, not the old one.
+    await through_get_set(bot)
     await bot.advance(31)  # the 60 s hold's first edit: the cue at its half
     assert again.edits == 1 and ana_hold.edits == 0

@@ -4,7 +4,13 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.session_helpers import ANA, BEN, CAL, pair_in_database
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    CAL,
+    pair_in_database,
+    through_get_set,
+)
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -23,6 +29,7 @@ async def _holding(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     ana_setup, ben_setup = await _setups(bot)
     await bot.press(ANA, ana_setup, "Ready")
     await bot.press(BEN, ben_setup, "Ready")
+    await through_get_set(bot)
     return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
 
 

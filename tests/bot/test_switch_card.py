@@ -5,7 +5,13 @@ from __future__ import annotations
 from html import escape
 
 from routines.plan import PlanOptions, Seat, StepKind
-from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    HOME,
+    pair_in_database,
+    through_get_set,
+)
 from tests.harness import BotHarness
 
 
@@ -26,6 +32,7 @@ async def test_the_switch_card_shows_each_role_the_routines_words_for_the_left_s
         if step.kind is StepKind.SETUP:
             for seat, person in phones.items():
                 await bot.press(person, cards[seat], "Ready")
+            await through_get_set(bot)
         else:
             await bot.advance(step.seconds)
 

@@ -43,7 +43,8 @@ def couples(count: int) -> list[tuple[Person, Person]]:
 
 
 def seed_pairs(database: Path, pairs: list[tuple[Person, Person]], double: BotApiDouble) -> None:
-    """Partners as /invite would have made them, and their private chats open."""
+    """Partners as /invite would have made them, and their private chats open; both read
+    the safety note at an earlier session, so theirs go from Join to the first setup."""
 
     async def create() -> None:
         db = Database.connect(f"sqlite+aiosqlite:///{database}")
@@ -55,6 +56,7 @@ def seed_pairs(database: Path, pairs: list[tuple[Person, Person]], double: BotAp
                     await unit.users.remember(
                         person.id, person.first_name, None, now, reachable=True
                     )
+                    await unit.users.acknowledge_safety(person.id, now)
                 await unit.pairs.create(first.id, second.id, now)
             await unit.commit()
         await db.dispose()

@@ -54,6 +54,12 @@ def test_two_partners_pair_by_invite_and_finish_a_quick_session(
         assert invitation.text.startswith("Ana wants to stretch now.")
         seen[BEN] += 1
         api.push_tap(BEN, invitation, "Join")
+        # Their first session: each reads the safety note and taps Got it first.
+        for person in (ANA, BEN):
+            note = _next(api, person, seen[person])
+            seen[person] += 1
+            assert note.text.startswith("<b>Before your first stretch together</b>")
+            api.push_tap(person, note, "Got it")
 
         steps: list[tuple[str, str]] = []
         while True:

@@ -8,9 +8,11 @@ from datetime import datetime, timedelta
 import pytest
 
 from routines.engine import (
+    GET_SET,
     LOBBY_IDLE_LIMIT,
     PAUSED_IDLE_LIMIT,
     SETUP_IDLE_LIMIT,
+    Acknowledge,
     AlertHelper,
     ArmTimer,
     CancelTimer,
@@ -48,6 +50,9 @@ from routines.model import Routine
 from routines.plan import Plan, PlanOptions, Role, Seat, Side, StepKind, SwapMode, build_plan
 from routines.snapshot import SnapshotError, from_snapshot, to_snapshot
 from tests.routines.conftest import ALICE, BOB, STRANGER, T0
+
+# Seconds between the second Ready and the start of the hold's clock (unscaled).
+GET = GET_SET.total_seconds()
 
 # Plan of `small_routine`, per exercise, A first:
 #  1 setup fold A   2 hold fold A (60 s)   3 setup fold B   4 hold fold B
@@ -100,7 +105,8 @@ def refusal(state: SessionState, event: Event, seconds: float = 0) -> EventRefus
 
 
 def holding(lobby: SessionState) -> SessionState:
-    """Both joined and ready at t=0: holding step 2 (fold, Alice receives, 60 s)."""
+    """Both joined and ready at t=0: holding step 2 (fold, Alice receives, 60 s), whose
+    clock starts at t=GET, after the get-set window."""
     return both_ready(both_join(lobby))
 
 
@@ -181,11 +187,13 @@ def test_a_hold_starts_at_one_instant_for_both(lobby: SessionState) -> None:
     both = step(one, Ready(user_id=BOB, version=setup.version), 8)
     assert both.state.phase is Phase.HOLDING
     assert both.state.step_number == 2
-    assert both.state.deadline == at(8 + 60)
+    # The clock starts GET s after the second Ready, so both can put the phone down.
+    assert both.state.hold_starts_at() == at(8 + GET)
+    assert both.state.deadline == at(8 + GET + 60)
     assert both.effects == (
         ShowStep(Seat.A, 2),
         ShowStep(Seat.B, 2),
-        ArmTimer(at(68), both.state.version, TimerKind.HOLD),
+        ArmTimer(at(8 + GET + 60), both.state.version, TimerKind.HOLD),
     )
 
 
@@ -193,7 +201,7 @@ def test_the_time_scale_shortens_holds_and_idle_limits(plan: Plan) -> None:
     state = new_session((ALICE, BOB), plan, T0, time_scale=0.05, joined=frozenset({Seat.A}))
     assert state.deadline == T0 + LOBBY_IDLE_LIMIT * 0.05
     held = holding(state)
-    assert held.deadline == at(3)
+    assert held.deadline == at((GET + 60) * 0.05)
 
 
 def test_each_partner_reads_their_own_role_for_the_current_step(lobby: SessionState) -> None:
@@ -210,7 +218,7 @@ def test_a_pause_by_either_partner_pauses_both_and_keeps_the_remaining_time_exac
     lobby: SessionState, who: int
 ) -> None:
     state = holding(lobby)
-    paused = step(state, Pause(user_id=who, version=state.version), 17.25)
+    paused = step(state, Pause(user_id=who, version=state.version), GET + 17.25)
     assert paused.state.phase is Phase.PAUSED
     assert paused.state.remaining == timedelta(seconds=60 - 17.25)
     assert paused.state.version == state.version + 1
@@ -218,7 +226,7 @@ def test_a_pause_by_either_partner_pauses_both_and_keeps_the_remaining_time_exac
     assert by is not None
     assert paused.effects == (
         ShowPaused(by),
-        ArmTimer(at(17.25) + PAUSED_IDLE_LIMIT, paused.state.version, TimerKind.IDLE),
+        ArmTimer(at(GET + 17.25) + PAUSED_IDLE_LIMIT, paused.state.version, TimerKind.IDLE),
     )
 
 
@@ -226,13 +234,35 @@ def test_a_paused_hold_keeps_its_remaining_time_however_long_the_pause(
     lobby: SessionState,
 ) -> None:
     state = holding(lobby)
-    paused = step(state, Pause(user_id=ALICE, version=state.version), 20).state
-    assert paused.time_left(at(20)) == paused.time_left(at(1000)) == timedelta(seconds=40)
+    paused = step(state, Pause(user_id=ALICE, version=state.version), GET + 20).state
+    assert paused.time_left(at(GET + 20)) == paused.time_left(at(1000)) == timedelta(seconds=40)
+
+
+def test_a_pause_inside_the_get_set_window_keeps_the_whole_hold(lobby: SessionState) -> None:
+    state = holding(lobby)
+    paused = step(state, Pause(user_id=BOB, version=state.version), GET / 2).state
+    assert paused.remaining == timedelta(seconds=60)
+    # Resume starts the clock at once: both said they are set by tapping it.
+    resumed = step(paused, Resume(user_id=ALICE, version=paused.version), 100).state
+    assert resumed.deadline == at(160)
+    assert resumed.hold_starts_at() == at(100)
+
+
+def test_only_a_hold_after_a_setup_waits_to_get_set(lobby: SessionState) -> None:
+    state = time_up(holding(lobby), GET + 60).state  # setup: fold, Bob receives
+    state = time_up(both_ready(state, 70), 70 + GET + 60).state  # setup: twist, Alice
+    right = both_ready(state, 200)
+    assert right.deadline == at(200 + GET + 30)
+    switch = time_up(right, 200 + GET + 30).state
+    left = time_up(switch, 250).state
+    assert left.step.side is Side.LEFT
+    # After the switch both are in place already: the left side's clock starts at once.
+    assert (left.hold_starts_at(), left.deadline) == (at(250), at(280))
 
 
 def test_resume_restarts_the_clock_from_the_remaining_time(lobby: SessionState) -> None:
     state = holding(lobby)
-    paused = step(state, Pause(user_id=ALICE, version=state.version), 20).state
+    paused = step(state, Pause(user_id=ALICE, version=state.version), GET + 20).state
     resumed = step(paused, Resume(user_id=BOB, version=paused.version), 300)
     assert resumed.state.phase is Phase.HOLDING
     assert resumed.state.deadline == at(300 + 40)
@@ -451,6 +481,51 @@ def test_ease_off_alerts_the_helper_at_once_without_stopping_the_clock(
     assert time_up(eased.state, 60).state.step_number == 3
 
 
+def test_ease_off_reaches_the_helper_once_per_hold_pauses_included(
+    lobby: SessionState,
+) -> None:
+    state = holding(lobby)
+    eased = step(state, EaseOff(user_id=ALICE, version=state.version), 12).state
+    again = EaseOff(user_id=ALICE, version=eased.version)
+    assert refusal(eased, again, 13) is EventRefusal.ALREADY_SENT
+    paused = step(eased, Pause(user_id=BOB, version=eased.version), 14).state
+    resumed = step(paused, Resume(user_id=BOB, version=paused.version), 15).state
+    assert refusal(resumed, EaseOff(user_id=ALICE, version=resumed.version), 16) is (
+        EventRefusal.ALREADY_SENT
+    )
+    # The snapshot keeps it: a restart does not open the door to a second alert.
+    assert from_snapshot(to_snapshot(resumed), resumed.plan).eased_step == resumed.step_index
+    # The next hold (the same stretch, Bob stretched) may ease off again.
+    following = both_ready(time_up(resumed, 200).state, 200)
+    assert step(following, EaseOff(user_id=BOB, version=following.version), 201).effects == (
+        AlertHelper(Seat.A),
+    )
+
+
+def test_the_safety_note_waits_for_each_partner_who_owes_it_then_sets_up(
+    plan: Plan,
+) -> None:
+    lobby = new_session(
+        (ALICE, BOB), plan, T0, joined=frozenset({Seat.A}), safety_due=frozenset({Seat.B})
+    )
+    joined = step(lobby, Join(user_id=BOB, version=lobby.version), 1)
+    safety = joined.state
+    assert safety.phase is Phase.SAFETY
+    assert joined.effects[:2] == (ShowStep(Seat.A, 1), ShowStep(Seat.B, 1))
+    assert refusal(safety, Acknowledge(user_id=ALICE, version=safety.version)) is (
+        EventRefusal.ALREADY
+    )
+    assert refusal(safety, Ready(user_id=BOB, version=safety.version)) is EventRefusal.NOT_NOW
+    assert refusal(safety, Pause(user_id=BOB, version=safety.version)) is EventRefusal.NOT_NOW
+    assert refusal(safety, Skip(user_id=BOB, version=safety.version)) is EventRefusal.NOT_NOW
+    assert from_snapshot(to_snapshot(safety), plan).safety_due == frozenset({Seat.B})
+    setup = step(safety, Acknowledge(user_id=BOB, version=safety.version), 2)
+    assert (setup.state.phase, setup.state.step_number) == (Phase.SETUP, 1)
+    assert setup.state.safety_due == frozenset()
+    idle = step(safety, IdleTimeout(version=safety.version), 1000)
+    assert idle.state.phase is Phase.ABANDONED
+
+
 def test_ease_off_by_the_helper_is_refused_as_receiver_only(lobby: SessionState) -> None:
     state = holding(lobby)
     assert (
@@ -586,7 +661,19 @@ def test_resume_after_recover_moves_on_to_the_next_step(lobby: SessionState) -> 
 def test_recover_rearms_a_hold_whose_deadline_is_still_ahead(lobby: SessionState) -> None:
     state = holding(lobby)
     recovered = step(state, Recover(version=state.version), 30)
-    assert recovered == Transition(state, (ArmTimer(at(60), state.version, TimerKind.HOLD),))
+    assert recovered == Transition(
+        state, (ArmTimer(at(GET + 60), state.version, TimerKind.HOLD),)
+    )
+
+
+def test_recover_inside_the_get_set_window_rearms_the_hold_as_it_was(
+    lobby: SessionState,
+) -> None:
+    state = holding(lobby)
+    recovered = step(state, Recover(version=state.version), GET / 2)
+    assert recovered == Transition(
+        state, (ArmTimer(at(GET + 60), state.version, TimerKind.HOLD),)
+    )
 
 
 def test_recover_rearms_the_idle_timer_of_a_waiting_session(lobby: SessionState) -> None:
@@ -623,7 +710,8 @@ def test_a_whole_lower_back_session_takes_both_partners_through_every_hold() -> 
     switches = sum(s.seconds for s in plan.steps if s.kind is StepKind.SWITCH)
     assert switches == 2 * (10 + 15 + 12 + 12)
     assert state.held_seconds == plan.total_seconds - switches
-    assert clock == pytest.approx(plan.total_seconds * 0.05)
+    # Every turn's first hold waited GET s (scaled) after its second Ready.
+    assert clock == pytest.approx((plan.total_seconds + plan.turn_count * GET) * 0.05)
 
 
 # --- snapshots -------------------------------------------------------------------------

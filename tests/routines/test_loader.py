@@ -24,6 +24,8 @@ helper_setup = "Stand behind your partner."
 receiver_during = "Breathe out and relax."
 helper_during = "Press the thighs gently."
 safety = ["Gentle pressure only."]
+receiver_intensity = "A mild pull, never pain."
+helper_intensity = "Press slowly; stop when they say so."
 """
 
 HEADER = """
@@ -98,6 +100,28 @@ def test_an_unknown_key_at_the_top_of_the_file_is_refused(tmp_path: Path) -> Non
     error = refusal(write(tmp_path, exercise(), header=HEADER + 'author = "me"\n'))
     assert error.field == "author"
     assert error.exercise_id is None
+
+
+@pytest.mark.parametrize("field", ["receiver_intensity", "helper_intensity"])
+def test_a_missing_intensity_line_names_file_exercise_and_field(
+    tmp_path: Path, field: str
+) -> None:
+    error = refusal(write(tmp_path, exercise(**{field: ""})))
+    assert (error.exercise_id, error.field) == ("butterfly", field)
+    assert str(error) == f"sample.toml, exercise 'butterfly', field '{field}': missing"
+
+
+def test_an_intensity_line_too_long_for_a_glance_is_refused(tmp_path: Path) -> None:
+    long_line = "helper_intensity = \"" + "Slowly, " * 12 + "stop.\""
+    error = refusal(write(tmp_path, exercise(helper_intensity=long_line)))
+    assert (error.exercise_id, error.field) == ("butterfly", "helper_intensity")
+    assert "one short line" in str(error)
+
+
+def test_each_role_gets_its_own_intensity_line(tmp_path: Path) -> None:
+    [butterfly] = load_routine(write(tmp_path, exercise())).exercises
+    assert butterfly.receiver_intensity == "A mild pull, never pain."
+    assert butterfly.helper_intensity == "Press slowly; stop when they say so."
 
 
 @pytest.mark.parametrize("hold", [0, -5, 601, 3 * 60 * 60])
@@ -345,8 +369,10 @@ def run_check(*args: str) -> subprocess.CompletedProcess[str]:
 def test_the_check_command_passes_the_bundled_library() -> None:
     result = run_check()
     assert result.returncode == 0, result.stdout + result.stderr
-    assert "ok lower-back.toml: 7 exercises, ~" in result.stdout
-    assert "ok quick.toml: 3 exercises, ~5 min" in result.stdout
+    # The one estimate (routines/plan.py): holds, switches, and per setup its allowance
+    # and the get-set wait, as the lobby and reminders give it.
+    assert "ok lower-back.toml: 7 exercises, ~20 min" in result.stdout
+    assert "ok quick.toml: 3 exercises, ~8 min" in result.stdout
 
 
 def test_the_check_command_fails_on_a_broken_file_and_names_the_field(tmp_path: Path) -> None:
