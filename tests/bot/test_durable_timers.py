@@ -167,7 +167,7 @@ async def test_two_readies_for_one_session_at_two_workers_at_once_start_one_hold
 
         for person in (ANA, BEN):
             [hold] = first.bot.new(person.id)
-            assert "Hold: 60 s left" in hold.text
+            assert "the hold starts in 4 s</b>\nHold: 60 s" in hold.text
         timers = await timer_claims.of_session(second.bot.app.bot_data, 1)
         assert [(t.lane, t.kind) for t in timers] == [("step", "hold"), ("tick", "tick")]
         # Stop for both, asked at one worker and confirmed at both at once: one end.
