@@ -39,7 +39,7 @@ RETRY_ATTEMPTS = 64
 # The worker that saved a step holds its cards' row while it sends them; if it dies,
 # another worker sends what is still owed once this lease is over. Longer than a send
 # takes, even behind the rate limiter, so a slow send is not repeated by another worker.
-CARDS_LEASE = timedelta(seconds=15)
+CARDS_LEASE = timedelta(seconds=30)
 
 
 class Lane(StrEnum):
