@@ -47,7 +47,7 @@ log = logging.getLogger(__name__)
 # with nothing left, and the partners are told, instead of jumping on to a step they
 # were not warned of. Longer than a claim's lease, so a takeover after a worker died
 # holding the timer still moves the session on.
-LATE_LIMIT = timedelta(seconds=30)
+LATE_LIMIT = timedelta(seconds=45)
 
 
 def timer_event(timer: TimerRecord, now: datetime) -> Event:

@@ -39,7 +39,7 @@ RETRY_ATTEMPTS = 64
 # The worker that saved a step holds its cards' row while it sends them; if it dies,
 # another worker sends what is still owed once this lease is over. Longer than a send
 # takes, even behind the rate limiter, so a slow send is not repeated by another worker.
-CARDS_LEASE = timedelta(seconds=15)
+CARDS_LEASE = timedelta(seconds=30)
 # An Ease off alert is worth something only during its hold (10 min at most): tried
 # again after 1 s, 2 s, 4 s ... while the hold runs, a dozen times at most.
 ALERT_RETRY_ATTEMPTS = 12

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections import defaultdict
+from collections.abc import Coroutine
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -29,15 +29,16 @@ from storage.records import TimerRecord
 log = logging.getLogger(__name__)
 
 JOB_NAME = "session-timers"
-# Claimed together: the sessions of a batch are carried out at once (each session's own
-# timers in order), CARRY_AT_ONCE at a time; the rate limiter spaces their messages.
+# Claimed together; each timer is then carried out in a task of its own while the poller
+# goes on (as one job a timer was): a Telegram call that hangs for its 5 s timeout delays
+# its own timer, not the others. No cap on how many run: a timer waiting for a free slot
+# would spend its lease waiting; Telegram's pace is the rate limiter's part.
 CLAIM_BATCH = 64
-CARRY_AT_ONCE = 16
-# Longer than carrying out a batch takes (a hold's end is saved within milliseconds of
-# its claim; its cards then have their own lease, bot/session_timers.py CARDS_LEASE);
-# shorter than LATE_LIMIT (bot/session_flow.py), so a timer taken over from a worker that
-# died holding it still moves its session on instead of pausing it.
-TIMER_LEASE = timedelta(seconds=15)
+# Longer than carrying out a timer takes, even behind the rate limiter and a 5 s timeout
+# or two (another worker would carry it out again); shorter than LATE_LIMIT
+# (bot/session_flow.py), so a timer taken over from a worker that died holding it still
+# moves its session on instead of pausing it.
+TIMER_LEASE = timedelta(seconds=30)
 # Polling floor: a rehearsal at SESSION_TIME_SCALE 0.01 must not poll the database
 # hundreds of times a second.
 MIN_POLL_SECONDS = 0.05
@@ -61,9 +62,10 @@ def poll_interval(settings: Settings) -> float:
 class TimerPoller:
     """Claims and carries out due session timers; one per process, kept as its job's data."""
 
-    def __init__(self, bot: Bot, data: BotData) -> None:
-        self.bot = bot
-        self.data = data
+    def __init__(self, app: Application[Any, Any, Any, Any, BotData, Any]) -> None:
+        self.app = app
+        self.bot: Bot = app.bot
+        self.data = app.bot_data
         self.job: Job[Any] | None = None
         # The next instant a timer may be claimed, on the bot's clock, as last seen in the
         # database or armed here (tests move their clock to it and run the job).
@@ -74,57 +76,69 @@ class TimerPoller:
         self.polls = 0
         self.carried = 0
 
-    async def poll(self) -> int:
-        """Carry out every timer due now; then note when the next one is due.
+    async def poll(self, *, wait: bool = True) -> int:
+        """Claim every timer due now and carry each out; the number claimed comes back.
 
-        A poll asked for while one runs (the job woken again, a wake) does not wait for
-        it: it asks the running one for another round and returns. So the scheduler never
-        has several runs of the job waiting, and never skips one for having too many.
+        With `wait` (start-up, tests) it returns once they were carried out and knows the
+        next instant due; the job does not wait: the sessions' tasks go on, and each wakes
+        the poller for what it arms. A poll asked for while one claims (the job woken
+        again, a wake) does not wait for it either: it asks the running one for another
+        round and returns, so the scheduler never skips a run for having too many.
         """
         if self._lock.locked():
             self._again = True
             return 0
-        done = 0
+        claimed = 0
+        started: list[asyncio.Task[None]] = []
         async with self._lock:
             while True:
                 self._again = False
                 while True:
+                    # A read first: most polls find nothing due, and a claim is a write
+                    # (on SQLite it queues for the one writer's lock).
+                    due = await timer_claims.soonest(self.data)
+                    if due is None or due > self.data.clock.now():
+                        break
                     batch = await timer_claims.claim(self.data, TIMER_LEASE, CLAIM_BATCH)
                     now = self.data.clock.now()
                     for timer in batch:
                         late = (now - timer.due_at).total_seconds()
                         self.data.metrics.timer_claimed(timer.lane, late)
-                    await self._carry_out(batch)
-                    done += len(batch)
+                    started += self._start(batch)
+                    claimed += len(batch)
                     if len(batch) < CLAIM_BATCH:
                         break
                 if not self._again:
                     break
-            self.due_at = await timer_claims.soonest(self.data)
             self.polls += 1
-            self.carried += done
+            self.carried += claimed
+        if wait:
+            await asyncio.gather(*started)
+        self.due_at = await timer_claims.soonest(self.data)
         self._schedule(self.due_at)
-        return done
+        return claimed
 
-    async def _carry_out(self, batch: list[TimerRecord]) -> None:
-        by_session: dict[int, list[TimerRecord]] = defaultdict(list)
-        for timer in sorted(batch, key=lambda t: t.due_at):
-            by_session[timer.session_id].append(timer)
-        gate = asyncio.Semaphore(CARRY_AT_ONCE)
+    def _start(self, batch: list[TimerRecord]) -> list[asyncio.Task[None]]:
+        # One task a timer, as one job a timer was: a countdown edit waiting out a 5 s
+        # timeout must not hold up the end of its own hold. A lane's row is claimed
+        # again only once its carry-out moved it on (or its lease ran out), so one lane
+        # of one session is never carried out twice at once.
+        return [self._spawn(self._carry_out(timer)) for timer in batch]
 
-        async def one_session(timers: list[TimerRecord]) -> None:
-            async with gate:
-                for timer in timers:
-                    try:
-                        await SessionFlow(self.bot, self.data).carry_out(timer)
-                    except Exception:
-                        # Its row stays claimed: this or another worker tries again once
-                        # the lease is over. The other sessions' timers go on.
-                        log.exception(
-                            "session %s: its %s timer failed", timer.session_id, timer.lane
-                        )
+    def _spawn(self, work: Coroutine[Any, Any, None]) -> asyncio.Task[None]:
+        if self.app.running:
+            # A stopping application waits for the tasks it made (a drain).
+            return self.app.create_task(work)
+        # At start-up, before the application runs: `poll` waits for these itself.
+        return asyncio.create_task(work)
 
-        await asyncio.gather(*(one_session(timers) for timers in by_session.values()))
+    async def _carry_out(self, timer: TimerRecord) -> None:
+        try:
+            await SessionFlow(self.bot, self.data).carry_out(timer)
+        except Exception:
+            # Its row stays claimed: this or another worker tries again once the lease
+            # is over. The other timers go on.
+            log.exception("session %s: its %s timer failed", timer.session_id, timer.lane)
 
     def wake(self, due: datetime) -> None:
         """A timer was armed here for `due`: poll then, if that is sooner than planned."""
@@ -150,12 +164,12 @@ class TimerPoller:
 async def _run_poll(context: Context) -> None:
     job = context.job
     assert job is not None and isinstance(job.data, TimerPoller)
-    await job.data.poll()
+    await job.data.poll(wait=False)
 
 
 def install(app: Application[Any, Any, Any, Any, BotData, JobQueue[Any]]) -> TimerPoller:
     """Make this process's poller; start-up polls it once, then `start` schedules it."""
-    poller = TimerPoller(app.bot, app.bot_data)
+    poller = TimerPoller(app)
     app.bot_data.timer_waker = poller
     return poller
 
@@ -178,7 +192,7 @@ def start(
             "misfire_grace_time": MISFIRE_GRACE_SECONDS,
             "coalesce": True,
             # A run started while one polls returns at once (see `poll`).
-            "max_instances": 2,
+            "max_instances": 3,
         },
     )
     return poller.job

@@ -320,6 +320,10 @@ async def cards_delivered(
     is set to try again after a backoff, and that retry comes back (None when the tries
     are used up: the next start tries again). Otherwise the cards' row goes.
     """
+    if not shown and not unreachable and failed_attempt is None:
+        # No card was tried (a transition that owes none): its row, if any, is another
+        # delivery's (a retry set for this step's cards must stay).
+        return None
     now = data.clock.now()
     async with data.db.unit() as unit:
         await unit.sessions.note_cards(session_id, shown)

@@ -260,3 +260,22 @@ async def test_stop_for_both_leaves_no_timer_behind(bot: BotHarness) -> None:
     await stop_for_both(bot, ANA, hold)
 
     assert await timer_claims.of_session(bot.app.bot_data, 1) == []
+
+
+async def test_a_card_retry_outlives_the_partners_tap_before_it(bot: BotHarness) -> None:
+    await pair_in_database(bot)
+    await bot.say(ANA, "/stretch")
+    bot.new(ANA.id)
+    bot.world.fail("sendMessage", "server_error", chat_id=ANA.id)
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    assert bot.new(ANA.id) == []
+
+    # Ben is ready first: a tap that owes no card leaves Ana's retry as it was.
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Ready")
+    await bot.advance(1)
+
+    [setup] = bot.new(ANA.id)
+    assert "Tap Ready" in setup.text
+    await bot.press(ANA, setup, "Ready")
+    for person in (ANA, BEN):
+        assert steps_shown(bot, person) == [1, 2]
