@@ -59,7 +59,7 @@ from tests.fake_telegram import SentMessage
 
 REDIS_URL = os.environ.get("BENCH_REDIS_URL", "redis://127.0.0.1:6379/14")
 FIRST_USER = 800_000
-DEFAULT_RATES = (20, 40, 60, 80, 100, 120, 150, 180, 220, 260)
+DEFAULT_RATES = (5, 10, 20, 30, 40, 60, 80, 100, 130, 160, 200, 250)
 P99_TARGET = 0.050
 WARM_UP_RATE = 5
 # Past this, a tap counts as lost (never answered).
@@ -352,7 +352,7 @@ def _tap_row(run: TapRun) -> str:
 
 def taps(args: argparse.Namespace, folder: Path) -> dict[int, list[TapRun]]:
     results: dict[int, list[TapRun]] = {}
-    with BotApiDouble(token=TEST_TOKEN) as double, fresh_database("bench") as url:
+    with BotApiDouble(token=TEST_TOKEN, no_delay=True) as double, fresh_database("bench") as url:
         asyncio.run(seed(url, args.sessions, None))
         open_chats(double, args.sessions)
         stopwatch = Stopwatch()
@@ -401,7 +401,7 @@ def most_in_any_second(instants: list[float]) -> int:
 
 
 def budget_run(label: str, pairs: int, folder: Path, **env: str) -> BudgetRun:
-    with BotApiDouble(token=TEST_TOKEN) as double, fresh_database("budget") as url:
+    with BotApiDouble(token=TEST_TOKEN, no_delay=True) as double, fresh_database("budget") as url:
         due = datetime.now(UTC).replace(second=0, microsecond=0)
         asyncio.run(seed(url, pairs, due))
         open_chats(double, pairs)
