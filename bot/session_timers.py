@@ -20,15 +20,22 @@ from bot.context import Context
 from bot.live_session import Applied, Live
 from bot.render.session import whole_seconds
 from routines.engine import ArmTimer, CancelTimer, Phase, SessionState, TimerKind
+from routines.plan import Seat
 
-# A countdown edit costs an API call on each phone and makes no sound, so a hold gets
-# at most COUNTDOWN_EDITS of them: the hold is split into COUNTDOWN_EDITS + 1 equal
-# parts, but ticks are never closer than COUNTDOWN_MIN_INTERVAL (scaled like the hold)
-# and none comes within half an interval of the end. So a 60 s hold is edited at 40 s
-# and 20 s left, a 30 s hold once at 15 s left, a hold under 22.5 s never, and a switch
-# never: a hold costs each phone at most its card and two edits. A cue in the routine
-# file (a moment inside the hold) takes the place of the countdown tick nearest to it, so
-# its edit shows the cue and costs nothing extra (the loader allows two cues a hold).
+# A countdown edit costs an API call on each phone and makes no sound. A phone shows only
+# its current card, so every new card also costs a delete; to keep a whole session within
+# 4 calls per hold on each phone (sends, edits and deletes; see tests/bot/test_session_
+# flow.py), a hold of QUIET_HOLD or less gets no plain countdown edit at all: its card
+# says how long it lasts, and the phone rings when it is over. Longer holds get at most
+# COUNTDOWN_EDITS: the hold is split into COUNTDOWN_EDITS + 1 equal parts, ticks never
+# closer than COUNTDOWN_MIN_INTERVAL (both scaled like the hold), none within half an
+# interval of the end. A cue in the routine file (a moment inside the hold) takes the
+# place of the countdown tick nearest to it, or comes on its own: cues are always shown.
+# The arithmetic for `lower-back` (22 holds, 88 calls a phone): a lobby card, 14 setup
+# cards and 8 switch cards (each a send and a delete of the card before), 14 "ready" and
+# 22 hold edits, the summary and its delete, and 5 for the cues make 88; one plain
+# countdown edit a hold would make 110.
+QUIET_HOLD = timedelta(seconds=60)
 COUNTDOWN_MIN_INTERVAL = timedelta(seconds=15)
 COUNTDOWN_EDITS = 2
 # Timers whose moment passed while the loop was busy still run: being late is better
@@ -41,6 +48,9 @@ MISFIRE_GRACE_SECONDS = 3600
 RETRY_FIRST = timedelta(seconds=1)
 RETRY_LONGEST = timedelta(minutes=1)
 RETRY_ATTEMPTS = 64
+# An old card left on a phone after the end only looks untidy (its buttons are answered
+# "this session has ended"), so it gets a few tries, about two minutes, then start-up's.
+TIDY_ATTEMPTS = 7
 
 JobCallback = Callable[[Context], Coroutine[Any, Any, None]]
 
@@ -66,6 +76,15 @@ class CardRetry:
 
 
 @dataclass(frozen=True, slots=True)
+class TidyRetry:
+    """Try again to take a finished session's old cards off the phones."""
+
+    session_id: int
+    attempt: int
+    due_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class CountdownTick:
     session_id: int
     version: int
@@ -82,6 +101,7 @@ class JobCallbacks:
     timer: JobCallback
     countdown: JobCallback
     card_retry: JobCallback
+    tidy_retry: JobCallback
 
 
 def countdown_moments(state: SessionState, now: datetime, deadline: datetime) -> list[datetime]:
@@ -95,7 +115,8 @@ def countdown_moments(state: SessionState, now: datetime, deadline: datetime) ->
     hold = timedelta(seconds=state.step.seconds * state.time_scale)
     interval = max(COUNTDOWN_MIN_INTERVAL * state.time_scale, hold / (COUNTDOWN_EDITS + 1))
     ticks: list[datetime] = []
-    at = now + interval
+    # A quiet hold starts its ticks past its end: it has none.
+    at = deadline + interval if hold <= QUIET_HOLD * state.time_scale else now + interval
     # A tick too close to the end would show "1 s left" just before the next card, and
     # one that would show the same whole seconds as before (short, scaled holds) would
     # only earn a "message is not modified": both are left out.
@@ -115,6 +136,35 @@ def countdown_moments(state: SessionState, now: datetime, deadline: datetime) ->
             ticks.remove(min(ticks, key=lambda tick: (abs(tick - cue_at), tick)))
         cues.append(cue_at)
     return sorted(ticks + cues)
+
+
+# A cue's tick is set for the cue's own instant; this much apart still counts as it.
+_SAME_MOMENT = timedelta(milliseconds=1)
+
+
+def ringing_seats(state: SessionState, at: datetime) -> frozenset[Seat]:
+    """The partners whose phone rings for a cue due `at` in the hold: the cue changes
+    what they do (the routine file says which roles). Empty for a plain countdown tick."""
+    step = state.step
+    if state.deadline is None:
+        return frozenset()
+    started = state.deadline - timedelta(seconds=step.seconds * state.time_scale)
+    for moment, cue in zip(step.cue_moments, step.exercise.cues, strict=False):
+        cue_at = started + timedelta(seconds=moment * state.time_scale)
+        if abs(cue_at - at) <= _SAME_MOMENT:
+            return frozenset(seat for seat in Seat if step.role_of(seat).value in cue.sound)
+    return frozenset()
+
+
+def catch_up(
+    state: SessionState, now: datetime, later: Sequence[datetime]
+) -> tuple[datetime, ...]:
+    """The ticks after one whose edit did not go through: one more soon (RETRY_FIRST),
+    unless a tick comes by then anyway or the hold ends first."""
+    at = now + RETRY_FIRST
+    if state.deadline is None or at >= state.deadline or (later and later[0] <= at):
+        return tuple(later)
+    return (at, *later)
 
 
 def _name(session_id: int) -> str:
@@ -192,6 +242,24 @@ class SessionTimers:
             self.callbacks.card_retry,
             self._delay(due_at),
             data=CardRetry(live.id, live.state.version, attempt, due_at),
+            name=name,
+            job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
+        )
+        return True
+
+    def retry_tidy(self, session_id: int, attempt: int) -> bool:
+        """Try a finished session's leftovers again after a backoff; False once the tries
+        (TIDY_ATTEMPTS) are used up: the next start tries again."""
+        if attempt >= TIDY_ATTEMPTS:
+            return False
+        due_at = self.clock.now() + min(RETRY_FIRST * 2**attempt, RETRY_LONGEST)
+        name = f"{_name(session_id)}-tidy"
+        for job in self.jobs.get_jobs_by_name(name):
+            job.schedule_removal()
+        self.jobs.run_once(
+            self.callbacks.tidy_retry,
+            self._delay(due_at),
+            data=TidyRetry(session_id, attempt, due_at),
             name=name,
             job_kwargs={"misfire_grace_time": MISFIRE_GRACE_SECONDS},
         )

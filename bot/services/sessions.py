@@ -24,7 +24,14 @@ from routines.engine import (
 )
 from routines.plan import PlanOptions, Seat, SwapMode
 from routines.snapshot import from_snapshot, to_snapshot
-from storage.records import CardRecord, OwedCardRecord, PairRecord, SessionChange, SessionRecord
+from storage.records import (
+    CardRecord,
+    LeftoverRecord,
+    OwedCardRecord,
+    PairRecord,
+    SessionChange,
+    SessionRecord,
+)
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -221,13 +228,18 @@ async def streak(data: Resources, live: Live) -> int:
     return streaks.current
 
 
-async def note_cards(data: Resources, session_id: int, cards: list[CardRecord]) -> None:
-    """Remember the message each phone shows now, so a countdown can edit it."""
+async def note_cards(
+    data: Resources, session_id: int, cards: list[CardRecord]
+) -> list[LeftoverRecord]:
+    """Remember the message each phone shows now, so a countdown edits it; hand back
+    what those phones should no longer keep (the cards replaced, older leftovers)."""
     if not cards:
-        return
+        return []
     async with data.db.unit() as unit:
         await unit.sessions.note_cards(session_id, cards)
+        leftovers = await unit.sessions.leftovers(session_id, [card.user_id for card in cards])
         await unit.commit()
+    return leftovers
 
 
 async def cards_delivered(
@@ -236,15 +248,16 @@ async def cards_delivered(
     version: int,
     shown: list[CardRecord],
     unreachable: list[int],
-) -> None:
+) -> list[LeftoverRecord]:
     """What Telegram did with the cards of `version`, in one transaction.
 
     A card Telegram accepted is noted (a countdown edits it) and leaves the outbox;
     a person Telegram refused is marked unreachable and is owed nothing more. Cards
-    that merely failed stay owed.
+    that merely failed stay owed. Hands back what the phones shown a card should no
+    longer keep: the card each replaced, and any leftover not deleted yet.
     """
     if not shown and not unreachable:
-        return
+        return []
     now = data.clock.now()
     async with data.db.unit() as unit:
         await unit.sessions.note_cards(session_id, shown)
@@ -252,7 +265,42 @@ async def cards_delivered(
         await unit.outbox.unreachable(session_id, version, unreachable, now)
         for user_id in unreachable:
             await unit.users.set_reachable(user_id, False, now)
+        leftovers = (
+            await unit.sessions.leftovers(session_id, [card.user_id for card in shown])
+            if shown
+            else []
+        )
         await unit.commit()
+    return leftovers
+
+
+async def leave_behind(data: Resources, leftovers: list[LeftoverRecord]) -> None:
+    """Messages of a session that are not a card (a note, an alert): the phone's next
+    card takes them away."""
+    if not leftovers:
+        return
+    async with data.db.unit() as unit:
+        await unit.sessions.add_leftovers(leftovers)
+        await unit.commit()
+
+
+async def tidied(data: Resources, gone: list[LeftoverRecord]) -> None:
+    """These leftovers are off the phones (deleted, or stripped where Telegram keeps them)."""
+    if not gone:
+        return
+    async with data.db.unit() as unit:
+        await unit.sessions.drop_leftovers(gone)
+        await unit.commit()
+
+
+async def leftovers(data: Resources, session_id: int) -> list[LeftoverRecord]:
+    async with data.db.unit(read_only=True) as unit:
+        return await unit.sessions.leftovers(session_id)
+
+
+async def sessions_with_leftovers(data: Resources) -> list[int]:
+    async with data.db.unit(read_only=True) as unit:
+        return await unit.sessions.sessions_with_leftovers()
 
 
 async def owed_cards(data: Resources, session_id: int) -> tuple[Live | None, list[Seat]]:

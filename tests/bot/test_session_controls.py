@@ -5,7 +5,17 @@ from __future__ import annotations
 import asyncio
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database, stop_for_both
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    CAL,
+    HOME,
+    SECOND_TURN,
+    card_of,
+    on_screen,
+    pair_in_database,
+    stop_for_both,
+)
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group
 
@@ -20,8 +30,9 @@ async def _holding(bot: BotHarness, seconds: int = 60) -> tuple[SentMessage, Sen
     setups = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
     for person, card in setups.items():
         await bot.press(person, card, "Ready")
-    [ana_hold] = bot.new(ANA.id)
-    [ben_hold] = bot.new(BEN.id)
+    # The hold is each setup card, edited: the one card on each phone.
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
+    ana_hold, ben_hold = card_of(bot, ANA), card_of(bot, BEN)
     assert f"Hold: {seconds} s left" in ana_hold.text
     return ana_hold, ben_hold
 
@@ -50,7 +61,7 @@ async def test_a_pause_by_either_partner_keeps_the_remaining_hold_time_for_both(
     assert bot.new(ANA.id) == []
     await bot.advance(1)
     [next_ana] = bot.new(ANA.id)
-    assert "Step 3 of" in next_ana.text
+    assert SECOND_TURN in next_ana.text
 
 
 async def test_skip_from_one_phone_moves_both_to_the_next_step_once(bot: BotHarness) -> None:
@@ -64,7 +75,7 @@ async def test_skip_from_one_phone_moves_both_to_the_next_step_once(bot: BotHarn
     assert doubled == "That button is out of date; use the newest message."
     for person in (ANA, BEN):
         [card] = bot.new(person.id)
-        assert "Step 3 of" in card.text
+        assert SECOND_TURN in card.text
 
 
 async def test_stop_ends_the_session_for_both_and_remembers_how_far_they_got(
@@ -105,7 +116,7 @@ async def test_ease_off_alerts_the_helper_at_once_and_the_clock_keeps_running(
     assert not alert.disable_notification
     assert bot.new(ANA.id) == []
     await bot.advance(50)
-    assert "Step 3 of" in bot.new(ANA.id)[-1].text
+    assert SECOND_TURN in bot.new(ANA.id)[-1].text
 
 
 async def test_a_helper_forging_ease_off_is_refused(bot: BotHarness) -> None:
@@ -136,7 +147,10 @@ async def test_both_pressing_ready_at_the_same_instant_start_one_hold(bot: BotHa
 
     await asyncio.gather(bot.press(ANA, ana_setup, "Ready"), bot.press(BEN, ben_setup, "Ready"))
 
-    assert len(bot.new(ANA.id)) == 1 and len(bot.new(BEN.id)) == 1
+    # One hold: each setup card turned into it, and no other card came.
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
+    for person in (ANA, BEN):
+        assert "Hold: 60 s left" in card_of(bot, person).text
 
 
 async def test_a_forged_or_garbled_button_is_answered_politely(bot: BotHarness) -> None:
@@ -192,19 +206,20 @@ async def test_a_429_from_telegram_is_retried_after_the_time_it_asks_for(
     await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    bot.world.fail("sendMessage", "retry_after", chat_id=ANA.id, retry_after=1)
-
     await bot.press(ANA, bot.new(ANA.id)[-1], "Ready")
+    bot.world.fail("editMessageText", "retry_after", chat_id=ANA.id, retry_after=1)
+
     await bot.press(BEN, bot.new(BEN.id)[-1], "Ready")
 
-    hold_sends = [
+    hold_edits = [
         c
-        for c in bot.world.calls_of("sendMessage")
+        for c in bot.world.calls_of("editMessageText")
         if c.params["chat_id"] == ANA.id and "Hold: 60 s left" in c.params["text"]
     ]
-    # Refused once with retry_after, sent again after the wait: one card on the phone.
-    assert len(hold_sends) == 2
-    assert len([m for m in bot.inbox(ANA.id) if "Hold: 60 s left" in m.text]) == 1
+    # Refused once with retry_after, edited again after the wait: one card on the phone.
+    assert len(hold_edits) == 2
+    assert "Hold: 60 s left" in card_of(bot, ANA).text
+    assert len([m for m in on_screen(bot, ANA) if "Hold: 60 s left" in m.text]) == 1
 
 
 async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Settings) -> None:
@@ -214,7 +229,7 @@ async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Set
     await bot.advance(29)
     assert bot.new(ANA.id) == []
     await bot.advance(1)
-    assert "Step 3 of" in bot.new(ANA.id)[-1].text
+    assert SECOND_TURN in bot.new(ANA.id)[-1].text
     assert "Hold" in ana_hold.text
 
 

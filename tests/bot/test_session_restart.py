@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, SECOND_TURN, card_of, pair_in_database
 from tests.clock import FakeClock
 from tests.fake_telegram import SentMessage, World
 from tests.harness import BotHarness, running_bot
@@ -15,7 +15,8 @@ async def _into_first_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
-    return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    # The hold is each setup card, edited: the one card on each phone.
+    return card_of(bot, ANA), card_of(bot, BEN)
 
 
 async def test_a_hold_that_ran_out_while_the_bot_was_down_pauses_and_offers_resume(
@@ -33,7 +34,7 @@ async def test_a_hold_that_ran_out_while_the_bot_was_down_pauses_and_offers_resu
         await bot.press(BEN, ben_hold, "Resume")
         # Nothing was left of that hold, so Resume moves both on to the next step.
         for person in (ANA, BEN):
-            assert "Step 3 of" in bot.inbox(person.id)[-1].text
+            assert SECOND_TURN in bot.inbox(person.id)[-1].text
 
 
 async def test_a_hold_still_running_at_restart_ends_on_time(
@@ -41,19 +42,50 @@ async def test_a_hold_still_running_at_restart_ends_on_time(
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_hold, _ = await _into_first_hold(bot)
+        ana_hold, ben_hold = await _into_first_hold(bot)
     clock.advance(20)
 
     async with running_bot(settings, clock, world) as bot:
         bot.new(ANA.id)
         bot.new(BEN.id)
+        # The cards each phone had are the ones whose buttons work after the restart.
+        assert card_of(bot, ANA) is ana_hold and card_of(bot, BEN) is ben_hold
         await bot.advance(39)
+        # Ben's cue came at the half (it rings on the helper's phone), his only card.
+        [ben_cue] = bot.new(BEN.id)
+        assert card_of(bot, BEN) is ben_cue and ben_hold.deleted
         assert bot.new(ANA.id) == []
         await bot.advance(1)
         for person in (ANA, BEN):
             [card] = bot.new(person.id)
-            assert "Step 3 of" in card.text
-    assert "Paused" not in ana_hold.text
+            assert SECOND_TURN in card.text
+            assert card_of(bot, person) is card
+    assert ana_hold.deleted
+
+
+async def test_after_a_restart_each_phone_has_one_card_and_its_buttons_work(
+    settings: Settings, clock: FakeClock
+) -> None:
+    world = World(clock=lambda: clock.now().timestamp())
+    async with running_bot(settings, clock, world) as bot:
+        await _into_first_hold(bot)
+        await bot.advance(40)
+        # Ana stretched, Ben helped: Ben's card came anew at the cue.
+        ana_card, ben_card = card_of(bot, ANA), card_of(bot, BEN)
+    clock.advance(5)
+
+    async with running_bot(settings, clock, world) as bot:
+        for person, card in ((ANA, ana_card), (BEN, ben_card)):
+            assert card_of(bot, person) is card
+            bot.new(person.id)
+        assert await bot.press(BEN, ben_card, "Pause") == "Paused for both of you."
+        for person, card in ((ANA, ana_card), (BEN, ben_card)):
+            assert card_of(bot, person) is card
+            assert "Paused by Ben. 15 s of this hold left." in card.text
+        await bot.press(ANA, ana_card, "Resume")
+        for person in (ANA, BEN):
+            [resumed] = bot.new(person.id)
+            assert card_of(bot, person) is resumed
 
 
 async def test_a_partner_who_blocked_the_bot_pauses_the_session_and_the_other_is_told(
@@ -65,8 +97,10 @@ async def test_a_partner_who_blocked_the_bot_pauses_the_session_and_the_other_is
     await bot.advance(60)
 
     ana_messages = bot.new(ANA.id)
-    assert "Step 3 of" in ana_messages[0].text
+    assert SECOND_TURN in ana_messages[0].text
     assert ana_messages[-1].text.startswith("Paused: I can't reach Ben any more")
+    # The note carries Resume: it is Ana's card now, and the setup card before it went.
+    assert card_of(bot, ANA) is ana_messages[-1] and ana_messages[0].deleted
     # The pause holds: no timer moves the session on while Ben is unreachable.
     await bot.advance(120)
     assert bot.new(ANA.id) == []

@@ -75,6 +75,8 @@ class SentMessage:
     from_bot: bool
     disable_notification: bool = False
     edits: int = 0
+    # Every text the message showed, from its send through each edit Telegram took.
+    history: list[str] = field(default_factory=list)
     deleted: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
     # A photo's or document's bytes and file name, as uploaded.
@@ -329,6 +331,7 @@ class World:
                 date=raw["date"],
                 from_bot=True,
                 disable_notification=bool(params.get("disable_notification")),
+                history=[raw["text"]],
                 raw=raw,
             )
         )
@@ -398,6 +401,7 @@ class World:
             return self._failure_answer(Failure(method, "not_modified"))
         message.text, message.reply_markup = new_text, new_markup
         message.edits += 1
+        message.history.append(new_text)
         message.raw = {**message.raw, "text": new_text, "edit_date": int(self.clock())}
         if new_markup:
             message.raw["reply_markup"] = new_markup
