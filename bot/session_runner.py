@@ -309,8 +309,8 @@ class Runner:
                 message = await offer_private(self.bot, card.user_id, text, markup)
                 if isinstance(message, Message):
                     return replace(card, message_id=message.message_id), False
-            edited = await self._edit(card.chat_id, card.message_id, text, markup)
-            return None, not edited
+            failed = await self._try_edit(card.chat_id, card.message_id, text, markup)
+            return None, failed is Undelivered.TRY_AGAIN
 
         jobs = []
         for card in cards:
@@ -365,19 +365,27 @@ class Runner:
         A failed edit is not raised: the other phone's edit and the next countdown tick
         must still happen.
         """
+        return await self._try_edit(chat_id, message_id, text, markup) is None
+
+    async def _try_edit(
+        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> Undelivered | None:
+        """Edit a message; None when it shows `text`, else whether trying again may help
+        (TRY_AGAIN: Telegram did not answer) or not (UNREACHABLE: the message is gone,
+        or the person blocked the bot)."""
         try:
             await self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
         except BadRequest as error:
             if is_not_modified(error):
-                return True
+                return None
             log.info("could not edit message %s in %s: %s", message_id, chat_id, error)
-            return False
+            return Undelivered.UNREACHABLE
         except Forbidden:
-            return False
+            return Undelivered.UNREACHABLE
         except (NetworkError, RetryAfter) as error:
             log.warning("an edit of %s in %s did not go through: %s", message_id, chat_id, error)
-            return False
-        return True
+            return Undelivered.TRY_AGAIN
+        return None
 
 
 def _edited_into_hold(card: CardRecord | None, state: SessionState) -> CardRecord | None:
