@@ -236,6 +236,10 @@ class SessionTimers:
         delay = min(RETRY_FIRST * 2**attempt, RETRY_LONGEST)
         name = f"{_name(live.id)}-cards"
         for job in self.jobs.get_jobs_by_name(name):
+            if isinstance(job.data, CardRetry) and job.data.version > live.state.version:
+                # A slow try of an older step ended after a newer step's cards failed:
+                # replacing that newer retry would leave them owed until the next start.
+                return True
             job.schedule_removal()
         due_at = self.clock.now() + delay
         self.jobs.run_once(

@@ -6,6 +6,7 @@ import pytest
 
 from bot.config import Settings
 from bot.services import sessions
+from bot.session_flow import SessionFlow
 from routines.engine import TimerElapsed
 from tests.bot.session_helpers import (
     ANA,
@@ -302,3 +303,27 @@ async def test_a_hold_card_that_fails_once_arrives_on_retry_on_each_database(
         assert steps_shown(bot, BEN) == ["setup", "hold"]
         async with bot.app.bot_data.db.unit() as unit:
             assert await unit.outbox.owed(1) == []
+
+
+async def test_a_slow_try_of_an_older_step_does_not_push_out_the_retry_of_a_newer_one(
+    bot: BotHarness,
+) -> None:
+    ana_setup, ben_setup = await _joined(bot)
+    await bot.press(ANA, ana_setup, "Ready")
+    bot.world.fail("editMessageText", "timeout", chat_id=BEN.id)
+    await bot.press(BEN, ben_setup, "Ready")
+    holding = await sessions.load(bot.app.bot_data, 1)
+    assert holding is not None
+    # Ana skips: the next setup is owed, and Ben's fails too, so its retry is set.
+    bot.world.fail("sendMessage", "timeout", chat_id=BEN.id)
+    await bot.press(ANA, ana_setup, "Skip")
+    assert bot.app.job_queue is not None
+    [newer] = bot.app.job_queue.get_jobs_by_name("session-1-cards")
+    # The hold's try, slower than the skip, ends now and asks for its own retry.
+    flow = SessionFlow(bot.app.bot, bot.app.job_queue, bot.app.bot_data)
+    assert flow.timers.retry_cards(holding, 0)
+
+    assert bot.app.job_queue.get_jobs_by_name("session-1-cards") == (newer,)
+    await bot.advance(1)
+    [setup] = bot.new(BEN.id)[-1:]
+    assert SECOND_TURN in setup.text and card_of(bot, BEN) is setup
