@@ -120,7 +120,7 @@ class SessionFlow:
         if not leftovers:
             return
         remaining = await self.runner.tidy(leftovers)
-        await sessions.tidied(self.data, [item for item in leftovers if item not in remaining])
+        await sessions.leave_behind(self.data, remaining)
         if remaining and live.state.is_over and not self.timers.retry_tidy(live.id, attempt):
             log.warning(
                 "session %s: %s old cards stay until the next start", live.id, len(remaining)
@@ -131,7 +131,9 @@ class SessionFlow:
         live = await sessions.load(self.data, retry.session_id)
         if live is None:
             return
-        await self._tidy(live, await sessions.leftovers(self.data, live.id), retry.attempt + 1)
+        await self._tidy(
+            live, await sessions.take_leftovers(self.data, live.id), retry.attempt + 1
+        )
 
     async def _streak(self, live: Live) -> int:
         """The pair's streak, read only for the summary of a session they stretched in."""

@@ -236,10 +236,23 @@ async def note_cards(
     if not cards:
         return []
     async with data.db.unit() as unit:
-        await unit.sessions.note_cards(session_id, cards)
-        leftovers = await unit.sessions.leftovers(session_id, [card.user_id for card in cards])
+        leftovers = await _replace_cards(unit, session_id, cards)
         await unit.commit()
     return leftovers
+
+
+async def _replace_cards(
+    unit: UnitOfWork, session_id: int, cards: list[CardRecord]
+) -> list[LeftoverRecord]:
+    """Note `cards`; what those phones should lose now: the cards replaced, and the
+    leftovers of earlier deletes that failed (taken out of the table here: the caller
+    writes back the ones that fail again). Kept out of the table on the way that
+    works, so a step costs no extra write; a crash between this commit and the deletes
+    leaves an old card whose buttons are answered "out of date"."""
+    replaced = await unit.sessions.note_cards(session_id, cards)
+    earlier = await unit.sessions.leftovers(session_id, [card.user_id for card in cards])
+    await unit.sessions.drop_leftovers(earlier)
+    return replaced + earlier
 
 
 async def cards_delivered(
@@ -260,23 +273,18 @@ async def cards_delivered(
         return []
     now = data.clock.now()
     async with data.db.unit() as unit:
-        await unit.sessions.note_cards(session_id, shown)
+        leftovers = await _replace_cards(unit, session_id, shown) if shown else []
         await unit.outbox.sent(session_id, version, [card.user_id for card in shown], now)
         await unit.outbox.unreachable(session_id, version, unreachable, now)
         for user_id in unreachable:
             await unit.users.set_reachable(user_id, False, now)
-        leftovers = (
-            await unit.sessions.leftovers(session_id, [card.user_id for card in shown])
-            if shown
-            else []
-        )
         await unit.commit()
     return leftovers
 
 
 async def leave_behind(data: Resources, leftovers: list[LeftoverRecord]) -> None:
-    """Messages of a session that are not a card (a note, an alert): the phone's next
-    card takes them away."""
+    """Messages a phone should lose with its next card: a note, an alert, an old card
+    whose delete Telegram did not answer."""
     if not leftovers:
         return
     async with data.db.unit() as unit:
@@ -284,18 +292,14 @@ async def leave_behind(data: Resources, leftovers: list[LeftoverRecord]) -> None
         await unit.commit()
 
 
-async def tidied(data: Resources, gone: list[LeftoverRecord]) -> None:
-    """These leftovers are off the phones (deleted, or stripped where Telegram keeps them)."""
-    if not gone:
-        return
+async def take_leftovers(data: Resources, session_id: int) -> list[LeftoverRecord]:
+    """A session's leftovers, out of the table: the caller deletes them and writes back
+    the ones that fail again."""
     async with data.db.unit() as unit:
-        await unit.sessions.drop_leftovers(gone)
+        leftovers = await unit.sessions.leftovers(session_id)
+        await unit.sessions.drop_leftovers(leftovers)
         await unit.commit()
-
-
-async def leftovers(data: Resources, session_id: int) -> list[LeftoverRecord]:
-    async with data.db.unit(read_only=True) as unit:
-        return await unit.sessions.leftovers(session_id)
+    return leftovers
 
 
 async def sessions_with_leftovers(data: Resources) -> list[int]:

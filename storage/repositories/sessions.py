@@ -125,15 +125,15 @@ class SessionRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def note_cards(self, session_id: int, cards: list[CardRecord]) -> None:
-        """Remember the message each phone shows now; the one it replaces becomes a
-        leftover, to be deleted.
+    async def note_cards(self, session_id: int, cards: list[CardRecord]) -> list[LeftoverRecord]:
+        """Remember the message each phone shows now; hand back the ones they replaced,
+        to be deleted (not written down: only a delete that fails is, `add_leftovers`).
 
         A slow send of an older step never replaces the card of a newer one: that
-        message is a leftover itself.
+        message is handed back itself.
         """
         if not cards:
-            return
+            return []
         # Rows that do not exist yet are simply written; RETURNING says which.
         inserted = set(
             await self._session.scalars(
@@ -145,7 +145,7 @@ class SessionRepository:
         )
         others = [card for card in cards if card.user_id not in inserted]
         if not others:
-            return
+            return []
         rows = await self._session.scalars(
             select(SessionCard)
             .where(
@@ -176,7 +176,7 @@ class SessionRepository:
                 )
                 .execution_options(synchronize_session=False)
             )
-        await self.add_leftovers(leftovers)
+        return leftovers
 
     async def add_leftovers(self, leftovers: list[LeftoverRecord]) -> None:
         """Messages of a session no phone should keep: deleted at the next tidy."""

@@ -31,30 +31,39 @@ async def _session(db: Database) -> int:
 
 async def _note(db: Database, session_id: int, *cards: CardRecord) -> list[LeftoverRecord]:
     async with db.unit() as unit:
-        await unit.sessions.note_cards(session_id, list(cards))
-        leftovers = await unit.sessions.leftovers(session_id)
+        replaced = await unit.sessions.note_cards(session_id, list(cards))
         await unit.commit()
-    return leftovers
+    return replaced
 
 
-async def test_a_new_card_makes_the_one_it_replaces_a_leftover_until_it_is_gone(
-    db: Database,
-) -> None:
+async def test_a_new_card_hands_back_the_one_it_replaces(db: Database) -> None:
     session_id = await _session(db)
     assert await _note(db, session_id, CardRecord(ANA, ANA, 10, 1, "lobby")) == []
 
     # The same message edited into a newer step replaces nothing.
     assert await _note(db, session_id, CardRecord(ANA, ANA, 10, 2, "setup")) == []
-    leftovers = await _note(db, session_id, CardRecord(ANA, ANA, 11, 3, "holding"))
-    assert leftovers == [LeftoverRecord(session_id, ANA, ANA, 10)]
+    replaced = await _note(db, session_id, CardRecord(ANA, ANA, 11, 3, "holding"))
 
+    assert replaced == [LeftoverRecord(session_id, ANA, ANA, 10)]
+    async with db.unit() as unit:
+        assert [card.message_id for card in await unit.sessions.cards(session_id)] == [11]
+
+
+async def test_a_leftover_whose_delete_failed_is_kept_until_it_is_dropped(db: Database) -> None:
+    session_id = await _session(db)
+    leftover = LeftoverRecord(session_id, ANA, ANA, 10)
+    async with db.unit() as unit:
+        await unit.sessions.add_leftovers([leftover])
+        await unit.sessions.add_leftovers([leftover])  # a second failure changes nothing
+        await unit.commit()
     async with db.unit() as unit:
         assert await unit.sessions.sessions_with_leftovers() == [session_id]
-        await unit.sessions.drop_leftovers(leftovers)
+        assert await unit.sessions.leftovers(session_id, [BEN]) == []
+        assert await unit.sessions.leftovers(session_id, [ANA]) == [leftover]
+        await unit.sessions.drop_leftovers([leftover])
         await unit.commit()
     async with db.unit() as unit:
         assert await unit.sessions.leftovers(session_id) == []
-        assert [card.message_id for card in await unit.sessions.cards(session_id)] == [11]
 
 
 async def test_a_late_card_of_an_older_step_is_a_leftover_itself(db: Database) -> None:
