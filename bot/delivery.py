@@ -45,17 +45,24 @@ class Undelivered(Enum):
 
 
 async def offer_private(
-    bot: Bot, user_id: int, text: str, markup: InlineKeyboardMarkup | None = None
+    bot: Bot,
+    user_id: int,
+    text: str,
+    markup: InlineKeyboardMarkup | None = None,
+    *,
+    silent: bool = False,
 ) -> Message | Undelivered:
     """Send to a user's private chat, saying what to do when it did not arrive.
 
     A 500, a timeout, a dropped connection or a 429 that outlasted the rate limiter's
     retries may go through on a later try: TRY_AGAIN. Telegram refusing the person
     (see `send_private`) will not change by trying: UNREACHABLE. Any other refusal
-    (a 400 for our own malformed message) is a bug and is raised.
+    (a 400 for our own malformed message) is a bug and is raised. `silent` sends it
+    without a sound (Telegram's disable_notification), for what stands in for an edit.
     """
     try:
-        message = await send_private(bot, user_id, text, markup)
+        quiet = {"disable_notification": True} if silent else {}
+        message = await send_private(bot, user_id, text, markup, **quiet)
     except BadRequest:
         raise
     except (NetworkError, RetryAfter) as error:

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import logging
 from collections.abc import Sequence
+from dataclasses import replace
 from datetime import datetime, timedelta
 
 from telegram import Bot
@@ -23,13 +24,14 @@ from bot.live_session import Applied, Live
 from bot.services import sessions, timer_claims
 from bot.services.pairing import open_chat_link
 from bot.session_runner import Delivery, Runner
-from bot.session_timers import Lane, alert_retry, next_tick
+from bot.session_timers import Lane, alert_retry, catch_up, next_tick, ringing_seats, tidy_retry
 from routines.engine import (
     ArmTimer,
     CancelTimer,
     Event,
     EventRefused,
     IdleTimeout,
+    MarkReady,
     Pause,
     Phase,
     Recover,
@@ -38,7 +40,7 @@ from routines.engine import (
     TimerKind,
 )
 from routines.plan import Seat
-from storage.records import TimerRecord
+from storage.records import CardRecord, LeftoverRecord, TimerRecord
 
 log = logging.getLogger(__name__)
 
@@ -74,14 +76,40 @@ class SessionFlow:
         """Carry out a saved transition and write down what Telegram did with it."""
         self._wake(applied.wake_at)
         live = applied.live
-        pausing = any(isinstance(effect, ShowPaused) for effect in applied.effects)
-        cards = await sessions.cards(self.data, live.id) if pausing else []
+        # The cards each phone shows now: a pause or a Ready edits them, a new card
+        # replaces them (and a hold may be its setup card, edited).
+        touches_cards = applied.owed or any(
+            isinstance(effect, ShowPaused | MarkReady) for effect in applied.effects
+        )
+        cards = await sessions.cards(self.data, live.id) if touches_cards else []
         streak = await self._streak(live) if applied.owed else 0
         outcome = await self.runner.carry_out(applied, cards=cards, streak=streak)
-        await sessions.note_cards(self.data, live.id, list(outcome.paused_cards))
+        await sessions.leave_behind(self.data, list(outcome.left))
+        await self._noted(live, outcome.paused_cards)
         await self._delivered(live, outcome.delivery, attempt=0)
+        if any(isinstance(effect, MarkReady) for effect in applied.effects):
+            await self._after_ready(live, cards)
         if outcome.alert_missed is not None:
             await self._alert_missed(live, *outcome.alert_missed, failed=0)
+
+    async def _after_ready(self, live: Live, cards: Sequence[CardRecord]) -> None:
+        """The other partner's Ready, at another worker at the same moment, may have turned
+        these setup cards into the hold before this Ready's "is ready" edits landed on
+        them: then they are shown again as the hold (an edit that finds them so already
+        is answered "not modified" and costs nothing more)."""
+        latest = await sessions.load(self.data, live.id)
+        if (
+            latest is None
+            or latest.state.version != live.state.version + 1
+            or latest.state.phase is not Phase.HOLDING
+        ):
+            return
+        setups = [
+            replace(card, version=latest.state.version, kind=Phase.HOLDING.value)
+            for card in cards
+            if card.kind == Phase.SETUP.value and card.version == live.state.version
+        ]
+        await self.runner.edit_hold_cards(latest, setups)
 
     async def _alert_missed(
         self, live: Live, helper: Seat, why: Undelivered, failed: int
@@ -107,15 +135,76 @@ class SessionFlow:
             and live.state.version == timer.version
         ):
             helper = live.state.step.helper
-            why = await self.runner.alert_helper(live, helper)
-            if why is not None:
-                await self._alert_missed(live, helper, why, timer.attempt)
+            alert = await self.runner.alert_helper(live, helper)
+            if isinstance(alert, LeftoverRecord):
+                # The helper's next card takes it away.
+                await sessions.leave_behind(self.data, [alert])
+            else:
+                await self._alert_missed(live, helper, alert, timer.attempt)
         # The row goes unless the miss above armed the next try in its place.
         await timer_claims.finish(self.data, timer)
 
     async def _show_owed(self, live: Live, seats: Sequence[Seat], attempt: int) -> None:
-        delivery = await self.runner.show_cards(live, seats, streak=await self._streak(live))
+        cards = await sessions.cards(self.data, live.id)
+        delivery = await self.runner.show_cards(
+            live, seats, current=cards, streak=await self._streak(live)
+        )
         await self._delivered(live, delivery, attempt)
+
+    async def show_again(self, live: Live, seat: Seat) -> bool:
+        """ "Back to my card": the phone's current card once more, as a quiet new message
+        (it was asked for); the one it had goes. Whether it arrived."""
+        if live.state.phase is Phase.PAUSED:
+            card = await self.runner.send_paused(live, seat)
+            shown: tuple[CardRecord, ...] = () if card is None else (card,)
+        else:
+            shown = (await self.runner.show_cards(live, [seat], again=True)).shown
+        await self._noted(live, shown)
+        return bool(shown)
+
+    async def _noted(self, live: Live, cards: Sequence[CardRecord]) -> None:
+        """Note the cards phones show now, then take the ones they replaced away."""
+        if cards:
+            await self._tidy(live, await sessions.note_cards(self.data, live.id, list(cards)))
+
+    async def _tidy(
+        self, live: Live, leftovers: Sequence[LeftoverRecord], attempt: int = 0
+    ) -> None:
+        """Delete what phones should no longer keep, after their new card is out.
+
+        A delete Telegram did not answer (500, timeout, dropped) is not tried again at
+        once: the new card is there, and the old one's buttons are answered "out of
+        date" and change nothing. It goes with that phone's next card, which costs no
+        extra call and comes within a step; once the session is over, after a backoff;
+        and at start-up.
+        """
+        if not leftovers:
+            return
+        remaining = await self.runner.tidy(leftovers)
+        await sessions.leave_behind(self.data, remaining)
+        if not (remaining and live.state.is_over):
+            return
+        retry = tidy_retry(live.id, live.state.version, attempt, self.data.clock.now())
+        if retry is None:
+            log.warning(
+                "session %s: %s old cards stay until the next start", live.id, len(remaining)
+            )
+            return
+        await timer_claims.arm(self.data, retry)
+        self._wake(retry.due_at)
+
+    async def tidy_again(self, session_id: int, attempt: int) -> None:
+        """A session's old cards that Telegram did not delete, tried again (try number
+        `attempt`, from 0 at start-up)."""
+        live = await sessions.load(self.data, session_id)
+        if live is None:
+            return
+        await self._tidy(live, await sessions.take_leftovers(self.data, live.id), attempt)
+
+    async def _retry_tidy(self, timer: TimerRecord) -> None:
+        await self.tidy_again(timer.session_id, timer.attempt)
+        # The row goes unless a delete that failed again armed the next try in its place.
+        await timer_claims.finish(self.data, timer)
 
     async def _streak(self, live: Live) -> int:
         """The pair's streak, read only for the summary of a session they stretched in."""
@@ -128,7 +217,7 @@ class SessionFlow:
         unreachable = [live.state.user_of(seat) for seat in delivery.unreachable]
         # Noted and the retry set in one transaction: a retry that read a card as still
         # owed while its send was being noted would send it twice.
-        retry = await sessions.cards_delivered(
+        retry, leftovers = await sessions.cards_delivered(
             self.data,
             live.id,
             delivery.version,
@@ -140,13 +229,17 @@ class SessionFlow:
             self._wake(retry.due_at)
         elif delivery.failed:
             log.warning("session %s: giving up on its cards until the next start", live.id)
+        # Only now, with every new card out, do the old ones go: a delete never holds
+        # up a card, and a phone is never left with no card at all.
+        await self._tidy(live, leftovers)
         if not delivery.unreachable or live.state.is_over:
             return
         seat = delivery.unreachable[0]
         if live.state.phase in (Phase.LOBBY, Phase.SAFETY):
             # Nothing runs yet to pause: the session waits, as in the lobby.
             link = open_chat_link(self.data.bot_username)
-            await self.runner.lobby_unreachable(live, seat, link)
+            note = await self.runner.lobby_unreachable(live, seat, link)
+            await sessions.leave_behind(self.data, [] if note is None else [note])
         else:
             await self._pause_for_unreachable(live, seat)
 
@@ -157,9 +250,11 @@ class SessionFlow:
             applied = await sessions.apply(self.data, live.id, event)
         except (EventRefused, sessions.SessionMissing):
             return  # already paused or moved on, or the pair ended meanwhile
-        # The other partner gets a note with Resume instead of the paused card.
+        # The other partner gets a note with Resume instead of the paused card: it is
+        # their card now, and the one before goes.
         self._wake(applied.wake_at)
-        await self.runner.paused_for_unreachable(applied.live, seat)
+        note = await self.runner.paused_for_unreachable(applied.live, seat)
+        await self._noted(applied.live, [] if note is None else [note])
 
     # -- a timer this worker claimed ------------------------------------------------------
     async def carry_out(self, timer: TimerRecord) -> None:
@@ -172,6 +267,8 @@ class SessionFlow:
             await self._retry_cards(timer)
         elif timer.lane == Lane.ALERT:
             await self._retry_alert(timer)
+        elif timer.lane == Lane.TIDY:
+            await self._retry_tidy(timer)
         else:
             log.warning("session %s: a timer in an unknown lane %r", timer.session_id, timer.lane)
             await timer_claims.finish(self.data, timer)
@@ -210,16 +307,21 @@ class SessionFlow:
         ):
             await timer_claims.finish(self.data, tick)
             return
-        await self.runner.edit_hold_cards(live, cards)
+        ring = ringing_seats(live.state, tick.due_at)
+        fresh, missed = await self.runner.edit_hold_cards(live, cards, ring)
+        await self._noted(live, fresh)
         latest = await sessions.load(self.data, live.id)
         if latest is not None and latest.state.phase is Phase.PAUSED:
             # A pause landed while these edits were on their way and may have been
             # overwritten by them: show the paused card again (unchanged ones are no-ops).
             shown = await sessions.cards(self.data, latest.id)
             fresh = await self.runner.show_paused(latest, latest.state.paused_by, shown)
-            await sessions.note_cards(self.data, latest.id, list(fresh))
+            await self._noted(latest, fresh)
             await timer_claims.finish(self.data, tick)
             return
+        if missed:
+            # A cue must not be lost to one failed edit: a tick soon shows it again.
+            tick = replace(tick, later=catch_up(live.state, self.data.clock.now(), tick.later))
         following = next_tick(tick)
         await timer_claims.move_on(self.data, tick, following)
         self._wake(None if following is None else following.due_at)
@@ -244,8 +346,9 @@ class SessionFlow:
     async def recover(self) -> list[int]:
         """At start-up: make the timers table whole and re-arm the live sessions that
         have no step timer in it (those of an older version of the bot), pausing holds
-        that ran out. What the table holds is carried out by the poller, which start-up
-        runs once before taking updates. The sessions re-armed come back."""
+        that ran out, and take old cards that a delete did not reach off the phones.
+        What the table holds is carried out by the poller, which start-up runs once
+        before taking updates. The sessions re-armed come back."""
         single = self.data.db.dialect == "sqlite"
         unarmed = await timer_claims.prepare_start(self.data, single_process=single)
         for session_id in unarmed:
@@ -255,6 +358,11 @@ class SessionFlow:
                 # One session Telegram or its data fails for must neither stop the others
                 # from being re-armed nor keep the bot from starting.
                 log.exception("could not recover session %s", session_id)
+        for session_id in await sessions.sessions_with_leftovers(self.data):
+            try:
+                await self.tidy_again(session_id, 0)
+            except Exception:
+                log.exception("could not tidy the old cards of session %s", session_id)
         return unarmed
 
     async def _recover_one(self, session_id: int) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 
 from telegram import Bot, InlineKeyboardMarkup, Message
@@ -24,10 +24,10 @@ from bot.delivery import Undelivered, is_not_modified, offer_private, send_priva
 from bot.live_session import Applied, Live
 from bot.render import safety as render_safety
 from bot.render import session as render
-from routines.engine import AlertHelper, Phase, PostToGroup, ShowPaused
+from routines.engine import AlertHelper, MarkReady, Phase, PostToGroup, SessionState, ShowPaused
 from routines.model import Routine
 from routines.plan import Seat
-from storage.records import CardRecord
+from storage.records import CardRecord, LeftoverRecord
 
 log = logging.getLogger(__name__)
 
@@ -49,10 +49,12 @@ class Delivery:
 
 @dataclass(frozen=True, slots=True)
 class Outcome:
-    """What carrying out a transition did: its cards, and paused cards sent anew."""
+    """What carrying out a transition did: its cards, paused cards sent anew, and
+    messages that are not cards (an alert) for the phone's next card to take away."""
 
     delivery: Delivery
     paused_cards: tuple[CardRecord, ...] = ()
+    left: tuple[LeftoverRecord, ...] = ()
     # An Ease off alert Telegram did not take: to whom, and whether to try again.
     alert_missed: tuple[Seat, Undelivered] | None = None
 
@@ -79,49 +81,71 @@ class Runner:
     ) -> Outcome:
         """Everything a saved transition owes the phones and the group; timers aside.
 
-        `cards` are the messages the phones show now (a pause edits them), `streak` the
-        pair's streak for a summary.
+        `cards` are the messages the phones show now (a pause or a Ready edits them, a
+        hold turns the setup card into itself), `streak` the pair's streak for a summary.
         """
         live = applied.live
         paused: tuple[CardRecord, ...] = ()
         missed: tuple[Seat, Undelivered] | None = None
+        left: list[LeftoverRecord] = []
         for effect in applied.effects:
             if isinstance(effect, AlertHelper):
-                why = await self.alert_helper(live, effect.seat)
-                missed = None if why is None else (effect.seat, why)
+                alert = await self.alert_helper(live, effect.seat)
+                if isinstance(alert, LeftoverRecord):
+                    left.append(alert)
+                else:
+                    missed = (effect.seat, alert)
             elif isinstance(effect, ShowPaused):
                 paused = await self.show_paused(live, effect.by, cards)
+            elif isinstance(effect, MarkReady):
+                await self.show_ready(live, cards)
             elif isinstance(effect, PostToGroup) and effect.kind == "end" and live.in_group:
                 await self._post_group(live, render.group_end_line(live.names, live.state))
             # PostToGroup("start") needs nothing: the lobby line already told the group,
-            # and MarkJoined / MarkReady are answered on the button that was tapped.
+            # and MarkJoined is answered on the button that was tapped.
         delivery = Delivery(live.state.version)
         if applied.owed:
-            delivery = await self.show_cards(live, applied.owed, streak=streak)
-        return Outcome(delivery, paused, missed)
+            delivery = await self.show_cards(live, applied.owed, current=cards, streak=streak)
+        return Outcome(delivery, paused, tuple(left), missed)
 
-    async def show_cards(self, live: Live, seats: Sequence[Seat], *, streak: int = 0) -> Delivery:
-        """The cards the outbox holds for `seats`: a new message on each phone at once.
+    async def show_cards(
+        self,
+        live: Live,
+        seats: Sequence[Seat],
+        *,
+        current: Sequence[CardRecord] = (),
+        streak: int = 0,
+        again: bool = False,
+    ) -> Delivery:
+        """The cards the outbox holds for `seats`, on each phone at once.
 
-        New messages make a sound. What happened to each is reported, not written down.
+        A new message rings, which a new setup, a switch and the end call for. A hold
+        that follows its setup or its switch card is that card edited, silently: both
+        partners just tapped Ready, or are moving to the other side, and are looking.
+        `again` (the card asked for once more) is a new message that does not ring.
+        `current` are the cards the phones show now. What happened to each is reported,
+        not written down.
         """
         now = self.clock.now()
-        summary = self._summary(live, streak) if live.state.is_over else None
-        cards = [summary or self._card(live, seat, now) for seat in seats]
-        outcomes = await asyncio.gather(
-            *(
-                offer_private(self.bot, live.state.user_of(seat), text, markup)
-                for seat, (text, markup) in zip(seats, cards, strict=True)
-            )
-        )
-        version = live.state.version
-        phase = live.state.phase.value
+        state = live.state
+        summary = self._summary(live, streak) if state.is_over else None
+        noted = {card.user_id: card for card in current}
+
+        async def put(seat: Seat) -> int | Undelivered:
+            user_id = state.user_of(seat)
+            text, markup = summary or self._card(live, seat, now)
+            in_place = None if again else _edited_into_hold(noted.get(user_id), state)
+            return await self._put(user_id, in_place, text, markup, ring=not again)
+
+        outcomes = await asyncio.gather(*(put(seat) for seat in seats))
+        version = state.version
+        phase = state.phase.value
         return Delivery(
             version=version,
             shown=tuple(
-                CardRecord(outcome.chat.id, outcome.chat.id, outcome.message_id, version, phase)
-                for outcome in outcomes
-                if isinstance(outcome, Message)
+                CardRecord(state.user_of(seat), state.user_of(seat), outcome, version, phase)
+                for seat, outcome in zip(seats, outcomes, strict=True)
+                if isinstance(outcome, int)
             ),
             unreachable=tuple(
                 seat
@@ -135,25 +159,94 @@ class Runner:
             ),
         )
 
-    async def lobby_unreachable(self, live: Live, seat: Seat, link: str) -> None:
-        """The session waits; from private, the starter gets a link to pass on.
+    async def _put(
+        self,
+        user_id: int,
+        in_place: CardRecord | None,
+        text: str,
+        markup: InlineKeyboardMarkup | None,
+        *,
+        ring: bool,
+    ) -> int | Undelivered:
+        """Show a card on one phone: by editing `in_place`, or as a new message; the id
+        of the message that shows it, or why it did not arrive."""
+        if in_place is not None:
+            try:
+                await self.bot.edit_message_text(
+                    text, in_place.chat_id, in_place.message_id, reply_markup=markup
+                )
+                return in_place.message_id
+            except BadRequest as error:
+                if is_not_modified(error):
+                    return in_place.message_id
+                # The message is gone (the partner deleted it): the card comes anew,
+                # as quietly as the edit would have.
+                log.info("card %s of %s is gone: %s", in_place.message_id, user_id, error)
+                ring = False
+            except Forbidden:
+                return Undelivered.UNREACHABLE
+            except (NetworkError, RetryAfter) as error:
+                log.warning("an edit for user %s did not go through: %s", user_id, error)
+                return Undelivered.TRY_AGAIN
+        outcome = await offer_private(self.bot, user_id, text, markup, silent=not ring)
+        return outcome.message_id if isinstance(outcome, Message) else outcome
+
+    async def tidy(self, leftovers: Sequence[LeftoverRecord]) -> list[LeftoverRecord]:
+        """Take messages that are no longer a phone's card off the phones, all at once;
+        hand back those to try again (Telegram did not answer)."""
+        done = await asyncio.gather(*(self._take_away(leftover) for leftover in leftovers))
+        return [leftover for leftover, gone in zip(leftovers, done, strict=True) if not gone]
+
+    async def _take_away(self, leftover: LeftoverRecord) -> bool:
+        """Delete one message; where Telegram keeps it, strip it to one line without
+        buttons. False when it may go on a later try."""
+        chat_id, message_id = leftover.chat_id, leftover.message_id
+        try:
+            await self.bot.delete_message(chat_id, message_id)
+            return True
+        except BadRequest as error:
+            if "not found" in error.message.lower():
+                return True  # deleted already, by the partner or by an earlier try
+            # Older than 48 hours, or "can't be deleted": Telegram keeps it.
+            log.info("message %s in %s stays: %s", message_id, chat_id, error)
+        except Forbidden:
+            return True  # blocked: the phone is out of reach, and so is the message
+        except (NetworkError, RetryAfter) as error:
+            log.warning("deleting %s in %s did not go through: %s", message_id, chat_id, error)
+            return False
+        return await self._edit(chat_id, message_id, render.LEFT_BEHIND, None) or True
+
+    async def lobby_unreachable(self, live: Live, seat: Seat, link: str) -> LeftoverRecord | None:
+        """The session waits; from private, the starter gets a link to pass on (which
+        their first card takes away).
 
         From a group, the group's line already carries the button that opens the chat.
         """
         if live.in_group:
-            return
-        await self._send(
-            live.state.user_of(seat.other), render.cannot_reach_yet(live.name_of(seat), link), None
+            return None
+        user_id = live.state.user_of(seat.other)
+        message = await self._send(
+            user_id, render.cannot_reach_yet(live.name_of(seat), link), None
         )
+        if message is None:
+            return None
+        return LeftoverRecord(live.id, user_id, user_id, message.message_id)
 
-    async def paused_for_unreachable(self, paused: Live, seat: Seat) -> None:
-        """Tell the partner of `seat`, whom Telegram refused, why the session paused."""
+    async def paused_for_unreachable(self, paused: Live, seat: Seat) -> CardRecord | None:
+        """Tell the partner of `seat`, whom Telegram refused, why the session paused.
+
+        The note carries Resume, so it is that phone's card now.
+        """
         other = seat.other
-        await self._send(
-            paused.state.user_of(other),
+        user_id = paused.state.user_of(other)
+        message = await self._send(
+            user_id,
             render.unreachable_pause_note(paused.name_of(seat)),
             render.paused_card(paused.id, paused.state, other, None)[1],
         )
+        if message is None:
+            return None
+        return CardRecord(user_id, user_id, message.message_id, paused.state.version, "paused")
 
     def _card(self, live: Live, seat: Seat, now: datetime) -> tuple[str, InlineKeyboardMarkup]:
         """The step card of the session's current version for one phone."""
@@ -164,7 +257,7 @@ class Runner:
         if state.phase is Phase.SAFETY:
             return safety_card_for(live, seat)
         if state.phase is Phase.SETUP:
-            return render.setup_card(live.id, state, seat)
+            return render.setup_card(live.id, state, seat, live.names)
         return render.hold_card(live.id, state, seat, now)
 
     async def show_paused(
@@ -177,43 +270,89 @@ class Runner:
         them as the cards shown now. Otherwise that phone would keep buttons of the
         step before the pause, all of them out of date, and no Resume.
         """
-        by_name = None if by is None else live.name_of(by)
         shown = {card.user_id: card for card in cards}
-        fresh: list[CardRecord] = []
-        for seat in Seat:
-            user_id = live.state.user_of(seat)
-            text, markup = render.paused_card(live.id, live.state, seat, by_name)
-            card = shown.get(user_id)
-            if card is not None and await self._edit(card.chat_id, card.message_id, text, markup):
-                continue
-            message = await offer_private(self.bot, user_id, text, markup)
-            if isinstance(message, Message):
-                fresh.append(
-                    CardRecord(user_id, user_id, message.message_id, live.state.version, "paused")
-                )
-        return tuple(fresh)
 
-    async def edit_hold_cards(self, live: Live, cards: Sequence[CardRecord]) -> None:
-        """A countdown step: the time left on the hold cards of the current version."""
+        async def one(seat: Seat) -> CardRecord | None:
+            card = shown.get(live.state.user_of(seat))
+            text, markup = self._paused(live, seat, by)
+            if card is not None and await self._edit(card.chat_id, card.message_id, text, markup):
+                return None
+            return await self.send_paused(live, seat)
+
+        fresh = await asyncio.gather(*(one(seat) for seat in Seat))
+        return tuple(card for card in fresh if card is not None)
+
+    async def send_paused(self, live: Live, seat: Seat) -> CardRecord | None:
+        """The paused card as a new message that does not ring: it stands in for an edit,
+        or was asked for again."""
+        user_id = live.state.user_of(seat)
+        text, markup = self._paused(live, seat, live.state.paused_by)
+        message = await offer_private(self.bot, user_id, text, markup, silent=True)
+        if not isinstance(message, Message):
+            return None
+        return CardRecord(user_id, user_id, message.message_id, live.state.version, "paused")
+
+    def _paused(self, live: Live, seat: Seat, by: Seat | None) -> tuple[str, InlineKeyboardMarkup]:
+        by_name = None if by is None else live.name_of(by)
+        return render.paused_card(live.id, live.state, seat, by_name)
+
+    async def show_ready(self, live: Live, cards: Sequence[CardRecord]) -> None:
+        """One partner tapped Ready: their card says they wait, the other's that they are
+        ready. Silent edits of both setup cards; one that fails leaves a card whose
+        buttons still work (the version did not change)."""
+        state = live.state
+        edits = []
+        for card in cards:
+            seat = state.seat_of(card.user_id)
+            if seat is not None and card.version == state.version and card.kind == "setup":
+                text, markup = render.setup_card(live.id, state, seat, live.names)
+                edits.append(self._edit(card.chat_id, card.message_id, text, markup))
+        await asyncio.gather(*edits)
+
+    async def edit_hold_cards(
+        self, live: Live, cards: Sequence[CardRecord], ring: frozenset[Seat] = frozenset()
+    ) -> tuple[tuple[CardRecord, ...], bool]:
+        """A countdown step or a cue: the hold cards of the current version, on both
+        phones at once. The phones of `ring` get the card as a new message (the cue
+        changes what that partner does); those are returned, to be noted. A card that
+        could not be sent is edited instead, so the cue still shows. Also whether an
+        edit did not go through (the caller sets a tick to catch it up)."""
         state = live.state
         now = self.clock.now()
+
+        async def one(card: CardRecord, seat: Seat) -> tuple[CardRecord | None, bool]:
+            text, markup = render.hold_card(live.id, state, seat, now)
+            if seat in ring:
+                message = await offer_private(self.bot, card.user_id, text, markup)
+                if isinstance(message, Message):
+                    return replace(card, message_id=message.message_id), False
+            failed = await self._try_edit(card.chat_id, card.message_id, text, markup)
+            return None, failed is Undelivered.TRY_AGAIN
+
+        jobs = []
         for card in cards:
             seat = state.seat_of(card.user_id)
             if seat is not None and card.version == state.version:
-                text, markup = render.hold_card(live.id, state, seat, now)
-                await self._edit(card.chat_id, card.message_id, text, markup)
+                jobs.append(one(card, seat))
+        done = await asyncio.gather(*jobs)
+        fresh = tuple(card for card, _ in done if card is not None)
+        return fresh, any(missed for _, missed in done)
 
-    async def alert_helper(self, live: Live, helper: Seat) -> Undelivered | None:
+    async def alert_helper(self, live: Live, helper: Seat) -> LeftoverRecord | Undelivered:
         """Ease off, as a new message (it makes a sound) with the helper's own Pause.
 
-        None once Telegram took it; otherwise why not, for the caller to try again or
-        to pause for a helper it cannot reach: a lost alert is a safety problem.
+        Once Telegram took it, the message, for the helper's next card to take away;
+        otherwise why not, for the caller to try again or to pause for a helper it
+        cannot reach: a lost alert is a safety problem.
         """
         receiver = live.name_of(helper.other)
         text = render.ease_off_alert(receiver)
         markup = render.ease_off_alert_keyboard(live.id, live.state.version)
-        outcome = await offer_private(self.bot, live.state.user_of(helper), text, markup)
-        return None if isinstance(outcome, Message) else outcome
+        user_id = live.state.user_of(helper)
+        outcome = await offer_private(self.bot, user_id, text, markup)
+        if not isinstance(outcome, Message):
+            return outcome
+        return LeftoverRecord(live.id, user_id, user_id, outcome.message_id)
 
     def _summary(self, live: Live, streak: int) -> tuple[str, InlineKeyboardMarkup | None]:
         """The end of a session, the same on both phones; a rating when they stretched."""
@@ -250,16 +389,37 @@ class Runner:
         A failed edit is not raised: the other phone's edit and the next countdown tick
         must still happen.
         """
+        return await self._try_edit(chat_id, message_id, text, markup) is None
+
+    async def _try_edit(
+        self, chat_id: int, message_id: int, text: str, markup: InlineKeyboardMarkup | None
+    ) -> Undelivered | None:
+        """Edit a message; None when it shows `text`, else whether trying again may help
+        (TRY_AGAIN: Telegram did not answer) or not (UNREACHABLE: the message is gone,
+        or the person blocked the bot)."""
         try:
             await self.bot.edit_message_text(text, chat_id, message_id, reply_markup=markup)
         except BadRequest as error:
             if is_not_modified(error):
-                return True
+                return None
             log.info("could not edit message %s in %s: %s", message_id, chat_id, error)
-            return False
+            return Undelivered.UNREACHABLE
         except Forbidden:
-            return False
+            return Undelivered.UNREACHABLE
         except (NetworkError, RetryAfter) as error:
             log.warning("an edit of %s in %s did not go through: %s", message_id, chat_id, error)
-            return False
-        return True
+            return Undelivered.TRY_AGAIN
+        return None
+
+
+def _edited_into_hold(card: CardRecord | None, state: SessionState) -> CardRecord | None:
+    """The card a hold turns into itself, if the phone shows it: the setup card both
+    just tapped Ready on, or the switch card of the side before. None: a new message."""
+    if card is None or state.phase is not Phase.HOLDING:
+        return None
+    if (
+        card.kind in (Phase.SETUP.value, Phase.SWITCHING.value)
+        and card.version == state.version - 1
+    ):
+        return card
+    return None

@@ -17,16 +17,23 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from routines.engine import ArmTimer, CancelTimer, Effect, Phase, SessionState, TimerKind
+from routines.plan import Seat
 from storage.records import TimerRecord
 
-# A countdown edit costs an API call on each phone and makes no sound, so a hold gets
-# at most COUNTDOWN_EDITS of them: the hold is split into COUNTDOWN_EDITS + 1 equal
-# parts, but ticks are never closer than COUNTDOWN_MIN_INTERVAL (scaled like the hold)
-# and none comes within half an interval of the end. So a 60 s hold is edited at 40 s
-# and 20 s left, a 30 s hold once at 15 s left, a hold under 22.5 s never, and a switch
-# never: a hold costs each phone at most its card and two edits. A cue in the routine
-# file (a moment inside the hold) takes the place of the countdown tick nearest to it, so
-# its edit shows the cue and costs nothing extra (the loader allows two cues a hold).
+# A countdown edit costs an API call on each phone and makes no sound. A phone shows only
+# its current card, so every new card also costs a delete; to keep a whole session within
+# 4 calls per hold on each phone (sends, edits and deletes; see tests/bot/test_session_
+# flow.py), a hold of QUIET_HOLD or less gets no plain countdown edit at all: its card
+# says how long it lasts, and the phone rings when it is over. Longer holds get at most
+# COUNTDOWN_EDITS: the hold is split into COUNTDOWN_EDITS + 1 equal parts, ticks never
+# closer than COUNTDOWN_MIN_INTERVAL (both scaled like the hold), none within half an
+# interval of the end. A cue in the routine file (a moment inside the hold) takes the
+# place of the countdown tick nearest to it, or comes on its own: cues are always shown.
+# The arithmetic for `lower-back` (22 holds, 88 calls a phone): a lobby card, 14 setup
+# cards and 8 switch cards (each a send and a delete of the card before), 14 "ready" and
+# 22 hold edits, the summary and its delete, and 5 for the cues make 88; one plain
+# countdown edit a hold would make 110.
+QUIET_HOLD = timedelta(seconds=60)
 COUNTDOWN_MIN_INTERVAL = timedelta(seconds=15)
 COUNTDOWN_EDITS = 2
 # A card Telegram did not take is tried again after 1 s, 2 s, 4 s ... at most a minute
@@ -43,6 +50,9 @@ CARDS_LEASE = timedelta(seconds=30)
 # An Ease off alert is worth something only during its hold (10 min at most): tried
 # again after 1 s, 2 s, 4 s ... while the hold runs, a dozen times at most.
 ALERT_RETRY_ATTEMPTS = 12
+# An old card left on a phone after the end only looks untidy (its buttons are answered
+# "this session has ended"), so it gets a few tries, about two minutes, then start-up's.
+TIDY_ATTEMPTS = 7
 
 
 class Lane(StrEnum):
@@ -52,11 +62,13 @@ class Lane(StrEnum):
     TICK = "tick"  # the next countdown edit of a hold
     CARDS = "cards"  # the owed cards' next try
     ALERT = "alert"  # an Ease off alert Telegram did not take, tried again in its hold
+    TIDY = "tidy"  # a finished session's old cards Telegram did not delete, tried again
 
 
 TICK_KIND = "tick"
 CARDS_KIND = "cards"
 ALERT_KIND = "alert"
+TIDY_KIND = "tidy"
 
 
 def _whole_seconds(left: timedelta) -> int:
@@ -77,8 +89,12 @@ def countdown_moments(state: SessionState, now: datetime, deadline: datetime) ->
     hold = timedelta(seconds=state.step.seconds * state.time_scale)
     interval = max(COUNTDOWN_MIN_INTERVAL * state.time_scale, hold / (COUNTDOWN_EDITS + 1))
     ticks: list[datetime] = []
-    # Inside the get-set window the hold has not started: its ticks count from its start.
-    at = max(now, deadline - hold) + interval
+    # A quiet hold starts its ticks past its end: it has none. Inside the get-set window
+    # the hold has not started: a longer hold's ticks count from its start.
+    if hold <= QUIET_HOLD * state.time_scale:
+        at = deadline + interval
+    else:
+        at = max(now, deadline - hold) + interval
     # A tick too close to the end would show "1 s left" just before the next card, and
     # one that would show the same whole seconds as before (short, scaled holds) would
     # only earn a "message is not modified": both are left out.
@@ -106,6 +122,35 @@ class TimerPlan:
 
     drop: tuple[Lane, ...] = ()
     arm: tuple[TimerRecord, ...] = ()
+
+
+# A cue's tick is set for the cue's own instant; this much apart still counts as it.
+_SAME_MOMENT = timedelta(milliseconds=1)
+
+
+def ringing_seats(state: SessionState, at: datetime) -> frozenset[Seat]:
+    """The partners whose phone rings for a cue due `at` in the hold: the cue changes
+    what they do (the routine file says which roles). Empty for a plain countdown tick."""
+    step = state.step
+    if state.deadline is None:
+        return frozenset()
+    started = state.deadline - timedelta(seconds=step.seconds * state.time_scale)
+    for moment, cue in zip(step.cue_moments, step.exercise.cues, strict=False):
+        cue_at = started + timedelta(seconds=moment * state.time_scale)
+        if abs(cue_at - at) <= _SAME_MOMENT:
+            return frozenset(seat for seat in Seat if step.role_of(seat).value in cue.sound)
+    return frozenset()
+
+
+def catch_up(
+    state: SessionState, now: datetime, later: Sequence[datetime]
+) -> tuple[datetime, ...]:
+    """The ticks after one whose edit did not go through: one more soon (RETRY_FIRST),
+    unless a tick comes by then anyway or the hold ends first."""
+    at = now + RETRY_FIRST
+    if state.deadline is None or at >= state.deadline or (later and later[0] <= at):
+        return tuple(later)
+    return (at, *later)
 
 
 def timers_of(
@@ -188,3 +233,15 @@ def alert_retry(
     return TimerRecord(
         session_id, Lane.ALERT, ALERT_KIND, version, now + delay, attempt=failed + 1
     )
+
+
+def tidy_retry(
+    session_id: int, version: int, failed: int, now: datetime
+) -> TimerRecord | None:
+    """The next try of a finished session's leftovers whose deletes Telegram did not
+    answer on try number `failed` (from 0), or None once the tries (TIDY_ATTEMPTS) are
+    used up: the next start tries again."""
+    if failed >= TIDY_ATTEMPTS:
+        return None
+    delay = min(RETRY_FIRST * 2**failed, RETRY_LONGEST)
+    return TimerRecord(session_id, Lane.TIDY, TIDY_KIND, version, now + delay, attempt=failed + 1)

@@ -42,6 +42,10 @@ PER_SIDE_KEYS = ("switch_seconds",)
 LEFT_SIDE_KEYS = ("receiver_setup_left", "helper_setup_left")
 # Cues inside a hold: each a [[exercises.cues]] table with a moment and words for both.
 CUE_KEYS = ("at_seconds", "receiver", "helper")
+# Optional: the roles whose phone rings for the cue (a new message) because what they do
+# changes there; the other phone's card is edited silently. Without it the cue is silent.
+CUE_SOUND = "sound"
+CUE_ROLES = ("receiver", "helper")
 # The bot shows a cue by editing both hold cards, and a hold gets at most two edits
 # (bot/session_timers.py), so a hold carries at most two cues.
 MAX_CUES_PER_HOLD = 2
@@ -186,7 +190,8 @@ def _parse_cues(path: Path, exercise_id: str, hold: int, raw: object) -> tuple[C
         if not isinstance(table, dict):
             raise where.fail("must be a table", f"cues[{number}]")
         checker = _Checker(path, table, exercise_id, prefix=f"cues[{number}].")
-        checker.check_keys(CUE_KEYS)
+        checker.check_keys(CUE_KEYS, optional=(CUE_SOUND,))
+        sound = _cue_sound(checker, table.get(CUE_SOUND, []))
         at = table["at_seconds"]
         if isinstance(at, bool) or not isinstance(at, int):
             raise checker.fail(f"must be a whole number of seconds, got {at!r}", "at_seconds")
@@ -196,8 +201,29 @@ def _parse_cues(path: Path, exercise_id: str, hold: int, raw: object) -> tuple[C
             )
         if cues and at <= cues[-1].at_seconds:
             raise checker.fail("cues come in the order of their moments", "at_seconds")
-        cues.append(Cue(at, receiver=checker.text("receiver"), helper=checker.text("helper")))
+        cues.append(
+            Cue(
+                at,
+                receiver=checker.text("receiver"),
+                helper=checker.text("helper"),
+                sound=sound,
+            )
+        )
     return tuple(cues)
+
+
+def _cue_sound(checker: _Checker, value: object) -> frozenset[str]:
+    """`sound = ["helper"]`: each a role, each named once."""
+    if not isinstance(value, list) or not all(isinstance(role, str) for role in value):
+        raise checker.fail(f"must be a list of roles ({', '.join(CUE_ROLES)})", CUE_SOUND)
+    unknown = sorted(set(value) - set(CUE_ROLES))
+    if unknown:
+        raise checker.fail(
+            f"{', '.join(unknown)} is not a role ({', '.join(CUE_ROLES)})", CUE_SOUND
+        )
+    if len(set(value)) != len(value):
+        raise checker.fail("names a role twice", CUE_SOUND)
+    return frozenset(value)
 
 
 def _parse_exercise(path: Path, position: int, raw: object) -> Exercise:

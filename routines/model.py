@@ -12,6 +12,9 @@ class Cue:
     at_seconds: int
     receiver: str
     helper: str
+    # The roles ("receiver", "helper") whose phone rings for it: what they do changes
+    # here, so their card comes anew. The others' card is edited, silently.
+    sound: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True, slots=True)

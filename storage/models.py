@@ -184,6 +184,25 @@ class SessionCard(Base):
     kind: Mapped[str] = mapped_column(String(16))
 
 
+class SessionLeftover(Base):
+    """A message a session showed on a phone that is no longer its current card.
+
+    Each phone keeps only its current card: a card it replaced (or a note, or an alert)
+    is written here in the transaction that notes the new card, and leaves once it was
+    deleted (or, where Telegram keeps it, stripped to one line). A delete Telegram did
+    not answer stays, and is tried again with the phone's next card or at start-up.
+    """
+
+    __tablename__ = "session_leftovers"
+
+    session_id: Mapped[int] = mapped_column(
+        ForeignKey("stretch_sessions.id", ondelete="CASCADE"), primary_key=True
+    )
+    chat_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    message_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    user_id: Mapped[int] = mapped_column(BigInteger)
+
+
 class OwedCard(Base):
     """The card a session owes one phone for its newest version: the outbox.
 

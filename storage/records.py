@@ -120,6 +120,16 @@ class CardRecord:
 
 
 @dataclass(frozen=True, slots=True)
+class LeftoverRecord:
+    """A message of a session that is no longer a phone's current card: to delete."""
+
+    session_id: int
+    user_id: int
+    chat_id: int
+    message_id: int
+
+
+@dataclass(frozen=True, slots=True)
 class ResultRecord:
     """How a finished session went, kept for history, streaks and ratings."""
 

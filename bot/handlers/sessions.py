@@ -53,7 +53,7 @@ from routines.engine import (
 )
 from routines.plan import Seat
 from routines.routine_names import routine_named
-from storage.records import PairRecord
+from storage.records import LeftoverRecord, PairRecord
 
 _EVENTS: dict[str, type[Join | Ready | Pause | Resume | Skip | Stop | EaseOff | Acknowledge]] = {
     SESSION_JOIN: Join,
@@ -172,7 +172,11 @@ async def start_for_pair(
         if applied.live.in_group:
             await _announce_in_group(context, applied.live)
         else:
-            await message.reply_text(render.asked_to_join(applied.live.name_of(Seat.B)))
+            asked = await message.reply_text(render.asked_to_join(applied.live.name_of(Seat.B)))
+            # The starter's first card takes this line away, as it takes a Join card.
+            await sessions.leave_behind(
+                data, [LeftoverRecord(applied.live.id, user.id, asked.chat_id, asked.message_id)]
+            )
     finally:
         await flow_for(context).follow(applied)
 

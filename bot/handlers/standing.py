@@ -11,18 +11,13 @@ from telegram.ext import CallbackQueryHandler
 
 from bot.callbacks import ROW_ID, SESSION_SHOW, pattern
 from bot.context import BotApplication, Context
-from bot.delivery import offer_private
 from bot.handlers.buttons import parse_tap, refuse_tap
 from bot.handlers.sessions import pair_default_position
-from bot.live_session import Live
 from bot.render import session as render_session
 from bot.render import standing as render
 from bot.services import sessions
 from bot.services.standing import Standing, standing_of
 from bot.session_flow import flow_for
-from routines.engine import Phase
-from routines.plan import Seat
-from storage.records import CardRecord
 
 
 def register(app: BotApplication) -> None:
@@ -44,7 +39,7 @@ async def greet(message: Message, context: Context, first_name: str, user_id: in
 
 
 async def bring_back(update: Update, context: Context) -> None:
-    """"Back to my card": the tapper's card of the session's current step, as a new message."""
+    """"Back to my card": the tapper's card of the current step as a new message; the old goes."""
     parsed = await parse_tap(update, (SESSION_SHOW,), ROW_ID)
     if parsed is None:
         return
@@ -58,28 +53,6 @@ async def bring_back(update: Update, context: Context) -> None:
     if seat is None:
         await refuse_tap(query, render_session.NOT_YOUR_BUTTON, alert=True)
         return
-    shown = await _show_current_card(context, live, seat)
+    shown = await flow_for(context).show_again(live, seat)
     # The card is the point; the toast only says whether it came.
     await query.answer(render.CARD_AGAIN if shown else render.CARD_NOT_SENT)
-
-
-async def _show_current_card(context: Context, live: Live, seat: Seat) -> bool:
-    """Send one phone its current card and note it, so countdowns edit the new one."""
-    data = context.bot_data
-    if live.state.phase is Phase.PAUSED:
-        by = live.state.paused_by
-        by_name = None if by is None else live.name_of(by)
-        text, markup = render_session.paused_card(live.id, live.state, seat, by_name)
-        user_id = live.state.user_of(seat)
-        outcome = await offer_private(context.bot, user_id, text, markup)
-        cards = (
-            [CardRecord(user_id, user_id, outcome.message_id, live.state.version, "paused")]
-            if isinstance(outcome, Message)
-            else []
-        )
-    else:
-        delivery = await flow_for(context).runner.show_cards(live, [seat])
-        cards = list(delivery.shown)
-    await sessions.note_cards(data, live.id, cards)
-    return bool(cards)
-

@@ -77,6 +77,8 @@ class SentMessage:
     # How the text is to be read ("HTML" here, since the bot's defaults say so).
     parse_mode: str | None = None
     edits: int = 0
+    # Every text the message showed, from its send through each edit Telegram took.
+    history: list[str] = field(default_factory=list)
     deleted: bool = False
     raw: dict[str, Any] = field(default_factory=dict)
     # A photo's or document's bytes and file name, as uploaded.
@@ -336,6 +338,7 @@ class World:
                 from_bot=True,
                 disable_notification=bool(params.get("disable_notification")),
                 parse_mode=params.get("parse_mode"),
+                history=[raw["text"]],
                 raw=raw,
             )
         )
@@ -407,6 +410,7 @@ class World:
         if method == "editMessageText":
             message.parse_mode = params.get("parse_mode")
         message.edits += 1
+        message.history.append(new_text)
         message.raw = {**message.raw, "text": new_text, "edit_date": int(self.clock())}
         if new_markup:
             message.raw["reply_markup"] = new_markup

@@ -28,7 +28,7 @@ from bot.render.routine_lines import routine_line, stretch_lines
 from bot.render.safety import ACKNOWLEDGED, safety_keyboard, waiting_keyboard
 from routines.engine import EndReason, EventRefusal, Phase, SessionState
 from routines.model import Routine
-from routines.plan import Plan, Role, Seat, StepKind
+from routines.plan import FIRST_SIDE, Plan, Role, Seat, Step, StepKind
 
 _ROLE = {Role.RECEIVER: "You are stretched", Role.HELPER: "You help"}
 _REFUSALS = {
@@ -58,6 +58,11 @@ _TAPPED = {
 # session for both. The question is the tap's answer; the card's buttons become the choice.
 STOP_QUESTION = "Stop for both of you?"
 KEPT_GOING = "Carrying on."
+
+# What an old card of a session shrinks to where Telegram will not delete it (older than
+# 48 hours, or "message can't be deleted"): one line, no buttons. The current card is
+# always newer, so it is below.
+LEFT_BEHIND = "<i>An earlier step of this session; your current card is below.</i>"
 
 WHO_WITH = "Who do you want to stretch with?"
 NOT_YOUR_BUTTON = "That button isn't yours or no longer works."
@@ -154,36 +159,73 @@ def _count(number: int, noun: str) -> str:
     return f"{number} {noun}" if number == 1 else f"{number} {noun}s"
 
 
+def _side_words(step: Step) -> str | None:
+    """The side a per-side stretch is on; its setup readies the first side."""
+    if not step.exercise.per_side:
+        return None
+    return f"{(step.side or FIRST_SIDE).value} side"
+
+
 def _header(state: SessionState, seat: Seat) -> str:
+    """Where the pair is, counted in stretches (a partner thinks in those, not in steps),
+    which side, and this partner's role; then the stretch's name."""
     step = state.step
-    return (
-        f"Step {state.step_number} of {state.plan.step_count} · "
-        f"<b>{escape(step.exercise.name)}</b> · {_ROLE[step.role_of(seat)]}"
-    )
+    parts = [f"Stretch {step.exercise_number} of {state.plan.exercise_count}"]
+    side = _side_words(step)
+    if side is not None:
+        parts.append(side)
+    parts.append(_ROLE[step.role_of(seat)])
+    return f"{' · '.join(parts)}\n<b>{escape(step.exercise.name)}</b>"
+
+
+def _swapped(state: SessionState) -> bool:
+    """This setup hands the stretched role to the other partner than the turn before."""
+    index = state.step_index
+    return index > 0 and state.plan.steps[index - 1].receiver is not state.step.receiver
+
+
+def _swap_line(state: SessionState, seat: Seat, names: tuple[str, str]) -> str:
+    if state.step.role_of(seat) is Role.RECEIVER:
+        return "<b>Now you are stretched.</b>"
+    return f"<b>Now {escape(names[state.step.receiver])} is stretched.</b>"
+
+
+def _ready_line(state: SessionState, seat: Seat, names: tuple[str, str]) -> str:
+    """Who has tapped Ready: each phone shows the other partner's readiness."""
+    if seat in state.ready:
+        return f"You're ready. Waiting for {escape(names[seat.other])}."
+    if seat.other in state.ready:
+        return f"{escape(names[seat.other])} is ready. Tap Ready when you're in position."
+    return "Tap Ready when you're in position."
 
 
 def setup_card(
-    session_id: int, state: SessionState, seat: Seat
+    session_id: int, state: SessionState, seat: Seat, names: tuple[str, str]
 ) -> tuple[str, InlineKeyboardMarkup]:
     step = state.step
-    lines = [_header(state, seat), "", escape(instruction(step, seat))]
+    lines = [_header(state, seat), ""]
+    if _swapped(state):
+        lines += [_swap_line(state, seat, names), ""]
+    lines += [escape(instruction(step, seat))]
     if step.role_of(seat) is Role.RECEIVER:
         lines += ["", f"<i>{escape(step.exercise.purpose)}</i>"]
     lines += ["", *(f"• {escape(cue)}" for cue in step.exercise.safety)]
-    lines += ["", "Tap Ready when you're in position."]
-    return "\n".join(lines), _setup_keyboard(session_id, state)
+    lines += ["", _ready_line(state, seat, names)]
+    return "\n".join(lines), _setup_keyboard(session_id, state, seat)
 
 
-def _setup_keyboard(session_id: int, state: SessionState) -> InlineKeyboardMarkup:
-    # Skip here skips a whole exercise, so it says which one.
+def _setup_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKeyboardMarkup:
+    # Skip here skips a whole exercise, so it says which one. A partner who tapped Ready
+    # has no Ready left to tap: a second tap would only be told "already done".
     skip = f"Skip {state.step.exercise.name}"
     keyboard = [
-        [_button("Ready", SESSION_READY, session_id, state.version)],
         [
             _button(skip, SESSION_SKIP, session_id, state.version),
             _button("Stop", SESSION_STOP_ASK, session_id, state.version),
         ],
     ]
+    if seat not in state.ready:
+        keyboard.insert(0, [_button("Ready", SESSION_READY, session_id, state.version)])
     return InlineKeyboardMarkup(keyboard)
 
 
@@ -301,7 +343,7 @@ def card_keyboard(session_id: int, state: SessionState, seat: Seat) -> InlineKey
     Only cards with Stop get here (setup, hold, switch, paused); a lobby card has Not now.
     """
     if state.phase is Phase.SETUP:
-        return _setup_keyboard(session_id, state)
+        return _setup_keyboard(session_id, state, seat)
     if state.phase is Phase.PAUSED:
         return _paused_keyboard(session_id, state)
     if state.phase is Phase.SAFETY:

@@ -31,6 +31,7 @@ from routines.plan import PlanOptions, Seat, SwapMode
 from routines.snapshot import from_snapshot, to_snapshot
 from storage.records import (
     CardRecord,
+    LeftoverRecord,
     OwedCardRecord,
     PairRecord,
     SessionChange,
@@ -294,13 +295,31 @@ async def streak(data: Resources, live: Live) -> int:
     return streaks.current
 
 
-async def note_cards(data: Resources, session_id: int, cards: list[CardRecord]) -> None:
-    """Remember the message each phone shows now, so a countdown can edit it."""
+async def note_cards(
+    data: Resources, session_id: int, cards: list[CardRecord]
+) -> list[LeftoverRecord]:
+    """Remember the message each phone shows now, so a countdown edits it; hand back
+    what those phones should no longer keep (the cards replaced, older leftovers)."""
     if not cards:
-        return
+        return []
     async with data.db.unit() as unit:
-        await unit.sessions.note_cards(session_id, cards)
+        leftovers = await _replace_cards(unit, session_id, cards)
         await unit.commit()
+    return leftovers
+
+
+async def _replace_cards(
+    unit: UnitOfWork, session_id: int, cards: list[CardRecord]
+) -> list[LeftoverRecord]:
+    """Note `cards`; what those phones should lose now: the cards replaced, and the
+    leftovers of earlier deletes that failed (taken out of the table here: the caller
+    writes back the ones that fail again). Kept out of the table on the way that
+    works, so a step costs no extra write; a crash between this commit and the deletes
+    leaves an old card whose buttons are answered "out of date"."""
+    replaced = await unit.sessions.note_cards(session_id, cards)
+    earlier = await unit.sessions.leftovers(session_id, [card.user_id for card in cards])
+    await unit.sessions.drop_leftovers(earlier)
+    return replaced + earlier
 
 
 async def cards_delivered(
@@ -311,22 +330,24 @@ async def cards_delivered(
     unreachable: list[int],
     *,
     failed_attempt: int | None = None,
-) -> TimerRecord | None:
+) -> tuple[TimerRecord | None, list[LeftoverRecord]]:
     """What Telegram did with the cards of `version`, in one transaction.
 
     A card Telegram accepted is noted (a countdown edits it) and leaves the outbox;
     a person Telegram refused is marked unreachable and is owed nothing more. Cards
     that merely failed stay owed: with `failed_attempt` (the tries so far), their row
     is set to try again after a backoff, and that retry comes back (None when the tries
-    are used up: the next start tries again). Otherwise the cards' row goes.
+    are used up: the next start tries again). Otherwise the cards' row goes. Also hands
+    back what the phones shown a card should no longer keep: the card each replaced, and
+    any leftover not deleted yet.
     """
     if not shown and not unreachable and failed_attempt is None:
         # No card was tried (a transition that owes none): its row, if any, is another
         # delivery's (a retry set for this step's cards must stay).
-        return None
+        return None, []
     now = data.clock.now()
     async with data.db.unit() as unit:
-        await unit.sessions.note_cards(session_id, shown)
+        leftovers = await _replace_cards(unit, session_id, shown) if shown else []
         await unit.outbox.sent(session_id, version, [card.user_id for card in shown], now)
         await unit.outbox.unreachable(session_id, version, unreachable, now)
         for user_id in unreachable:
@@ -342,7 +363,32 @@ async def cards_delivered(
             elif held:
                 await unit.timers.drop(session_id, [Lane.CARDS])
         await unit.commit()
-    return retry
+    return retry, leftovers
+
+
+async def leave_behind(data: Resources, leftovers: list[LeftoverRecord]) -> None:
+    """Messages a phone should lose with its next card: a note, an alert, an old card
+    whose delete Telegram did not answer."""
+    if not leftovers:
+        return
+    async with data.db.unit() as unit:
+        await unit.sessions.add_leftovers(leftovers)
+        await unit.commit()
+
+
+async def take_leftovers(data: Resources, session_id: int) -> list[LeftoverRecord]:
+    """A session's leftovers, out of the table: the caller deletes them and writes back
+    the ones that fail again."""
+    async with data.db.unit() as unit:
+        leftovers = await unit.sessions.leftovers(session_id)
+        await unit.sessions.drop_leftovers(leftovers)
+        await unit.commit()
+    return leftovers
+
+
+async def sessions_with_leftovers(data: Resources) -> list[int]:
+    async with data.db.unit(read_only=True) as unit:
+        return await unit.sessions.sessions_with_leftovers()
 
 
 async def owed_cards(data: Resources, session_id: int) -> tuple[Live | None, list[Seat]]:

@@ -5,12 +5,12 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from storage.models import SessionCard, StretchSession
-from storage.records import CardRecord, SessionChange, SessionRecord
-from storage.upsert import conflict_insert
+from storage.models import SessionCard, SessionLeftover, StretchSession
+from storage.records import CardRecord, LeftoverRecord, SessionChange, SessionRecord
+from storage.upsert import conflict_insert, insert_or_ignore
 
 
 def _record(row: StretchSession) -> SessionRecord:
@@ -29,6 +29,21 @@ def _record(row: StretchSession) -> SessionRecord:
         state=dict(row.state),
         created_at=row.created_at,
     )
+
+
+def _card_row(session_id: int, card: CardRecord) -> dict[str, Any]:
+    return dict(
+        session_id=session_id,
+        user_id=card.user_id,
+        chat_id=card.chat_id,
+        message_id=card.message_id,
+        version=card.version,
+        kind=card.kind,
+    )
+
+
+def _leftover(session_id: int, user_id: int, card: CardRecord) -> LeftoverRecord:
+    return LeftoverRecord(session_id, user_id, card.chat_id, card.message_id)
 
 
 class SessionRepository:
@@ -110,39 +125,107 @@ class SessionRepository:
         )
         return bool(result.rowcount)  # type: ignore[attr-defined]
 
-    async def note_cards(self, session_id: int, cards: list[CardRecord]) -> None:
-        """Remember the message each phone shows now, in one statement.
+    async def note_cards(self, session_id: int, cards: list[CardRecord]) -> list[LeftoverRecord]:
+        """Remember the message each phone shows now; hand back the ones they replaced,
+        to be deleted (not written down: only a delete that fails is, `add_leftovers`).
 
-        A slow send of an older step never replaces the card of a newer one.
+        A slow send of an older step never replaces the card of a newer one: that
+        message is handed back itself.
         """
         if not cards:
-            return
-        statement = conflict_insert(self._session, SessionCard).values(
-            [
-                dict(
-                    session_id=session_id,
-                    user_id=card.user_id,
+            return []
+        # Rows that do not exist yet are simply written; RETURNING says which.
+        inserted = set(
+            await self._session.scalars(
+                conflict_insert(self._session, SessionCard)
+                .values([_card_row(session_id, card) for card in cards])
+                .on_conflict_do_nothing()
+                .returning(SessionCard.user_id)
+            )
+        )
+        others = [card for card in cards if card.user_id not in inserted]
+        if not others:
+            return []
+        rows = await self._session.scalars(
+            select(SessionCard)
+            .where(
+                SessionCard.session_id == session_id,
+                SessionCard.user_id.in_([card.user_id for card in others]),
+            )
+            .with_for_update()
+        )
+        noted = {row.user_id: row for row in rows}
+        leftovers: list[LeftoverRecord] = []
+        for card in others:
+            row = noted[card.user_id]
+            if row.version > card.version:
+                leftovers.append(_leftover(session_id, card.user_id, card))
+                continue
+            if (row.chat_id, row.message_id) != (card.chat_id, card.message_id):
+                leftovers.append(
+                    LeftoverRecord(session_id, row.user_id, row.chat_id, row.message_id)
+                )
+            await self._session.execute(
+                update(SessionCard)
+                .where(SessionCard.session_id == session_id, SessionCard.user_id == card.user_id)
+                .values(
                     chat_id=card.chat_id,
                     message_id=card.message_id,
                     version=card.version,
                     kind=card.kind,
                 )
-                for card in cards
-            ]
-        )
-        fresh = statement.excluded
+                .execution_options(synchronize_session=False)
+            )
+        return leftovers
+
+    async def add_leftovers(self, leftovers: list[LeftoverRecord]) -> None:
+        """Messages of a session no phone should keep: deleted at the next tidy."""
+        if not leftovers:
+            return
         await self._session.execute(
-            statement.on_conflict_do_update(
-                index_elements=["session_id", "user_id"],
-                set_={
-                    "chat_id": fresh.chat_id,
-                    "message_id": fresh.message_id,
-                    "version": fresh.version,
-                    "kind": fresh.kind,
-                },
-                where=SessionCard.version <= fresh.version,
+            insert_or_ignore(self._session, SessionLeftover).values(
+                [
+                    dict(
+                        session_id=leftover.session_id,
+                        user_id=leftover.user_id,
+                        chat_id=leftover.chat_id,
+                        message_id=leftover.message_id,
+                    )
+                    for leftover in leftovers
+                ]
             )
         )
+
+    async def leftovers(
+        self, session_id: int, user_ids: list[int] | None = None
+    ) -> list[LeftoverRecord]:
+        query = select(SessionLeftover).where(SessionLeftover.session_id == session_id)
+        if user_ids is not None:
+            query = query.where(SessionLeftover.user_id.in_(user_ids))
+        rows = await self._session.scalars(
+            query.order_by(SessionLeftover.chat_id, SessionLeftover.message_id)
+        )
+        return [
+            LeftoverRecord(row.session_id, row.user_id, row.chat_id, row.message_id)
+            for row in rows
+        ]
+
+    async def drop_leftovers(self, leftovers: list[LeftoverRecord]) -> None:
+        """These messages are gone (or stripped to one line where Telegram keeps them)."""
+        for leftover in leftovers:
+            await self._session.execute(
+                delete(SessionLeftover).where(
+                    SessionLeftover.session_id == leftover.session_id,
+                    SessionLeftover.chat_id == leftover.chat_id,
+                    SessionLeftover.message_id == leftover.message_id,
+                )
+            )
+
+    async def sessions_with_leftovers(self) -> list[int]:
+        rows = await self._session.scalars(
+            select(SessionLeftover.session_id).distinct().order_by(SessionLeftover.session_id)
+        )
+        return list(rows)
 
     async def cards(self, session_id: int) -> list[CardRecord]:
         rows = await self._session.scalars(

@@ -2,9 +2,9 @@
 
 `python -m tests.bench.bench_calls` drives `lower-back` and `quick` from the home group
 on the fake Bot API (both join, both tap Ready at every setup, every hold and switch runs
-out) and counts every call to each phone plus the answers to its taps: once for partners
-who read the safety note before, once for a first session (the note and Got it). It
-prints the numbers; the budget itself (4 per hold for `lower-back`) is asserted by
+out) and counts the sends, edits and deletes to each phone and the answers to its taps:
+once for partners who read the safety note before, once for a first session (the note
+and Got it). It prints the numbers; the budget itself (4 per hold for `lower-back`) is asserted by
 tests/bot/test_session_flow.py.
 """
 
@@ -15,7 +15,15 @@ import tempfile
 from pathlib import Path
 
 from routines.plan import PlanOptions, Seat, StepKind
-from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database, through_get_set
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    HOME,
+    calls_to,
+    card_of,
+    pair_in_database,
+    through_get_set,
+)
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.harness import BotHarness, running_bot
@@ -31,10 +39,10 @@ async def _drive(bot: BotHarness, routine: str, first_session: bool) -> int:
         for person in phones.values():
             await bot.press(person, bot.new(person.id)[-1], "Got it")
     for step in plan.steps:
-        cards = {seat: bot.new(person.id)[-1] for seat, person in phones.items()}
         if step.kind is StepKind.SETUP:
-            for seat, person in phones.items():
-                await bot.press(person, cards[seat], "Ready")
+            # Each phone keeps one session card: the setup, to tap Ready on.
+            for person in phones.values():
+                await bot.press(person, card_of(bot, person), "Ready")
             continue
         if plan.steps[step.index - 2].kind is StepKind.SETUP:
             await through_get_set(bot)
@@ -49,19 +57,14 @@ async def measure(routine: str, first_session: bool) -> str:
             await pair_in_database(bot, safety_read=not first_session)
             before = len(bot.world.calls)
             holds = await _drive(bot, routine, first_session)
-            counts = []
-            for person in (ANA, BEN):
-                calls = bot.world.calls[before:]
-                sent = [c for c in calls if c.params.get("chat_id") == person.id]
-                answered = [
-                    c
-                    for c in bot.world.calls_of("answerCallbackQuery")
-                    if c.params["callback_query_id"] in bot.queries_by(person)
-                ]
-                counts.append(len(sent) + len(answered))
+            counts = [calls_to(bot, person, before) for person in (ANA, BEN)]
     kind = "first session" if first_session else "later session"
-    per_hold = ", ".join(f"{n} calls, {n / holds:.2f} per hold" for n in counts)
-    return f"{routine:<10} {kind:<13} {holds:>2} holds: {per_hold} (Ana, Ben)"
+    per_phone = "; ".join(
+        f"{c.sends} sends, {c.edits} edits, {c.deletes} deletes, {c.tap_answers} tap answers"
+        f" ({(c.sends + c.edits + c.deletes + c.tap_answers) / holds:.2f} per hold)"
+        for c in counts
+    )
+    return f"{routine:<10} {kind:<13} {holds:>2} holds: {per_phone} (Ana; Ben)"
 
 
 def main() -> int:

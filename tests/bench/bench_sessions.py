@@ -53,9 +53,10 @@ from telegram.ext import AIORateLimiter
 from bot.app import build_application
 from bot.context import BotApplication
 from routines.engine import LOBBY_IDLE_LIMIT
-from routines.plan import PlanOptions, StepKind
+from routines.plan import PlanOptions, Seat, StepKind
 from storage.models import SessionResult
 from tests.conftest import make_settings, reset_postgres
+from tests.e2e.cards import card_key, step_numbers
 from tests.fake_telegram import FakeBotApi, SentMessage, World
 from tests.harness import Person
 
@@ -68,7 +69,6 @@ FIRST_USER_ID = 5_000_000_000
 FIRST_GROUP_ID = -1_002_000_000_000
 # A partner who hears nothing for this long gives up: the session is reported, not awaited.
 STALL_SECONDS = 60.0
-STEP = re.compile(r"^Step (\d+) of \d+")
 
 
 def _rate_limiter() -> AIORateLimiter:
@@ -259,9 +259,9 @@ class Driver:
 
 
 def _headline(text: str) -> str:
-    """ "Step 3 of 16 · Butterfly" or the first words of a message: where a partner was."""
+    """ "Stretch 2 of 3" or the first words of a message: where a partner was."""
     first = re.sub(r"<[^>]+>", "", text.splitlines()[0])
-    return " · ".join(first.split(" · ")[:1]) if STEP.match(first) else first[:40]
+    return " · ".join(first.split(" · ")[:1]) if first.startswith("Stretch ") else first[:40]
 
 
 # -- setting up people, groups and pairs in bulk -----------------------------------------
@@ -434,7 +434,14 @@ def _analyse(
     per_method: Counter[str] = Counter()
     to_groups = 0
     hold_calls = 0
+    # When each step first reached each phone: its new message, or the edit that turned
+    # the card before into it (a hold is its setup or switch card, edited).
     first_step_at: dict[tuple[int, int], float] = {}
+    numbers = {
+        person.id: step_numbers(plan, seat)
+        for pair in pairs
+        for seat, person in zip(Seat, (pair.first, pair.second), strict=True)
+    }
     sends: dict[int, list[tuple[float, str]]] = defaultdict(list)
     for call in world.calls:
         params = call.params
@@ -447,12 +454,13 @@ def _analyse(
             to_groups += 1
         if chat_id not in partners:
             continue
-        if call.method == "sendMessage":
+        if call.method in ("sendMessage", "editMessageText"):
             text = str(params.get("text", ""))
-            sends[chat_id].append((call.at, text))
-            step = STEP.match(text)
-            if step:
-                first_step_at.setdefault((chat_id, int(step.group(1))), call.at)
+            if call.method == "sendMessage":
+                sends[chat_id].append((call.at, text))
+            number = numbers[chat_id].get(card_key(text) or ("", ""))
+            if number is not None:
+                first_step_at.setdefault((chat_id, number), call.at)
         if chat_id not in finished:
             continue
         per_method[call.method] += 1
@@ -471,11 +479,9 @@ def _analyse(
     for chat_id, chat_sends in sends.items():
         if chat_id in finished:
             durations.append(chat_sends[-1][0] - chat_sends[0][0])
-        for (at, text), (next_at, _) in itertools.pairwise(chat_sends):
-            step = STEP.match(text)
-            if step is None:
-                continue
-            planned = plan.steps[int(step.group(1)) - 1]
+        reached = sorted((at, n) for (chat, n), at in first_step_at.items() if chat == chat_id)
+        for (at, number), (next_at, _) in itertools.pairwise(reached):
+            planned = plan.steps[number - 1]
             if planned.kind is not StepKind.SETUP:
                 overruns.append(next_at - at - planned.seconds * options.scale)
     holds = sum(1 for s in plan.steps if s.kind is StepKind.HOLD) * len(finished)
@@ -507,11 +513,10 @@ def _analyse(
 def _is_hold_card_call(
     world: BenchWorld, method: str, chat_id: int, params: dict[str, Any]
 ) -> bool:
-    """The hold card itself, or one of its countdown edits."""
-    if method == "sendMessage":
+    """The hold card (its setup or switch card edited into it, or a cue's new card), or
+    one of its countdown edits."""
+    if method in ("sendMessage", "editMessageText"):
         return "<b>Hold:" in str(params.get("text", ""))
-    if method == "editMessageText":
-        return (chat_id, int(params["message_id"])) in world.hold_cards
     return False
 
 

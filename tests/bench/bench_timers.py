@@ -48,7 +48,8 @@ TIME_SCALE = 0.5
 # With TIME_SCALE 0.5 this is a one-second poll, as in production (1 s at scale 1).
 POLL_SECONDS = 2.0
 FIRST_USER_ID = 6_000_000_000
-STEP_3 = re.compile(r"^Step 3 of")
+# Step 3 of quick: the first stretch's second turn, whose setup says who is stretched now.
+STEP_3 = re.compile(r"^Stretch 1 of .* stretched\.</b>", re.S)
 
 
 def _rate_limiter() -> AIORateLimiter:

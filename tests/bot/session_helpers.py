@@ -2,11 +2,25 @@
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from html import escape
 
+from bot.callbacks import (
+    SESSION_EASE_OFF,
+    SESSION_JOIN,
+    SESSION_KEEP_GOING,
+    SESSION_NOT_NOW,
+    SESSION_PAUSE,
+    SESSION_RATE,
+    SESSION_READY,
+    SESSION_RESUME,
+    SESSION_SKIP,
+    SESSION_STOP,
+    SESSION_STOP_ASK,
+)
 from bot.render.instructions import instruction
 from routines.engine import GET_SET
-from routines.plan import Role, Seat, Step
+from routines.plan import Role, Seat, Side, Step
 from storage.records import PairRecord
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group, Person
@@ -56,12 +70,59 @@ async def pair_in_database(
     return pair
 
 
-def expect_card(message: SentMessage, step: Step, seat: Seat, total: int) -> None:
-    """The card shows this partner's own role and words, and the shared step number."""
-    assert f"Step {step.index} of {total}" in message.text
+def header(step: Step, seat: Seat, exercises: int) -> str:
+    """The first line of a card: the stretch of how many, the side, the partner's role."""
+    parts = [f"Stretch {step.exercise_number} of {exercises}"]
+    if step.exercise.per_side:
+        parts.append(f"{(step.side or Side.RIGHT).value} side")
+    parts.append(ROLE_LINE[step.role_of(seat)])
+    return " · ".join(parts)
+
+
+def expect_card(message: SentMessage, step: Step, seat: Seat, exercises: int) -> None:
+    """The card shows where the pair is, this partner's own role and words."""
+    assert message.text.startswith(header(step, seat, exercises) + "\n"), message.text
     assert escape(step.exercise.name) in message.text
-    assert ROLE_LINE[step.role_of(seat)] in message.text
     assert escape(instruction(step, seat)) in message.text
+
+
+def on_screen(bot: BotHarness, person: Person, since: int = 0) -> list[SentMessage]:
+    """What `person`'s chat shows of the bot's messages (from the `since`-th one sent):
+    deleted messages are gone from the phone."""
+    return [m for m in bot.inbox(person.id)[since:] if not m.deleted]
+
+
+# The buttons of a running session (the rating after it is the summary's own).
+SESSION_ACTIONS = frozenset(
+    {
+        SESSION_JOIN,
+        SESSION_NOT_NOW,
+        SESSION_READY,
+        SESSION_PAUSE,
+        SESSION_RESUME,
+        SESSION_SKIP,
+        SESSION_STOP,
+        SESSION_STOP_ASK,
+        SESSION_KEEP_GOING,
+        SESSION_EASE_OFF,
+        SESSION_RATE,
+    }
+)
+
+
+def with_buttons(bot: BotHarness, person: Person) -> list[SentMessage]:
+    """Every message on `person`'s phone that still carries a session's buttons."""
+    return [
+        m
+        for m in on_screen(bot, person)
+        if any(data.split(":")[0] in SESSION_ACTIONS for _, data in m.buttons)
+    ]
+
+
+def card_of(bot: BotHarness, person: Person) -> SentMessage:
+    """The one message with session buttons on `person`'s phone: their current card."""
+    [card] = with_buttons(bot, person)
+    return card
 
 
 async def stop_for_both(bot: BotHarness, person: Person, card: SentMessage) -> str | None:
@@ -82,3 +143,34 @@ async def through_get_set(bot: BotHarness) -> None:
     partners' own clock does once the card says the hold has started.
     """
     await bot.advance(get_set_seconds(bot))
+
+
+@dataclass(frozen=True)
+class CallCounts:
+    """The calls the bot made to one phone, by kind, and the taps it answered there."""
+
+    sends: int
+    edits: int
+    deletes: int
+    tap_answers: int
+
+
+def calls_to(bot: BotHarness, person: Person, since: int = 0) -> CallCounts:
+    """What the bot asked of Telegram for `person`'s phone, from the `since`-th call on."""
+    calls = bot.world.calls[since:]
+    to_phone = [c for c in calls if c.params.get("chat_id") == person.id]
+    return CallCounts(
+        sends=sum(c.method == "sendMessage" for c in to_phone),
+        edits=sum(c.method.startswith("editMessage") for c in to_phone),
+        deletes=sum(c.method == "deleteMessage" for c in to_phone),
+        tap_answers=sum(
+            c.params["callback_query_id"] in bot.queries_by(person)
+            for c in calls
+            if c.method == "answerCallbackQuery"
+        ),
+    )
+
+
+# In the text of the setup card of a session's second turn (the same stretch, with the
+# roles swapped): "Now you are stretched." or "Now Ana is stretched.".
+SECOND_TURN = " stretched.</b>"

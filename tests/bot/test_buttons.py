@@ -17,7 +17,12 @@ from telegram.ext import CallbackQueryHandler
 
 from bot import callbacks
 from bot.render.basics import SORRY
-from tests.bot.session_helpers import pair_in_database, stop_for_both, through_get_set
+from tests.bot.session_helpers import (
+    card_of,
+    pair_in_database,
+    stop_for_both,
+    through_get_set,
+)
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Person
 
@@ -68,8 +73,8 @@ async def test_the_ease_off_toast_names_the_helper_as_typed(bot: BotHarness) -> 
     await bot.press(SAM, invite, "Join")
     for person in (ANA, SAM):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
-    [ana_hold] = bot.new(ANA.id)
-    [sam_hold] = bot.new(SAM.id)
+    # The hold is each setup card, edited: the one card on each phone.
+    ana_hold, sam_hold = card_of(bot, ANA), card_of(bot, SAM)
     assert all(label != "Ease off" for label, _ in sam_hold.buttons)
 
     # Ana is stretched first, so Sam helps; the toast is plain text, not HTML.

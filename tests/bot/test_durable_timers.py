@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import re
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,9 +24,11 @@ from bot.services import sessions, timer_claims
 from bot.session_timers import CARDS_LEASE
 from bot.timer_poller import TIMER_LEASE, poller_of
 from routines.engine import TimerElapsed
-from tests.bot.session_helpers import ANA, BEN, pair_in_database, stop_for_both
+from routines.plan import PlanOptions
+from tests.bot.session_helpers import ANA, BEN, card_of, pair_in_database, stop_for_both
 from tests.clock import FakeClock
 from tests.conftest import POSTGRES_URL, make_settings, reset_postgres
+from tests.e2e import cards
 from tests.fake_telegram import FakeBotApi, World
 from tests.harness import BotHarness, Person, running_bot
 
@@ -91,8 +92,9 @@ async def two_workers(url: str, clock: FakeClock) -> AsyncIterator[tuple[Worker,
 
 
 def steps_shown(bot: BotHarness, person: Person) -> list[int]:
-    numbers = (re.match(r"Step (\d+) of", m.text) for m in bot.inbox(person.id))
-    return [int(found.group(1)) for found in numbers if found]
+    """The steps of the pair's default routine `person`'s phone showed, in order, read
+    from each card's first line (a hold is its setup card edited: both count)."""
+    return cards.steps_of(bot.inbox(person.id), bot.app.bot_data.plan("lower-back", PlanOptions()))
 
 
 async def into_first_hold(bot: BotHarness) -> datetime:
@@ -165,13 +167,15 @@ async def test_two_readies_for_one_session_at_two_workers_at_once_start_one_hold
             second.bot.press(BEN, setups[BEN], "Ready"),
         )
 
+        # One hold: each setup card turned into it, and no other card came.
         for person in (ANA, BEN):
-            [hold] = first.bot.new(person.id)
-            assert "the hold starts in 4 s</b>\nHold: 60 s" in hold.text
+            assert first.bot.new(person.id) == []
+            assert card_of(first.bot, person) is setups[person]
+            assert "the hold starts in 4 s</b>\nHold: 60 s" in setups[person].text
         timers = await timer_claims.of_session(second.bot.app.bot_data, 1)
         assert [(t.lane, t.kind) for t in timers] == [("step", "hold"), ("tick", "tick")]
         # Stop for both, asked at one worker and confirmed at both at once: one end.
-        holds = {p: first.bot.inbox(p.id)[-1] for p in (ANA, BEN)}
+        holds = {p: card_of(first.bot, p) for p in (ANA, BEN)}
         assert await first.bot.press(ANA, holds[ANA], "Stop") == "Stop for both of you?"
         assert await second.bot.press(BEN, holds[BEN], "Stop") == "Stop for both of you?"
         answers = await asyncio.gather(

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.session_helpers import ANA, BEN, pair_in_database, through_get_set
+from tests.bot.session_helpers import ANA, BEN, card_of, pair_in_database, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -20,7 +20,11 @@ async def childs_pose_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
     await through_get_set(bot)
-    return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    # The hold is each setup card, edited: the one card on each phone.
+    holds = card_of(bot, ANA), card_of(bot, BEN)
+    for person in (ANA, BEN):
+        bot.new(person.id)
+    return holds
 
 
 def labels(card: SentMessage) -> list[str]:
@@ -61,7 +65,7 @@ async def test_once_per_hold_holds_through_a_pause_and_the_next_hold_may_ease_of
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
     await through_get_set(bot)
-    ben_hold = bot.new(BEN.id)[-1]
+    ben_hold = card_of(bot, BEN)
     bot.new(ANA.id)
     assert await bot.press(BEN, ben_hold, "Ease off") == "Sent: Ana will ease off."
     [alert] = bot.new(ANA.id)

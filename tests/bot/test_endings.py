@@ -4,8 +4,16 @@ from __future__ import annotations
 
 import pytest
 
-from bot.services import timer_claims
-from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database
+from bot.services import (
+    timer_claims,
+)
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    HOME,
+    card_of,
+    pair_in_database,
+)
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group
 
@@ -20,7 +28,8 @@ async def _holding(bot: BotHarness) -> dict[int, SentMessage]:
     setups = {person.id: bot.new(person.id)[0] for person in (ANA, BEN)}
     for person in (ANA, BEN):
         await bot.press(person, setups[person.id], "Ready")
-    holds = {person.id: bot.new(person.id)[0] for person in (ANA, BEN)}
+    # The hold is each setup card, edited: the one card on each phone.
+    holds = {person.id: card_of(bot, person) for person in (ANA, BEN)}
     assert all("Hold" in card.text for card in holds.values())
     return holds
 

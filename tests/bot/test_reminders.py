@@ -486,7 +486,7 @@ async def test_start_now_starts_a_session_as_stretch_would(bot: BotHarness) -> N
         [note] = bot.new(person.id)
         await bot.press(person, note, "Got it")
     for person in (ANA, BEN):
-        assert "Step 1 of 44" in bot.new(person.id)[-1].text
+        assert "Stretch 1 of 7 · " in bot.new(person.id)[-1].text
 
 
 async def test_a_reminder_late_by_more_than_the_grace_window_is_skipped(bot: BotHarness) -> None:

@@ -63,7 +63,7 @@ async def test_a_first_session_waits_for_both_to_read_the_note_then_sets_up(
     await bot.press(BEN, notes[BEN][0], "Got it")
     for person in (ANA, BEN):
         [setup] = bot.new(person.id)
-        assert setup.text.startswith("Step 1 of 44")
+        assert setup.text.startswith("Stretch 1 of 7 · ")
         assert "Ready" in labels(setup)
     assert await acknowledged_at(bot, BEN) is not None
 
@@ -83,7 +83,7 @@ async def test_the_note_comes_once_per_person_and_not_at_the_next_session(
 
     for person in (ANA, BEN):
         [setup] = bot.new(person.id)
-        assert setup.text.startswith("Step 1 of 44")
+        assert setup.text.startswith("Stretch 1 of 7 · ")
     assert not any(m.text == SAFETY_NOTE for m in bot.inbox(ANA.id)[2:] if "Step" in m.text)
     assert sum(m.text == SAFETY_NOTE for m in bot.inbox(ANA.id)) == 1
 
@@ -108,7 +108,7 @@ async def test_a_partner_who_joins_later_reads_it_at_their_first_session_alone(
 
     await bot.press(CAL, cal_note, "Got it")
     for person in (ANA, CAL):
-        assert bot.new(person.id)[-1].text.startswith("Step 1 of 44")
+        assert bot.new(person.id)[-1].text.startswith("Stretch 1 of 7 · ")
 
 
 async def test_double_stale_and_strangers_taps_on_got_it_are_refused_politely(
@@ -175,7 +175,7 @@ async def test_a_note_that_fails_to_send_arrives_on_retry_and_the_session_starts
     for person, note in ((ANA, ana_note), (BEN, ben_note)):
         await bot.press(person, note, "Got it")
     for person in (ANA, BEN):
-        assert bot.new(person.id)[-1].text.startswith("Step 1 of 44")
+        assert bot.new(person.id)[-1].text.startswith("Stretch 1 of 7 · ")
 
 
 async def test_a_partner_who_blocked_the_bot_gets_the_note_once_back_and_can_start(
@@ -201,7 +201,7 @@ async def test_a_partner_who_blocked_the_bot_gets_the_note_once_back_and_can_sta
     [ben_note] = [m for m in bot.new(BEN.id) if m.text == SAFETY_NOTE]
     await bot.press(BEN, ben_note, "Got it")
     for person in (ANA, BEN):
-        assert bot.new(person.id)[-1].text.startswith("Step 1 of 44")
+        assert bot.new(person.id)[-1].text.startswith("Stretch 1 of 7 · ")
 
 
 async def test_a_note_still_owed_when_the_bot_stops_is_sent_after_the_restart(
@@ -225,7 +225,7 @@ async def test_a_note_still_owed_when_the_bot_stops_is_sent_after_the_restart(
         bot.new(ANA.id)
         await bot.press(BEN, ben_note, "Got it")
         for person in (ANA, BEN):
-            assert bot.new(person.id)[-1].text.startswith("Step 1 of 44")
+            assert bot.new(person.id)[-1].text.startswith("Stretch 1 of 7 · ")
 
 
 async def test_export_names_when_the_note_was_acknowledged(bot: BotHarness) -> None:
@@ -273,5 +273,5 @@ async def test_a_got_it_whose_answer_times_out_still_brings_the_first_setup(
     await bot.press(BEN, bot.new(BEN.id)[-1], "Got it")
 
     for person in (ANA, BEN):
-        assert bot.new(person.id)[-1].text.startswith("Step 1 of 44")
+        assert bot.new(person.id)[-1].text.startswith("Stretch 1 of 7 · ")
     assert await acknowledged_at(bot, BEN) is not None

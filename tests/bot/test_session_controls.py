@@ -10,7 +10,10 @@ from tests.bot.session_helpers import (
     BEN,
     CAL,
     HOME,
+    SECOND_TURN,
+    card_of,
     get_set_seconds,
+    on_screen,
     pair_in_database,
     stop_for_both,
     through_get_set,
@@ -29,8 +32,9 @@ async def _holding(bot: BotHarness, seconds: int = 60) -> tuple[SentMessage, Sen
     setups = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
     for person, card in setups.items():
         await bot.press(person, card, "Ready")
-    [ana_hold] = bot.new(ANA.id)
-    [ben_hold] = bot.new(BEN.id)
+    # The hold is each setup card, edited: the one card on each phone.
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
+    ana_hold, ben_hold = card_of(bot, ANA), card_of(bot, BEN)
     assert f"Get set: the hold starts in {get_set_seconds(bot):.0f} s" in ana_hold.text
     assert f"</b>\nHold: {seconds} s" in ana_hold.text
     await through_get_set(bot)
@@ -61,7 +65,7 @@ async def test_a_pause_by_either_partner_keeps_the_remaining_hold_time_for_both(
     assert bot.new(ANA.id) == []
     await bot.advance(1)
     [next_ana] = bot.new(ANA.id)
-    assert "Step 3 of" in next_ana.text
+    assert SECOND_TURN in next_ana.text
 
 
 async def test_skip_from_one_phone_moves_both_to_the_next_step_once(bot: BotHarness) -> None:
@@ -75,7 +79,7 @@ async def test_skip_from_one_phone_moves_both_to_the_next_step_once(bot: BotHarn
     assert doubled == "That button is out of date; use the newest message."
     for person in (ANA, BEN):
         [card] = bot.new(person.id)
-        assert "Step 3 of" in card.text
+        assert SECOND_TURN in card.text
 
 
 async def test_stop_ends_the_session_for_both_and_remembers_how_far_they_got(
@@ -116,7 +120,7 @@ async def test_ease_off_alerts_the_helper_at_once_and_the_clock_keeps_running(
     assert not alert.disable_notification
     assert bot.new(ANA.id) == []
     await bot.advance(50)
-    assert "Step 3 of" in bot.new(ANA.id)[-1].text
+    assert SECOND_TURN in bot.new(ANA.id)[-1].text
 
 
 async def test_a_helper_forging_ease_off_is_refused(bot: BotHarness) -> None:
@@ -147,7 +151,10 @@ async def test_both_pressing_ready_at_the_same_instant_start_one_hold(bot: BotHa
 
     await asyncio.gather(bot.press(ANA, ana_setup, "Ready"), bot.press(BEN, ben_setup, "Ready"))
 
-    assert len(bot.new(ANA.id)) == 1 and len(bot.new(BEN.id)) == 1
+    # One hold: each setup card turned into it, and no other card came.
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
+    for person in (ANA, BEN):
+        assert "</b>\nHold: 60 s" in card_of(bot, person).text
 
 
 async def test_a_forged_or_garbled_button_is_answered_politely(bot: BotHarness) -> None:
@@ -203,19 +210,20 @@ async def test_a_429_from_telegram_is_retried_after_the_time_it_asks_for(
     await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    bot.world.fail("sendMessage", "retry_after", chat_id=ANA.id, retry_after=1)
-
     await bot.press(ANA, bot.new(ANA.id)[-1], "Ready")
+    bot.world.fail("editMessageText", "retry_after", chat_id=ANA.id, retry_after=1)
+
     await bot.press(BEN, bot.new(BEN.id)[-1], "Ready")
 
-    hold_sends = [
+    hold_edits = [
         c
-        for c in bot.world.calls_of("sendMessage")
+        for c in bot.world.calls_of("editMessageText")
         if c.params["chat_id"] == ANA.id and "</b>\nHold: 60 s" in c.params["text"]
     ]
-    # Refused once with retry_after, sent again after the wait: one card on the phone.
-    assert len(hold_sends) == 2
-    assert len([m for m in bot.inbox(ANA.id) if "</b>\nHold: 60 s" in m.text]) == 1
+    # Refused once with retry_after, edited again after the wait: one card on the phone.
+    assert len(hold_edits) == 2
+    assert "</b>\nHold: 60 s" in card_of(bot, ANA).text
+    assert len([m for m in on_screen(bot, ANA) if "</b>\nHold: 60 s" in m.text]) == 1
 
 
 async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Settings) -> None:
@@ -225,7 +233,7 @@ async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Set
     await bot.advance(29)
     assert bot.new(ANA.id) == []
     await bot.advance(1)
-    assert "Step 3 of" in bot.new(ANA.id)[-1].text
+    assert SECOND_TURN in bot.new(ANA.id)[-1].text
     assert "Hold" in ana_hold.text
 
 

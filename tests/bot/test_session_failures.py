@@ -5,7 +5,16 @@ from __future__ import annotations
 import pytest
 
 from bot.config import Settings
-from tests.bot.session_helpers import ANA, BEN, CAL, HOME, pair_in_database, through_get_set
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    CAL,
+    HOME,
+    SECOND_TURN,
+    card_of,
+    pair_in_database,
+    through_get_set,
+)
 from tests.clock import FakeClock
 from tests.fake_telegram import World
 from tests.harness import BotHarness, Person, running_bot
@@ -25,12 +34,12 @@ async def test_a_ready_whose_answer_times_out_still_starts_the_hold_on_both_phon
     await bot.press(BEN, ben_setup, "Ready")
 
     for person in (ANA, BEN):
-        [hold] = bot.new(person.id)
-        assert "the hold starts in 4 s</b>\nHold: 60 s" in hold.text
+        assert bot.new(person.id) == []
+        assert "the hold starts in 4 s</b>\nHold: 60 s" in card_of(bot, person).text
     await through_get_set(bot)
     await bot.advance(60)
     for person in (ANA, BEN):
-        assert "Step 3 of" in bot.new(person.id)[-1].text
+        assert SECOND_TURN in bot.new(person.id)[-1].text
 
 
 async def test_a_group_line_that_times_out_still_sends_both_join_cards(bot: BotHarness) -> None:
@@ -74,7 +83,7 @@ async def test_a_restart_recovers_every_session_even_when_telegram_fails_for_one
             await bot.press(partner, bot.new(partner.id)[-1], "Join")
             for person in (starter, partner):
                 await bot.press(person, bot.new(person.id)[-1], "Ready")
-        cal_hold, dee_hold = bot.new(CAL.id)[-1], bot.new(dee.id)[-1]
+        cal_hold, dee_hold = card_of(bot, CAL), card_of(bot, dee)
     clock.advance(120)
     world.fail("editMessageText", "timeout", chat_id=ANA.id)
 
@@ -92,16 +101,21 @@ async def test_a_pause_whose_edit_fails_on_one_phone_still_reaches_both_with_res
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
-    ana_hold, ben_hold = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    ana_hold, ben_hold = card_of(bot, ANA), card_of(bot, BEN)
+    bot.new(ANA.id)
     await through_get_set(bot)
     await bot.advance(17)
     bot.world.fail("editMessageText", failure, chat_id=ANA.id)
+    edits = ana_hold.edits
 
     await bot.press(BEN, ben_hold, "Pause")
 
-    # Ana's hold card could not be turned into the paused card: she gets it anew.
-    assert ana_hold.edits == 0
+    # Ana's hold card could not be turned into the paused card: she gets it anew, as
+    # quietly as the edit, and it is her one card (the hold card went).
+    assert ana_hold.edits == edits
     [ana_paused] = bot.new(ANA.id)
+    assert ana_paused.disable_notification
+    assert card_of(bot, ANA) is ana_paused and ana_hold.deleted
     for card in (ana_paused, ben_hold):
         assert "Paused by Ben. 43 s of this hold left." in card.text
         assert [label for label, _ in card.buttons] == ["Resume", "Stop"]
@@ -111,7 +125,7 @@ async def test_a_pause_whose_edit_fails_on_one_phone_still_reaches_both_with_res
 
 
 @pytest.mark.parametrize("failure", ["server_error", "timeout", "dropped"])
-async def test_a_countdown_edit_that_fails_on_one_phone_leaves_the_rest_of_the_countdown(
+async def test_a_countdown_edit_that_fails_on_one_phone_is_caught_up_and_the_hold_ends_on_time(
     bot: BotHarness, failure: str
 ) -> None:
     await pair_in_database(bot)
@@ -119,12 +133,17 @@ async def test_a_countdown_edit_that_fails_on_one_phone_leaves_the_rest_of_the_c
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
-    ana_hold, ben_hold = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    await through_get_set(bot)
+    ana_hold = card_of(bot, ANA)
+    edits = ana_hold.edits
     bot.world.fail("editMessageText", failure, chat_id=ANA.id)
 
     await bot.advance(59)
 
-    # The 60 s hold is edited at 30 s (its cue) and 20 s left; only Ana's first was lost.
-    assert (ana_hold.edits, ben_hold.edits) == (1, 2)
-    for card in (ana_hold, ben_hold):
-        assert "Hold: 20 s left" in card.text
+    # The 60 s hold is edited at 30 s (its cue); Ana's edit was lost and made up a
+    # second later, and nothing else touched her card.
+    assert ana_hold.edits == edits + 1
+    assert "Hold: 29 s left" in ana_hold.text
+    await bot.advance(1)
+    for person in (ANA, BEN):
+        assert SECOND_TURN in card_of(bot, person).text

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+import re
 from html import escape
 
 from routines.engine import LOBBY_IDLE_LIMIT
-from routines.plan import PlanOptions, Seat, StepKind
+from routines.plan import PlanOptions, Seat, Step, StepKind
 from tests.bot.session_helpers import (
     ANA,
     BEN,
     HOME,
+    CallCounts,
+    calls_to,
+    card_of,
     expect_card,
+    on_screen,
     pair_in_database,
     stop_for_both,
     through_get_set,
+    with_buttons,
 )
-from tests.harness import BotHarness
+from tests.fake_telegram import SentMessage
+from tests.harness import BotHarness, Person
 
 
 async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_step(
@@ -23,7 +30,11 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
 ) -> None:
     await pair_in_database(bot)
     plan = bot.app.bot_data.plan("lower-back", PlanOptions())
+    exercises = plan.exercise_count
     phones = {Seat.A: ANA, Seat.B: BEN}
+    names = {Seat.A: "Ana", Seat.B: "Ben"}
+    since = {person: len(bot.inbox(person.id)) for person in phones.values()}
+    first_call = len(bot.world.calls)
 
     await bot.say(ANA, "/stretch", chat=HOME)
 
@@ -32,52 +43,96 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
     for person in phones.values():
         [lobby] = bot.new(person.id)
         assert "Lower back relief" in lobby.text and "7 stretches" in lobby.text
+        assert not lobby.disable_notification
         assert await bot.press(person, lobby, "Join") == "You're in."
 
+    def only_card(person: Person) -> SentMessage:
+        """The phone shows one message of the session, and it is the current card."""
+        [shown] = on_screen(bot, person, since[person])
+        assert card_of(bot, person) is shown
+        return shown
+
+    def after_setup(step: Step) -> bool:
+        """Whether the hold follows a setup (not a switch): it starts after get-set."""
+        return plan.steps[step.index - 2].kind is StepKind.SETUP
+
     holds_seen: list[tuple[str, str | None, int]] = []
+    cards: dict[Seat, SentMessage] = {}
     for step in plan.steps:
-        cards = {seat: bot.new(person.id) for seat, person in phones.items()}
-        for seat, new in cards.items():
-            assert len(new) == 1, f"step {step.index}: {[m.text for m in new]}"
-            expect_card(new[0], step, seat, plan.step_count)
-        if step.kind is StepKind.SETUP:
+        if step.kind is StepKind.HOLD:
+            # The hold is the card before it, edited silently: the setup card both just
+            # tapped Ready on, or the switch card.
             for seat, person in phones.items():
-                await bot.press(person, cards[seat][0], "Ready")
-            continue
-        receiver_card = cards[step.receiver][0]
-        helper_card = cards[step.helper][0]
-        if step.kind is StepKind.HOLD:
-            assert any(label == "Ease off" for label, _ in receiver_card.buttons)
-            assert all(label != "Ease off" for label, _ in helper_card.buttons)
-            holds_seen.append((step.exercise.id, step.side, int(step.receiver)))
-            # Each hold card carries its role's own line on how hard to go.
-            for card, seat in ((receiver_card, step.receiver), (helper_card, step.helper)):
-                assert f"<i>{escape(step.intensity(seat) or '')}</i>" in card.text
+                assert bot.new(person.id) == []
+                assert only_card(person) is cards[seat]
+                expect_card(cards[seat], step, seat, exercises)
+                if after_setup(step):
+                    # The hold after a setup says so and starts once both had time to
+                    # get set.
+                    assert (
+                        f"Get set: the hold starts in 4 s</b>\nHold: {round(step.seconds)} s"
+                        in cards[seat].text
+                    )
+                else:
+                    assert f"Hold: {round(step.seconds)} s left" in cards[seat].text
+                # Each hold card carries its role's own line on how hard to go.
+                assert f"<i>{escape(step.intensity(seat) or '')}</i>" in cards[seat].text
             assert step.intensity(step.receiver) != step.intensity(step.helper)
-        if step.kind is StepKind.HOLD and plan.steps[step.index - 2].kind is StepKind.SETUP:
-            # The hold after a setup says so and starts once both had time to get set.
-            for card in (receiver_card, helper_card):
-                assert f"Get set: the hold starts in 4 s</b>\nHold: {step.seconds:.0f} s" in (
-                    card.text
-                )
-            await through_get_set(bot)
-        await bot.advance(step.seconds)
-        # The countdown edits each hold card silently: a 30 s hold once, at 15 s left;
-        # the 60 s hold twice, at 40 s and 20 s left. A cue takes the nearest tick's
-        # place: Child's Pose's at the half (30 s left), Straddle Fold's at 10 s left.
-        if step.kind is StepKind.HOLD:
-            edits = 2 if step.seconds >= 60 else 1
-            assert (receiver_card.edits, helper_card.edits) == (edits, edits)
-            last_shown = round(step.seconds / 3) if edits == 2 else round(step.seconds / 2)
-            if step.exercise.id == "straddle-fold":
-                last_shown = 10
-            assert f"Hold: {last_shown} s left" in receiver_card.text
-            cue = step.cue_at(step.seconds)
-            if cue is not None:
-                assert escape(cue.receiver) in receiver_card.text
-                assert escape(cue.helper) in helper_card.text
         else:
-            assert (receiver_card.edits, helper_card.edits) == (0, 0)
+            # A setup and a switch come as a new message that rings; the card before goes.
+            for seat, person in phones.items():
+                [cards[seat]] = bot.new(person.id)
+                assert not cards[seat].disable_notification
+                assert only_card(person) is cards[seat]
+                expect_card(cards[seat], step, seat, exercises)
+        if step.kind is StepKind.SETUP:
+            receiver, helper = step.receiver, step.helper
+            if step.turn_number > 1:
+                # Roles swap after each exercise, and the card says so plainly.
+                assert "Now you are stretched." in cards[receiver].text
+                assert f"Now {names[receiver]} is stretched." in cards[helper].text
+            first, second = (helper, receiver) if step.turn_number % 2 else (receiver, helper)
+            await bot.press(phones[first], cards[first], "Ready")
+            # Silent edits: the tapper waits, the other sees them ready.
+            assert f"You're ready. Waiting for {names[second]}." in cards[first].text
+            assert "Ready" not in [label for label, _ in cards[first].buttons]
+            assert f"{names[first]} is ready." in cards[second].text
+            for person in phones.values():
+                assert bot.new(person.id) == []
+            await bot.press(phones[second], cards[second], "Ready")
+            continue
+        if step.kind is StepKind.SWITCH:
+            await bot.advance(step.seconds)
+            continue
+        receiver_card, helper_card = cards[step.receiver], cards[step.helper]
+        assert any(label == "Ease off" for label, _ in receiver_card.buttons)
+        assert all(label != "Ease off" for label, _ in helper_card.buttons)
+        holds_seen.append((step.exercise.id, step.side, int(step.receiver)))
+        if after_setup(step):
+            await through_get_set(bot)
+        edits = (receiver_card.edits, helper_card.edits)
+        for moment, cue in zip(step.cue_moments, step.exercise.cues, strict=True):
+            await bot.advance(moment - (step.seconds - _left(receiver_card)))
+            left = round(step.seconds - moment)
+            for seat, words in ((step.receiver, cue.receiver), (step.helper, cue.helper)):
+                person = phones[seat]
+                rings = step.role_of(seat).value in cue.sound
+                new = bot.new(person.id)
+                if rings:
+                    # The cue changes what this partner does: a new card that rings.
+                    [cards[seat]] = new
+                    assert not cards[seat].disable_notification
+                else:
+                    assert new == []
+                assert only_card(person) is cards[seat]
+                assert escape(words) in cards[seat].text
+                assert f"Hold: {left} s left" in cards[seat].text
+        if not step.exercise.cues:
+            await bot.advance(step.seconds)
+            # No plain countdown edit: the card says how long, the next card rings.
+            assert (receiver_card.edits, helper_card.edits) == edits
+        else:
+            await bot.advance(_left(cards[step.receiver]))
 
     # Holds in the routine's order, right before left, receivers taking turns.
     assert holds_seen == [
@@ -90,19 +145,29 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
         assert "Stretches: 7 · holds: 22" in summary.text
         assert "Your streak: 1 day" in summary.text
         assert [label for label, _ in summary.buttons] == ["1", "2", "3", "4", "5"]
-    # Telegram's budget, by construction: every call to a phone, taps answered included.
+        # The end leaves the summary and nothing else of the session on the phone, and
+        # no message anywhere in the chat with a session's buttons but the summary.
+        assert on_screen(bot, person, since[person]) == [summary]
+        assert with_buttons(bot, person) == [summary]
+    # Telegram's budget (a product decision): sends, edits and deletes to each phone stay
+    # within 4 a hold; the answers to taps are counted and reported apart.
     holds = len(holds_seen)
     for person in phones.values():
-        to_phone = [c for c in bot.world.calls if c.params.get("chat_id") == person.id]
-        answered = [
-            c
-            for c in bot.world.calls_of("answerCallbackQuery")
-            if c.params["callback_query_id"] in bot.queries_by(person)
-        ]
-        assert len(to_phone) + len(answered) <= 4 * holds
+        counts = calls_to(bot, person, first_call)
+        print(f"{person.first_name}, lower-back, {holds} holds: {counts}")
+        assert counts.sends + counts.edits + counts.deletes <= 4 * holds
+        assert counts == CallCounts(sends=25, edits=39, deletes=24, tap_answers=15)
     [closing] = bot.new(HOME.id)
     assert closing.text == "Ana and Ben just stretched: 22 holds, 12 min."
     assert len(bot.inbox(HOME.id)) == 2
+
+
+def _left(card: SentMessage) -> float:
+    """The seconds a hold card said were left when it was last shown (all of them on a
+    get-set card, once get-set is over)."""
+    found = re.search(r"Hold: (\d+) s", card.text)
+    assert found is not None, card.text
+    return float(found[1])
 
 
 async def test_each_partner_rates_their_own_back_once_the_session_is_over(
@@ -178,7 +243,7 @@ async def test_a_partner_who_never_opened_the_bot_gets_a_button_and_the_session_
     await bot.press(BEN, ben_lobby, "Join")
     for person in (ANA, BEN):
         [setup] = bot.new(person.id)
-        assert "Step 1 of 44" in setup.text
+        assert "Stretch 1 of 7 · " in setup.text
 
 
 async def test_from_private_a_partner_who_blocked_the_bot_leaves_a_link_to_pass_on(
@@ -203,4 +268,4 @@ async def test_from_private_a_partner_who_blocked_the_bot_leaves_a_link_to_pass_
     await bot.say(BEN, "/start hello")
     _, join_card = bot.new(BEN.id)
     await bot.press(BEN, join_card, "Join")
-    assert "Step 1 of 44" in bot.new(ANA.id)[-1].text
+    assert "Stretch 1 of 7 · " in bot.new(ANA.id)[-1].text

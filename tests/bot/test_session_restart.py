@@ -4,7 +4,14 @@ from __future__ import annotations
 
 from bot.config import Settings
 from routines.engine import GET_SET
-from tests.bot.session_helpers import ANA, BEN, pair_in_database, through_get_set
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    SECOND_TURN,
+    card_of,
+    pair_in_database,
+    through_get_set,
+)
 from tests.clock import FakeClock
 from tests.fake_telegram import SentMessage, World
 from tests.harness import BotHarness, running_bot
@@ -16,7 +23,8 @@ async def _into_first_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
-    return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    # The hold is each setup card, edited: the one card on each phone.
+    return card_of(bot, ANA), card_of(bot, BEN)
 
 
 async def test_a_hold_that_ran_out_while_the_bot_was_down_pauses_and_offers_resume(
@@ -34,7 +42,7 @@ async def test_a_hold_that_ran_out_while_the_bot_was_down_pauses_and_offers_resu
         await bot.press(BEN, ben_hold, "Resume")
         # Nothing was left of that hold, so Resume moves both on to the next step.
         for person in (ANA, BEN):
-            assert "Step 3 of" in bot.inbox(person.id)[-1].text
+            assert SECOND_TURN in bot.inbox(person.id)[-1].text
 
 
 async def test_a_hold_still_running_at_restart_ends_on_time(
@@ -42,20 +50,52 @@ async def test_a_hold_still_running_at_restart_ends_on_time(
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_hold, _ = await _into_first_hold(bot)
+        ana_hold, ben_hold = await _into_first_hold(bot)
     # Down for the get-set window and 20 s of the hold: 40 s of it are left.
     clock.advance(GET_SET.total_seconds() + 20)
 
     async with running_bot(settings, clock, world) as bot:
         bot.new(ANA.id)
         bot.new(BEN.id)
+        # The cards each phone had are the ones whose buttons work after the restart.
+        assert card_of(bot, ANA) is ana_hold and card_of(bot, BEN) is ben_hold
         await bot.advance(39)
+        # Ben's cue came at the half (it rings on the helper's phone), his only card.
+        [ben_cue] = bot.new(BEN.id)
+        assert card_of(bot, BEN) is ben_cue and ben_hold.deleted
         assert bot.new(ANA.id) == []
         await bot.advance(1)
         for person in (ANA, BEN):
             [card] = bot.new(person.id)
-            assert "Step 3 of" in card.text
-    assert "Paused" not in ana_hold.text
+            assert SECOND_TURN in card.text
+            assert card_of(bot, person) is card
+    assert ana_hold.deleted
+
+
+async def test_after_a_restart_each_phone_has_one_card_and_its_buttons_work(
+    settings: Settings, clock: FakeClock
+) -> None:
+    world = World(clock=lambda: clock.now().timestamp())
+    async with running_bot(settings, clock, world) as bot:
+        await _into_first_hold(bot)
+        await bot.advance(40)
+        # Ana stretched, Ben helped: Ben's card came anew at the cue.
+        ana_card, ben_card = card_of(bot, ANA), card_of(bot, BEN)
+    clock.advance(5)
+
+    async with running_bot(settings, clock, world) as bot:
+        for person, card in ((ANA, ana_card), (BEN, ben_card)):
+            assert card_of(bot, person) is card
+            bot.new(person.id)
+        assert await bot.press(BEN, ben_card, "Pause") == "Paused for both of you."
+        for person, card in ((ANA, ana_card), (BEN, ben_card)):
+            assert card_of(bot, person) is card
+            # 40 s after the second Ready and 5 s down: 41 s into the hold after get-set.
+            assert "Paused by Ben. 19 s of this hold left." in card.text
+        await bot.press(ANA, ana_card, "Resume")
+        for person in (ANA, BEN):
+            [resumed] = bot.new(person.id)
+            assert card_of(bot, person) is resumed
 
 
 async def test_a_restart_inside_the_get_set_window_keeps_the_hold_and_its_cue_on_time(
@@ -71,16 +111,20 @@ async def test_a_restart_inside_the_get_set_window_keeps_the_hold_and_its_cue_on
         assert "Get set" in ana_hold.text
         assert bot.new(ANA.id)[-1] == ana_hold  # no card sent again, none paused
         bot.new(BEN.id)
+        edits = (ana_hold.edits, ben_hold.edits)
         await bot.advance(31.9)
-        assert (ana_hold.edits, ben_hold.edits) == (0, 0)
+        assert (ana_hold.edits, ben_hold.edits) == edits
         await bot.advance(0.1)  # 30 s into the hold: Child's Pose's cue at its half
-        assert "Hold: 30 s left" in ana_hold.text and "Now:" in ben_hold.text
+        # Ana's card is edited; Ben's phone rings with the cue (he helps), his old card goes.
+        assert "Hold: 30 s left" in ana_hold.text and "Now:" in ana_hold.text
+        [ben_cue] = bot.new(BEN.id)
+        assert "Now:" in ben_cue.text and ben_hold.deleted
         await bot.advance(29.9)
         assert bot.new(ANA.id) == []
         await bot.advance(0.1)
         for person in (ANA, BEN):
             [card] = bot.new(person.id)
-            assert "Step 3 of" in card.text
+            assert SECOND_TURN in card.text
 
 
 async def test_a_partner_who_blocked_the_bot_pauses_the_session_and_the_other_is_told(
@@ -93,8 +137,10 @@ async def test_a_partner_who_blocked_the_bot_pauses_the_session_and_the_other_is
     await bot.advance(60)
 
     ana_messages = bot.new(ANA.id)
-    assert "Step 3 of" in ana_messages[0].text
+    assert SECOND_TURN in ana_messages[0].text
     assert ana_messages[-1].text.startswith("Paused: I can't reach Ben any more")
+    # The note carries Resume: it is Ana's card now, and the setup card before it went.
+    assert card_of(bot, ANA) is ana_messages[-1] and ana_messages[0].deleted
     # The pause holds: no timer moves the session on while Ben is unreachable.
     await bot.advance(120)
     assert bot.new(ANA.id) == []

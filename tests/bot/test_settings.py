@@ -280,7 +280,7 @@ async def test_the_swap_mode_shapes_the_next_session(
     cards = await first_cards(bot)
 
     for card in cards.values():
-        assert f"Step 1 of {plan.step_count}" in card.text
+        assert card.text.startswith(f"Stretch 1 of {plan.exercise_count} · ")
     async with bot.app.bot_data.db.unit() as unit:
         live = await unit.sessions.live_of_user(ANA.id)
     assert live is not None and live.options["plan"]["swap_mode"] == mode.value

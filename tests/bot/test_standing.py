@@ -10,6 +10,7 @@ from tests.bot.session_helpers import (
     BEN,
     CAL,
     HOME,
+    card_of,
     pair_in_database,
     stop_for_both,
     through_get_set,
@@ -28,7 +29,7 @@ async def _in_setup(bot: BotHarness) -> dict[int, SentMessage]:
     cards = {}
     for person in (ANA, BEN):
         [card] = bot.new(person.id)
-        assert "Step 1 of" in card.text
+        assert card.text.startswith("Stretch 1 of 3 · ")
         cards[person.id] = card
     return cards
 
@@ -94,7 +95,12 @@ async def test_start_with_two_partners_offers_a_button_per_partner(bot: BotHarne
     assert "Your partners: Ben and Cal" in reply.text
     labels = [label for label, _ in reply.buttons]
     assert labels == [
-        "Stretch with Ben", "Reminders", "Settings", "Stretch with Cal", "Reminders", "Settings"
+        "Stretch with Ben",
+        "Reminders",
+        "Settings",
+        "Stretch with Cal",
+        "Reminders",
+        "Settings",
     ]
 
 
@@ -123,11 +129,15 @@ async def test_start_in_a_session_brings_back_the_current_card(bot: BotHarness) 
     [again] = bot.new(ANA.id)
     assert again.text == cards[ANA.id].text
     assert again.buttons == cards[ANA.id].buttons
+    # It was asked for: it comes quietly, and the card it repeats goes, so only the
+    # new one carries the session's buttons.
+    assert again.disable_notification
+    assert cards[ANA.id].deleted and card_of(bot, ANA) is again
     assert bot.new(BEN.id) == []
     # The card brought back works: Ready on it moves the session on.
     await bot.press(ANA, again, "Ready")
     await bot.press(BEN, cards[BEN.id], "Ready")
-    assert "Hold" in bot.new(ANA.id)[0].text
+    assert "Hold" in again.text and card_of(bot, ANA) is again
 
 
 async def test_back_to_my_card_when_paused_shows_the_paused_card_with_resume(
@@ -136,8 +146,7 @@ async def test_back_to_my_card_when_paused_shows_the_paused_card_with_resume(
     cards = await _in_setup(bot)
     for person in (ANA, BEN):
         await bot.press(person, cards[person.id], "Ready")
-    [ben_hold] = bot.new(BEN.id)
-    bot.new(ANA.id)
+    ben_hold = card_of(bot, BEN)
     await bot.press(BEN, ben_hold, "Pause")
     bot.new(ANA.id)
 
@@ -148,6 +157,7 @@ async def test_back_to_my_card_when_paused_shows_the_paused_card_with_resume(
 
     [paused] = bot.new(ANA.id)
     assert "Paused by Ben." in paused.text
+    assert card_of(bot, ANA) is paused and cards[ANA.id].deleted
     await bot.press(ANA, paused, "Resume")
     assert "Hold" in bot.new(BEN.id)[-1].text
 
@@ -284,17 +294,21 @@ async def test_a_card_that_could_not_be_brought_back_comes_on_the_next_tap(
 
         assert answer == "I couldn't send your card just now. Tap again in a moment.", kind
         assert bot.new(ANA.id) == [], kind
+        # Nothing is lost: the card she had stays, and works.
+        assert card_of(bot, ANA) is cards[ANA.id], kind
 
     assert await bot.press(ANA, reply, "Back to my card") == "Here is your card."
     [again] = bot.new(ANA.id)
     assert again.text == cards[ANA.id].text
+    assert card_of(bot, ANA) is again
 
 
 async def test_a_failed_answer_to_the_tap_still_leaves_the_card_in_use(bot: BotHarness) -> None:
     cards = await _in_setup(bot)
     for person in (ANA, BEN):
         await bot.press(person, cards[person.id], "Ready")
-    [ana_hold] = bot.new(ANA.id)
+    ana_hold = card_of(bot, ANA)
+    edits = ana_hold.edits
     await bot.say(ANA, "/start")
     [reply] = bot.new(ANA.id)
     bot.world.fail("answerCallbackQuery", "server_error")
@@ -306,4 +320,5 @@ async def test_a_failed_answer_to_the_tap_still_leaves_the_card_in_use(bot: BotH
     # The card brought back is the one the countdown edits now, not the old one.
     await through_get_set(bot)
     await bot.advance(31)  # the 60 s hold's first edit: the cue at its half
-    assert again.edits == 1 and ana_hold.edits == 0
+    assert again.edits == 1 and ana_hold.edits == edits
+    assert ana_hold.deleted and card_of(bot, ANA) is again

@@ -4,13 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.session_helpers import (
-    ANA,
-    BEN,
-    CAL,
-    pair_in_database,
-    through_get_set,
-)
+from tests.bot.session_helpers import ANA, BEN, CAL, card_of, pair_in_database, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -30,7 +24,8 @@ async def _holding(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     await bot.press(ANA, ana_setup, "Ready")
     await bot.press(BEN, ben_setup, "Ready")
     await through_get_set(bot)
-    return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    # The hold is each setup card, edited: the one card on each phone.
+    return card_of(bot, ANA), card_of(bot, BEN)
 
 
 def labels(card: SentMessage) -> list[str]:
@@ -45,7 +40,7 @@ async def test_a_setup_cards_skip_names_the_stretch_it_skips(bot: BotHarness) ->
     assert await bot.press(ANA, ana_setup, "Skip Child") == "Skipped for both of you."
     # The skip took both sides of that turn; the next setup card names its own stretch.
     [ben_next] = bot.new(BEN.id)
-    assert ben_next.text.startswith("Step 3 of")
+    assert ben_next.text.startswith("Stretch 1 of 7 · You are stretched")
     assert labels(ben_next)[1] == "Skip Child's Pose"
     assert "You are stretched" in ben_next.text
 
@@ -63,7 +58,8 @@ async def test_stop_only_asks_and_the_session_keeps_running(bot: BotHarness) -> 
     # Nothing was stopped: the hold runs out and the next step comes to both phones.
     await bot.advance(60)
     for person in (ANA, BEN):
-        assert "Step 3 of" in bot.new(person.id)[-1].text
+        # The next turn's setup, with the roles swapped.
+        assert "stretched.</b>" in bot.new(person.id)[-1].text
 
 
 async def test_keep_going_puts_back_the_buttons_of_the_card(bot: BotHarness) -> None:

@@ -9,6 +9,7 @@ from tests.bot.session_helpers import (
     ANA,
     BEN,
     HOME,
+    card_of,
     pair_in_database,
     through_get_set,
 )
@@ -28,7 +29,7 @@ async def test_the_switch_card_shows_each_role_the_routines_words_for_the_left_s
 
     switch = next(s for s in plan.steps if s.kind is StepKind.SWITCH)
     for step in plan.steps[: switch.index - 1]:
-        cards = {seat: bot.new(person.id)[0] for seat, person in phones.items()}
+        cards = {seat: card_of(bot, person) for seat, person in phones.items()}
         if step.kind is StepKind.SETUP:
             for seat, person in phones.items():
                 await bot.press(person, cards[seat], "Ready")
@@ -38,8 +39,11 @@ async def test_the_switch_card_shows_each_role_the_routines_words_for_the_left_s
 
     exercise = switch.exercise
     assert exercise.id == "supine-hamstring"
-    [receiver_card] = bot.new(phones[switch.receiver].id)
-    [helper_card] = bot.new(phones[switch.helper].id)
+    # The switch comes as a new message on each phone, and is the only card there.
+    [receiver_card] = bot.new(phones[switch.receiver].id)[-1:]
+    [helper_card] = bot.new(phones[switch.helper].id)[-1:]
+    assert card_of(bot, phones[switch.receiver]) is receiver_card
+    assert card_of(bot, phones[switch.helper]) is helper_card
     assert exercise.receiver_setup_left is not None and exercise.helper_setup_left is not None
     assert escape(exercise.receiver_setup_left) in receiver_card.text
     assert escape(exercise.helper_setup_left) in helper_card.text

@@ -8,6 +8,9 @@ from pathlib import Path
 import pytest
 
 from bot.playground.double import BotApiDouble
+from routines.loader import load_library
+from routines.plan import StepKind, build_plan
+from tests.e2e.cards import card_key
 from tests.e2e.process import STARTUP_LIMIT_SECONDS, bot_process
 from tests.fake_telegram import SentMessage
 from tests.harness import Person
@@ -25,6 +28,20 @@ def _next(api: BotApiDouble, person: Person, seen: int, timeout: float = 10) -> 
         lambda m: api.world.bot_messages(person.id).index(m) >= seen,
         timeout=timeout,
     )
+
+
+def _next_card(api: BotApiDouble, person: Person, seen: dict[Person, int]) -> SentMessage:
+    """The next new message that is a setup, a switch or the summary (not a cue's)."""
+
+    def wanted(message: SentMessage) -> bool:
+        if api.world.bot_messages(person.id).index(message) < seen[person]:
+            return False
+        key = card_key(message.history[0]) if message.history else None
+        return key is None or key[1] != "hold"
+
+    card = api.wait_for_message(person.id, wanted, timeout=10)
+    seen[person] = api.world.bot_messages(person.id).index(card) + 1
+    return card
 
 
 def test_two_partners_pair_by_invite_and_finish_a_quick_session(
@@ -48,6 +65,7 @@ def test_two_partners_pair_by_invite_and_finish_a_quick_session(
         assert "Ben" in paired.text
 
         seen = {ANA: len(api.world.bot_messages(ANA.id)), BEN: len(api.world.bot_messages(BEN.id))}
+        first = dict(seen)
         api.push_message(ANA, "/stretch quick")
         seen[ANA] += 1  # "Asked Ben to join"
         invitation = _next(api, BEN, seen[BEN])
@@ -61,24 +79,32 @@ def test_two_partners_pair_by_invite_and_finish_a_quick_session(
             assert note.text.startswith("<b>Before your first stretch together</b>")
             api.push_tap(person, note, "Got it")
 
+        # New messages come for each setup and side switch, on both phones (a hold is
+        # the card before it, edited; a cue's new hold card rings on one phone only).
         steps: list[tuple[str, str]] = []
         while True:
-            cards = {p: _next(api, p, seen[p]) for p in (ANA, BEN)}
-            for person in cards:
-                seen[person] += 1
+            cards = {p: _next_card(api, p, seen) for p in (ANA, BEN)}
             if all("How does your back feel?" in c.text for c in cards.values()):
                 break
-            numbers = {p: re.search(r"Step (\d+) of (\d+)", c.text) for p, c in cards.items()}
-            assert all(numbers.values()), {p: c.text for p, c in cards.items()}
-            step_a, step_b = (numbers[p].group(0) for p in (ANA, BEN))  # type: ignore[union-attr]
-            assert step_a == step_b
-            steps.append((step_a, "Ready" if "Tap Ready" in cards[ANA].text else "timed"))
+            keys = {p: card_key(c.text) for p, c in cards.items()}
+            assert all(keys.values()), {p: c.text for p, c in cards.items()}
+            stretch_a, stretch_b = (keys[p][0].split(" · ")[0] for p in (ANA, BEN))  # type: ignore[index]
+            assert stretch_a == stretch_b
+            steps.append((stretch_a, keys[ANA][1]))  # type: ignore[index]
             if "Tap Ready" in cards[ANA].text:
                 for person, card in cards.items():
                     api.push_tap(person, card, "Ready")
         stopped = stop()
 
     assert stopped.status == 0, stopped.output
-    total = int(steps[0][0].rsplit(" ", 1)[1])
-    assert [s for s, _ in steps] == [f"Step {n} of {total}" for n in range(1, total + 1)]
+    plan = build_plan(load_library()["quick"])
+    assert steps == [
+        (f"Stretch {s.exercise_number} of {plan.exercise_count}", s.kind.value)
+        for s in plan.steps
+        if s.kind is not StepKind.HOLD
+    ]
     assert cards[ANA].text.startswith("Well done, session complete!")
+    # The summary is all each phone keeps of the session.
+    for person in (ANA, BEN):
+        session = api.world.bot_messages(person.id)[first[person] :]
+        assert [m for m in session if not m.deleted] == [cards[person]]

@@ -275,6 +275,14 @@ def test_cues_load_in_their_order_with_words_for_both_roles(tmp_path: Path) -> N
     ]
 
 
+def test_a_cue_names_the_roles_whose_phone_rings_for_it_and_is_silent_without(
+    tmp_path: Path,
+) -> None:
+    text = exercise(hold=60) + cue(30) + 'sound = ["helper"]\n' + cue(50)
+    [loaded] = load_routine(write(tmp_path, text)).exercises
+    assert [c.sound for c in loaded.cues] == [frozenset({"helper"}), frozenset()]
+
+
 @pytest.mark.parametrize("at", [0, -5, 30, 45])
 def test_a_cue_outside_its_hold_is_refused_naming_file_exercise_and_field(
     tmp_path: Path, at: int
@@ -298,6 +306,9 @@ def test_a_cue_outside_its_hold_is_refused_naming_file_exercise_and_field(
         (cue(15, helper="Lean <b>in</b>"), "cues[1].helper", "must not contain"),
         (cue(15).replace('receiver = "Breathe out."\n', ""), "cues[1].receiver", "missing"),
         ("cues = []\n", "cues", "list of [[exercises.cues]] tables"),
+        (cue(15) + 'sound = ["partner"]\n', "cues[1].sound", "partner is not a role"),
+        (cue(15) + 'sound = "helper"\n', "cues[1].sound", "must be a list of roles"),
+        (cue(15) + 'sound = ["helper", "helper"]\n', "cues[1].sound", "names a role twice"),
     ],
 )
 def test_a_malformed_cue_is_refused_with_its_place(

@@ -1,0 +1,78 @@
+"""The card each phone shows, and the messages it replaced (to delete), on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from storage.db import Database
+from storage.records import CardRecord, LeftoverRecord, SessionChange
+
+NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
+ANA, BEN = 101, 202
+
+
+async def _session(db: Database) -> int:
+    async with db.unit() as unit:
+        for user_id in (ANA, BEN):
+            await unit.users.remember(user_id, f"user{user_id}", None, NOW)
+        pair, _ = await unit.pairs.create(ANA, BEN, NOW)
+        record = await unit.sessions.add(
+            pair_id=pair.id,
+            routine_id="quick",
+            seats=(ANA, BEN),
+            origin_chat_id=ANA,
+            options={},
+            change=SessionChange("lobby", True, 1, None, {}),
+            now=NOW,
+        )
+        await unit.commit()
+    return record.id
+
+
+async def _note(db: Database, session_id: int, *cards: CardRecord) -> list[LeftoverRecord]:
+    async with db.unit() as unit:
+        replaced = await unit.sessions.note_cards(session_id, list(cards))
+        await unit.commit()
+    return replaced
+
+
+async def test_a_new_card_hands_back_the_one_it_replaces(db: Database) -> None:
+    session_id = await _session(db)
+    assert await _note(db, session_id, CardRecord(ANA, ANA, 10, 1, "lobby")) == []
+
+    # The same message edited into a newer step replaces nothing.
+    assert await _note(db, session_id, CardRecord(ANA, ANA, 10, 2, "setup")) == []
+    replaced = await _note(db, session_id, CardRecord(ANA, ANA, 11, 3, "holding"))
+
+    assert replaced == [LeftoverRecord(session_id, ANA, ANA, 10)]
+    async with db.unit() as unit:
+        assert [card.message_id for card in await unit.sessions.cards(session_id)] == [11]
+
+
+async def test_a_leftover_whose_delete_failed_is_kept_until_it_is_dropped(db: Database) -> None:
+    session_id = await _session(db)
+    leftover = LeftoverRecord(session_id, ANA, ANA, 10)
+    async with db.unit() as unit:
+        await unit.sessions.add_leftovers([leftover])
+        await unit.sessions.add_leftovers([leftover])  # a second failure changes nothing
+        await unit.commit()
+    async with db.unit() as unit:
+        assert await unit.sessions.sessions_with_leftovers() == [session_id]
+        assert await unit.sessions.leftovers(session_id, [BEN]) == []
+        assert await unit.sessions.leftovers(session_id, [ANA]) == [leftover]
+        await unit.sessions.drop_leftovers([leftover])
+        await unit.commit()
+    async with db.unit() as unit:
+        assert await unit.sessions.leftovers(session_id) == []
+
+
+async def test_a_late_card_of_an_older_step_is_a_leftover_itself(db: Database) -> None:
+    session_id = await _session(db)
+    await _note(db, session_id, CardRecord(BEN, BEN, 20, 5, "setup"))
+
+    leftovers = await _note(db, session_id, CardRecord(BEN, BEN, 19, 4, "holding"))
+
+    assert leftovers == [LeftoverRecord(session_id, BEN, BEN, 19)]
+    async with db.unit() as unit:
+        [card] = await unit.sessions.cards(session_id)
+    assert (card.message_id, card.version) == (20, 5)
