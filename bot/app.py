@@ -32,6 +32,7 @@ from bot.handlers import (
     timezones,
 )
 from bot.handlers import routines as routine_previews
+from bot.handlers import settings as pair_settings
 from bot.metered import MeteredRequest, MeteredUpdates
 from bot.metrics import Metrics
 from bot.render.basics import GROUP_COMMANDS, PRIVATE_COMMANDS, menu
@@ -67,25 +68,26 @@ async def _post_shutdown(app: BotApplication) -> None:
     data = app.bot_data
     await asyncio.to_thread(data.charts.close)
     if data._database is not None:
-        # Another worker takes over what this one held now, not after the lease. Only a
-        # worker that got as far as polling can hold anything (a database that failed
-        # at start-up is said once, by main).
+        # The poller is installed once the database is migrated: before that this worker
+        # claimed nothing, and a database that failed at start-up has said so in one line.
         if data.timer_waker is not None:
             try:
+                # Another worker takes over what this one held now, not after the lease.
                 await timer_claims.release_mine(data)
-            except Exception as error:  # the database went away meanwhile
+            except Exception as error:  # the database went away while running
                 log.warning("could not release this worker's timer claims: %r", error)
         await data._database.dispose()
         data.db = None
 
 
 def telegram_budget(settings: Settings) -> TelegramBudget:
-    """Telegram's ~30 messages a second for the whole deployment, evenly, never a burst.
+    """Telegram's ~30 messages a second for the whole deployment, about evenly.
 
-    One message every 1/TELEGRAM_RATE_LIMIT s over all workers (shared in Redis when
-    REDIS_URL is set, else this worker's share of WORKERS), so no one-second window
-    ever holds more; PTB's bucket let 30 go at once and then 30 a second, 59 in one
-    second. A 429 is still retried after the `retry_after` Telegram asks for.
+    At most a tenth of TELEGRAM_RATE_LIMIT in any tenth of a second over all workers
+    (shared in Redis when REDIS_URL is set, else this worker's share of WORKERS), so no
+    one-second window ever holds more; PTB's bucket let 30 go at once and then 30 a
+    second, 59 in one second. A 429 is still retried after the `retry_after` Telegram
+    asks for.
     """
     bot_id = settings.telegram_bot_token.get_secret_value().split(":", 1)[0]
     budget = Budget(
@@ -152,6 +154,7 @@ def build_application(
     timezones.register(app)
     reminders.register(app)
     history.register(app)
+    pair_settings.register(app)
     routine_previews.register(app)
     fallbacks.register(app)
     app.add_error_handler(on_error)
