@@ -68,11 +68,14 @@ async def _post_shutdown(app: BotApplication) -> None:
     data = app.bot_data
     await asyncio.to_thread(data.charts.close)
     if data._database is not None:
-        try:
-            # Another worker takes over what this one held now, not after the lease.
-            await timer_claims.release_mine(data)
-        except Exception as error:  # the database failed at start-up, or went away
-            log.warning("could not release this worker's timer claims: %r", error)
+        # The poller is installed once the database is migrated: before that this worker
+        # claimed nothing, and a database that failed at start-up has said so in one line.
+        if data.timer_waker is not None:
+            try:
+                # Another worker takes over what this one held now, not after the lease.
+                await timer_claims.release_mine(data)
+            except Exception as error:  # the database went away while running
+                log.warning("could not release this worker's timer claims: %r", error)
         await data._database.dispose()
         data.db = None
 

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
+
 import pytest
 
 from bot.reminder_dispatch import ReminderDispatcher, dispatcher_job
@@ -188,7 +190,10 @@ async def test_a_choice_past_the_setting_s_own_choices_is_refused(bot: BotHarnes
     for data in (f"set:{pair.id}:0:3", f"set:{pair.id}:2:2", f"set:{pair.id}:3:2"):
         assert await bot.press_data(ANA, message, data) == BUTTON_GONE
 
-    assert await stored(bot, pair) == pair
+    # The reminder job may move a new pair's first recap on meanwhile (it is due at the
+    # pair's creation); every setting stays as it was.
+    after = await stored(bot, pair)
+    assert replace(after, recap_due_at=None) == replace(pair, recap_due_at=None)
 
 
 @pytest.mark.parametrize("failure", FAILURES)

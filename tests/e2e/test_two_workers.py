@@ -90,6 +90,12 @@ def test_a_quick_session_through_two_workers_shows_every_step_once_on_both_phone
         invitation = _next(api, BEN, seen[BEN])
         seen[BEN] += 1
         api.push_tap(BEN, invitation, "Join")
+        # Their first session: each reads the safety note and taps Got it first.
+        for person in (ANA, BEN):
+            note = _next(api, person, seen[person])
+            seen[person] += 1
+            assert note.text.startswith("<b>Before your first stretch together</b>")
+            api.push_tap(person, note, "Got it")
 
         # New messages come for each setup and side switch, on both phones (a hold is
         # the card before it, edited; a cue's new hold card rings on one phone only).

@@ -200,6 +200,12 @@ def _pair_and_stretch(page: Page, tmp_path: Path) -> None:
     page.evaluate(WATCH_ARRIVALS)
     invitation.get_by_role("button", name="Join").click()
     expect(bob.get_by_role("status").filter(has_text="You're in.")).to_be_visible()
+    # Their first session: each reads the safety note and taps Got it before the first card.
+    for who in ("alice", "bob"):
+        note = next_card(page, who, newest[who])
+        expect(note).to_contain_text("Before your first stretch together")
+        newest[who] = int(note.get_attribute("data-message-id") or 0)
+        note.get_by_role("button", name="Got it").click()
 
     # New messages come for each setup and side switch, on both phones; a hold is the
     # card before it, edited in place.
