@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
+from contextlib import AsyncExitStack, asynccontextmanager
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -24,6 +26,10 @@ from storage.unusable import DatabaseUnusable, cause_of
 # process that migrates takes this PostgreSQL advisory lock first, so two processes
 # starting at once on an empty database do not both create the first tables.
 _MIGRATION_LOCK = 0x70616972_73747265  # "pairstre" in ASCII
+# How long a SQLite connection waits for another connection's write lock before it
+# fails with "database is locked". Within one process writers queue on
+# `Database._writer` instead, so this only guards against another process on the file.
+SQLITE_BUSY_TIMEOUT = timedelta(seconds=5)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -34,7 +40,7 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=5000")
+    cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT.total_seconds() * 1000)}")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
 
@@ -59,6 +65,12 @@ class Database:
         self.engine = engine
         self._url = url or engine.url.render_as_string(hide_password=True)
         self._sessions = async_sessionmaker(engine, expire_on_commit=False)
+        # SQLite takes one writer at a time, and a connection waiting for the write lock
+        # polls for it with growing sleeps: under a stream of short writers (50 sessions'
+        # taps, timers and deliveries) a waiter can miss every free moment for the whole
+        # busy timeout and fail, losing a tap or a delivery note. Queueing the process's
+        # writers here, first come first served, makes them wait their turn instead.
+        self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> Database:
@@ -134,7 +146,10 @@ class Database:
         `read_only` units must not write: on SQLite they read a snapshot without
         queueing behind writers (a write there would fail with "database is locked").
         """
-        async with self._sessions() as session:
+        async with AsyncExitStack() as stack:
+            if not read_only and self._writer is not None:
+                await stack.enter_async_context(self._writer)
+            session = await stack.enter_async_context(self._sessions())
             if read_only:
                 await session.connection(execution_options={_READ_ONLY: True})
             yield UnitOfWork(session)

@@ -6,6 +6,7 @@ import asyncio
 import sqlite3
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
@@ -16,6 +17,7 @@ from bot.playground.double import BotApiDouble
 from routines.loader import load_library
 from routines.plan import Seat, StepKind, build_plan
 from storage.db import Database
+from tests.conftest import TEST_TOKEN
 from tests.e2e.cards import card_key, step_numbers, steps_sent, steps_shown
 from tests.e2e.process import STARTUP_LIMIT_SECONDS, bot_process
 from tests.fake_telegram import FaultPlan, SentMessage
@@ -35,6 +37,16 @@ TIME_SCALE = "0.1"
 # wait out a 5 s timeout: the run took 159 s on a shared 2-core machine at load 8.
 RUN_LIMIT_SECONDS = 240.0
 SUMMARY = "How does your back feel?"
+
+
+@pytest.fixture
+def double() -> Iterator[BotApiDouble]:
+    """The double without Nagle's delay, as Telegram answers: each answer comes ~40 ms
+    sooner, so the bot's writers crowd the database as they do in production. The
+    delay hid, on most runs, a writer starved past SQLite's busy timeout (a tap lost, its
+    session stalled until the idle limit: tests/storage/test_sqlite_writers.py)."""
+    with BotApiDouble(token=TEST_TOKEN, no_delay=True) as api:
+        yield api
 
 
 def couples(count: int) -> list[tuple[Person, Person]]:
