@@ -237,6 +237,9 @@ def _pair_and_stretch(page: Page, tmp_path: Path) -> None:
         # A hold: the card under way is live on both phones, its buttons tappable.
         for who in ("alice", "bob"):
             expect(card[who].get_by_role("button", name="Stop")).to_be_enabled()
+        # ... and the only one: every older card of the session went or lost its buttons.
+        for region in (alice, bob):
+            expect(chat(region).get_by_role("button", name="Stop")).to_have_count(1)
         if not (tmp_path / "mid-session.png").exists():
             page.screenshot(path=str(tmp_path / "mid-session.png"))
             if README_SHOT:
