@@ -8,7 +8,6 @@ worker wakes first, and a worker killed just after its claim is covered by the o
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
@@ -23,9 +22,9 @@ from routines.loader import load_library
 from routines.plan import StepKind, build_plan
 from storage.db import Database
 from storage.models import Pair, ReminderRecipient, ReminderSlot, User
-from tests.e2e.cards import card_key, new_message_steps, steps_of
+from tests.e2e.cards import new_message_steps, steps_of
+from tests.e2e.first_session import pair_by_invite, start_first_quick_session, walk_cards
 from tests.e2e.two_workers import TwoWorkers, fresh_database, postgres_url, two_workers
-from tests.fake_telegram import SentMessage
 from tests.harness import Person
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -40,29 +39,8 @@ REMINDED_PAIRS = 50
 TAKEOVER_SECONDS = 10
 # Long enough for a takeover, a restart and 100 messages through the 30/s pace.
 REMINDERS_WITHIN = 45.0
-
-
-def _next(api: BotApiDouble, person: Person, seen: int, timeout: float = 15) -> SentMessage:
-    """The first message the bot sends `person` after the `seen` they already had."""
-    return api.wait_for_message(
-        person.id,
-        lambda m: api.world.bot_messages(person.id).index(m) >= seen,
-        timeout=timeout,
-    )
-
-
-def _next_card(api: BotApiDouble, person: Person, seen: dict[Person, int]) -> SentMessage:
-    """The next new message that is a setup, a switch or the summary (not a cue's)."""
-
-    def wanted(message: SentMessage) -> bool:
-        if api.world.bot_messages(person.id).index(message) < seen[person]:
-            return False
-        key = card_key(message.history[0]) if message.history else None
-        return key is None or key[1] != "hold"
-
-    card = api.wait_for_message(person.id, wanted, timeout=15)
-    seen[person] = api.world.bot_messages(person.id).index(card) + 1
-    return card
+# How long a phone waits for the bot's next message.
+WAIT = 15
 
 
 def test_a_quick_session_through_two_workers_shows_every_step_once_on_both_phones(
@@ -71,47 +49,9 @@ def test_a_quick_session_through_two_workers_shows_every_step_once_on_both_phone
     postgres_url()
     api = double
     with two_workers(api, tmp_path, SESSION_TIME_SCALE="0.01") as pair:
-        api.push_message(ANA, "/start")
-        _next(api, ANA, 0)
-        api.push_message(BEN, "/start")
-        _next(api, BEN, 0)
-        api.push_message(ANA, "/invite")
-        link = _next(api, ANA, 1)
-        token = re.search(r"\?start=([A-Za-z0-9_-]+)", link.text)
-        assert token is not None
-        api.push_message(BEN, f"/start {token.group(1)}")
-        offer = _next(api, BEN, 1)
-        api.push_tap(BEN, offer, "Accept")
-        _next(api, ANA, 2)
-
-        seen = {p: len(api.messages_of(p.id)) for p in (ANA, BEN)}
-        api.push_message(ANA, "/stretch quick")
-        seen[ANA] += 1  # "Asked Ben to join"
-        invitation = _next(api, BEN, seen[BEN])
-        seen[BEN] += 1
-        api.push_tap(BEN, invitation, "Join")
-        # Their first session: each reads the safety note and taps Got it first.
-        for person in (ANA, BEN):
-            note = _next(api, person, seen[person])
-            seen[person] += 1
-            assert note.text.startswith("<b>Before your first stretch together</b>")
-            api.push_tap(person, note, "Got it")
-
-        # New messages come for each setup and side switch, on both phones (a hold is
-        # the card before it, edited; a cue's new hold card rings on one phone only).
-        steps: list[tuple[str, str]] = []
-        while True:
-            cards = {p: _next_card(api, p, seen) for p in (ANA, BEN)}
-            if all("How does your back feel?" in c.text for c in cards.values()):
-                break
-            keys = {p: card_key(c.text) for p, c in cards.items()}
-            assert all(keys.values()), {p: c.text for p, c in cards.items()}
-            stretch_a, stretch_b = (keys[p][0].split(" · ")[0] for p in (ANA, BEN))  # type: ignore[index]
-            assert stretch_a == stretch_b
-            steps.append((stretch_a, keys[ANA][1]))  # type: ignore[index]
-            if "Tap Ready" in cards[ANA].text:
-                for person, card in cards.items():
-                    api.push_tap(person, card, "Ready")
+        pair_by_invite(api, ANA, BEN, WAIT)
+        seen = start_first_quick_session(api, ANA, BEN, WAIT)
+        steps, _ = walk_cards(api, seen, WAIT)
         handled = pair.forwarder.handled_by()
         stopped = pair.stop_all()
 
