@@ -10,7 +10,6 @@ the test says its every-second poll would.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -27,7 +26,7 @@ from routines.engine import TimerElapsed
 from routines.plan import PlanOptions
 from tests.bot.session_helpers import ANA, BEN, card_of, pair_in_database, stop_for_both
 from tests.clock import FakeClock
-from tests.conftest import POSTGRES_URL, make_settings, reset_postgres
+from tests.conftest import fresh_postgres, make_settings
 from tests.e2e import cards
 from tests.fake_telegram import FakeBotApi, World
 from tests.harness import BotHarness, Person, running_bot
@@ -35,12 +34,8 @@ from tests.harness import BotHarness, Person, running_bot
 
 @pytest.fixture
 async def postgres_url() -> str:
-    if not POSTGRES_URL:
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-        pytest.skip("two workers share a PostgreSQL database: TEST_DATABASE_URL is not set")
-    await reset_postgres(POSTGRES_URL)
-    return POSTGRES_URL
+    """Two workers share a PostgreSQL database: an empty one, or the test skips."""
+    return await fresh_postgres()
 
 
 @dataclass
