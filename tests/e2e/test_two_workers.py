@@ -22,9 +22,10 @@ from routines.loader import load_library
 from routines.plan import StepKind, build_plan
 from storage.db import Database
 from storage.models import Pair, ReminderRecipient, ReminderSlot, User
+from tests.conftest import postgres_or_skip
 from tests.e2e.cards import new_message_steps, steps_of
 from tests.e2e.first_session import pair_by_invite, start_first_quick_session, walk_cards
-from tests.e2e.two_workers import TwoWorkers, fresh_database, postgres_url, two_workers
+from tests.e2e.two_workers import TwoWorkers, fresh_database, two_workers
 from tests.harness import Person
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -46,7 +47,7 @@ WAIT = 15
 def test_a_quick_session_through_two_workers_shows_every_step_once_on_both_phones(
     double: BotApiDouble, tmp_path: Path
 ) -> None:
-    postgres_url()
+    postgres_or_skip()
     api = double
     with two_workers(api, tmp_path, SESSION_TIME_SCALE="0.01") as pair:
         pair_by_invite(api, ANA, BEN, WAIT)
@@ -182,7 +183,7 @@ def _assert_clean_exit(pair: TwoWorkers) -> None:
 def test_reminders_due_in_one_minute_for_50_pairs_reach_each_partner_once_across_two_workers(
     double: BotApiDouble, tmp_path: Path
 ) -> None:
-    postgres_url()
+    postgres_or_skip()
     with fresh_database("rem") as url:
         asyncio.run(_seed_reminders(url, _due_now()))
         _everyone_opened_the_bot(double)
@@ -198,7 +199,7 @@ def test_reminders_due_in_one_minute_for_50_pairs_reach_each_partner_once_across
 def test_a_worker_killed_just_after_its_reminder_claim_is_covered_by_the_other_once(
     double: BotApiDouble, tmp_path: Path
 ) -> None:
-    postgres_url()
+    postgres_or_skip()
     with fresh_database("kill") as url:
         asyncio.run(_seed_reminders(url, _due_now()))
         everyone = _everyone_opened_the_bot(double)

@@ -16,6 +16,7 @@ import pytest
 from bot.playground.double import BotApiDouble
 from routines.loader import load_library
 from routines.plan import StepKind, build_plan
+from tests.conftest import postgres_or_skip
 from tests.e2e.cards import new_message_steps, steps_of
 from tests.e2e.first_session import (
     Cards,
@@ -23,7 +24,7 @@ from tests.e2e.first_session import (
     start_first_quick_session,
     walk_cards,
 )
-from tests.e2e.two_workers import Worker, postgres_url, two_workers
+from tests.e2e.two_workers import Worker, two_workers
 from tests.harness import Person
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -54,7 +55,7 @@ def _last_sender(api: BotApiDouble, of: str = "sendMessage") -> str:
 def test_a_quick_session_completes_while_a_worker_is_killed_in_the_middle_of_a_hold(
     double: BotApiDouble, tmp_path: Path
 ) -> None:
-    postgres_url()
+    postgres_or_skip()
     api = double
     with two_workers(api, tmp_path, SESSION_TIME_SCALE=TIME_SCALE) as pair:
         pair_by_invite(api, ANA, BEN, WAIT)
