@@ -15,13 +15,14 @@ from itertools import groupby
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bot.playground.double import BotApiDouble
 from routines.loader import load_library
 from routines.plan import StepKind, build_plan
 from storage.db import Database
-from storage.models import Pair, ReminderRecipient, ReminderSlot, User
+from storage.models import ReminderRecipient
+from tests.bulk_pairs import BulkPairs
 from tests.conftest import postgres_or_skip
 from tests.e2e.cards import new_message_steps, steps_of
 from tests.e2e.first_session import pair_by_invite, start_first_quick_session, walk_cards
@@ -84,51 +85,13 @@ def _partners(index: int) -> tuple[int, int]:
     return 700_000 + 2 * index, 700_000 + 2 * index + 1
 
 
-async def _seed_reminders(url: str, due: datetime) -> None:
+def _reminded_pairs(due: datetime) -> BulkPairs:
     """50 pairs in UTC, each with a daily slot at `due`'s minute, due now."""
-    database = Database.connect(url)
-    await database.migrate()
-    before = due - timedelta(days=1)
-    users, pairs, slots = [], [], []
+    rows = BulkPairs(created_at=due - timedelta(days=1))
     for index in range(REMINDED_PAIRS):
-        low, high = _partners(index)
-        for uid in (low, high):
-            users.append(
-                dict(
-                    id=uid,
-                    first_name=f"P{uid}",
-                    username=None,
-                    reachable=True,
-                    created_at=before,
-                    updated_at=before,
-                )
-            )
-        pairs.append(
-            dict(
-                id=index + 1,
-                user_low_id=low,
-                user_high_id=high,
-                timezone="UTC",
-                swap_mode="per-exercise",
-                created_at=before,
-            )
-        )
-        slots.append(
-            dict(
-                pair_id=index + 1,
-                local_time=due.time(),
-                weekdays=127,
-                next_due_at=due,
-                created_at=before,
-            )
-        )
-    async with database.engine.begin() as connection:
-        for model, rows in ((User, users), (Pair, pairs), (ReminderSlot, slots)):
-            await connection.execute(insert(model), rows)
-        await connection.exec_driver_sql(
-            "SELECT setval('pairs_id_seq', (SELECT max(id) FROM pairs))"
-        )
-    await database.dispose()
+        pair_id = rows.add_pair(*_partners(index))
+        rows.add_daily_slot(pair_id, due.time(), due)
+    return rows
 
 
 async def _copy_statuses(url: str) -> dict[str, int]:
@@ -160,15 +123,6 @@ def _due_now() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
-def _everyone_opened_the_bot(api: BotApiDouble) -> set[int]:
-    """Every partner as one who once pressed Start, so the bot may write to them first."""
-    everyone = {uid for index in range(REMINDED_PAIRS) for uid in _partners(index)}
-    for uid in everyone:
-        api.world.add_private_chat({"id": uid, "first_name": f"P{uid}"})
-        api.world.opened.add(uid)
-    return everyone
-
-
 def _reminders_per_partner(api: BotApiDouble) -> Counter[int]:
     everyone = [uid for index in range(REMINDED_PAIRS) for uid in _partners(index)]
     return Counter({uid: len(api.messages_of(uid)) for uid in everyone})
@@ -185,8 +139,9 @@ def test_reminders_due_in_one_minute_for_50_pairs_reach_each_partner_once_across
 ) -> None:
     postgres_or_skip()
     with fresh_database("rem") as url:
-        asyncio.run(_seed_reminders(url, _due_now()))
-        _everyone_opened_the_bot(double)
+        reminded = _reminded_pairs(_due_now())
+        asyncio.run(reminded.write(url))
+        reminded.open_chats(double.world)
         with two_workers(double, tmp_path, database_url=url) as pair:
             _wait_until_every_copy_is_sent(url)
             _assert_clean_exit(pair)
@@ -201,8 +156,10 @@ def test_a_worker_killed_just_after_its_reminder_claim_is_covered_by_the_other_o
 ) -> None:
     postgres_or_skip()
     with fresh_database("kill") as url:
-        asyncio.run(_seed_reminders(url, _due_now()))
-        everyone = _everyone_opened_the_bot(double)
+        reminded = _reminded_pairs(_due_now())
+        asyncio.run(reminded.write(url))
+        reminded.open_chats(double.world)
+        everyone = reminded.user_ids
         # The first worker to claim is held at its first send, with the claim committed.
         double.park("sendMessage", everyone)
         env = {"REMINDER_TAKEOVER_SECONDS": str(TAKEOVER_SECONDS)}
