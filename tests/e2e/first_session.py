@@ -9,9 +9,12 @@ from __future__ import annotations
 
 import re
 from collections.abc import Callable
+from itertools import groupby
 
 from bot.playground.double import BotApiDouble
-from tests.e2e.cards import Key, card_key
+from routines.loader import load_library
+from routines.plan import StepKind, build_plan
+from tests.e2e.cards import Key, card_key, new_message_steps, steps_of
 from tests.fake_telegram import SentMessage
 from tests.harness import Person
 
@@ -127,3 +130,22 @@ def walk_cards(
                 api.push_tap(person, card, "Ready")
             if on_ready is not None:
                 on_ready(cards)
+
+
+def assert_each_step_shown_once(
+    api: BotApiDouble, steps: list[Key], seen: dict[Person, int]
+) -> None:
+    """The walk met every setup and switch of `quick` in order, each phone showed every
+    hold in order, and nothing came after the summaries."""
+    plan = build_plan(load_library()["quick"])
+    assert steps == new_message_steps(plan)
+    # Each hold showed on both phones, in order: the card before it was edited into it.
+    # (Two Readies at two workers at once may let one "is ready" edit land on a card
+    # already turned into the hold; the hold is then shown on it again, so the same
+    # hold may show twice in a row there.)
+    holds = [s.index for s in plan.steps if s.kind is StepKind.HOLD]
+    for person in seen:
+        shown = steps_of(api.messages_of(person.id), plan)
+        assert [n for n, _ in groupby(n for n in shown if n in holds)] == holds, shown
+    # Nothing came after the last card: no step, no card, shown twice.
+    assert {p: len(api.messages_of(p.id)) for p in seen} == seen

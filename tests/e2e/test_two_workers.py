@@ -11,21 +11,22 @@ import asyncio
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from pathlib import Path
 
 import pytest
 from sqlalchemy import func, select
 
 from bot.playground.double import BotApiDouble
-from routines.loader import load_library
-from routines.plan import StepKind, build_plan
 from storage.db import Database
 from storage.models import ReminderRecipient
 from tests.bulk_pairs import BulkPairs
 from tests.conftest import postgres_or_skip
-from tests.e2e.cards import new_message_steps, steps_of
-from tests.e2e.first_session import pair_by_invite, start_first_quick_session, walk_cards
+from tests.e2e.first_session import (
+    assert_each_step_shown_once,
+    pair_by_invite,
+    start_first_quick_session,
+    walk_cards,
+)
 from tests.e2e.two_workers import TwoWorkers, fresh_database, two_workers
 from tests.harness import Person
 
@@ -57,18 +58,7 @@ def test_a_quick_session_through_two_workers_shows_every_step_once_on_both_phone
         handled = pair.forwarder.handled_by()
         stopped = pair.stop_all()
 
-    plan = build_plan(load_library()["quick"])
-    assert steps == new_message_steps(plan)
-    # Each hold showed on both phones, in order: the card before it was edited into it.
-    # (Two Readies at two workers at once may let one "is ready" edit land on a card
-    # already turned into the hold; the hold is then shown on it again, so the same
-    # hold may show twice in a row there.)
-    holds = [s.index for s in plan.steps if s.kind is StepKind.HOLD]
-    for person in (ANA, BEN):
-        shown = steps_of(api.messages_of(person.id), plan)
-        assert [n for n, _ in groupby(n for n in shown if n in holds)] == holds, shown
-    # Nothing came after the last card: no step, no card, shown twice.
-    assert [len(api.messages_of(p.id)) for p in (ANA, BEN)] == [seen[ANA], seen[BEN]]
+    assert_each_step_shown_once(api, steps, seen)
     # The taps really went to both workers, turn about.
     assert all(count > 3 for count in handled.values()), handled
     senders = Counter(via for via, method in api.calls_via if method == "sendMessage")

@@ -8,18 +8,15 @@ both carry the rest of the session. Each phone gets every step once.
 
 from __future__ import annotations
 
-from itertools import groupby
 from pathlib import Path
 
 import pytest
 
 from bot.playground.double import BotApiDouble
-from routines.loader import load_library
-from routines.plan import StepKind, build_plan
 from tests.conftest import postgres_or_skip
-from tests.e2e.cards import new_message_steps, steps_of
 from tests.e2e.first_session import (
     Cards,
+    assert_each_step_shown_once,
     pair_by_invite,
     start_first_quick_session,
     walk_cards,
@@ -84,18 +81,7 @@ def test_a_quick_session_completes_while_a_worker_is_killed_in_the_middle_of_a_h
         stopped = pair.stop_all()
 
     assert [worker.starts for worker in killed] == [2]
-    plan = build_plan(load_library()["quick"])
-    assert steps == new_message_steps(plan)
-    # Each hold showed on both phones, in order: the card before it was edited into it.
-    # (Two Readies at two workers at once may let one "is ready" edit land on a card
-    # already turned into the hold; the hold is then shown on it again, so the same
-    # hold may show twice in a row there.)
-    holds = [s.index for s in plan.steps if s.kind is StepKind.HOLD]
-    for person in (ANA, BEN):
-        shown = steps_of(api.messages_of(person.id), plan)
-        assert [n for n, _ in groupby(n for n in shown if n in holds)] == holds, shown
-    # Nothing came after the last card: no step, no card, shown twice.
-    assert [len(api.messages_of(p.id)) for p in (ANA, BEN)] == [seen[ANA], seen[BEN]]
+    assert_each_step_shown_once(api, steps, seen)
     # The session went on: no card says it paused because the bot was away.
     for person in (ANA, BEN):
         assert not any("offline" in m.text for m in api.messages_of(person.id))
