@@ -6,7 +6,7 @@ import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -193,12 +193,10 @@ def _picked(action: str, act: PairAct) -> Handler:
 
 async def export(update: Update, context: Context) -> None:
     """Everything the bot holds about the user, as a JSON file."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    asked = await _in_private(update)
+    if asked is None:
         return
-    if message.chat.type != ChatType.PRIVATE:
-        await message.reply_text(render.ONLY_PRIVATE)
-        return
+    message, user = asked
     data = await service.export(context.bot_data, user.id, context.bot_data.clock.now())
     if data is None:
         await message.reply_text(render.nothing_held())
@@ -211,16 +209,26 @@ async def export(update: Update, context: Context) -> None:
 
 async def forget(update: Update, context: Context) -> None:
     """Ask before deleting everything about the user."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    asked = await _in_private(update)
+    if asked is None:
         return
-    if message.chat.type != ChatType.PRIVATE:
-        await message.reply_text(render.ONLY_PRIVATE)
-        return
+    message, user = asked
     partners = await service.partner_names(context.bot_data, user.id)
     await message.reply_text(
         render.forget_confirm(partners), reply_markup=render.forget_keyboard(user.id)
     )
+
+
+async def _in_private(update: Update) -> tuple[Message, User] | None:
+    """The command and its sender when it came in private; elsewhere it says where to send
+    it, since what it shows is the user's alone."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return None
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(render.ONLY_PRIVATE)
+        return None
+    return message, user
 
 
 async def forget_pressed(update: Update, context: Context) -> None:
