@@ -117,22 +117,25 @@ def tap_update(
     }
 
 
+def tap_all(double: BotApiDouble, uids: list[int], label: str) -> None:
+    """Once every chat of `uids` shows a card with `label`, each taps it."""
+    wait_all(double, uids, label)
+    for uid in uids:
+        card = card_with(double, uid, label)
+        assert card is not None
+        double.push_tap(_person(uid), card, label)
+
+
 def bring_to_first_hold(double: BotApiDouble, sessions: int) -> None:
-    """Each pair starts `quick`, joins, and both tap Ready until the hold shows Pause."""
+    """Each pair starts `quick`, joins, both tap Got it under the safety note of their
+    first session, then Ready, until the hold shows Pause."""
     lows = [partners(i)[0] for i in range(sessions)]
     highs = [partners(i)[1] for i in range(sessions)]
     for low in lows:
         double.push_message(_person(low), "/stretch quick")
-    wait_all(double, highs, "Join")
-    for high in highs:
-        card = card_with(double, high, "Join")
-        assert card is not None
-        double.push_tap(_person(high), card, "Join")
-    wait_all(double, lows + highs, "Ready")
-    for uid in lows + highs:
-        card = card_with(double, uid, "Ready")
-        assert card is not None
-        double.push_tap(_person(uid), card, "Ready")
+    tap_all(double, highs, "Join")
+    tap_all(double, lows + highs, "Got it")
+    tap_all(double, lows + highs, "Ready")
     wait_all(double, lows + highs, "Pause")
 
 
