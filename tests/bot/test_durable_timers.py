@@ -24,7 +24,14 @@ from bot.session_timers import CARDS_LEASE
 from bot.timer_poller import TIMER_LEASE, poller_of
 from routines.engine import TimerElapsed
 from routines.plan import PlanOptions
-from tests.bot.session_helpers import ANA, BEN, card_of, pair_in_database, stop_for_both
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    card_of,
+    into_first_hold,
+    pair_in_database,
+    stop_for_both,
+)
 from tests.clock import FakeClock
 from tests.conftest import fresh_postgres, make_settings
 from tests.e2e import cards
@@ -92,13 +99,9 @@ def steps_shown(bot: BotHarness, person: Person) -> list[int]:
     return cards.steps_of(bot.inbox(person.id), bot.app.bot_data.plan("lower-back", PlanOptions()))
 
 
-async def into_first_hold(bot: BotHarness) -> datetime:
-    """Ana and Ben start the quick routine at this worker and get ready: its deadline."""
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
+async def first_hold_at(bot: BotHarness) -> datetime:
+    """Ana and Ben start their routine at this worker and get ready: the hold's deadline."""
+    await into_first_hold(bot)
     live = await sessions.load(bot.app.bot_data, 1)
     assert live is not None and live.state.deadline is not None
     return live.state.deadline
@@ -138,7 +141,7 @@ async def test_a_hold_armed_by_a_worker_that_died_ends_on_time_at_the_other_and_
     postgres_url: str, clock: FakeClock
 ) -> None:
     async with two_workers(postgres_url, clock) as (first, second):
-        deadline = await into_first_hold(first.bot)
+        deadline = await first_hold_at(first.bot)
         await first.die()
         # Telegram fails the next card once at the worker left: it is sent again.
         second.bot.world.fail("sendMessage", "server_error", chat_id=BEN.id)
@@ -194,7 +197,7 @@ async def test_a_timer_claimed_by_a_worker_that_died_is_taken_over_after_its_lea
     postgres_url: str, clock: FakeClock
 ) -> None:
     async with two_workers(postgres_url, clock) as (first, second):
-        deadline = await into_first_hold(first.bot)
+        deadline = await first_hold_at(first.bot)
         clock.set(deadline)
         # The first worker's poll claims the hold's end (and its countdown ticks, late),
         # and the worker is killed then.
@@ -213,7 +216,7 @@ async def test_cards_a_dead_worker_saved_but_never_sent_are_sent_once_by_the_oth
     postgres_url: str, clock: FakeClock
 ) -> None:
     async with two_workers(postgres_url, clock) as (first, second):
-        deadline = await into_first_hold(first.bot)
+        deadline = await first_hold_at(first.bot)
         clock.set(deadline)
         live = await sessions.load(first.bot.app.bot_data, 1)
         assert live is not None
@@ -238,7 +241,7 @@ async def test_on_sqlite_a_restart_carries_out_what_the_dead_process_held_at_onc
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with worker(settings, clock, world) as first:
-        deadline = await into_first_hold(first.bot)
+        deadline = await first_hold_at(first.bot)
         clock.set(deadline)
         await timer_claims.claim(first.bot.app.bot_data, TIMER_LEASE, 64)
         await first.die()
@@ -250,7 +253,7 @@ async def test_on_sqlite_a_restart_carries_out_what_the_dead_process_held_at_onc
 
 
 async def test_stop_for_both_leaves_no_timer_behind(bot: BotHarness) -> None:
-    await into_first_hold(bot)
+    await first_hold_at(bot)
     hold = bot.inbox(ANA.id)[-1]
 
     await stop_for_both(bot, ANA, hold)
