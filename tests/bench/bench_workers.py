@@ -107,13 +107,7 @@ def tap_update(
 ) -> dict[str, Any]:
     return {
         "update_id": update_id,
-        "callback_query": {
-            "id": tap_id,
-            "from": {"id": uid, "is_bot": False, "first_name": f"P{uid}"},
-            "chat_instance": f"ci{uid}",
-            "message": card.raw,
-            "data": card.button(label),
-        },
+        "callback_query": card.tap(tap_id, _person(uid).as_user(), card.button(label)),
     }
 
 
