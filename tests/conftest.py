@@ -39,6 +39,22 @@ async def reset_postgres(url: str) -> None:
     await engine.dispose()
 
 
+def postgres_or_skip() -> str:
+    """TEST_DATABASE_URL; the test skips without it, and fails under REQUIRE_POSTGRES=1."""
+    if not POSTGRES_URL:
+        if os.environ.get("REQUIRE_POSTGRES"):
+            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
+        pytest.skip("TEST_DATABASE_URL is not set; see README")
+    return POSTGRES_URL
+
+
+async def fresh_postgres() -> str:
+    """TEST_DATABASE_URL with an empty public schema (see `postgres_or_skip`)."""
+    url = postgres_or_skip()
+    await reset_postgres(url)
+    return url
+
+
 @pytest.fixture
 def sqlite_url(tmp_path: Path) -> str:
     return f"sqlite+aiosqlite:///{tmp_path / 'pairstretch.sqlite3'}"
@@ -50,12 +66,7 @@ async def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncI
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'pairstretch.sqlite3'}"
         return
-    if not POSTGRES_URL:
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-        pytest.skip("TEST_DATABASE_URL is not set; see README")
-    await reset_postgres(POSTGRES_URL)
-    yield POSTGRES_URL
+    yield await fresh_postgres()
 
 
 @pytest.fixture

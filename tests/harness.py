@@ -85,17 +85,7 @@ class BotHarness:
         """Tap with arbitrary callback data, as a forged or outdated client could."""
         query_id = str(next(self._query_ids))
         self._queries.setdefault(person.id, set()).add(query_id)
-        await self.feed(
-            {
-                "callback_query": {
-                    "id": query_id,
-                    "from": person.as_user(),
-                    "chat_instance": f"ci{message.chat_id}",
-                    "message": message.raw,
-                    "data": data,
-                }
-            }
-        )
+        await self.feed({"callback_query": message.tap(query_id, person.as_user(), data)})
         answers = [
             c
             for c in self.world.calls_of("answerCallbackQuery")

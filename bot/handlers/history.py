@@ -6,7 +6,7 @@ import json
 from collections.abc import Awaitable, Callable, Coroutine
 from typing import Any
 
-from telegram import Message, Update
+from telegram import Message, Update, User
 from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -21,18 +21,18 @@ from bot.callbacks import (
     STREAK_PICK,
     USER_ID,
     Ints,
+    pack,
     pattern,
 )
 from bot.context import BotApplication, Context
 from bot.delivery import edit_tapped
 from bot.handlers.buttons import parse_tap, refuse_tap
+from bot.handlers.which_pair import PairQuestion, one_pair, pairs_here, tapped_pair, typed_command
 from bot.progress_chart import ChartInput
 from bot.render import history as render
 from bot.render.basics import BUTTON_GONE
 from bot.services import history as service
-from bot.services import pairing
 from bot.services.history import HistoryRefused, Subject
-from bot.services.pairing import PairingRefused
 from storage.records import PairRecord, UserRecord
 
 Handler = Callable[[Update, Context], Coroutine[Any, Any, None]]
@@ -75,8 +75,7 @@ async def history(update: Update, context: Context) -> None:
     if message is None or user is None:
         return
     private = message.chat.type == ChatType.PRIVATE
-    group_id = None if private else message.chat.id
-    reach = await pairing.pairs_in_reach(context.bot_data, user.id, group_id, only_home=True)
+    reach = await pairs_here(context, message.chat, user.id)
     former = await service.former_partnerships(context.bot_data, user.id) if private else []
     if len(reach.pairs) + len(former) > 1:
         keyboard = render.history_subjects_keyboard(reach.pairs, user.id, reach.users, former)
@@ -157,19 +156,15 @@ def _command(action: str, act: PairAct) -> Handler:
         message, user = update.effective_message, update.effective_user
         if message is None or user is None:
             return
-        private = message.chat.type == ChatType.PRIVATE
-        group_id = None if private else message.chat.id
-        reach = await pairing.pairs_in_reach(context.bot_data, user.id, group_id, only_home=True)
-        if not reach.pairs:
-            await message.reply_text(
-                render.NO_PARTNER_PRIVATE if private else render.NO_PARTNER_GROUP
-            )
-        elif len(reach.pairs) == 1:
-            await act(context, message, reach.pairs[0], user.id, reach.users)
-        else:
-            name = (message.text or "/").split()[0].lstrip("/").split("@")[0]
-            keyboard = render.pair_keyboard(reach.pairs, user.id, reach.users, action)
-            await message.reply_text(render.which_pair(name), reply_markup=keyboard)
+        question = PairQuestion(
+            no_partner_private=render.NO_PARTNER_PRIVATE,
+            no_partner_group=render.NO_PARTNER_GROUP,
+            which=render.which_pair(typed_command(message)),
+            button=lambda pair: pack(action, pair.id),
+        )
+        found = await one_pair(context, message, user, question)
+        if found is not None:
+            await act(context, message, found.pairs[0], user.id, found.users)
 
     return command
 
@@ -184,12 +179,8 @@ def _picked(action: str, act: PairAct) -> Handler:
         if not isinstance(query.message, Message):
             await refuse_tap(query, BUTTON_GONE)
             return
-        try:
-            found = await pairing.pair_of_member(
-                context.bot_data, query.from_user.id, button.ids[0]
-            )
-        except PairingRefused:
-            await refuse_tap(query, render.NOT_YOURS, alert=True)
+        found = await tapped_pair(context, query, button.ids[0], render.NOT_YOURS)
+        if found is None:
             return
         await query.answer()
         await act(context, query.message, found.pairs[0], query.from_user.id, found.users)
@@ -202,12 +193,10 @@ def _picked(action: str, act: PairAct) -> Handler:
 
 async def export(update: Update, context: Context) -> None:
     """Everything the bot holds about the user, as a JSON file."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    asked = await _in_private(update)
+    if asked is None:
         return
-    if message.chat.type != ChatType.PRIVATE:
-        await message.reply_text(render.ONLY_PRIVATE)
-        return
+    message, user = asked
     data = await service.export(context.bot_data, user.id, context.bot_data.clock.now())
     if data is None:
         await message.reply_text(render.nothing_held())
@@ -220,16 +209,26 @@ async def export(update: Update, context: Context) -> None:
 
 async def forget(update: Update, context: Context) -> None:
     """Ask before deleting everything about the user."""
-    message, user = update.effective_message, update.effective_user
-    if message is None or user is None:
+    asked = await _in_private(update)
+    if asked is None:
         return
-    if message.chat.type != ChatType.PRIVATE:
-        await message.reply_text(render.ONLY_PRIVATE)
-        return
+    message, user = asked
     partners = await service.partner_names(context.bot_data, user.id)
     await message.reply_text(
         render.forget_confirm(partners), reply_markup=render.forget_keyboard(user.id)
     )
+
+
+async def _in_private(update: Update) -> tuple[Message, User] | None:
+    """The command and its sender when it came in private; elsewhere it says where to send
+    it, since what it shows is the user's alone."""
+    message, user = update.effective_message, update.effective_user
+    if message is None or user is None:
+        return None
+    if message.chat.type != ChatType.PRIVATE:
+        await message.reply_text(render.ONLY_PRIVATE)
+        return None
+    return message, user
 
 
 async def forget_pressed(update: Update, context: Context) -> None:

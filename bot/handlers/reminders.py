@@ -9,7 +9,6 @@ from datetime import time
 from typing import Any
 
 from telegram import CallbackQuery, InlineKeyboardMarkup, Update
-from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -32,12 +31,12 @@ from bot.context import BotApplication, Context
 from bot.delivery import edit_elsewhere, edit_tapped, send_private
 from bot.handlers import sessions
 from bot.handlers.buttons import parse_tap, refuse_tap
+from bot.handlers.which_pair import PairQuestion, one_pair, tapped_pair, typed_command
 from bot.render import reminders as render
-from bot.render.pairs import choose_pair_keyboard, partner_name
-from bot.services import pairing, users
+from bot.render.pairs import partner_name
 from bot.services import reminder_slots as service
+from bot.services import users
 from bot.services.pair_settings import default_routine_of
-from bot.services.pairing import PairingRefused
 from routines.reminder_time import (
     MAX_PAUSE_DAYS,
     MIN_PAUSE_DAYS,
@@ -211,24 +210,20 @@ async def _for_pair(
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    private = message.chat.type == ChatType.PRIVATE
-    group_id = None if private else message.chat.id
-    reach = await pairing.pairs_in_reach(context.bot_data, user.id, group_id, only_home=True)
-    if not reach.pairs:
-        text = render.NO_PARTNER_PRIVATE if private else render.NO_PARTNER_GROUP
-        await message.reply_text(text)
-    elif len(reach.pairs) == 1:
-        reply = await act(context, reach.pairs[0], user.id, args)
-        try:
-            await _reply(update, reply)
-        finally:
-            await _tell_partner(context, reply)
-    else:
-        keyboard = choose_pair_keyboard(
-            reach.pairs, user.id, reach.users, lambda p: pack(action, p.id, *args)
-        )
-        command = (message.text or "/").split()[0].lstrip("/").split("@")[0]
-        await message.reply_text(render.which_pair(command), reply_markup=keyboard)
+    question = PairQuestion(
+        no_partner_private=render.NO_PARTNER_PRIVATE,
+        no_partner_group=render.NO_PARTNER_GROUP,
+        which=render.which_pair(typed_command(message)),
+        button=lambda pair: pack(action, pair.id, *args),
+    )
+    found = await one_pair(context, message, user, question)
+    if found is None:
+        return
+    reply = await act(context, found.pairs[0], user.id, args)
+    try:
+        await _reply(update, reply)
+    finally:
+        await _tell_partner(context, reply)
 
 
 def _picked(
@@ -254,13 +249,9 @@ def _picked(
 
 
 async def _tapped_pair(context: Context, query: CallbackQuery, pair_id: int) -> PairRecord | None:
-    """The pair a button names, if the one who tapped is in it; else an alert and None."""
-    try:
-        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, pair_id)
-    except PairingRefused:
-        await refuse_tap(query, render.NOT_YOURS, alert=True)
-        return None
-    return found.pairs[0]
+    """The pair a reminder's button names, or None once a stranger's tap is refused."""
+    found = await tapped_pair(context, query, pair_id, render.NOT_YOURS)
+    return None if found is None else found.pairs[0]
 
 
 # -- buttons ---------------------------------------------------------------------------

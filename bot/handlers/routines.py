@@ -3,19 +3,14 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
-from bot.callbacks import ROUTINE_PREVIEW, ROUTINE_START, STRETCH_WITH, Ints, pack, pattern
+from bot.callbacks import ROUTINE_PREVIEW, ROUTINE_START, Ints, pattern
 from bot.context import BotApplication, BotData, Context
 from bot.handlers.buttons import parse_tap
-from bot.handlers.sessions import start_for_pair
+from bot.handlers.sessions import start_for_pair, stretch_question
+from bot.handlers.which_pair import one_pair
 from bot.render import routines as render
-from bot.render import session as render_session
-from bot.render.pairs import choose_pair_keyboard
-from bot.services import pairing, users
-from bot.services.pairing import Partners
-from bot.services.users import Account
 from routines.model import Routine
 from routines.plan import Plan, PlanOptions
 
@@ -72,39 +67,17 @@ async def start(update: Update, context: Context) -> None:
     if query.message is None:
         await query.answer()
         return
-    chat = query.message.chat
-    private = chat.type == ChatType.PRIVATE
-    await users.remember(data, Account.of(query.from_user), reachable=True if private else None)
-    reach = await pairing.pairs_in_reach(
-        data, query.from_user.id, None if private else chat.id, only_home=True
-    )
     # What the tap does comes first: a failed answer to it must not keep the session from
     # starting.
     try:
-        await _start_in(update, context, reach, routine_id, position)
+        found = await one_pair(
+            context,
+            query.message.chat,
+            query.from_user,
+            stretch_question(position),
+            remember=True,
+        )
+        if found is not None:
+            await start_for_pair(update, context, found.pairs[0], routine_id)
     finally:
         await query.answer()
-
-
-async def _start_in(
-    update: Update, context: Context, reach: Partners, routine_id: str, position: int
-) -> None:
-    """Start with the one pair in reach, ask which one, or say there is none."""
-    query = update.callback_query
-    assert query is not None and query.message is not None
-    chat = query.message.chat
-    private = chat.type == ChatType.PRIVATE
-    if not reach.pairs:
-        await query.get_bot().send_message(chat.id, render_session.no_partner_here(private))
-    elif len(reach.pairs) > 1:
-        keyboard = choose_pair_keyboard(
-            reach.pairs,
-            query.from_user.id,
-            reach.users,
-            lambda p: pack(STRETCH_WITH, p.id, position),
-        )
-        await query.get_bot().send_message(
-            chat.id, render_session.WHO_WITH, reply_markup=keyboard
-        )
-    else:
-        await start_for_pair(update, context, reach.pairs[0], routine_id)

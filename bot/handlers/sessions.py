@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from telegram import Update
-from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import (
@@ -29,14 +28,13 @@ from bot.callbacks import (
 from bot.context import BotApplication, BotData, Context
 from bot.delivery import edit_tapped
 from bot.handlers.buttons import parse_tap, refuse_tap
+from bot.handlers.which_pair import PairQuestion, one_pair, tapped_pair
 from bot.live_session import Applied, Live
 from bot.render import session as render
 from bot.render.limits import toast
-from bot.render.pairs import choose_pair_keyboard
-from bot.services import pairing, sessions, users
+from bot.services import sessions, users
 from bot.services.pair_settings import default_routine_of
-from bot.services.pairing import PairingRefused, open_chat_link
-from bot.services.users import Account
+from bot.services.pairing import open_chat_link
 from bot.session_flow import flow_for
 from routines.engine import (
     Acknowledge,
@@ -90,25 +88,15 @@ async def stretch(update: Update, context: Context) -> None:
     if typed and routine_id is None:
         await message.reply_text(render.unknown_routine(sorted(data.library)))
         return
-    private = message.chat.type == ChatType.PRIVATE
-    await users.remember(data, Account.of(user), reachable=True if private else None)
-    group_id = None if private else message.chat.id
-    reach = await pairing.pairs_in_reach(data, user.id, group_id, only_home=True)
-    if not reach.pairs:
-        await message.reply_text(render.no_partner_here(private))
+    position = (
+        pair_default_position(data)
+        if routine_id is None
+        else sorted(data.library).index(routine_id)
+    )
+    found = await one_pair(context, message, user, stretch_question(position), remember=True)
+    if found is None:
         return
-    if len(reach.pairs) > 1:
-        position = (
-            pair_default_position(data)
-            if routine_id is None
-            else sorted(data.library).index(routine_id)
-        )
-        keyboard = choose_pair_keyboard(
-            reach.pairs, user.id, reach.users, lambda p: pack(STRETCH_WITH, p.id, position)
-        )
-        await message.reply_text(render.WHO_WITH, reply_markup=keyboard)
-        return
-    pair = reach.pairs[0]
+    pair = found.pairs[0]
     if routine_id is None:
         routine_id = default_routine_of(pair, sorted(data.library))
     await start_for_pair(update, context, pair, routine_id)
@@ -120,6 +108,16 @@ def pair_default_position(data: BotData) -> int:
     return len(data.library)
 
 
+def stretch_question(position: int) -> PairQuestion:
+    """Where /stretch has no partner, or asks with whom; a pick starts routine `position`."""
+    return PairQuestion(
+        no_partner_private=render.no_partner_here(private=True),
+        no_partner_group=render.no_partner_here(private=False),
+        which=render.WHO_WITH,
+        button=lambda pair: pack(STRETCH_WITH, pair.id, position),
+    )
+
+
 async def choose_partner(update: Update, context: Context) -> None:
     """The answer to "Who do you want to stretch with?"."""
     routines = sorted(context.bot_data.library)
@@ -127,10 +125,8 @@ async def choose_partner(update: Update, context: Context) -> None:
     if parsed is None:
         return
     query, button = parsed
-    try:
-        found = await pairing.pair_of_member(context.bot_data, query.from_user.id, button.ids[0])
-    except PairingRefused:
-        await refuse_tap(query, render.NOT_YOUR_BUTTON, alert=True)
+    found = await tapped_pair(context, query, button.ids[0], render.NOT_YOUR_BUTTON)
+    if found is None:
         return
     await query.answer()
     pair, position = found.pairs[0], button.ids[1]

@@ -5,7 +5,6 @@ from __future__ import annotations
 import logging
 
 from telegram import InlineKeyboardMarkup, Message, Update
-from telegram.constants import ChatType
 from telegram.error import TelegramError
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
@@ -21,12 +20,11 @@ from bot.callbacks import (
 from bot.context import BotApplication, Context
 from bot.delivery import edit_tapped, send_private
 from bot.handlers.buttons import parse_tap, refuse_tap
+from bot.handlers.which_pair import PairQuestion, one_pair
 from bot.render import recap as render_recap
 from bot.render import settings as render
 from bot.render.basics import BUTTON_GONE
-from bot.render.pairs import choose_pair_keyboard
 from bot.services import pair_settings as service
-from bot.services import pairing
 from bot.services.pair_settings import Changed, Setting
 from bot.services.pairing import PairingRefusal, PairingRefused
 
@@ -35,6 +33,12 @@ log = logging.getLogger(__name__)
 SETTINGS = Ints(min(Setting), max(Setting))
 # A choice's position; the handler checks it against the setting's own number of choices.
 CHOICE = Ints(0, 63)
+_QUESTION = PairQuestion(
+    no_partner_private=render.NO_PARTNER_PRIVATE,
+    no_partner_group=render.NO_PARTNER_GROUP,
+    which=render.WHICH_PAIR,
+    button=lambda pair: pack(SETTINGS_PICK, pair.id),
+)
 
 
 def register(app: BotApplication) -> None:
@@ -49,17 +53,8 @@ async def settings(update: Update, context: Context) -> None:
     message, user = update.effective_message, update.effective_user
     if message is None or user is None:
         return
-    private = message.chat.type == ChatType.PRIVATE
-    group_id = None if private else message.chat.id
-    reach = await pairing.pairs_in_reach(context.bot_data, user.id, group_id, only_home=True)
-    if not reach.pairs:
-        await message.reply_text(render.NO_PARTNER_PRIVATE if private else render.NO_PARTNER_GROUP)
-        return
-    if len(reach.pairs) > 1:
-        keyboard = choose_pair_keyboard(
-            reach.pairs, user.id, reach.users, lambda p: pack(SETTINGS_PICK, p.id)
-        )
-        await message.reply_text(render.WHICH_PAIR, reply_markup=keyboard)
+    reach = await one_pair(context, message, user, _QUESTION)
+    if reach is None:
         return
     found = await service.settings_of(context.bot_data, user.id, reach.pairs[0].id)
     text, markup = _shown(context, found, user.id)

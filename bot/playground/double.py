@@ -267,13 +267,7 @@ class BotApiDouble:
             self._updates.append(
                 {
                     "update_id": next(self._update_ids),
-                    "callback_query": {
-                        "id": query_id,
-                        "from": person.as_user(),
-                        "chat_instance": f"ci{message.chat_id}",
-                        "message": message.raw,
-                        "data": data,
-                    },
+                    "callback_query": message.tap(query_id, person.as_user(), data),
                 }
             )
             self._lock.notify_all()

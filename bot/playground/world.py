@@ -102,6 +102,16 @@ class SentMessage:
             raise AssertionError(f"{len(found)} buttons match {label_part!r} in {self.buttons}")
         return found[0]
 
+    def tap(self, query_id: str, user: dict[str, Any], data: str) -> dict[str, Any]:
+        """The callback query Telegram sends when `user` taps a button carrying `data` here."""
+        return {
+            "id": query_id,
+            "from": user,
+            "chat_instance": f"ci{self.chat_id}",
+            "message": self.raw,
+            "data": data,
+        }
+
 
 @dataclass
 class Failure:

@@ -51,12 +51,6 @@ def which_pair(command: str) -> str:
     return f"/{echo(command)}: with which partner?"
 
 
-def pair_keyboard(
-    pairs: list[PairRecord], me: int, users: Mapping[int, UserRecord], action: str
-) -> InlineKeyboardMarkup:
-    return choose_pair_keyboard(pairs, me, users, lambda pair: pack(action, pair.id))
-
-
 # -- /history ----------------------------------------------------------------------------
 
 

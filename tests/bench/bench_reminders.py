@@ -48,7 +48,6 @@ from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import insert
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.app import build_application
@@ -60,7 +59,7 @@ from bot.services import reminder_claims as service
 from routines.loader import load_library
 from routines.reminder_time import Weekdays, next_due
 from storage.db import Database
-from storage.models import Pair, ReminderSlot, User
+from tests.bulk_pairs import BulkPairs
 from tests.clock import FakeClock, RunningClock
 from tests.conftest import TEST_TOKEN, make_settings, reset_postgres
 from tests.fake_telegram import FakeBotApi, World
@@ -90,34 +89,11 @@ def _wall(instant: datetime, zone: str) -> Any:
 
 async def populate(url: str, pairs: int) -> None:
     """Users, pairs and slots in bulk; the due ones read A, B or C on their own clocks."""
-    database = Database.connect(url)
-    await database.migrate()
     rng = random.Random(6)
-    users, pair_rows, slots = [], [], []
+    rows = BulkPairs(created_at=BEFORE)
     for index in range(pairs):
-        low, high = 2 * index + 1, 2 * index + 2
         zone = ZONES[index % len(ZONES)]
-        users += [
-            dict(
-                id=uid,
-                first_name=f"P{uid}",
-                username=None,
-                reachable=True,
-                created_at=BEFORE,
-                updated_at=BEFORE,
-            )
-            for uid in (low, high)
-        ]
-        pair_rows.append(
-            dict(
-                id=index + 1,
-                user_low_id=low,
-                user_high_id=high,
-                timezone=zone,
-                swap_mode="per-exercise",
-                created_at=BEFORE,
-            )
-        )
+        pair_id = rows.add_pair(2 * index + 1, 2 * index + 2, zone)
         if index < CLAIM_SLOTS:
             first = _wall(A, zone)
         elif index < CLAIM_SLOTS + SLOW_PAIRS:
@@ -131,26 +107,8 @@ async def populate(url: str, pairs: int) -> None:
             times.append(_wall(A + timedelta(minutes=rng.randrange(5, 24 * 60)), zone))
         for slot_time in dict.fromkeys(times):
             due = next_due(slot_time, Weekdays.DAILY, ZoneInfo(zone), BEFORE)
-            slots.append(
-                dict(
-                    pair_id=index + 1,
-                    local_time=slot_time,
-                    weekdays=127,
-                    next_due_at=due.at_utc,
-                    created_at=BEFORE,
-                )
-            )
-    async with database.engine.begin() as connection:
-        for model, rows in ((User, users), (Pair, pair_rows), (ReminderSlot, slots)):
-            for start in range(0, len(rows), 5_000):
-                await connection.execute(insert(model), rows[start : start + 5_000])
-    if database.dialect == "postgresql":
-        async with database.engine.begin() as connection:
-            await connection.exec_driver_sql(
-                "SELECT setval('pairs_id_seq', (SELECT max(id) FROM pairs))"
-            )
-            await connection.exec_driver_sql("ANALYZE")
-    await database.dispose()
+            rows.add_daily_slot(pair_id, slot_time, due.at_utc)
+    await rows.write(url)
 
 
 # -- ready and memory: a process of its own -------------------------------------------------
@@ -295,45 +253,11 @@ async def throughput(
 
 async def _populate_due_together(url: str) -> None:
     """`LATE_PAIRS` pairs in UTC, each with one slot due at `LATE_DUE`."""
-    database = Database.connect(url)
-    await database.migrate()
-    before = LATE_DUE - timedelta(days=1)
-    users = [
-        dict(
-            id=uid,
-            first_name=f"P{uid}",
-            username=None,
-            reachable=True,
-            created_at=before,
-            updated_at=before,
-        )
-        for uid in range(1, 2 * LATE_PAIRS + 1)
-    ]
-    pairs = [
-        dict(
-            id=n + 1,
-            user_low_id=2 * n + 1,
-            user_high_id=2 * n + 2,
-            timezone="UTC",
-            swap_mode="per-exercise",
-            created_at=before,
-        )
-        for n in range(LATE_PAIRS)
-    ]
-    slots = [
-        dict(
-            pair_id=n + 1,
-            local_time=LATE_DUE.time(),
-            weekdays=127,
-            next_due_at=LATE_DUE,
-            created_at=before,
-        )
-        for n in range(LATE_PAIRS)
-    ]
-    async with database.engine.begin() as connection:
-        for model, rows in ((User, users), (Pair, pairs), (ReminderSlot, slots)):
-            await connection.execute(insert(model), rows)
-    await database.dispose()
+    rows = BulkPairs(created_at=LATE_DUE - timedelta(days=1))
+    for n in range(LATE_PAIRS):
+        pair_id = rows.add_pair(2 * n + 1, 2 * n + 2)
+        rows.add_daily_slot(pair_id, LATE_DUE.time(), LATE_DUE)
+    await rows.write(url)
 
 
 async def lateness(url: str) -> dict[str, float]:

@@ -226,13 +226,7 @@ class Driver:
         self.probe.presses[label] += 1
         await self.feed(
             {
-                "callback_query": {
-                    "id": query_id,
-                    "from": person.as_user(),
-                    "chat_instance": f"ci{message.chat_id}",
-                    "message": message.raw,
-                    "data": message.button(label),
-                }
+                "callback_query": message.tap(query_id, person.as_user(), message.button(label)),
             }
         )
 

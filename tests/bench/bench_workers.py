@@ -48,11 +48,9 @@ from pathlib import Path
 from typing import Any
 
 from prometheus_client.parser import text_string_to_metric_families
-from sqlalchemy import insert
 
 from bot.playground.double import BotApiDouble, get, post_json
-from storage.db import Database
-from storage.models import Pair, ReminderSlot, User
+from tests.bulk_pairs import BulkPairs
 from tests.conftest import POSTGRES_URL, TEST_TOKEN
 from tests.e2e.two_workers import SECRET, TwoWorkers, fresh_database, two_workers
 from tests.fake_telegram import SentMessage
@@ -73,60 +71,14 @@ def partners(index: int) -> tuple[int, int]:
     return FIRST_USER + 2 * index, FIRST_USER + 2 * index + 1
 
 
-async def seed(url: str, pairs: int, due: datetime | None) -> None:
-    """`pairs` pairs in UTC (and each a slot due at `due`, when given), on a migrated DB."""
-    database = Database.connect(url)
-    await database.migrate()
-    before = datetime.now(UTC) - timedelta(days=1)
-    users, pair_rows, slots = [], [], []
+def seed(pairs: int, due: datetime | None) -> BulkPairs:
+    """`pairs` pairs in UTC (and each a slot due at `due`, when given)."""
+    rows = BulkPairs(created_at=datetime.now(UTC) - timedelta(days=1))
     for index in range(pairs):
-        low, high = partners(index)
-        users += [
-            dict(
-                id=uid,
-                first_name=f"P{uid}",
-                username=None,
-                reachable=True,
-                created_at=before,
-                updated_at=before,
-            )
-            for uid in (low, high)
-        ]
-        pair_rows.append(
-            dict(
-                id=index + 1,
-                user_low_id=low,
-                user_high_id=high,
-                timezone="UTC",
-                swap_mode="per-exercise",
-                created_at=before,
-            )
-        )
+        pair_id = rows.add_pair(*partners(index))
         if due is not None:
-            slots.append(
-                dict(
-                    pair_id=index + 1,
-                    local_time=due.time(),
-                    weekdays=127,
-                    next_due_at=due,
-                    created_at=before,
-                )
-            )
-    async with database.engine.begin() as connection:
-        for model, rows in ((User, users), (Pair, pair_rows), (ReminderSlot, slots)):
-            if rows:
-                await connection.execute(insert(model), rows)
-        await connection.exec_driver_sql(
-            "SELECT setval('pairs_id_seq', (SELECT max(id) FROM pairs))"
-        )
-    await database.dispose()
-
-
-def open_chats(double: BotApiDouble, pairs: int) -> None:
-    for index in range(pairs):
-        for uid in partners(index):
-            double.world.add_private_chat({"id": uid, "first_name": f"P{uid}"})
-            double.world.opened.add(uid)
+            rows.add_daily_slot(pair_id, due.time(), due)
+    return rows
 
 
 # -- sessions brought to their first hold ----------------------------------------------------
@@ -155,32 +107,29 @@ def tap_update(
 ) -> dict[str, Any]:
     return {
         "update_id": update_id,
-        "callback_query": {
-            "id": tap_id,
-            "from": {"id": uid, "is_bot": False, "first_name": f"P{uid}"},
-            "chat_instance": f"ci{uid}",
-            "message": card.raw,
-            "data": card.button(label),
-        },
+        "callback_query": card.tap(tap_id, _person(uid).as_user(), card.button(label)),
     }
 
 
+def tap_all(double: BotApiDouble, uids: list[int], label: str) -> None:
+    """Once every chat of `uids` shows a card with `label`, each taps it."""
+    wait_all(double, uids, label)
+    for uid in uids:
+        card = card_with(double, uid, label)
+        assert card is not None
+        double.push_tap(_person(uid), card, label)
+
+
 def bring_to_first_hold(double: BotApiDouble, sessions: int) -> None:
-    """Each pair starts `quick`, joins, and both tap Ready until the hold shows Pause."""
+    """Each pair starts `quick`, joins, both tap Got it under the safety note of their
+    first session, then Ready, until the hold shows Pause."""
     lows = [partners(i)[0] for i in range(sessions)]
     highs = [partners(i)[1] for i in range(sessions)]
     for low in lows:
         double.push_message(_person(low), "/stretch quick")
-    wait_all(double, highs, "Join")
-    for high in highs:
-        card = card_with(double, high, "Join")
-        assert card is not None
-        double.push_tap(_person(high), card, "Join")
-    wait_all(double, lows + highs, "Ready")
-    for uid in lows + highs:
-        card = card_with(double, uid, "Ready")
-        assert card is not None
-        double.push_tap(_person(uid), card, "Ready")
+    tap_all(double, highs, "Join")
+    tap_all(double, lows + highs, "Got it")
+    tap_all(double, lows + highs, "Ready")
     wait_all(double, lows + highs, "Pause")
 
 
@@ -353,8 +302,9 @@ def _tap_row(run: TapRun) -> str:
 def taps(args: argparse.Namespace, folder: Path) -> dict[int, list[TapRun]]:
     results: dict[int, list[TapRun]] = {}
     with BotApiDouble(token=TEST_TOKEN, no_delay=True) as double, fresh_database("bench") as url:
-        asyncio.run(seed(url, args.sessions, None))
-        open_chats(double, args.sessions)
+        rows = seed(args.sessions, None)
+        asyncio.run(rows.write(url))
+        rows.open_chats(double.world)
         stopwatch = Stopwatch()
         double.on_call = stopwatch
         env = {"SESSION_TIME_SCALE": "10", "TELEGRAM_RATE_LIMIT": "1000", "LOG_LEVEL": "WARNING"}
@@ -403,8 +353,9 @@ def most_in_any_second(instants: list[float]) -> int:
 def budget_run(label: str, pairs: int, folder: Path, **env: str) -> BudgetRun:
     with BotApiDouble(token=TEST_TOKEN, no_delay=True) as double, fresh_database("budget") as url:
         due = datetime.now(UTC).replace(second=0, microsecond=0)
-        asyncio.run(seed(url, pairs, due))
-        open_chats(double, pairs)
+        rows = seed(pairs, due)
+        asyncio.run(rows.write(url))
+        rows.open_chats(double.world)
         stopwatch = Stopwatch()
         double.on_call = stopwatch
         settings = {"TELEGRAM_RATE_LIMIT": "30", "LOG_LEVEL": "WARNING", **env}

@@ -119,6 +119,29 @@ def with_buttons(bot: BotHarness, person: Person) -> list[SentMessage]:
     ]
 
 
+async def _asked_and_joined(bot: BotHarness) -> None:
+    await pair_in_database(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+
+
+async def at_first_setup(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
+    """Ana and Ben, paired, start their routine (lower-back) from Ana's private chat and
+    Ben taps Join: Ana's and Ben's first setup card."""
+    await _asked_and_joined(bot)
+    return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+
+
+async def into_first_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
+    """As `at_first_setup`, then each taps Ready on their newest message: Ana's and Ben's
+    card of the first hold, still in its get-set window (see `through_get_set`)."""
+    await _asked_and_joined(bot)
+    for person in (ANA, BEN):
+        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    # The hold is each setup card, edited: the one card on each phone.
+    return card_of(bot, ANA), card_of(bot, BEN)
+
+
 def card_of(bot: BotHarness, person: Person) -> SentMessage:
     """The one message with session buttons on `person`'s phone: their current card."""
     [card] = with_buttons(bot, person)

@@ -17,12 +17,7 @@ from telegram.ext import CallbackQueryHandler
 
 from bot import callbacks
 from bot.render.basics import SORRY
-from tests.bot.session_helpers import (
-    card_of,
-    pair_in_database,
-    stop_for_both,
-    through_get_set,
-)
+from tests.bot.session_helpers import card_of, pair_in_database, stop_for_both, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Person
 

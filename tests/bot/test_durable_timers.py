@@ -10,7 +10,6 @@ the test says its every-second poll would.
 from __future__ import annotations
 
 import asyncio
-import os
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,9 +24,16 @@ from bot.session_timers import CARDS_LEASE
 from bot.timer_poller import TIMER_LEASE, poller_of
 from routines.engine import TimerElapsed
 from routines.plan import PlanOptions
-from tests.bot.session_helpers import ANA, BEN, card_of, pair_in_database, stop_for_both
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    card_of,
+    into_first_hold,
+    pair_in_database,
+    stop_for_both,
+)
 from tests.clock import FakeClock
-from tests.conftest import POSTGRES_URL, make_settings, reset_postgres
+from tests.conftest import fresh_postgres, make_settings
 from tests.e2e import cards
 from tests.fake_telegram import FakeBotApi, World
 from tests.harness import BotHarness, Person, running_bot
@@ -35,12 +41,8 @@ from tests.harness import BotHarness, Person, running_bot
 
 @pytest.fixture
 async def postgres_url() -> str:
-    if not POSTGRES_URL:
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-        pytest.skip("two workers share a PostgreSQL database: TEST_DATABASE_URL is not set")
-    await reset_postgres(POSTGRES_URL)
-    return POSTGRES_URL
+    """Two workers share a PostgreSQL database: an empty one, or the test skips."""
+    return await fresh_postgres()
 
 
 @dataclass
@@ -97,13 +99,9 @@ def steps_shown(bot: BotHarness, person: Person) -> list[int]:
     return cards.steps_of(bot.inbox(person.id), bot.app.bot_data.plan("lower-back", PlanOptions()))
 
 
-async def into_first_hold(bot: BotHarness) -> datetime:
-    """Ana and Ben start the quick routine at this worker and get ready: its deadline."""
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
+async def first_hold_at(bot: BotHarness) -> datetime:
+    """Ana and Ben start their routine at this worker and get ready: the hold's deadline."""
+    await into_first_hold(bot)
     live = await sessions.load(bot.app.bot_data, 1)
     assert live is not None and live.state.deadline is not None
     return live.state.deadline
@@ -123,7 +121,16 @@ async def finish_at(bot: BotHarness) -> None:
     raise AssertionError("the session did not finish")
 
 
-def each_step_once(bot: BotHarness, total: int) -> None:
+async def goes_on_to_the_end(bot: BotHarness) -> None:
+    """The first hold ended at this worker, without a pause; the session goes on to its
+    summary there, each phone showing every step once."""
+    for person in (ANA, BEN):
+        assert steps_shown(bot, person) == [1, 2, 3]
+        assert "Paused" not in bot.inbox(person.id)[-1].text
+    await finish_at(bot)
+    live = await sessions.load(bot.app.bot_data, 1)
+    assert live is not None
+    total = len(live.state.plan.steps)
     for person in (ANA, BEN):
         assert steps_shown(bot, person) == list(range(1, total + 1))
         summaries = [m for m in bot.inbox(person.id) if "How does your back feel?" in m.text]
@@ -134,7 +141,7 @@ async def test_a_hold_armed_by_a_worker_that_died_ends_on_time_at_the_other_and_
     postgres_url: str, clock: FakeClock
 ) -> None:
     async with two_workers(postgres_url, clock) as (first, second):
-        deadline = await into_first_hold(first.bot)
+        deadline = await first_hold_at(first.bot)
         await first.die()
         # Telegram fails the next card once at the worker left: it is sent again.
         second.bot.world.fail("sendMessage", "server_error", chat_id=BEN.id)
@@ -144,13 +151,7 @@ async def test_a_hold_armed_by_a_worker_that_died_ends_on_time_at_the_other_and_
         assert steps_shown(second.bot, ANA) == [1, 2, 3]
         await second.bot.advance(1)
 
-        for person in (ANA, BEN):
-            assert steps_shown(second.bot, person) == [1, 2, 3]
-            assert "Paused" not in second.bot.inbox(person.id)[-1].text
-        await finish_at(second.bot)
-        live = await sessions.load(second.bot.app.bot_data, 1)
-        assert live is not None
-        each_step_once(second.bot, len(live.state.plan.steps))
+        await goes_on_to_the_end(second.bot)
 
 
 async def test_two_readies_for_one_session_at_two_workers_at_once_start_one_hold(
@@ -196,7 +197,7 @@ async def test_a_timer_claimed_by_a_worker_that_died_is_taken_over_after_its_lea
     postgres_url: str, clock: FakeClock
 ) -> None:
     async with two_workers(postgres_url, clock) as (first, second):
-        deadline = await into_first_hold(first.bot)
+        deadline = await first_hold_at(first.bot)
         clock.set(deadline)
         # The first worker's poll claims the hold's end (and its countdown ticks, late),
         # and the worker is killed then.
@@ -208,20 +209,14 @@ async def test_a_timer_claimed_by_a_worker_that_died_is_taken_over_after_its_lea
         clock.set(deadline + TIMER_LEASE)
         await second.poll()
 
-        for person in (ANA, BEN):
-            assert steps_shown(second.bot, person) == [1, 2, 3]
-            assert "Paused" not in second.bot.inbox(person.id)[-1].text
-        await finish_at(second.bot)
-        live = await sessions.load(second.bot.app.bot_data, 1)
-        assert live is not None
-        each_step_once(second.bot, len(live.state.plan.steps))
+        await goes_on_to_the_end(second.bot)
 
 
 async def test_cards_a_dead_worker_saved_but_never_sent_are_sent_once_by_the_other(
     postgres_url: str, clock: FakeClock
 ) -> None:
     async with two_workers(postgres_url, clock) as (first, second):
-        deadline = await into_first_hold(first.bot)
+        deadline = await first_hold_at(first.bot)
         clock.set(deadline)
         live = await sessions.load(first.bot.app.bot_data, 1)
         assert live is not None
@@ -246,7 +241,7 @@ async def test_on_sqlite_a_restart_carries_out_what_the_dead_process_held_at_onc
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with worker(settings, clock, world) as first:
-        deadline = await into_first_hold(first.bot)
+        deadline = await first_hold_at(first.bot)
         clock.set(deadline)
         await timer_claims.claim(first.bot.app.bot_data, TIMER_LEASE, 64)
         await first.die()
@@ -258,7 +253,7 @@ async def test_on_sqlite_a_restart_carries_out_what_the_dead_process_held_at_onc
 
 
 async def test_stop_for_both_leaves_no_timer_behind(bot: BotHarness) -> None:
-    await into_first_hold(bot)
+    await first_hold_at(bot)
     hold = bot.inbox(ANA.id)[-1]
 
     await stop_for_both(bot, ANA, hold)

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.session_helpers import ANA, BEN, card_of, pair_in_database, through_get_set
+from tests.bot.session_helpers import ANA, BEN, card_of, into_first_hold, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -14,14 +14,8 @@ ALERT = "⚠️ <b>Ease off now.</b> Ana needs less pressure."
 
 async def childs_pose_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     """The first hold of lower-back, running: Ana is stretched, Ben helps."""
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    holds = await into_first_hold(bot)
     await through_get_set(bot)
-    # The hold is each setup card, edited: the one card on each phone.
-    holds = card_of(bot, ANA), card_of(bot, BEN)
     for person in (ANA, BEN):
         bot.new(person.id)
     return holds

@@ -7,13 +7,7 @@ import pytest
 from bot.services import (
     timer_claims,
 )
-from tests.bot.session_helpers import (
-    ANA,
-    BEN,
-    HOME,
-    card_of,
-    pair_in_database,
-)
+from tests.bot.session_helpers import ANA, BEN, HOME, card_of, pair_in_database
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group
 

@@ -129,6 +129,18 @@ async def test_keep_my_data_deletes_nothing(bot: BotHarness) -> None:
         assert len(await unit.pairs.of_user(ZED.id)) == 1
 
 
+async def test_forget_in_a_group_asks_nothing_and_says_where_to_send_it(bot: BotHarness) -> None:
+    await pair_in_database(bot, ZED, BEN)
+    bot.new(HOME.id)
+
+    await bot.say(ZED, "/forget", chat=HOME)
+
+    assert [m.text for m in bot.new(HOME.id)] == [
+        "I send this only in our private chat: open it and send the command there."
+    ]
+    assert bot.new(ZED.id) == []
+
+
 async def test_a_forged_forget_button_is_refused(bot: BotHarness) -> None:
     await pair_in_database(bot, ZED, BEN)
     await bot.say(BEN, "/forget")

@@ -11,7 +11,7 @@ from bot.render.basics import BUTTON_GONE
 from bot.services.history import Subject
 from tests.bot.history_helpers import daily, finished
 from tests.bot.session_helpers import ANA, BEN, CAL, pair_in_database
-from tests.harness import BotHarness, Person
+from tests.harness import BotHarness, Group, Person
 
 MONDAY = date(2026, 11, 2)  # the test clock's first day
 
@@ -184,3 +184,41 @@ async def test_a_pair_without_sessions_has_no_streak_yet(bot: BotHarness) -> Non
     await pair_in_database(bot)
     await bot.say(ANA, "/streak")
     assert "No streak with Ben yet" in bot.last(ANA.id).text
+
+
+# -- which pair ------------------------------------------------------------------------------
+
+
+async def test_without_a_partner_here_history_streak_and_progress_say_how_to_get_one(
+    bot: BotHarness,
+) -> None:
+    await pair_in_database(bot, home=None)
+    office = Group(-100999, "Office")
+    await bot.say(CAL, "/start")
+    bot.new(CAL.id)
+
+    for command in ("/history", "/streak", "/progress"):
+        await bot.say(CAL, command)
+        await bot.say(ANA, command, chat=office)
+
+    no_partner = "You don't have a partner yet. Send /invite to pair up first."
+    assert [m.text for m in bot.new(CAL.id)] == [no_partner] * 3
+    assert bot.texts(office.id) == ["This group is not the home of a pair you are in."] * 3
+
+
+async def test_streak_with_two_partners_asks_which_and_only_the_asker_may_pick(
+    bot: BotHarness,
+) -> None:
+    await pair_in_database(bot, ANA, BEN, home=None)
+    await pair_in_database(bot, ANA, CAL, home=None)
+
+    await bot.say(ANA, "/streak")
+    [question] = bot.new(ANA.id)
+    assert question.text == "/streak: with which partner?"
+    assert [label for label, _ in question.buttons] == ["Ben", "Cal"]
+
+    assert await bot.press(BEN, question, "Cal") == "This belongs to someone else."
+    assert bot.new(ANA.id) == []
+    await bot.press(ANA, question, "Cal")
+    [answer] = bot.new(ANA.id)
+    assert "No streak with Cal yet" in answer.text

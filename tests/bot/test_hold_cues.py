@@ -8,7 +8,7 @@ from html import escape
 import pytest
 
 from routines.loader import load_library
-from tests.bot.session_helpers import ANA, BEN, card_of, pair_in_database, through_get_set
+from tests.bot.session_helpers import ANA, BEN, card_of, into_first_hold, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
@@ -18,12 +18,7 @@ CHILDS_POSE = load_library()["lower-back"].exercise("childs-pose")
 
 async def childs_pose_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     """Both partners in the first hold of lower-back: Ana is stretched, Ben helps."""
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
-    ana_hold, ben_hold = card_of(bot, ANA), card_of(bot, BEN)
+    ana_hold, ben_hold = await into_first_hold(bot)
     assert escape("Child's Pose") in ana_hold.text
     assert "Get set: the hold starts in 4 s</b>\nHold: 60 s" in ana_hold.text
     for person in (ANA, BEN):

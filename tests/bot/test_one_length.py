@@ -14,6 +14,7 @@ from tests.bot.session_helpers import (
     ANA,
     BEN,
     HOME,
+    into_first_hold,
     pair_in_database,
     stop_for_both,
     through_get_set,
@@ -78,11 +79,7 @@ async def test_a_reminder_gives_the_same_length(bot: BotHarness) -> None:
 
 
 async def test_the_summary_gives_the_planned_length(bot: BotHarness) -> None:
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await into_first_hold(bot)
     await through_get_set(bot)
     await bot.advance(60)
     bot.new(BEN.id)

@@ -15,6 +15,7 @@ from tests.bot.session_helpers import (
     CallCounts,
     calls_to,
     card_of,
+    into_first_hold,
     on_screen,
     pair_in_database,
     stop_for_both,
@@ -30,13 +31,9 @@ FAILURES = ["server_error", "timeout", "dropped"]
 
 async def _holding(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
     """Ana asked from private, Ben joined, both tapped Ready: the first hold's cards."""
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    holds = await into_first_hold(bot)
     await through_get_set(bot)
-    return card_of(bot, ANA), card_of(bot, BEN)
+    return holds
 
 
 async def test_the_asked_to_join_line_and_the_join_card_go_when_the_first_card_comes(

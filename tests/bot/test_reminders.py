@@ -7,7 +7,7 @@ The dispatcher's own schedule is held; each test moves the clock and ticks by ha
 from __future__ import annotations
 
 from collections.abc import AsyncIterator
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
@@ -15,7 +15,8 @@ import pytest
 from bot.config import Settings
 from bot.reminder_dispatch import ReminderDispatcher, TickReport, dispatcher_job, pitch_of
 from bot.services.reminder_slots import reschedule_pair
-from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord, SessionChange
+from storage.records import PairRecord, ReminderDeliveryRecord, ReminderSlotRecord
+from tests.bot.history_helpers import finished
 from tests.clock import FakeClock
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group, Person, running_bot
@@ -76,32 +77,6 @@ async def slots_of(bot: BotHarness, pair: PairRecord) -> list[ReminderSlotRecord
 async def deliveries_of(bot: BotHarness, pair: PairRecord) -> list[ReminderDeliveryRecord]:
     async with bot.app.bot_data.db.unit() as unit:
         return await unit.reminders.deliveries_of(pair.id)
-
-
-async def finish_a_session(bot: BotHarness, pair: PairRecord, local_day: datetime) -> None:
-    """A session the pair finished on that local day, stored as the sessions code does."""
-    async with bot.app.bot_data.db.unit() as unit:
-        session = await unit.sessions.add(
-            pair_id=pair.id,
-            routine_id="quick",
-            seats=pair.members,
-            origin_chat_id=pair.user_low_id,
-            options={},
-            change=SessionChange(phase="finished", live=False, version=9, deadline=None, state={}),
-            now=bot.clock.now(),
-        )
-        await unit.results.record(
-            session_id=session.id,
-            pair_id=pair.id,
-            routine_id="quick",
-            end_reason="finished",
-            holds_done=6,
-            exercises_done=3,
-            seconds_stretched=300,
-            local_date=local_day.date(),
-            ended_at=bot.clock.now(),
-        )
-        await unit.commit()
 
 
 def reminders_in(bot: BotHarness, person: Person) -> list[SentMessage]:
@@ -398,7 +373,7 @@ async def test_skip_today_silences_the_rest_of_the_day_but_not_tomorrow(bot: Bot
 async def test_no_reminder_after_a_session_finished_that_local_day(bot: BotHarness) -> None:
     pair = await pair_with_reminders(bot, "23:30")
     bot.clock.set(berlin(2026, 11, 2, 20, 0))
-    await finish_a_session(bot, pair, berlin(2026, 11, 2, 20, 0))
+    await finished(bot, pair, date(2026, 11, 2), zone="Europe/Berlin")
 
     await tick(bot, berlin(2026, 11, 2, 23, 30))
     await tick(bot, berlin(2026, 11, 3, 23, 30))

@@ -7,13 +7,7 @@ import pytest
 
 from bot.config import Settings
 from bot.render.safety import ACKNOWLEDGED, SAFETY_NOTE
-from tests.bot.session_helpers import (
-    ANA,
-    BEN,
-    CAL,
-    pair_in_database,
-    stop_for_both,
-)
+from tests.bot.session_helpers import ANA, BEN, CAL, pair_in_database, stop_for_both
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.fake_telegram import SentMessage, World

@@ -11,6 +11,7 @@ from tests.bot.session_helpers import (
     CAL,
     HOME,
     SECOND_TURN,
+    at_first_setup,
     card_of,
     get_set_seconds,
     on_screen,
@@ -144,10 +145,7 @@ async def test_a_bystanders_tap_changes_nothing(bot: BotHarness) -> None:
 
 
 async def test_both_pressing_ready_at_the_same_instant_start_one_hold(bot: BotHarness) -> None:
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    ana_setup, ben_setup = await at_first_setup(bot)
 
     await asyncio.gather(bot.press(ANA, ana_setup, "Ready"), bot.press(BEN, ben_setup, "Ready"))
 

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.services import sessions, timer_claims
-from tests.bot.session_helpers import ANA, BEN, HOME, card_of, pair_in_database
+from tests.bot.session_helpers import ANA, BEN, HOME, at_first_setup, card_of, pair_in_database
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.harness import BotHarness, running_bot
@@ -48,10 +48,7 @@ async def test_two_readies_racing_start_one_hold_and_one_only(
 
 async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHarness) -> None:
     bot = bot_on_each_database
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    ana_setup, ben_setup = await at_first_setup(bot)
 
     for person, card in ((ANA, ana_setup), (BEN, ben_setup)):
         assert await bot.press(person, card, "Stop") == "Stop for both of you?"

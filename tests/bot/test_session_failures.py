@@ -11,7 +11,9 @@ from tests.bot.session_helpers import (
     CAL,
     HOME,
     SECOND_TURN,
+    at_first_setup,
     card_of,
+    into_first_hold,
     pair_in_database,
     through_get_set,
 )
@@ -23,10 +25,7 @@ from tests.harness import BotHarness, Person, running_bot
 async def test_a_ready_whose_answer_times_out_still_starts_the_hold_on_both_phones(
     bot: BotHarness,
 ) -> None:
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
+    ana_setup, ben_setup = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Ready")
     # The answer to the tap (the toast) never gets through; the step was already saved.
     bot.world.fail("answerCallbackQuery", "timeout")
@@ -96,12 +95,7 @@ async def test_a_restart_recovers_every_session_even_when_telegram_fails_for_one
 async def test_a_pause_whose_edit_fails_on_one_phone_still_reaches_both_with_resume(
     bot: BotHarness, failure: str
 ) -> None:
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
-    ana_hold, ben_hold = card_of(bot, ANA), card_of(bot, BEN)
+    ana_hold, ben_hold = await into_first_hold(bot)
     bot.new(ANA.id)
     await through_get_set(bot)
     await bot.advance(17)
@@ -128,11 +122,7 @@ async def test_a_pause_whose_edit_fails_on_one_phone_still_reaches_both_with_res
 async def test_a_countdown_edit_that_fails_on_one_phone_is_caught_up_and_the_hold_ends_on_time(
     bot: BotHarness, failure: str
 ) -> None:
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await into_first_hold(bot)
     await through_get_set(bot)
     ana_hold = card_of(bot, ANA)
     edits = ana_hold.edits

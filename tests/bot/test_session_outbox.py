@@ -11,6 +11,7 @@ from tests.bot.session_helpers import (
     ANA,
     BEN,
     SECOND_TURN,
+    at_first_setup,
     card_of,
     get_set_seconds,
     pair_in_database,
@@ -19,7 +20,7 @@ from tests.bot.session_helpers import (
 )
 from tests.clock import FakeClock
 from tests.conftest import make_settings
-from tests.fake_telegram import SentMessage, World
+from tests.fake_telegram import World
 from tests.harness import BotHarness, Person, running_bot
 
 # What Telegram does to a call that does not go through: HTTP 500, no answer within
@@ -55,14 +56,6 @@ def steps_shown(bot: BotHarness, person: Person) -> list[str]:
         kinds = [kind for kind in map(_kind, message.history) if kind is not None]
         shown += [kind for n, kind in enumerate(kinds) if n == 0 or kinds[n - 1] != kind]
     return shown
-
-
-async def _joined(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
-    """Ana asked from private, Ben joined: both setup cards of step 1."""
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
 
 
 @pytest.mark.parametrize("failure", FAILURES)
@@ -115,7 +108,7 @@ async def test_a_setup_card_that_fails_once_is_sent_again_and_both_get_to_the_ho
 async def test_a_hold_card_that_fails_once_arrives_on_retry_and_its_countdown_follows(
     bot: BotHarness, failure: str
 ) -> None:
-    ana_setup, ben_setup = await _joined(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Ready")
     # The hold turns each setup card into itself: it is Ben's edit that fails.
     bot.world.fail("editMessageText", failure, chat_id=BEN.id)
@@ -144,7 +137,7 @@ async def test_a_hold_card_that_fails_once_arrives_on_retry_and_its_countdown_fo
 async def test_a_card_that_keeps_failing_is_tried_with_growing_pauses_until_it_goes_through(
     bot: BotHarness,
 ) -> None:
-    ana_setup, ben_setup = await _joined(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Ready")
     bot.world.fail("editMessageText", "server_error", chat_id=BEN.id, times=3)
     before = len(bot.world.calls)
@@ -163,7 +156,7 @@ async def test_a_card_that_keeps_failing_is_tried_with_growing_pauses_until_it_g
 
 
 async def test_a_card_owed_for_a_step_that_is_over_is_never_sent(bot: BotHarness) -> None:
-    ana_setup, ben_setup = await _joined(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Ready")
     bot.world.fail("editMessageText", "server_error", chat_id=BEN.id)
     await bot.press(BEN, ben_setup, "Ready")
@@ -183,7 +176,7 @@ async def test_a_card_owed_for_a_step_that_is_over_is_never_sent(bot: BotHarness
 async def test_a_refused_partner_is_not_tried_again_and_the_session_pauses_as_before(
     bot: BotHarness,
 ) -> None:
-    ana_setup, ben_setup = await _joined(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Ready")
     bot.world.blocked.add(BEN.id)
     before = len(bot.world.calls)
@@ -200,7 +193,7 @@ async def test_a_refused_partner_is_not_tried_again_and_the_session_pauses_as_be
 
 @pytest.mark.parametrize("failure", FAILURES)
 async def test_a_summary_that_fails_once_arrives_on_retry(bot: BotHarness, failure: str) -> None:
-    ana_setup, ben_setup = await _joined(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
     # One hold done first, so the summary carries the rating buttons.
     await bot.press(ANA, ana_setup, "Ready")
     await bot.press(BEN, ben_setup, "Ready")
@@ -225,7 +218,7 @@ async def test_a_step_saved_before_its_cards_went_out_is_shown_on_both_phones_af
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_setup, ben_setup = await _joined(bot)
+        ana_setup, ben_setup = await at_first_setup(bot)
         for person, card in ((ANA, ana_setup), (BEN, ben_setup)):
             await bot.press(person, card, "Ready")
         holds = {p: card_of(bot, p) for p in (ANA, BEN)}
@@ -261,7 +254,7 @@ async def test_a_restart_sends_nothing_again_that_was_already_shown(
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_setup, ben_setup = await _joined(bot)
+        ana_setup, ben_setup = await at_first_setup(bot)
         await bot.press(ANA, ana_setup, "Ready")
         bot.world.fail("editMessageText", "timeout", chat_id=BEN.id)
         await bot.press(BEN, ben_setup, "Ready")
@@ -282,7 +275,7 @@ async def test_a_card_that_fails_again_at_start_up_is_retried_by_the_new_process
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_setup, ben_setup = await _joined(bot)
+        ana_setup, ben_setup = await at_first_setup(bot)
         await bot.press(ANA, ana_setup, "Ready")
         bot.world.fail("editMessageText", "dropped", chat_id=BEN.id)
         await bot.press(BEN, ben_setup, "Ready")
@@ -299,7 +292,7 @@ async def test_a_hold_card_that_fails_once_arrives_on_retry_on_each_database(
     database_url: str, clock: FakeClock
 ) -> None:
     async with running_bot(make_settings(database_url), clock) as bot:
-        ana_setup, ben_setup = await _joined(bot)
+        ana_setup, ben_setup = await at_first_setup(bot)
         await bot.press(ANA, ana_setup, "Ready")
         bot.world.fail("editMessageText", "server_error", chat_id=BEN.id)
         await bot.press(BEN, ben_setup, "Ready")
@@ -315,7 +308,7 @@ async def test_a_hold_card_that_fails_once_arrives_on_retry_on_each_database(
 async def test_a_slow_try_of_an_older_step_does_not_push_out_the_retry_of_a_newer_one(
     bot: BotHarness,
 ) -> None:
-    ana_setup, ben_setup = await _joined(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Ready")
     bot.world.fail("editMessageText", "timeout", chat_id=BEN.id)
     await bot.press(BEN, ben_setup, "Ready")

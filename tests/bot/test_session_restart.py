@@ -9,22 +9,12 @@ from tests.bot.session_helpers import (
     BEN,
     SECOND_TURN,
     card_of,
-    pair_in_database,
+    into_first_hold,
     through_get_set,
 )
 from tests.clock import FakeClock
-from tests.fake_telegram import SentMessage, World
+from tests.fake_telegram import World
 from tests.harness import BotHarness, running_bot
-
-
-async def _into_first_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    for person in (ANA, BEN):
-        await bot.press(person, bot.new(person.id)[-1], "Ready")
-    # The hold is each setup card, edited: the one card on each phone.
-    return card_of(bot, ANA), card_of(bot, BEN)
 
 
 async def test_a_hold_that_ran_out_while_the_bot_was_down_pauses_and_offers_resume(
@@ -32,7 +22,7 @@ async def test_a_hold_that_ran_out_while_the_bot_was_down_pauses_and_offers_resu
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_hold, ben_hold = await _into_first_hold(bot)
+        ana_hold, ben_hold = await into_first_hold(bot)
     clock.advance(120)
 
     async with running_bot(settings, clock, world) as bot:
@@ -50,7 +40,7 @@ async def test_a_hold_still_running_at_restart_ends_on_time(
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_hold, ben_hold = await _into_first_hold(bot)
+        ana_hold, ben_hold = await into_first_hold(bot)
     # Down for the get-set window and 20 s of the hold: 40 s of it are left.
     clock.advance(GET_SET.total_seconds() + 20)
 
@@ -77,7 +67,7 @@ async def test_after_a_restart_each_phone_has_one_card_and_its_buttons_work(
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        await _into_first_hold(bot)
+        await into_first_hold(bot)
         await bot.advance(40)
         # Ana stretched, Ben helped: Ben's card came anew at the cue.
         ana_card, ben_card = card_of(bot, ANA), card_of(bot, BEN)
@@ -103,7 +93,7 @@ async def test_a_restart_inside_the_get_set_window_keeps_the_hold_and_its_cue_on
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_hold, ben_hold = await _into_first_hold(bot)
+        ana_hold, ben_hold = await into_first_hold(bot)
     clock.advance(2)  # down halfway through the 4 s get-set
 
     async with running_bot(settings, clock, world) as bot:
@@ -130,7 +120,7 @@ async def test_a_restart_inside_the_get_set_window_keeps_the_hold_and_its_cue_on
 async def test_a_partner_who_blocked_the_bot_pauses_the_session_and_the_other_is_told(
     bot: BotHarness,
 ) -> None:
-    await _into_first_hold(bot)
+    await into_first_hold(bot)
     bot.world.blocked.add(BEN.id)
 
     await through_get_set(bot)

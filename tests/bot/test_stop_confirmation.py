@@ -4,23 +4,15 @@ from __future__ import annotations
 
 import pytest
 
-from tests.bot.session_helpers import ANA, BEN, CAL, card_of, pair_in_database, through_get_set
+from tests.bot.session_helpers import ANA, BEN, CAL, at_first_setup, card_of, through_get_set
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness
 
 FAILURES = ["server_error", "timeout", "dropped"]
 
 
-async def _setups(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
-    """A private session both joined: each phone shows the first setup card."""
-    await pair_in_database(bot)
-    await bot.say(ANA, "/stretch")
-    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
-    return bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
-
-
 async def _holding(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
-    ana_setup, ben_setup = await _setups(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Ready")
     await bot.press(BEN, ben_setup, "Ready")
     await through_get_set(bot)
@@ -33,7 +25,7 @@ def labels(card: SentMessage) -> list[str]:
 
 
 async def test_a_setup_cards_skip_names_the_stretch_it_skips(bot: BotHarness) -> None:
-    ana_setup, ben_setup = await _setups(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
 
     for card in (ana_setup, ben_setup):
         assert labels(card) == ["Ready", "Skip Child's Pose", "Stop"]
@@ -87,7 +79,7 @@ async def test_keep_going_on_a_paused_card_puts_back_resume(bot: BotHarness) -> 
 
 
 async def test_the_confirmation_stops_the_session_for_both(bot: BotHarness) -> None:
-    ana_setup, _ = await _setups(bot)
+    ana_setup, _ = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Stop")
 
     assert await bot.press(ANA, ana_setup, "Stop for both") == "Stopped for both of you."
@@ -98,7 +90,7 @@ async def test_the_confirmation_stops_the_session_for_both(bot: BotHarness) -> N
 
 
 async def test_a_confirmation_left_from_an_earlier_step_is_refused(bot: BotHarness) -> None:
-    ana_setup, ben_setup = await _setups(bot)
+    ana_setup, ben_setup = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Stop")
     stale_stop, stale_keep = ana_setup.button("Stop for both"), ana_setup.button("Keep going")
     # Ben skips meanwhile: the question on Ana's old card is about a step that is over.
@@ -147,7 +139,7 @@ async def test_a_question_whose_edit_fails_leaves_stop_there_to_ask_again(
 async def test_a_question_whose_answer_fails_still_offers_the_choice(
     bot: BotHarness, failure: str
 ) -> None:
-    ana_setup, _ = await _setups(bot)
+    ana_setup, _ = await at_first_setup(bot)
     bot.world.fail("answerCallbackQuery", failure)
 
     await bot.press(ANA, ana_setup, "Stop")
@@ -160,7 +152,7 @@ async def test_a_question_whose_answer_fails_still_offers_the_choice(
 async def test_a_confirmation_whose_answer_fails_still_stops_both(
     bot: BotHarness, failure: str
 ) -> None:
-    ana_setup, _ = await _setups(bot)
+    ana_setup, _ = await at_first_setup(bot)
     await bot.press(ANA, ana_setup, "Stop")
     bot.world.fail("answerCallbackQuery", failure)
 

@@ -5,14 +5,7 @@ from __future__ import annotations
 from html import escape
 
 from routines.plan import PlanOptions, Seat, StepKind
-from tests.bot.session_helpers import (
-    ANA,
-    BEN,
-    HOME,
-    card_of,
-    pair_in_database,
-    through_get_set,
-)
+from tests.bot.session_helpers import ANA, BEN, HOME, card_of, pair_in_database, through_get_set
 from tests.harness import BotHarness
 
 

@@ -2,26 +2,23 @@
 
 from __future__ import annotations
 
-import asyncio
 from collections import Counter
 from collections.abc import AsyncIterator
 from datetime import date, datetime, time, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
-from telegram.ext import ExtBot
 
 from bot.config import Settings
-from bot.reminder_dispatch import ReminderDispatcher, TickReport, dispatcher_job
 from bot.services import reminder_claims as service
 from routines.reminder_rules import FIRST_RETRY
 from storage.records import PairRecord, ReminderDeliveryRecord
 from tests.bot.history_helpers import finished
 from tests.bot.test_reminder_per_partner import PASSING_FAILURES
 from tests.bot.test_reminders import ANA, BEN, berlin, pair_up, tick
+from tests.bot.two_dispatchers import partners, two_dispatchers
 from tests.clock import FakeClock
-from tests.conftest import POSTGRES_URL, TEST_TOKEN, make_settings, reset_postgres
-from tests.fake_telegram import FakeBotApi, SentMessage, World
+from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, running_bot
 
 FRIDAY = berlin(2026, 12, 4, 10, 0)
@@ -300,71 +297,31 @@ async def test_a_restart_right_after_the_send_sends_nothing_again(
 async def test_two_dispatchers_on_one_postgresql_database_send_each_recap_once(
     clock: FakeClock,
 ) -> None:
-    if not POSTGRES_URL:
-        pytest.skip("TEST_DATABASE_URL is not set; see README")
-    await reset_postgres(POSTGRES_URL)
-    settings = make_settings(POSTGRES_URL)
     pairs = 50
     clock.set(FRIDAY)
-    async with (
-        running_bot(settings, clock, reminders_held=True) as one,
-        running_bot(settings, clock, reminders_held=True) as two,
-    ):
-        now = clock.now()
-        async with one.app.bot_data.db.unit() as unit:
-            for n in range(pairs):
-                low, high = 10_000 + 2 * n, 10_001 + 2 * n
-                for user_id in (low, high):
-                    await unit.users.remember(user_id, f"P{user_id}", None, now, reachable=True)
-                pair, _ = await unit.pairs.create(low, high, now, timezone="Europe/Berlin")
-                # Half the pairs have a Sunday slot at 18:00 too: reminder and recap at once.
-                if n % 2:
-                    due = SUNDAY_SIX_PM
-                    await unit.reminders.put_slot(pair.id, time(18, 0), 0b100_0000, due, now)
-            await unit.commit()
-        world = World(clock=lambda: clock.now().timestamp())
-        world.opened |= set(range(10_000, 10_000 + 2 * pairs))
-        failing = [10_001 + 2 * n for n in range(0, pairs, 5)]
-        for n, user_id in enumerate(failing):
-            world.fail("sendMessage", PASSING_FAILURES[n % 3], chat_id=user_id)
-        senders = [ExtBot(TEST_TOKEN, request=FakeBotApi(world)) for _ in range(2)]
-        for sender in senders:
-            await sender.initialize()
-        dispatchers = [dispatcher_job(bot.app).data for bot in (one, two)]
-        assert all(isinstance(d, ReminderDispatcher) for d in dispatchers)
+    async with two_dispatchers(clock) as both:
+        # Half the pairs have a Sunday slot at 18:00 too: reminder and recap at once.
+        sunday = (time(18, 0), 0b100_0000, SUNDAY_SIX_PM)
+        await both.add_pairs(pairs, lambda n: [sunday] if n % 2 else [])
+        both.fail_first_send_to([partners(n)[1] for n in range(0, pairs, 5)])
 
-        async def both_tick() -> list[TickReport]:
-            return await asyncio.gather(
-                *(
-                    d.tick(sender, bot.app.bot_data)  # type: ignore[union-attr]
-                    for d, sender, bot in zip(dispatchers, senders, (one, two), strict=True)
-                )
-            )
-
-        await both_tick()  # Friday: every recap is scheduled for Sunday
+        await both.tick()  # Friday: every recap is scheduled for Sunday
         clock.set(SUNDAY_SIX_PM)
-        await both_tick()
+        await both.tick()
         clock.advance(FIRST_RETRY.total_seconds())
-        await both_tick()
+        await both.tick()
         for _ in range(3):
             clock.advance(minutes=1)
-            await both_tick()
+            await both.tick()
 
-        recaps = Counter(
-            message.chat_id
-            for chat in world.messages.values()
-            for message in chat
-            if message.from_bot and message.text.startswith(TITLE)
-        )
+        recaps = both.sent_per_chat(TITLE)
         assert len(recaps) == 2 * pairs
         assert set(recaps.values()) == {1}
         statuses: Counter[str] = Counter()
-        async with one.app.bot_data.db.unit() as unit:
+        async with both.one.app.bot_data.db.unit() as unit:
             for pair_id in range(1, pairs + 1):
                 statuses.update(r.status for r in await unit.reminders.recaps_of(pair_id))
         assert statuses == {"sent": pairs}
-        for sender in senders:
-            await sender.shutdown()
 
 
 async def test_a_new_time_zone_moves_the_recap_to_six_in_the_evening_there(

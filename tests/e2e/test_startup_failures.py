@@ -18,7 +18,7 @@ from sqlalchemy.engine import make_url
 from bot.config import EXAMPLE_TOKEN
 from bot.playground.double import BotApiDouble
 from storage.db import Database
-from tests.conftest import POSTGRES_URL, TEST_TOKEN
+from tests.conftest import TEST_TOKEN, postgres_or_skip
 from tests.e2e.process import REPO_ROOT, Exited, run_to_the_end
 
 pytestmark = pytest.mark.e2e
@@ -185,11 +185,8 @@ def test_postgresql_down_is_one_line(double: BotApiDouble, tmp_path: Path) -> No
 
 
 def postgres_url_with(**parts: str) -> str:
-    if not POSTGRES_URL:
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-        pytest.skip("TEST_DATABASE_URL is not set; see README")
-    return make_url(POSTGRES_URL).set(**parts).render_as_string(hide_password=False)
+    url = make_url(postgres_or_skip())
+    return url.set(**parts).render_as_string(hide_password=False)
 
 
 @pytest.mark.postgres

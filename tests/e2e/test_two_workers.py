@@ -8,24 +8,26 @@ worker wakes first, and a worker killed just after its claim is covered by the o
 from __future__ import annotations
 
 import asyncio
-import re
 import time
 from collections import Counter
 from datetime import UTC, datetime, timedelta
-from itertools import groupby
 from pathlib import Path
 
 import pytest
-from sqlalchemy import func, insert, select
+from sqlalchemy import func, select
 
 from bot.playground.double import BotApiDouble
-from routines.loader import load_library
-from routines.plan import StepKind, build_plan
 from storage.db import Database
-from storage.models import Pair, ReminderRecipient, ReminderSlot, User
-from tests.e2e.cards import card_key, new_message_steps, steps_of
-from tests.e2e.two_workers import TwoWorkers, fresh_database, postgres_url, two_workers
-from tests.fake_telegram import SentMessage
+from storage.models import ReminderRecipient
+from tests.bulk_pairs import BulkPairs
+from tests.conftest import postgres_or_skip
+from tests.e2e.first_session import (
+    assert_each_step_shown_once,
+    pair_by_invite,
+    start_first_quick_session,
+    walk_cards,
+)
+from tests.e2e.two_workers import TwoWorkers, fresh_database, two_workers
 from tests.harness import Person
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -40,93 +42,23 @@ REMINDED_PAIRS = 50
 TAKEOVER_SECONDS = 10
 # Long enough for a takeover, a restart and 100 messages through the 30/s pace.
 REMINDERS_WITHIN = 45.0
-
-
-def _next(api: BotApiDouble, person: Person, seen: int, timeout: float = 15) -> SentMessage:
-    """The first message the bot sends `person` after the `seen` they already had."""
-    return api.wait_for_message(
-        person.id,
-        lambda m: api.world.bot_messages(person.id).index(m) >= seen,
-        timeout=timeout,
-    )
-
-
-def _next_card(api: BotApiDouble, person: Person, seen: dict[Person, int]) -> SentMessage:
-    """The next new message that is a setup, a switch or the summary (not a cue's)."""
-
-    def wanted(message: SentMessage) -> bool:
-        if api.world.bot_messages(person.id).index(message) < seen[person]:
-            return False
-        key = card_key(message.history[0]) if message.history else None
-        return key is None or key[1] != "hold"
-
-    card = api.wait_for_message(person.id, wanted, timeout=15)
-    seen[person] = api.world.bot_messages(person.id).index(card) + 1
-    return card
+# How long a phone waits for the bot's next message.
+WAIT = 15
 
 
 def test_a_quick_session_through_two_workers_shows_every_step_once_on_both_phones(
     double: BotApiDouble, tmp_path: Path
 ) -> None:
-    postgres_url()
+    postgres_or_skip()
     api = double
     with two_workers(api, tmp_path, SESSION_TIME_SCALE="0.01") as pair:
-        api.push_message(ANA, "/start")
-        _next(api, ANA, 0)
-        api.push_message(BEN, "/start")
-        _next(api, BEN, 0)
-        api.push_message(ANA, "/invite")
-        link = _next(api, ANA, 1)
-        token = re.search(r"\?start=([A-Za-z0-9_-]+)", link.text)
-        assert token is not None
-        api.push_message(BEN, f"/start {token.group(1)}")
-        offer = _next(api, BEN, 1)
-        api.push_tap(BEN, offer, "Accept")
-        _next(api, ANA, 2)
-
-        seen = {p: len(api.messages_of(p.id)) for p in (ANA, BEN)}
-        api.push_message(ANA, "/stretch quick")
-        seen[ANA] += 1  # "Asked Ben to join"
-        invitation = _next(api, BEN, seen[BEN])
-        seen[BEN] += 1
-        api.push_tap(BEN, invitation, "Join")
-        # Their first session: each reads the safety note and taps Got it first.
-        for person in (ANA, BEN):
-            note = _next(api, person, seen[person])
-            seen[person] += 1
-            assert note.text.startswith("<b>Before your first stretch together</b>")
-            api.push_tap(person, note, "Got it")
-
-        # New messages come for each setup and side switch, on both phones (a hold is
-        # the card before it, edited; a cue's new hold card rings on one phone only).
-        steps: list[tuple[str, str]] = []
-        while True:
-            cards = {p: _next_card(api, p, seen) for p in (ANA, BEN)}
-            if all("How does your back feel?" in c.text for c in cards.values()):
-                break
-            keys = {p: card_key(c.text) for p, c in cards.items()}
-            assert all(keys.values()), {p: c.text for p, c in cards.items()}
-            stretch_a, stretch_b = (keys[p][0].split(" · ")[0] for p in (ANA, BEN))  # type: ignore[index]
-            assert stretch_a == stretch_b
-            steps.append((stretch_a, keys[ANA][1]))  # type: ignore[index]
-            if "Tap Ready" in cards[ANA].text:
-                for person, card in cards.items():
-                    api.push_tap(person, card, "Ready")
+        pair_by_invite(api, ANA, BEN, WAIT)
+        seen = start_first_quick_session(api, ANA, BEN, WAIT)
+        steps, _ = walk_cards(api, seen, WAIT)
         handled = pair.forwarder.handled_by()
         stopped = pair.stop_all()
 
-    plan = build_plan(load_library()["quick"])
-    assert steps == new_message_steps(plan)
-    # Each hold showed on both phones, in order: the card before it was edited into it.
-    # (Two Readies at two workers at once may let one "is ready" edit land on a card
-    # already turned into the hold; the hold is then shown on it again, so the same
-    # hold may show twice in a row there.)
-    holds = [s.index for s in plan.steps if s.kind is StepKind.HOLD]
-    for person in (ANA, BEN):
-        shown = steps_of(api.messages_of(person.id), plan)
-        assert [n for n, _ in groupby(n for n in shown if n in holds)] == holds, shown
-    # Nothing came after the last card: no step, no card, shown twice.
-    assert [len(api.messages_of(p.id)) for p in (ANA, BEN)] == [seen[ANA], seen[BEN]]
+    assert_each_step_shown_once(api, steps, seen)
     # The taps really went to both workers, turn about.
     assert all(count > 3 for count in handled.values()), handled
     senders = Counter(via for via, method in api.calls_via if method == "sendMessage")
@@ -143,51 +75,13 @@ def _partners(index: int) -> tuple[int, int]:
     return 700_000 + 2 * index, 700_000 + 2 * index + 1
 
 
-async def _seed_reminders(url: str, due: datetime) -> None:
+def _reminded_pairs(due: datetime) -> BulkPairs:
     """50 pairs in UTC, each with a daily slot at `due`'s minute, due now."""
-    database = Database.connect(url)
-    await database.migrate()
-    before = due - timedelta(days=1)
-    users, pairs, slots = [], [], []
+    rows = BulkPairs(created_at=due - timedelta(days=1))
     for index in range(REMINDED_PAIRS):
-        low, high = _partners(index)
-        for uid in (low, high):
-            users.append(
-                dict(
-                    id=uid,
-                    first_name=f"P{uid}",
-                    username=None,
-                    reachable=True,
-                    created_at=before,
-                    updated_at=before,
-                )
-            )
-        pairs.append(
-            dict(
-                id=index + 1,
-                user_low_id=low,
-                user_high_id=high,
-                timezone="UTC",
-                swap_mode="per-exercise",
-                created_at=before,
-            )
-        )
-        slots.append(
-            dict(
-                pair_id=index + 1,
-                local_time=due.time(),
-                weekdays=127,
-                next_due_at=due,
-                created_at=before,
-            )
-        )
-    async with database.engine.begin() as connection:
-        for model, rows in ((User, users), (Pair, pairs), (ReminderSlot, slots)):
-            await connection.execute(insert(model), rows)
-        await connection.exec_driver_sql(
-            "SELECT setval('pairs_id_seq', (SELECT max(id) FROM pairs))"
-        )
-    await database.dispose()
+        pair_id = rows.add_pair(*_partners(index))
+        rows.add_daily_slot(pair_id, due.time(), due)
+    return rows
 
 
 async def _copy_statuses(url: str) -> dict[str, int]:
@@ -219,15 +113,6 @@ def _due_now() -> datetime:
     return datetime.now(UTC).replace(second=0, microsecond=0)
 
 
-def _everyone_opened_the_bot(api: BotApiDouble) -> set[int]:
-    """Every partner as one who once pressed Start, so the bot may write to them first."""
-    everyone = {uid for index in range(REMINDED_PAIRS) for uid in _partners(index)}
-    for uid in everyone:
-        api.world.add_private_chat({"id": uid, "first_name": f"P{uid}"})
-        api.world.opened.add(uid)
-    return everyone
-
-
 def _reminders_per_partner(api: BotApiDouble) -> Counter[int]:
     everyone = [uid for index in range(REMINDED_PAIRS) for uid in _partners(index)]
     return Counter({uid: len(api.messages_of(uid)) for uid in everyone})
@@ -242,10 +127,11 @@ def _assert_clean_exit(pair: TwoWorkers) -> None:
 def test_reminders_due_in_one_minute_for_50_pairs_reach_each_partner_once_across_two_workers(
     double: BotApiDouble, tmp_path: Path
 ) -> None:
-    postgres_url()
+    postgres_or_skip()
     with fresh_database("rem") as url:
-        asyncio.run(_seed_reminders(url, _due_now()))
-        _everyone_opened_the_bot(double)
+        reminded = _reminded_pairs(_due_now())
+        asyncio.run(reminded.write(url))
+        reminded.open_chats(double.world)
         with two_workers(double, tmp_path, database_url=url) as pair:
             _wait_until_every_copy_is_sent(url)
             _assert_clean_exit(pair)
@@ -258,10 +144,12 @@ def test_reminders_due_in_one_minute_for_50_pairs_reach_each_partner_once_across
 def test_a_worker_killed_just_after_its_reminder_claim_is_covered_by_the_other_once(
     double: BotApiDouble, tmp_path: Path
 ) -> None:
-    postgres_url()
+    postgres_or_skip()
     with fresh_database("kill") as url:
-        asyncio.run(_seed_reminders(url, _due_now()))
-        everyone = _everyone_opened_the_bot(double)
+        reminded = _reminded_pairs(_due_now())
+        asyncio.run(reminded.write(url))
+        reminded.open_chats(double.world)
+        everyone = reminded.user_ids
         # The first worker to claim is held at its first send, with the claim committed.
         double.park("sendMessage", everyone)
         env = {"REMINDER_TAKEOVER_SECONDS": str(TAKEOVER_SECONDS)}

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import math
-import os
 import socket
 import time
 from collections.abc import Iterator
@@ -16,7 +15,7 @@ from prometheus_client.parser import text_string_to_metric_families
 from sqlalchemy.engine import make_url
 
 from bot.playground.double import BotApiDouble, get, post_json
-from tests.conftest import POSTGRES_URL, TEST_TOKEN, reset_postgres
+from tests.conftest import TEST_TOKEN, fresh_postgres
 from tests.e2e.process import (
     STARTUP_LIMIT_SECONDS,
     RunningBot,
@@ -312,12 +311,7 @@ def test_a_port_in_use_is_one_line_and_exit_1(double: BotApiDouble, tmp_path: Pa
 async def test_healthz_is_503_while_the_database_is_gone_and_200_once_it_is_back(
     double: BotApiDouble, tmp_path: Path
 ) -> None:
-    if not POSTGRES_URL:
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-        pytest.skip("TEST_DATABASE_URL is not set; see README")
-    await reset_postgres(POSTGRES_URL)
-    url = make_url(POSTGRES_URL)
+    url = make_url(await fresh_postgres())
     # The bot reaches PostgreSQL through a relay the test can cut, as a server going down.
     relay = TcpRelay((url.host or "127.0.0.1", url.port or 5432))
     relayed = url.set(host="127.0.0.1", port=relay.port).render_as_string(hide_password=False)

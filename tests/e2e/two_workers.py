@@ -34,13 +34,12 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import text
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import create_async_engine
 
 from bot.playground.double import SECRET_HEADER, BotApiDouble, get
-from tests.conftest import POSTGRES_URL
+from tests.conftest import postgres_or_skip
 from tests.e2e.process import (
     SHUTDOWN_LIMIT_SECONDS,
     Stopped,
@@ -56,15 +55,6 @@ WORKER_NAMES = ("worker-a", "worker-b")
 START_WITHIN = 60.0
 # A forwarded post that takes longer than this counts as no answer: try the next worker.
 _FORWARD_TIMEOUT_SECONDS = 5.0
-
-
-def postgres_url() -> str:
-    """TEST_DATABASE_URL; the test skips without it, and fails under REQUIRE_POSTGRES=1."""
-    if not POSTGRES_URL:
-        if os.environ.get("REQUIRE_POSTGRES"):
-            pytest.fail("REQUIRE_POSTGRES is set but TEST_DATABASE_URL is not")
-        pytest.skip("TEST_DATABASE_URL is not set; see README")
-    return POSTGRES_URL
 
 
 async def _admin(server_url: str, statement: str) -> None:
@@ -83,7 +73,7 @@ def fresh_database(suffix: str) -> Iterator[str]:
     Named after the test database and this process, so parallel runs on one server (and
     other worktrees) never meet.
     """
-    server = make_url(postgres_url())
+    server = make_url(postgres_or_skip())
     name = f"{server.database}_{suffix}_{os.getpid()}"
     admin = server.render_as_string(hide_password=False)
     asyncio.run(_admin(admin, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
