@@ -97,6 +97,8 @@ async def seed(url: str, pairs: int, due: datetime | None) -> None:
                 first_name=f"P{uid}",
                 username=None,
                 reachable=True,
+                # Read the safety note before: the sessions go straight to their setup.
+                safety_acknowledged_at=before,
                 created_at=before,
                 updated_at=before,
             )
@@ -536,7 +538,7 @@ def _budget_row(run: BudgetRun) -> str:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--short", action="store_true", help="a quick look (about 3 min)")
+    parser.add_argument("--short", action="store_true", help="a quick look (about 2 min)")
     parser.add_argument("--sessions", type=int, default=None, help="300; 60 with --short")
     parser.add_argument("--warm-up", type=float, default=None, help="s per rate: 2; 1 short")
     parser.add_argument("--window", type=float, default=None, help="s timed: 8; 3 short")
