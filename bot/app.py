@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import (
@@ -87,6 +87,7 @@ def telegram_budget(
     *,
     events: BudgetEvents | None = None,
     seconds: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
 ) -> TelegramBudget:
     """Telegram's ~30 messages a second for the whole deployment, about evenly.
 
@@ -104,6 +105,7 @@ def telegram_budget(
         # Per bot: two bots on one Redis have a budget each; the id is public.
         namespace=f"pairstretch:{bot_id}",
         clock=seconds,
+        sleep=sleep,
         events=events,
     )
     return TelegramBudget(budget, max_retries=3)
@@ -123,8 +125,12 @@ def build_application(
     and every Bot API call is counted in the application's own metrics.
     """
     metrics = Metrics()
-    # A test's hand-moved clock moves the budget's pace with it (see SecondsFollowing).
-    seconds = time.monotonic if clock is None else SecondsFollowing(clock)
+    if clock is None:
+        budget = telegram_budget(settings, events=metrics)
+    else:
+        # A test's hand-moved clock: the budget's seconds follow it (see SecondsFollowing).
+        seconds = SecondsFollowing(clock)
+        budget = telegram_budget(settings, events=metrics, seconds=seconds, sleep=seconds.sleep)
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -136,7 +142,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(rate_limiter or telegram_budget(settings, events=metrics, seconds=seconds))
+        .rate_limiter(rate_limiter or budget)
         # Taps of different pairs need not wait for each other: while one waits on the
         # database or Telegram, the next is handled. Each session's own order is kept by
         # its compare-and-set, not by the update queue.

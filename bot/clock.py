@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Callable
 from datetime import UTC, datetime
@@ -20,12 +21,13 @@ class SystemClock:
 
 
 class SecondsFollowing:
-    """Monotonic seconds that also leap ahead whenever `clock` is moved ahead of them.
+    """Seconds for the budget where the bot's clock is one a test moves by hand.
 
-    Telegram's budget paces sends in real seconds. Where the bot's clock is one a test
-    moves by hand, the budget reads this instead, so the pace follows the test's time
-    too: cards thirty seconds apart on that clock are not held a real second apart,
-    while two sends at one instant still wait for each other in real time.
+    Telegram's budget paces sends in seconds of its own. Here those seconds follow real
+    time, leap ahead whenever the test moves its clock on, and leap again by whatever the
+    budget waits (`sleep` moves them instead of waiting): the grants are spaced as they
+    would be, and cards thirty seconds apart on the test's clock, or two at one instant,
+    are not held a real second apart.
     """
 
     def __init__(self, clock: Clock, monotonic: Callable[[], float] = time.monotonic) -> None:
@@ -42,3 +44,8 @@ class SecondsFollowing:
         self._leaps += max(0.0, moved - (real - self._last_real))
         self._last_real, self._last_clock = real, now
         return real + self._leaps
+
+    async def sleep(self, seconds: float) -> None:
+        self._leaps += max(0.0, seconds)
+        # Still a turn of the event loop, as a real wait would give the other senders.
+        await asyncio.sleep(0)

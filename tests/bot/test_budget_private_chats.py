@@ -16,8 +16,10 @@ from tests.bot.budget_helpers import (
     two_sharing,
 )
 from tests.clock import FakeClock
+from tests.harness import BotHarness, Person
 
 ANA, BEN = 101, 102
+ANA_PERSON = Person(ANA, "Ana", "ana")
 
 
 def test_only_calls_that_add_a_message_count_for_a_chat() -> None:
@@ -119,7 +121,7 @@ async def test_many_senders_at_random_keep_every_private_chat_to_one_a_second() 
     assert most_in_any_window([at for _, _, at in bot.went], 1.0) <= 30
 
 
-def test_the_budget_follows_a_hand_moved_clock_and_real_time_but_never_counts_both() -> None:
+async def test_the_budget_follows_a_hand_moved_clock_and_real_time_but_never_counts_both() -> None:
     real = HandClock()
     clock = FakeClock()
     seconds = SecondsFollowing(clock, monotonic=real)
@@ -132,5 +134,27 @@ def test_the_budget_follows_a_hand_moved_clock_and_real_time_but_never_counts_bo
     real.now += 5  # a clock that runs at real speed adds nothing more
     clock.advance(5)
     running = seconds()
+    await seconds.sleep(1.5)  # the budget's own wait leaps too, and takes no real time
+    slept = seconds()
 
-    assert [leaped - start, waited - start, running - start] == [30.0, 32.0, 37.0]
+    assert [leaped, waited, running, slept] == [start + n for n in (30.0, 32.0, 37.0, 38.5)]
+    assert real.now == 1007.0
+
+
+async def test_in_the_harness_two_messages_at_one_instant_go_a_budget_second_apart(
+    bot: BotHarness,
+) -> None:
+    await bot.say(ANA_PERSON, "/start")
+    await bot.say(ANA_PERSON, "/help")
+
+    [greeting, commands] = bot.inbox(ANA_PERSON.id)
+    registry = bot.app.bot_data.metrics.registry
+
+    def waits(le: str) -> float | None:
+        labels = {"window": "private", "le": le}
+        return registry.get_sample_value("pairstretch_budget_wait_seconds_bucket", labels)
+
+    assert greeting.text.startswith("Hi Ana") and "What I can do" in commands.text
+    # The first went at once; the second was told to wait for the first one's second,
+    # on the budget's own clock (no real second passed: the harness's budget leaps).
+    assert [waits("0.001"), waits("0.5"), waits("+Inf")] == [1.0, 1.0, 2.0]
