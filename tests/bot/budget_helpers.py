@@ -64,13 +64,18 @@ class VirtualTime:
 
     async def run(self, tasks: list[asyncio.Task[None]]) -> None:
         """Let the tasks run, moving the clock whenever all of them wait on it."""
+        stuck = 0
         while not all(task.done() for task in tasks):
             for _ in range(20):  # the senders' locks hand over in a few loop turns
                 await asyncio.sleep(0)
             if any(task.done() and task.exception() is not None for task in tasks):
                 break
             if not self._sleepers:
+                stuck += 1
+                if stuck > 100:
+                    raise AssertionError("the senders wait on something but the clock")
                 continue
+            stuck = 0
             at, _, woken = heapq.heappop(self._sleepers)
             self.now = max(self.now, at)
             woken.set_result(None)
