@@ -15,9 +15,11 @@ the budget part needs Redis on 127.0.0.1:6379 (or BENCH_REDIS_URL). It runs the 
    `--min-taps` taps); only the window's taps are timed, every tap's error counts. A
    tap's time runs from its planned instant to Telegram (the double) receiving its
    answerCallbackQuery, so a late load generator shows as a slow bot, never hides one;
-   the generator's own lateness is printed beside it. Errors: a tap refused, never
-   answered, or with no button to press. The capacity is the highest rate whose p99 is
-   at most 50 ms with no error; the sweep stops at the first rate that fails. Each
+   the generator's own lateness is printed beside it, and the seconds the workers'
+   calls waited for the Telegram budget (0 when its pace did not hold the taps).
+   Errors: a tap refused, never answered, or with no button to press. The capacity is
+   the highest rate whose p99 is at most 50 ms with no error; the sweep stops at the
+   first rate that fails. Each
    sweep (one worker, then two) waits up to `--settle` seconds for the machine's
    1-minute load average to fall to 1.5 and prints it at the start and end of each
    rate; a sweep that starts above 1.5 prints "machine busy, no figure" instead of a
@@ -215,6 +217,7 @@ class TapRun:
     lost: int = 0
     no_button: int = 0
     handled_within_50ms: float = float("nan")
+    budget_wait: float = float("nan")
     load_start: float = float("nan")
     load_end: float = float("nan")
 
@@ -287,35 +290,42 @@ class Stopwatch:
             self.sent.append((time.monotonic(), via))
 
 
-def handled_share(pair: TwoWorkers, before: dict[str, tuple[float, float]]) -> float:
-    """Callback updates handled within 50 ms since `before`, over every running worker."""
-    within = total = 0.0
+Counts = tuple[float, float, float]
+
+
+def handled_share(pair: TwoWorkers, before: dict[str, Counts]) -> tuple[float, float]:
+    """Since `before`, over every running worker: the share of taps handled within 50 ms,
+    and the seconds the workers' Bot API calls waited for the Telegram budget."""
+    within = total = waited = 0.0
     for worker in pair.workers:
         if not worker.running:
             continue
         now = _histogram(worker)
-        was = before.get(worker.name, (0.0, 0.0))
+        was = before.get(worker.name, (0.0, 0.0, 0.0))
         within += now[0] - was[0]
         total += now[1] - was[1]
-    return within / total if total else float("nan")
+        waited += now[2] - was[2]
+    return (within / total if total else float("nan")), waited
 
 
-def snapshot(pair: TwoWorkers) -> dict[str, tuple[float, float]]:
+def snapshot(pair: TwoWorkers) -> dict[str, Counts]:
     return {w.name: _histogram(w) for w in pair.workers if w.running}
 
 
-def _histogram(worker: Any) -> tuple[float, float]:
+def _histogram(worker: Any) -> Counts:
     status, body = get(worker.base + "/metrics")
-    within = total = 0.0
+    within = total = waited = 0.0
     for family in text_string_to_metric_families(body if status == 200 else ""):
         for s in family.samples:
+            if s.name == "pairstretch_budget_wait_seconds_sum":
+                waited += s.value
             if s.labels.get("kind") != "callback_query":
                 continue
             if s.name == "pairstretch_update_handling_seconds_bucket" and s.labels["le"] == "0.05":
                 within = s.value
             if s.name == "pairstretch_update_handling_seconds_count":
                 total = s.value
-    return within, total
+    return within, total, waited
 
 
 def run_rate(
@@ -333,7 +343,7 @@ def run_rate(
     result = TapRun(rate, len(targets), load_start=os.getloadavg()[0])
     warm = int(rate * timing.warm_up)
     count = warm + max(int(rate * timing.window), timing.min_taps)
-    before: dict[str, tuple[float, float]] = {}
+    before: dict[str, Counts] = {}
     posted: dict[str, tuple[float, bool]] = {}
     start = time.monotonic() + 0.2
 
@@ -376,7 +386,7 @@ def run_rate(
             result.latencies.append(instant - at)
         if params.get("show_alert") or "no longer" in str(params.get("text", "")):
             result.refused += 1
-    result.handled_within_50ms = handled_share(pair, before)
+    result.handled_within_50ms, result.budget_wait = handled_share(pair, before)
     result.load_end = os.getloadavg()[0]
     return result
 
@@ -422,7 +432,7 @@ def sweep(
 
 TAP_HEADER = (
     "  workers  taps/s  timed   p50 ms   p99 ms  errors  generator late p99 ms  "
-    "within 50 ms (workers' own)  load start -> end"
+    "within 50 ms (workers' own)  budget wait s  load start -> end"
 )
 
 
@@ -430,8 +440,8 @@ def _tap_row(run: TapRun) -> str:
     return (
         f"  {run.workers:>7}  {run.rate:>6}  {len(run.latencies):>5}  {run.p50 * 1000:7.1f}  "
         f"{run.p99 * 1000:7.1f}  {run.errors:>6}  {_p99(run.late) * 1000:21.1f}  "
-        f"{run.handled_within_50ms:27.1%}  {run.load_start:.2f} -> {run.load_end:.2f}"
-        + ("" if run.holds else "  FAILS")
+        f"{run.handled_within_50ms:27.1%}  {run.budget_wait:13.2f}  "
+        f"{run.load_start:.2f} -> {run.load_end:.2f}" + ("" if run.holds else "  FAILS")
     )
 
 
