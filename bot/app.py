@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from telegram import (
@@ -17,8 +19,8 @@ from telegram.request import BaseRequest, HTTPXRequest
 
 from bot import reminder_dispatch, timer_poller
 from bot.budget.limiter import TelegramBudget
-from bot.budget.shared import Budget
-from bot.clock import Clock, SystemClock
+from bot.budget.shared import Budget, BudgetEvents
+from bot.clock import Clock, SecondsFollowing, SystemClock
 from bot.config import Settings
 from bot.context import BotApplication, BotData
 from bot.errors import on_error
@@ -80,14 +82,20 @@ async def _post_shutdown(app: BotApplication) -> None:
         data.db = None
 
 
-def telegram_budget(settings: Settings) -> TelegramBudget:
+def telegram_budget(
+    settings: Settings,
+    *,
+    events: BudgetEvents | None = None,
+    seconds: Callable[[], float] = time.monotonic,
+    sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
+) -> TelegramBudget:
     """Telegram's ~30 messages a second for the whole deployment, about evenly.
 
     At most a tenth of TELEGRAM_RATE_LIMIT in any tenth of a second over all workers
     (shared in Redis when REDIS_URL is set, else this worker's share of WORKERS), so no
     one-second window ever holds more; PTB's bucket let 30 go at once and then 30 a
-    second, 59 in one second. A 429 is still retried after the `retry_after` Telegram
-    asks for.
+    second, 59 in one second. A private chat gets one message a second. A 429 holds
+    every send for the `retry_after` Telegram asks for, then the call is tried again.
     """
     bot_id = settings.telegram_bot_token.get_secret_value().split(":", 1)[0]
     budget = Budget(
@@ -96,6 +104,9 @@ def telegram_budget(settings: Settings) -> TelegramBudget:
         redis_url=settings.redis_url,
         # Per bot: two bots on one Redis have a budget each; the id is public.
         namespace=f"pairstretch:{bot_id}",
+        clock=seconds,
+        sleep=sleep,
+        events=events,
     )
     return TelegramBudget(budget, max_retries=3)
 
@@ -114,6 +125,12 @@ def build_application(
     and every Bot API call is counted in the application's own metrics.
     """
     metrics = Metrics()
+    if clock is None:
+        budget = telegram_budget(settings, events=metrics)
+    else:
+        # A test's hand-moved clock: the budget's seconds follow it (see SecondsFollowing).
+        seconds = SecondsFollowing(clock)
+        budget = telegram_budget(settings, events=metrics, seconds=seconds, sleep=seconds.sleep)
     builder = (
         ApplicationBuilder()
         .token(settings.telegram_bot_token.get_secret_value())
@@ -125,7 +142,7 @@ def build_application(
                 link_preview_options=LinkPreviewOptions(is_disabled=True),
             )
         )
-        .rate_limiter(rate_limiter or telegram_budget(settings))
+        .rate_limiter(rate_limiter or budget)
         # Taps of different pairs need not wait for each other: while one waits on the
         # database or Telegram, the next is handled. Each session's own order is kept by
         # its compare-and-set, not by the update queue.

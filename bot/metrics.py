@@ -23,6 +23,9 @@ _REMINDER_BUCKETS = (0.1, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 900.0, 36
 # A timer a worker woke for is claimed within milliseconds; one found by the every-second
 # poll (its worker died) within about a second; one held by a dead worker after its lease.
 _TIMER_BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 20.0, 60.0)
+# Most grants come at once; the pace makes a burst wait tenths of a second, a private
+# chat's second message a second, a 429 what Telegram says, a group's 21st a minute.
+_GRANT_BUCKETS = (0.001, 0.01, 0.05, 0.1, 0.25, 0.5, 1.0, 2.0, 5.0, 15.0, 60.0)
 
 
 class _Claimed(Protocol):
@@ -106,6 +109,50 @@ class Metrics:
             buckets=_TIMER_BUCKETS,
             registry=r,
         )
+
+        self.budget_fallbacks = Counter(
+            "pairstretch_budget_fallbacks",
+            "Tries at the Telegram budget this worker answered from its own share (Redis failed)",
+            registry=r,
+        )
+        self.budget_redis_errors = Counter(
+            "pairstretch_budget_redis_errors",
+            "Calls to the budget in Redis that failed, by error",
+            ["error"],
+            registry=r,
+        )
+        self.budget_waits = Histogram(
+            "pairstretch_budget_wait_seconds",
+            "From a call asking the Telegram budget to its grant, by the windows it takes "
+            "(overall only; private or group: its chat's too)",
+            ["window"],
+            buckets=_GRANT_BUCKETS,
+            registry=r,
+        )
+        self.budget_pauses = Counter(
+            "pairstretch_budget_pauses",
+            "429 answers that paused the budget (every worker's sends when shared)",
+            registry=r,
+        )
+        self.budget_pause_seconds = Counter(
+            "pairstretch_budget_pause_seconds",
+            "Seconds the budget was paused for, summed over its pauses",
+            registry=r,
+        )
+
+    # -- the Telegram budget (bot.budget.shared.BudgetEvents) ---------------------------
+    def budget_fallback(self) -> None:
+        self.budget_fallbacks.inc()
+
+    def budget_redis_error(self, error: str) -> None:
+        self.budget_redis_errors.labels(error).inc()
+
+    def budget_waited(self, window: str, seconds: float) -> None:
+        self.budget_waits.labels(window).observe(max(0.0, seconds))
+
+    def budget_paused(self, seconds: float) -> None:
+        self.budget_pauses.inc()
+        self.budget_pause_seconds.inc(max(0.0, seconds))
 
     def timer_claimed(self, lane: str, seconds: float) -> None:
         self.timer_lateness.labels(lane).observe(max(0.0, seconds))

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -17,6 +18,7 @@ from tests.harness import BotHarness, running_bot
 
 TEST_TOKEN = "123456789:AAE-test-token-for-the-fake-bot-api-only"
 POSTGRES_URL = os.environ.get("TEST_DATABASE_URL")
+REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
@@ -83,3 +85,18 @@ def settings(sqlite_url: str) -> Settings:
 async def bot(settings: Settings, clock: FakeClock) -> AsyncIterator[BotHarness]:
     async with running_bot(settings, clock) as harness:
         yield harness
+
+
+@pytest.fixture
+def redis_url() -> str:
+    if not REDIS_URL:
+        if os.environ.get("REQUIRE_REDIS"):
+            pytest.fail("REQUIRE_REDIS is set but TEST_REDIS_URL is not")
+        pytest.skip("TEST_REDIS_URL is not set; see README")
+    return REDIS_URL
+
+
+@pytest.fixture
+def namespace() -> str:
+    # Each test its own keys in Redis: parallel runs on one Redis never meet.
+    return f"test-{uuid.uuid4().hex}"

@@ -53,13 +53,24 @@ class SlidingWindow:
 
     def try_acquire(self) -> float:
         """0 if a send may go now (and it is counted); else the seconds until one may."""
+        wait = self.free_in()
+        if wait <= 0:
+            self.take()
+        return wait
+
+    def free_in(self) -> float:
+        """0 if a send may go now, else the seconds until one may; nothing is counted."""
         now = math.ceil(self._clock() * 1_000_000)
         if len(self._granted) == self.limit:
             free_at = self._granted[0] + self._period_us
             if free_at > now:
                 return (free_at - now) / 1_000_000
-        self._granted.append(now)
         return 0.0
+
+    def take(self) -> None:
+        """Count a send now: call it only right after `free_in` said 0, on the same clock
+        reading, so a send counted with another window is counted in both at one instant."""
+        self._granted.append(math.ceil(self._clock() * 1_000_000))
 
     @property
     def idle(self) -> bool:

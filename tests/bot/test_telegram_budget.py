@@ -9,43 +9,26 @@ from __future__ import annotations
 import heapq
 import itertools
 import logging
-import os
 import random
-import uuid
-from bisect import bisect_left
 from collections.abc import Iterator
 
 import pytest
 
-from bot.budget.shared import GROUP_LIMIT, GROUP_PERIOD_SECONDS, RETRY_REDIS_SECONDS, Budget
+from bot.budget.shared import (
+    GROUP_LIMIT,
+    GROUP_PERIOD_SECONDS,
+    RETRY_REDIS_SECONDS,
+    Budget,
+    group_limit,
+)
 from bot.budget.window import SlidingWindow, pace
 from bot.config import Settings
+from tests.bot.budget_helpers import HandClock, most_in_any_window, two_sharing
 from tests.conftest import make_settings
 from tests.e2e.tcp_relay import TcpRelay
 from tests.harness import Person, running_bot
 
-REDIS_URL = os.environ.get("TEST_REDIS_URL")
 ANA = Person(101, "Ana", "ana")
-
-
-class HandClock:
-    """Seconds on a clock the test moves; its `sleep` moves it instead of waiting."""
-
-    def __init__(self) -> None:
-        self.now = 1000.0
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.now += seconds
-
-
-def most_in_any_window(instants: list[float], period: float) -> int:
-    """The most instants any half-open window [t, t + period) holds, to the microsecond."""
-    ordered = sorted(round(instant * 1_000_000) for instant in instants)
-    span = round(period * 1_000_000)
-    return max(bisect_left(ordered, start + span) - index for index, start in enumerate(ordered))
 
 
 def granted(window: SlidingWindow, clock: HandClock, count: int) -> list[float]:
@@ -143,7 +126,7 @@ async def test_without_redis_each_of_two_workers_keeps_half_the_rate() -> None:
         sends.append(clock.now)
     group = []
     for _ in range(25):
-        await budget.acquire_group(-100)
+        await budget.acquire(group_limit(-100))
         group.append(clock.now)
 
     assert most_in_any_window(sends, 1.0) == 15
@@ -152,21 +135,6 @@ async def test_without_redis_each_of_two_workers_keeps_half_the_rate() -> None:
 
 
 # -- shared in Redis -----------------------------------------------------------------------
-
-
-@pytest.fixture
-def redis_url() -> str:
-    if not REDIS_URL:
-        if os.environ.get("REQUIRE_REDIS"):
-            pytest.fail("REQUIRE_REDIS is set but TEST_REDIS_URL is not")
-        pytest.skip("TEST_REDIS_URL is not set; see README")
-    return REDIS_URL
-
-
-@pytest.fixture
-def namespace() -> str:
-    # Each test its own keys: parallel runs on one Redis never meet.
-    return f"test-{uuid.uuid4().hex}"
 
 
 @pytest.fixture
@@ -189,24 +157,18 @@ def through(relay: TcpRelay, redis_url: str) -> str:
 async def test_two_workers_sharing_redis_never_send_more_than_the_rate_together(
     redis_url: str, namespace: str
 ) -> None:
-    workers = [Budget(300, workers=2, redis_url=redis_url, namespace=namespace) for _ in "ab"]
-    for budget in workers:
-        await budget.start()
     limit, period = pace(300)
     sends: dict[int, list[float]] = {0: [], 1: []}
-    try:
+    async with two_sharing(redis_url, namespace, 300, workers=2) as workers:
         # Each worker asks as fast as it can, the first three times as often as the
         # second; a send counts at Redis's instant of the grant.
         for turn in itertools.count():
             which = 0 if turn % 4 else 1
-            wait, now = await workers[which].try_shared("all", limit, period)
-            if wait == 0:
-                sends[which].append(now / 1_000_000)
+            answer = await workers[which].try_shared()
+            if answer.wait == 0:
+                sends[which].append(answer.now / 1_000_000)
             if len(sends[0]) + len(sends[1]) == 450:
                 break
-    finally:
-        for budget in workers:
-            await budget.close()
 
     together = sends[0] + sends[1]
     # Together at most the rate, not each worker at its share or at the whole rate.
@@ -218,24 +180,17 @@ async def test_two_workers_sharing_redis_never_send_more_than_the_rate_together(
 async def test_a_group_window_in_redis_holds_20_a_minute_across_workers(
     redis_url: str, namespace: str
 ) -> None:
-    workers = [Budget(30, redis_url=redis_url, namespace=namespace) for _ in "ab"]
-    for budget in workers:
-        await budget.start()
-    try:
-        tries = [
-            await workers[turn % 2].try_shared("chat:-100", GROUP_LIMIT, GROUP_PERIOD_SECONDS)
-            for turn in range(30)
-        ]
-    finally:
-        for budget in workers:
-            await budget.close()
+    # At 1,000 a second the overall pace lets 100 through at once: only the group's
+    # window can say no here.
+    async with two_sharing(redis_url, namespace, 1000) as workers:
+        tries = [await workers[turn % 2].try_shared(group_limit(-100)) for turn in range(30)]
 
-    waits = [wait for wait, _ in tries]
+    waits = [answer.wait for answer in tries]
     assert waits[:20] == [0] * 20
     # The 21st may go a minute after the first: that is what both workers are told.
-    first_now = tries[0][1]
-    assert all(wait > 0 for wait in waits[20:])
-    assert {now + wait - first_now for wait, now in tries[20:]} == {60_000_000}
+    first_now = tries[0].now
+    assert {answer.blocker for answer in tries[20:]} == {"chat"}
+    assert {answer.now + answer.wait - first_now for answer in tries[20:]} == {60_000_000}
 
 
 async def test_a_redis_that_fails_during_acquire_loses_nothing_and_is_logged_once(

@@ -232,6 +232,52 @@ async def test_failed_bot_api_calls_are_counted_by_outcome_and_the_reply_still_a
     assert any("What I can do" in m.text for m in bot.inbox(ANA.id))
 
 
+async def test_a_429_shows_as_a_budget_pause_and_the_retry_as_a_wait_for_its_grant(
+    bot: BotHarness, web: httpx.AsyncClient
+) -> None:
+    await bot.say(ANA, "/start")
+    before = (await web.get("/metrics")).text
+    bot.world.fail("sendMessage", "retry_after", chat_id=ANA.id, retry_after=1)
+    await bot.say(ANA, "/help")
+
+    metrics = (await web.get("/metrics")).text
+
+    assert sample(before, "pairstretch_budget_pauses_total") == 0
+    assert sample(metrics, "pairstretch_budget_pauses_total") == 1
+    # Telegram's second and a tenth for the clocks between us.
+    assert sample(metrics, "pairstretch_budget_pause_seconds_total") == pytest.approx(1.1)
+    waits = "pairstretch_budget_wait_seconds"
+    assert sample(before, f"{waits}_count", window="private") == 1
+    # /help's first try went at once; its second waited out the pause.
+    assert sample(metrics, f"{waits}_count", window="private") == 3
+    assert sample(metrics, f"{waits}_bucket", window="private", le="1.0") == 2
+    assert any("What I can do" in m.text for m in bot.inbox(ANA.id))
+
+
+async def test_a_redis_that_does_not_answer_shows_as_errors_and_fallbacks(
+    sqlite_url: str, clock: FakeClock
+) -> None:
+    # Nothing listens on port 9 of this machine.
+    settings = make_settings(
+        sqlite_url,
+        webhook_url=HOOK,
+        webhook_secret=SecretStr(SECRET),
+        redis_url="redis://127.0.0.1:9/0",
+    )
+    async with running_bot(settings, clock, reminders_held=True) as bot:
+        transport = httpx.ASGITransport(app=webhook_app(bot.app, settings))
+        async with httpx.AsyncClient(transport=transport, base_url="http://worker") as web:
+            before = (await web.get("/metrics")).text
+            await bot.say(ANA, "/start")
+            metrics = (await web.get("/metrics")).text
+
+    assert sample(before, "pairstretch_budget_fallbacks_total") == 0
+    # One failed call; the worker then keeps to its own share without asking Redis.
+    assert sample(metrics, "pairstretch_budget_redis_errors_total", error="ConnectionError") == 1
+    assert sample(metrics, "pairstretch_budget_fallbacks_total") == 1
+    assert any(m.text.startswith("Hi Ana") for m in bot.inbox(ANA.id))
+
+
 async def test_json_log_lines_name_the_update_being_handled_and_never_the_token(
     bot: BotHarness, web: httpx.AsyncClient
 ) -> None:

@@ -241,6 +241,11 @@ def test_a_failing_set_webhook_is_tried_again_until_telegram_takes_it(
     assert sample(
         metrics, "pairstretch_telegram_requests_total", method="setWebhook", outcome="500"
     ) == 1
+    # The 429 paused the budget once; the greeting then took its place in Ana's chat.
+    assert sample(metrics, "pairstretch_budget_pauses_total") == 1
+    assert sample(metrics, "pairstretch_budget_pause_seconds_total") == 1.1
+    assert sample(metrics, "pairstretch_budget_wait_seconds_count", window="private") == 1
+    assert sample(metrics, "pairstretch_budget_fallbacks_total") == 0
     assert stopped.status == 0, stopped.output
     assert stopped.output.count("cannot set the webhook") == 1
 

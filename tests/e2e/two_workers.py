@@ -10,7 +10,7 @@ so the double can say which worker made a call (`BotApiDouble.calls_via`,
 `parked_via`). A test kills one with SIGKILL (`Worker.kill`) and starts it again
 (`Worker.start`) on the same port, database and log.
 
-    with two_workers(double, tmp_path, SESSION_TIME_SCALE="0.01") as pair:
+    with two_workers(double, tmp_path, SESSION_TIME_SCALE="0.05") as pair:
         double.push_message(ANA, "/start")
         pair.workers[0].kill()
 """
