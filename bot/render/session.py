@@ -434,10 +434,11 @@ def rated(rating: int) -> str:
     return f"Thanks, noted: {rating} of 5."
 
 
-def already_in_session(session_id: int, version: int) -> tuple[str, InlineKeyboardMarkup]:
-    text = "You're already in a session. Finish it first, or stop it here."
-    stop = _button("Stop it", SESSION_STOP, session_id, version)
-    return text, InlineKeyboardMarkup([[stop]])
+def already_in_session(*, private: bool) -> str:
+    """/stretch during one's session, when its card could not be brought back here."""
+    if private:
+        return "You're already in a session. Its card is just above: carry on there."
+    return "You're already in a session. Your card is in our private chat."
 
 
 def partner_busy(partner: str | None) -> str:

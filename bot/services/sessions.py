@@ -7,7 +7,7 @@ from dataclasses import replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.live_session import Applied, Live
+from bot.live_session import Applied, Live, edited_in_place, touches_cards
 from bot.services import history
 from bot.services.resources import Resources
 from bot.session_timers import Lane, cards_held, cards_retry, timers_of
@@ -218,10 +218,15 @@ async def check(data: Resources, session_id: int, event: Event) -> Live:
     return live
 
 
-async def apply(data: Resources, session_id: int, event: Event) -> Applied:
+async def apply(
+    data: Resources, session_id: int, event: Event, *, claim_edits: bool = True
+) -> Applied:
     """Run one event through the engine and save the result before anything is sent.
 
-    Raises EventRefused (with the reason to show) when the event changes nothing.
+    Raises EventRefused (with the reason to show) when the event changes nothing. The
+    cards the transition edits in place are claimed for it (`claim_edits`), and whoever
+    carries it out marks them landed (bot/session_flow.py): without that, the next edit
+    of those cards would wait for one that never comes.
     """
     for _ in range(_ATTEMPTS):
         now = data.clock.now()
@@ -254,6 +259,19 @@ async def apply(data: Resources, session_id: int, event: Event) -> Applied:
                 await unit.users.acknowledge_safety(event.user_id, now)
             if any(isinstance(effect, Finished) for effect in transition.effects):
                 await _record_result(unit, live, transition.state, now)
+            # Claimed with the save: saves are serialized on the session row, so the
+            # claims of two racing transitions are in the order of their revisions.
+            cards: list[CardRecord] = []
+            claimed: list[int] = []
+            if touches_cards(transition.effects, owed):
+                cards = await unit.sessions.cards(record.id)
+                claimed = [
+                    card.user_id
+                    for card in cards
+                    if edited_in_place(card, transition.state, transition.effects, owed)
+                ]
+            if claimed and claim_edits:
+                await unit.sessions.claim_cards(record.id, record.revision + 1, claimed)
             await unit.commit()
         saved = replace(
             record,
@@ -265,7 +283,12 @@ async def apply(data: Resources, session_id: int, event: Event) -> Applied:
             state=change.state,
         )
         return Applied(
-            replace(live, record=saved, state=transition.state), transition.effects, owed, wake_at
+            replace(live, record=saved, state=transition.state),
+            transition.effects,
+            owed,
+            wake_at,
+            tuple(cards),
+            tuple(claimed) if claim_edits else (),
         )
     raise RuntimeError(f"session {session_id}: too many concurrent writers")
 
@@ -352,8 +375,10 @@ async def cards_delivered(
         await unit.outbox.unreachable(session_id, version, unreachable, now)
         for user_id in unreachable:
             await unit.users.set_reachable(user_id, False, now)
-        retry = None if failed_attempt is None else cards_retry(
-            session_id, version, failed_attempt, now
+        retry = (
+            None
+            if failed_attempt is None
+            else cards_retry(session_id, version, failed_attempt, now)
         )
         held = [t for t in await unit.timers.of_session(session_id) if t.lane == Lane.CARDS]
         # A newer step's cards (owed meanwhile) keep their own row.
@@ -423,6 +448,31 @@ async def load_with_cards(
 async def cards(data: Resources, session_id: int) -> list[CardRecord]:
     async with data.db.unit(read_only=True) as unit:
         return await unit.sessions.cards(session_id)
+
+
+async def claim_latest(
+    data: Resources, session_id: int, user_ids: list[int]
+) -> tuple[Live | None, list[CardRecord]]:
+    """The session as it is now, and these phones' cards claimed for an edit that shows
+    it (those an edit of a newer revision claimed meanwhile are left to that edit)."""
+    async with data.db.unit() as unit:
+        record = await unit.sessions.get(session_id)
+        if record is None:
+            return None, []
+        claimed = await unit.sessions.claim_cards(session_id, record.revision, user_ids)
+        await unit.commit()
+    return _live(data, record), claimed
+
+
+async def edits_landed(
+    data: Resources, session_id: int, revision: int, user_ids: list[int]
+) -> list[CardRecord]:
+    """The edits claimed for `revision` on these phones' cards are done: the cards as
+    they are now come back."""
+    async with data.db.unit() as unit:
+        cards = await unit.sessions.mark_landed(session_id, revision, user_ids)
+        await unit.commit()
+    return cards
 
 
 async def live_sessions(data: Resources) -> list[int]:

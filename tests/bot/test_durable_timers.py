@@ -11,12 +11,14 @@ from __future__ import annotations
 
 import asyncio
 import os
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 import pytest
+from telegram.request import RequestData
 
 from bot.app import build_application
 from bot.config import Settings
@@ -62,10 +64,54 @@ class Worker:
         return await poller_of(self.bot.app).poll()
 
 
+class HeldEdits(FakeBotApi):
+    """The fake Bot API of one worker, holding its next card edits on their way to
+    Telegram until the test releases them: the test decides in which order two
+    workers' edits land."""
+
+    def __init__(self, world: World) -> None:
+        super().__init__(world)
+        self.to_hold = 0
+        self.in_flight = 0
+        self.arrived = asyncio.Event()
+        self.released = asyncio.Event()
+        self.answered = asyncio.Event()  # a tap was answered through this worker
+        self.landed: Callable[[], None] = lambda: None
+
+    def hold(self, edits: int) -> None:
+        self.to_hold = edits
+
+    def release(self, then: Callable[[], None] = lambda: None) -> None:
+        """Let the held edits through; `then` runs once they all landed."""
+        self.landed = then
+        self.released.set()
+
+    async def do_request(
+        self, url: str, method: str, request_data: RequestData | None = None, *args: Any, **kw: Any
+    ) -> tuple[int, bytes]:
+        if url.endswith("/answerCallbackQuery"):
+            self.answered.set()
+        if not self.to_hold or not url.endswith("/editMessageText"):
+            return await super().do_request(url, method, request_data, *args, **kw)
+        self.to_hold -= 1
+        self.in_flight += 1
+        if not self.to_hold:
+            self.arrived.set()
+        await self.released.wait()
+        try:
+            return await super().do_request(url, method, request_data, *args, **kw)
+        finally:
+            self.in_flight -= 1
+            if not self.in_flight:
+                self.landed()
+
+
 @asynccontextmanager
-async def worker(settings: Settings, clock: FakeClock, world: World) -> AsyncIterator[Worker]:
+async def worker(
+    settings: Settings, clock: FakeClock, world: World, request: FakeBotApi | None = None
+) -> AsyncIterator[Worker]:
     """A worker that may die; one that did not is stopped cleanly at the end."""
-    app = build_application(settings, request=FakeBotApi(world), clock=clock)
+    app = build_application(settings, request=request or FakeBotApi(world), clock=clock)
     await app.initialize()
     assert app.post_init is not None and app.post_shutdown is not None
     await app.post_init(app)
@@ -84,10 +130,18 @@ async def worker(settings: Settings, clock: FakeClock, world: World) -> AsyncIte
 
 
 @asynccontextmanager
-async def two_workers(url: str, clock: FakeClock) -> AsyncIterator[tuple[Worker, Worker]]:
+async def two_workers(
+    url: str,
+    clock: FakeClock,
+    first_request: Callable[[World], FakeBotApi] = FakeBotApi,
+    second_request: Callable[[World], FakeBotApi] = FakeBotApi,
+) -> AsyncIterator[tuple[Worker, Worker]]:
     world = World(clock=lambda: clock.now().timestamp())
     settings = make_settings(url)
-    async with worker(settings, clock, world) as first, worker(settings, clock, world) as second:
+    async with (
+        worker(settings, clock, world, first_request(world)) as first,
+        worker(settings, clock, world, second_request(world)) as second,
+    ):
         yield first, second
 
 
@@ -190,6 +244,95 @@ async def test_two_readies_for_one_session_at_two_workers_at_once_start_one_hold
             [summary] = first.bot.new(person.id)
             assert summary.text.startswith("Stopped")
         assert await timer_claims.of_session(first.bot.app.bot_data, 1) == []
+
+
+@pytest.mark.parametrize("fault", [None, "server_error", "timeout", "dropped", "retry_after"])
+async def test_a_ready_whose_edits_land_after_the_other_ready_began_the_hold_leaves_the_hold(
+    postgres_url: str, clock: FakeClock, fault: str | None
+) -> None:
+    """Ana's "is ready" edits are held on their way to Telegram until Ben's Ready, at the
+    other worker, turned both setup cards into the hold; then they land over it. Each
+    phone must still end up showing the hold, as the same message, with nothing new; and
+    so when Telegram fails the first edit that shows the hold again."""
+    gates: list[HeldEdits] = []
+
+    def held(world: World) -> HeldEdits:
+        gates.append(HeldEdits(world))
+        return gates[-1]
+
+    async with two_workers(postgres_url, clock, held) as (first, second):
+        [gate] = gates
+        await pair_in_database(first.bot)
+        await first.bot.say(ANA, "/stretch")
+        await first.bot.press(BEN, first.bot.new(BEN.id)[-1], "Join")
+        setups = {p: first.bot.new(p.id)[-1] for p in (ANA, BEN)}
+
+        gate.hold(edits=2)
+        ana_ready = asyncio.create_task(first.bot.press(ANA, setups[ANA], "Ready"))
+        await asyncio.wait_for(gate.arrived.wait(), timeout=30)
+        await second.bot.press(BEN, setups[BEN], "Ready")
+        for person in (ANA, BEN):
+            assert "the hold starts in 4 s" in setups[person].text
+        world = first.bot.world
+        edits_before = len(world.calls_of("editMessageText"))
+
+        def fail_next_edit() -> None:
+            if fault is not None:
+                world.fail("editMessageText", fault, chat_id=ANA.id)
+
+        gate.release(then=fail_next_edit)
+        await ana_ready
+
+        # The old "ready" text landed over the hold, and was turned back into it.
+        assert len(world.calls_of("editMessageText")) > edits_before + 2
+        for person in (ANA, BEN):
+            assert first.bot.new(person.id) == []
+            assert card_of(first.bot, person) is setups[person]
+            assert "the hold starts in 4 s" in setups[person].text
+            assert "Waiting for" not in setups[person].text
+            assert "is ready" not in setups[person].text
+        live = await sessions.load(first.bot.app.bot_data, 1)
+        assert live is not None and live.state.phase.value == "holding"
+
+
+async def test_a_ready_waits_for_the_other_workers_edits_of_the_same_cards_to_land(
+    postgres_url: str, clock: FakeClock
+) -> None:
+    """Ana's "is ready" edits are on their way (held) when Ben's Ready comes to the other
+    worker: the hold waits for them, so each card shows the hold last, with no "ready"
+    text after it, and no edit more than the two steps need."""
+    gates: list[HeldEdits] = []
+
+    def held(world: World) -> HeldEdits:
+        gates.append(HeldEdits(world))
+        return gates[-1]
+
+    async with two_workers(postgres_url, clock, held, held) as (first, second):
+        gate, other = gates
+        await pair_in_database(first.bot)
+        await first.bot.say(ANA, "/stretch")
+        await first.bot.press(BEN, first.bot.new(BEN.id)[-1], "Join")
+        setups = {p: first.bot.new(p.id)[-1] for p in (ANA, BEN)}
+        world = first.bot.world
+        edits_before = len(world.calls_of("editMessageText"))
+
+        gate.hold(edits=2)
+        ana_ready = asyncio.create_task(first.bot.press(ANA, setups[ANA], "Ready"))
+        await asyncio.wait_for(gate.arrived.wait(), timeout=30)
+        ben_ready = asyncio.create_task(second.bot.press(BEN, setups[BEN], "Ready"))
+        await asyncio.wait_for(other.answered.wait(), timeout=30)
+        # Ben's tap is answered and his worker is on to the cards: nothing edited yet.
+        assert len(world.calls_of("editMessageText")) == edits_before
+        gate.release()
+        await asyncio.gather(ana_ready, ben_ready)
+
+        assert len(world.calls_of("editMessageText")) == edits_before + 4
+        for person in (ANA, BEN):
+            assert first.bot.new(person.id) == []
+            assert card_of(first.bot, person) is setups[person]
+            *before, last = setups[person].history
+            assert "the hold starts in 4 s" in last
+            assert all("Hold:" not in text for text in before)
 
 
 async def test_a_timer_claimed_by_a_worker_that_died_is_taken_over_after_its_lease(

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.config import Settings
 from tests.bot.session_helpers import (
     ANA,
@@ -179,16 +181,83 @@ async def test_not_now_from_a_private_invitation_calls_it_off_kindly(bot: BotHar
         assert note.text.startswith("This session was called off before it began.")
 
 
-async def test_stretch_while_in_a_session_offers_to_stop_it(bot: BotHarness) -> None:
+async def _at_setup(bot: BotHarness) -> SentMessage:
+    """Ana starts from private, Ben joins: Ana's setup card, her one card."""
+    await pair_in_database(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    bot.new(BEN.id)
+    setup = card_of(bot, ANA)
+    bot.new(ANA.id)
+    return setup
+
+
+async def test_stretch_in_private_during_ones_session_brings_the_card_back_below(
+    bot: BotHarness,
+) -> None:
+    setup = await _at_setup(bot)
+
+    await bot.say(ANA, "/stretch")
+
+    # The card comes back at the bottom of the chat, quietly; the old one goes.
+    [again] = bot.new(ANA.id)
+    assert setup.deleted
+    assert card_of(bot, ANA) is again
+    assert (again.text, again.buttons) == (setup.text, setup.buttons)
+    assert again.disable_notification
+    assert bot.new(BEN.id) == []
+    # It is the live card: Ready works on it.
+    await bot.press(ANA, again, "Ready")
+    assert "You're ready." in again.text
+
+
+async def test_stretch_in_the_group_during_ones_session_says_where_the_card_is(
+    bot: BotHarness,
+) -> None:
     await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     bot.new(ANA.id)
     await bot.say(BEN, "/stretch", chat=HOME)
 
-    [busy] = bot.new(HOME.id)
-    assert busy.text.startswith("You're already in a session.")
-    await bot.press(BEN, busy, "Stop it")
-    assert bot.new(ANA.id)[-1].text.startswith("This session was called off")
+    [line] = bot.new(HOME.id)
+    assert line.text == "You're already in a session. Your card is in our private chat."
+    assert line.buttons == []
+    assert bot.new(ANA.id) == []
+    # Ben's Join card is still his one live card, and it works.
+    await bot.press(BEN, card_of(bot, BEN), "Join")
+    assert "Tap Ready" in card_of(bot, BEN).text
+
+
+@pytest.mark.parametrize("fault", ["server_error", "timeout", "dropped", "forbidden"])
+async def test_stretch_during_ones_session_when_the_card_does_not_come_keeps_the_old_one(
+    bot: BotHarness, fault: str
+) -> None:
+    setup = await _at_setup(bot)
+    bot.world.fail("sendMessage", fault, chat_id=ANA.id)
+
+    await bot.say(ANA, "/stretch")
+
+    [line] = bot.new(ANA.id)
+    assert line.text == "You're already in a session. Its card is just above: carry on there."
+    assert line.buttons == []
+    assert not setup.deleted
+    assert card_of(bot, ANA) is setup
+    await bot.press(ANA, setup, "Ready")
+    assert "You're ready." in setup.text
+
+
+async def test_stretch_during_ones_session_waits_out_a_429_and_brings_the_card_back(
+    bot: BotHarness,
+) -> None:
+    setup = await _at_setup(bot)
+    bot.world.fail("sendMessage", "retry_after", chat_id=ANA.id)
+
+    await bot.say(ANA, "/stretch")
+
+    [again] = bot.new(ANA.id)
+    assert setup.deleted
+    assert card_of(bot, ANA) is again
+    assert (again.text, again.buttons) == (setup.text, setup.buttons)
 
 
 async def test_stretch_without_a_partner_or_with_an_unknown_routine_explains(
