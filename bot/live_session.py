@@ -50,13 +50,14 @@ def touches_cards(effects: tuple[Effect, ...], owed: tuple[Seat, ...]) -> bool:
 
 def edited_into_hold(card: CardRecord | None, state: SessionState) -> CardRecord | None:
     """The card a hold turns into itself, if the phone shows it: the setup card both
-    just tapped Ready on, or the switch card of the side before. None: a new message."""
+    tapped Ready on, the switch card of the side before, or the hold's own card asked
+    for again before the hold started. None: a new message."""
     if card is None or state.phase is not Phase.HOLDING:
         return None
     if (
         card.kind in (Phase.SETUP.value, Phase.SWITCHING.value)
         and card.version == state.version - 1
-    ):
+    ) or (card.kind == Phase.HOLDING.value and card.version == state.version):
         return card
     return None
 

@@ -214,11 +214,18 @@ class SessionFlow:
         # The row goes unless the miss above armed the next try in its place.
         await timer_claims.finish(self.data, timer)
 
-    async def _show_owed(self, live: Live, seats: Sequence[Seat], attempt: int) -> None:
-        cards = await sessions.cards(self.data, live.id)
+    async def _show_owed(self, owed: sessions.OwedCards, attempt: int) -> None:
+        """The cards the outbox holds: a retry, a hold's cards at its start, a lobby card
+        for someone who just opened the chat. Those edited in place were claimed."""
+        live = owed.live
+        assert live is not None
+        claimed = [card for card in owed.cards if card.user_id in owed.claimed]
+        unsure = await self._after_older_edits(live, claimed)
         delivery = await self.runner.show_cards(
-            live, seats, current=cards, streak=await self._streak(live)
+            live, owed.seats, current=owed.cards, streak=await self._streak(live)
         )
+        if claimed:
+            await self._settle(live, claimed, unsure)
         await self._delivered(live, delivery, attempt)
 
     async def show_again(self, live: Live, seat: Seat) -> bool:
@@ -358,12 +365,13 @@ class SessionFlow:
         await self.follow(applied)
 
     async def _retry_cards(self, timer: TimerRecord) -> None:
-        """Send what the session still owes, unless its step is over (then nothing)."""
-        live, seats = await sessions.owed_cards(self.data, timer.session_id)
-        if live is None or live.state.version != timer.version or not seats:
+        """Send what the session still owes, unless its step is over (then nothing): a
+        retry, or a hold's cards at its start."""
+        owed = await sessions.owed_cards(self.data, timer.session_id, timer.version)
+        if owed.live is None or owed.live.state.version != timer.version or not owed.seats:
             await timer_claims.finish(self.data, timer)
             return
-        await self._show_owed(live, seats, timer.attempt)
+        await self._show_owed(owed, timer.attempt)
 
     async def _countdown(self, tick: TimerRecord) -> None:
         """Edit both hold cards with the time left, then set the next tick."""
@@ -412,7 +420,7 @@ class SessionFlow:
             state.phase is Phase.SAFETY and seat in state.safety_due
         )
         if waits_for_them:
-            await self._show_owed(live, [seat], attempt=0)
+            await self._show_owed(sessions.OwedCards(live, (seat,)), attempt=0)
 
     async def recover(self) -> list[int]:
         """At start-up: make the timers table whole and re-arm the live sessions that

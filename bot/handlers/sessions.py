@@ -290,8 +290,12 @@ async def _refusal_text(context: Context, session_id: int, reason: EventRefusal)
 
 
 def _toast(action: str, applied: Applied) -> str:
+    state = applied.live.state
     if action == SESSION_EASE_OFF:
-        return render.eased_off(applied.live.name_of(applied.live.state.step.helper))
+        return render.eased_off(applied.live.name_of(state.step.helper))
+    if action == SESSION_READY and state.phase is Phase.HOLDING:
+        # The second Ready: the cards stay until the hold starts, so the tap says when.
+        return render.get_set_toast(state)
     return render.tapped(action)
 
 

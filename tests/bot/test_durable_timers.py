@@ -27,11 +27,19 @@ from bot.session_timers import CARDS_LEASE
 from bot.timer_poller import TIMER_LEASE, poller_of
 from routines.engine import TimerElapsed
 from routines.plan import PlanOptions
-from tests.bot.session_helpers import ANA, BEN, card_of, pair_in_database, stop_for_both
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    card_of,
+    get_set_seconds,
+    pair_in_database,
+    stop_for_both,
+    through_get_set,
+)
 from tests.clock import FakeClock
 from tests.conftest import POSTGRES_URL, make_settings, reset_postgres
 from tests.e2e import cards
-from tests.fake_telegram import FakeBotApi, World
+from tests.fake_telegram import FakeBotApi, SentMessage, World
 from tests.harness import BotHarness, Person, running_bot
 
 
@@ -158,6 +166,7 @@ async def into_first_hold(bot: BotHarness) -> datetime:
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await through_get_set(bot)
     live = await sessions.load(bot.app.bot_data, 1)
     assert live is not None and live.state.deadline is not None
     return live.state.deadline
@@ -221,13 +230,19 @@ async def test_two_readies_for_one_session_at_two_workers_at_once_start_one_hold
             second.bot.press(BEN, setups[BEN], "Ready"),
         )
 
-        # One hold: each setup card turned into it, and no other card came.
+        timers = await timer_claims.of_session(second.bot.app.bot_data, 1)
+        assert [(t.lane, t.kind) for t in timers] == [
+            ("cards", "cards"),
+            ("step", "hold"),
+            ("tick", "tick"),
+        ]
+        # One hold: each setup card turned into it at its start, and no other card came.
+        clock.advance(get_set_seconds(first.bot))
+        assert await second.poll() >= 1
         for person in (ANA, BEN):
             assert first.bot.new(person.id) == []
             assert card_of(first.bot, person) is setups[person]
-            assert "the hold starts in 4 s</b>\nHold: 60 s" in setups[person].text
-        timers = await timer_claims.of_session(second.bot.app.bot_data, 1)
-        assert [(t.lane, t.kind) for t in timers] == [("step", "hold"), ("tick", "tick")]
+            assert "<b>Hold: 60 s left</b>" in setups[person].text
         # Stop for both, asked at one worker and confirmed at both at once: one end.
         holds = {p: card_of(first.bot, p) for p in (ANA, BEN)}
         assert await first.bot.press(ANA, holds[ANA], "Stop") == "Stop for both of you?"
@@ -246,33 +261,51 @@ async def test_two_readies_for_one_session_at_two_workers_at_once_start_one_hold
         assert await timer_claims.of_session(first.bot.app.bot_data, 1) == []
 
 
-@pytest.mark.parametrize("fault", [None, "server_error", "timeout", "dropped", "retry_after"])
-async def test_a_ready_whose_edits_land_after_the_other_ready_began_the_hold_leaves_the_hold(
-    postgres_url: str, clock: FakeClock, fault: str | None
-) -> None:
-    """Ana's "is ready" edits are held on their way to Telegram until Ben's Ready, at the
-    other worker, turned both setup cards into the hold; then they land over it. Each
-    phone must still end up showing the hold, as the same message, with nothing new; and
-    so when Telegram fails the first edit that shows the hold again."""
-    gates: list[HeldEdits] = []
-
+def held_edits(gates: list[HeldEdits]) -> Callable[[World], FakeBotApi]:
     def held(world: World) -> HeldEdits:
         gates.append(HeldEdits(world))
         return gates[-1]
 
-    async with two_workers(postgres_url, clock, held) as (first, second):
-        [gate] = gates
-        await pair_in_database(first.bot)
-        await first.bot.say(ANA, "/stretch")
-        await first.bot.press(BEN, first.bot.new(BEN.id)[-1], "Join")
-        setups = {p: first.bot.new(p.id)[-1] for p in (ANA, BEN)}
+    return held
 
-        gate.hold(edits=2)
-        ana_ready = asyncio.create_task(first.bot.press(ANA, setups[ANA], "Ready"))
-        await asyncio.wait_for(gate.arrived.wait(), timeout=30)
-        await second.bot.press(BEN, setups[BEN], "Ready")
+
+async def ready_edits_held(first: Worker, second: Worker, gate: HeldEdits) -> SetupCards:
+    """Ana's Ready at the first worker, its "is ready" edits held on their way; then
+    Ben's Ready at the second worker, and the get-set over: the hold's cards are due."""
+    await pair_in_database(first.bot)
+    await first.bot.say(ANA, "/stretch")
+    await first.bot.press(BEN, first.bot.new(BEN.id)[-1], "Join")
+    setups = {p: first.bot.new(p.id)[-1] for p in (ANA, BEN)}
+    gate.hold(edits=2)
+    ana_ready = asyncio.create_task(first.bot.press(ANA, setups[ANA], "Ready"))
+    await asyncio.wait_for(gate.arrived.wait(), timeout=30)
+    assert await second.bot.press(BEN, setups[BEN], "Ready") == "Get set: the hold starts in 4 s."
+    first.bot.clock.advance(get_set_seconds(first.bot))
+    return SetupCards(setups, ana_ready)
+
+
+@dataclass
+class SetupCards:
+    cards: dict[Person, SentMessage]
+    ana_ready: asyncio.Task[str | None]
+
+
+@pytest.mark.parametrize("fault", [None, "server_error", "timeout", "dropped", "retry_after"])
+async def test_a_ready_whose_edits_land_after_the_hold_began_leaves_the_hold(
+    postgres_url: str, clock: FakeClock, fault: str | None
+) -> None:
+    """Ana's "is ready" edits are held on their way to Telegram (a worker stalled) past
+    the moment the other worker, having waited for them in vain, turned both setup cards
+    into the hold; then they land over it. Each phone must still end up showing the
+    hold, as the same message, with nothing new; and so when Telegram fails the first
+    edit that shows the hold again."""
+    gates: list[HeldEdits] = []
+    async with two_workers(postgres_url, clock, held_edits(gates)) as (first, second):
+        [gate] = gates
+        setups = await ready_edits_held(first, second, gate)
+        assert await second.poll() >= 1
         for person in (ANA, BEN):
-            assert "the hold starts in 4 s" in setups[person].text
+            assert "<b>Hold: 60 s left</b>" in setups.cards[person].text
         world = first.bot.world
         edits_before = len(world.calls_of("editMessageText"))
 
@@ -281,57 +314,53 @@ async def test_a_ready_whose_edits_land_after_the_other_ready_began_the_hold_lea
                 world.fail("editMessageText", fault, chat_id=ANA.id)
 
         gate.release(then=fail_next_edit)
-        await ana_ready
+        await setups.ana_ready
 
         # The old "ready" text landed over the hold, and was turned back into it.
         assert len(world.calls_of("editMessageText")) > edits_before + 2
-        for person in (ANA, BEN):
+        for person, card in setups.cards.items():
+            assert "You're ready." in card.history[-2] or "is ready" in card.history[-2]
             assert first.bot.new(person.id) == []
-            assert card_of(first.bot, person) is setups[person]
-            assert "the hold starts in 4 s" in setups[person].text
-            assert "Waiting for" not in setups[person].text
-            assert "is ready" not in setups[person].text
-        live = await sessions.load(first.bot.app.bot_data, 1)
-        assert live is not None and live.state.phase.value == "holding"
+            assert card_of(first.bot, person) is card
+            assert "Hold: 60 s left</b>" in card.text
 
 
-async def test_a_ready_waits_for_the_other_workers_edits_of_the_same_cards_to_land(
+async def test_the_hold_waits_for_the_other_workers_ready_edits_of_the_same_cards_to_land(
     postgres_url: str, clock: FakeClock
 ) -> None:
-    """Ana's "is ready" edits are on their way (held) when Ben's Ready comes to the other
-    worker: the hold waits for them, so each card shows the hold last, with no "ready"
-    text after it, and no edit more than the two steps need."""
+    """Ana's "is ready" edits are on their way (held) when the hold's cards come due at
+    the other worker: its edits wait for hers, so each card shows the hold last, with no
+    "ready" text after it, and no edit more than the two steps need."""
     gates: list[HeldEdits] = []
-
-    def held(world: World) -> HeldEdits:
-        gates.append(HeldEdits(world))
-        return gates[-1]
-
-    async with two_workers(postgres_url, clock, held, held) as (first, second):
-        gate, other = gates
-        await pair_in_database(first.bot)
-        await first.bot.say(ANA, "/stretch")
-        await first.bot.press(BEN, first.bot.new(BEN.id)[-1], "Join")
-        setups = {p: first.bot.new(p.id)[-1] for p in (ANA, BEN)}
+    async with two_workers(postgres_url, clock, held_edits(gates)) as (first, second):
+        [gate] = gates
         world = first.bot.world
+        setups = await ready_edits_held(first, second, gate)
         edits_before = len(world.calls_of("editMessageText"))
+        live = await sessions.load(second.bot.app.bot_data, 1)
+        assert live is not None
 
-        gate.hold(edits=2)
-        ana_ready = asyncio.create_task(first.bot.press(ANA, setups[ANA], "Ready"))
-        await asyncio.wait_for(gate.arrived.wait(), timeout=30)
-        ben_ready = asyncio.create_task(second.bot.press(BEN, setups[BEN], "Ready"))
-        await asyncio.wait_for(other.answered.wait(), timeout=30)
-        # Ben's tap is answered and his worker is on to the cards: nothing edited yet.
+        async def claimed_for_the_hold() -> bool:
+            cards = await sessions.cards(first.bot.app.bot_data, 1)
+            return {card.shows for card in cards} == {live.record.revision}
+
+        poll = asyncio.create_task(second.poll())
+        # The other worker claimed the cards for the hold's edits: they wait for Ana's.
+        for _ in range(2000):
+            if await claimed_for_the_hold():
+                break
+            await asyncio.sleep(0.005)
+        assert await claimed_for_the_hold()
         assert len(world.calls_of("editMessageText")) == edits_before
         gate.release()
-        await asyncio.gather(ana_ready, ben_ready)
+        await asyncio.gather(setups.ana_ready, poll)
 
         assert len(world.calls_of("editMessageText")) == edits_before + 4
-        for person in (ANA, BEN):
+        for person, card in setups.cards.items():
             assert first.bot.new(person.id) == []
-            assert card_of(first.bot, person) is setups[person]
-            *before, last = setups[person].history
-            assert "the hold starts in 4 s" in last
+            assert card_of(first.bot, person) is card
+            *before, last = card.history
+            assert "<b>Hold: 60 s left</b>" in last
             assert all("Hold:" not in text for text in before)
 
 
@@ -424,5 +453,6 @@ async def test_a_card_retry_outlives_the_partners_tap_before_it(bot: BotHarness)
     [setup] = bot.new(ANA.id)
     assert "Tap Ready" in setup.text
     await bot.press(ANA, setup, "Ready")
+    await through_get_set(bot)
     for person in (ANA, BEN):
         assert steps_shown(bot, person) == [1, 2]

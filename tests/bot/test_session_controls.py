@@ -34,12 +34,14 @@ async def _holding(bot: BotHarness, seconds: int = 60) -> tuple[SentMessage, Sen
     setups = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
     for person, card in setups.items():
         await bot.press(person, card, "Ready")
-    # The hold is each setup card, edited: the one card on each phone.
+    # The setup cards say when the hold starts, and turn into it then: the one card on
+    # each phone.
     assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
     ana_hold, ben_hold = card_of(bot, ANA), card_of(bot, BEN)
-    assert f"Get set: the hold starts in {get_set_seconds(bot):.0f} s" in ana_hold.text
-    assert f"</b>\nHold: {seconds} s" in ana_hold.text
+    assert f"the hold starts {get_set_seconds(bot):.0f} s after Ben's Ready" in ana_hold.text
     await through_get_set(bot)
+    assert f"<b>Hold: {seconds} s left</b>" in ana_hold.text
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
     return ana_hold, ben_hold
 
 
@@ -151,12 +153,16 @@ async def test_both_pressing_ready_at_the_same_instant_start_one_hold(bot: BotHa
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     ana_setup, ben_setup = bot.new(ANA.id)[-1], bot.new(BEN.id)[-1]
 
-    await asyncio.gather(bot.press(ANA, ana_setup, "Ready"), bot.press(BEN, ben_setup, "Ready"))
+    answers = await asyncio.gather(
+        bot.press(ANA, ana_setup, "Ready"), bot.press(BEN, ben_setup, "Ready")
+    )
+    assert "Get set: the hold starts in 4 s." in answers
+    await through_get_set(bot)
 
     # One hold: each setup card turned into it, and no other card came.
     assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
     for person in (ANA, BEN):
-        assert "</b>\nHold: 60 s" in card_of(bot, person).text
+        assert "<b>Hold: 60 s left</b>" in card_of(bot, person).text
 
 
 async def test_a_forged_or_garbled_button_is_answered_politely(bot: BotHarness) -> None:
@@ -283,16 +289,17 @@ async def test_a_429_from_telegram_is_retried_after_the_time_it_asks_for(
     bot.world.fail("editMessageText", "retry_after", chat_id=ANA.id, retry_after=1)
 
     await bot.press(BEN, bot.new(BEN.id)[-1], "Ready")
+    await through_get_set(bot)
 
     hold_edits = [
         c
         for c in bot.world.calls_of("editMessageText")
-        if c.params["chat_id"] == ANA.id and "</b>\nHold: 60 s" in c.params["text"]
+        if c.params["chat_id"] == ANA.id and "<b>Hold: 60 s left</b>" in c.params["text"]
     ]
     # Refused once with retry_after, edited again after the wait: one card on the phone.
     assert len(hold_edits) == 2
-    assert "</b>\nHold: 60 s" in card_of(bot, ANA).text
-    assert len([m for m in on_screen(bot, ANA) if "</b>\nHold: 60 s" in m.text]) == 1
+    assert "<b>Hold: 60 s left</b>" in card_of(bot, ANA).text
+    assert len([m for m in on_screen(bot, ANA) if "Hold: 60 s left" in m.text]) == 1
 
 
 async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Settings) -> None:

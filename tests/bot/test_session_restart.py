@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from routines.engine import GET_SET
 from tests.bot.session_helpers import (
     ANA,
     BEN,
@@ -17,13 +16,18 @@ from tests.fake_telegram import SentMessage, World
 from tests.harness import BotHarness, running_bot
 
 
-async def _into_first_hold(bot: BotHarness) -> tuple[SentMessage, SentMessage]:
+async def _into_first_hold(
+    bot: BotHarness, *, started: bool = True
+) -> tuple[SentMessage, SentMessage]:
+    """Both Ready; with `started`, the get-set over too."""
     await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
     for person in (ANA, BEN):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
-    # The hold is each setup card, edited: the one card on each phone.
+    if started:
+        await through_get_set(bot)
+    # The hold is each setup card, edited when it starts: the one card on each phone.
     return card_of(bot, ANA), card_of(bot, BEN)
 
 
@@ -51,8 +55,8 @@ async def test_a_hold_still_running_at_restart_ends_on_time(
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
         ana_hold, ben_hold = await _into_first_hold(bot)
-    # Down for the get-set window and 20 s of the hold: 40 s of it are left.
-    clock.advance(GET_SET.total_seconds() + 20)
+    # Down for 20 s of the hold: 40 s of it are left.
+    clock.advance(20)
 
     async with running_bot(settings, clock, world) as bot:
         bot.new(ANA.id)
@@ -78,7 +82,7 @@ async def test_after_a_restart_each_phone_has_one_card_and_its_buttons_work(
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
         await _into_first_hold(bot)
-        await bot.advance(40)
+        await bot.advance(36)
         # Ana stretched, Ben helped: Ben's card came anew at the cue.
         ana_card, ben_card = card_of(bot, ANA), card_of(bot, BEN)
     clock.advance(5)
@@ -90,7 +94,7 @@ async def test_after_a_restart_each_phone_has_one_card_and_its_buttons_work(
         assert await bot.press(BEN, ben_card, "Pause") == "Paused for both of you."
         for person, card in ((ANA, ana_card), (BEN, ben_card)):
             assert card_of(bot, person) is card
-            # 40 s after the second Ready and 5 s down: 41 s into the hold after get-set.
+            # 36 s into the hold and 5 s down: 41 s into it.
             assert "Paused by Ben. 19 s of this hold left." in card.text
         await bot.press(ANA, ana_card, "Resume")
         for person in (ANA, BEN):
@@ -103,16 +107,19 @@ async def test_a_restart_inside_the_get_set_window_keeps_the_hold_and_its_cue_on
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_hold, ben_hold = await _into_first_hold(bot)
+        ana_hold, ben_hold = await _into_first_hold(bot, started=False)
     clock.advance(2)  # down halfway through the 4 s get-set
 
     async with running_bot(settings, clock, world) as bot:
         # Nothing was paused: the hold starts 2 s after the restart and runs its 60 s.
-        assert "Get set" in ana_hold.text
+        assert "the hold starts 4 s after Ben's Ready" in ana_hold.text
         assert bot.new(ANA.id)[-1] == ana_hold  # no card sent again, none paused
         bot.new(BEN.id)
+        await bot.advance(2)
+        for card in (ana_hold, ben_hold):
+            assert "<b>Hold: 60 s left</b>" in card.text
         edits = (ana_hold.edits, ben_hold.edits)
-        await bot.advance(31.9)
+        await bot.advance(29.9)
         assert (ana_hold.edits, ben_hold.edits) == edits
         await bot.advance(0.1)  # 30 s into the hold: Child's Pose's cue at its half
         # Ana's card is edited; Ben's phone rings with the cue (he helps), his old card goes.

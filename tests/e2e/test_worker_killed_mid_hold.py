@@ -110,8 +110,8 @@ def test_a_quick_session_completes_while_a_worker_is_killed_in_the_middle_of_a_h
                 for person, card in cards.items():
                     api.push_tap(person, card, "Ready")
                 if killed is None:
-                    # The setup cards turn into the hold cards: once both show it, the
-                    # worker that edited them (and armed the hold's end) dies.
+                    # The setup cards turn into the hold cards when the hold starts: once
+                    # both show it, the worker that edited them dies.
                     for person, setup in cards.items():
                         api.wait_for_message(
                             person.id, lambda m, setup=setup: m is setup and "Hold:" in m.text
