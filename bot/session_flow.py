@@ -100,16 +100,17 @@ class SessionFlow:
     # -- edits of one card by two workers at once ---------------------------------------
     #
     # Two transitions of one session can be carried out at two workers at once (both
-    # partners tap Ready together), and each edits the same cards: the first Ready says
-    # "Ana is ready", the second turns the card into the hold. Telegram shows whichever
+    # partners tap Ready together, a pause comes as the hold starts), and each edits the
+    # same cards: the first Ready says "Ana is ready", the hold's start turns the card
+    # into the hold at the worker that found its cards due. Telegram shows whichever
     # edit reaches it last, so the order of the saves must be the order of the edits.
     # An edit in place is claimed in the transaction that saves its transition (saves
     # are serialized on the session row, so claims come in the order of the revisions)
     # and marked landed once Telegram answered. An edit claimed while an older one is
     # still on its way waits for that one to land, then goes: the newer state has the
     # last word. A worker that is slow or died must not hold the session up for long:
-    # after EDIT_WAIT the newer edit goes anyway, and whichever of the two finds the
-    # other landed after it shows the newest state once more.
+    # after EDIT_WAIT_POLLS polls (2 s) the newer edit goes anyway, and whichever of the
+    # two finds the other landed after it shows the newest state once more.
 
     async def _after_older_edits(
         self, live: Live, claimed: Sequence[CardRecord]

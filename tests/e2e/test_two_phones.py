@@ -91,6 +91,15 @@ def test_two_partners_pair_by_invite_and_finish_a_quick_session(
             stretch_a, stretch_b = (keys[p][0].split(" · ")[0] for p in (ANA, BEN))  # type: ignore[index]
             assert stretch_a == stretch_b
             steps.append((stretch_a, keys[ANA][1]))  # type: ignore[index]
+            if len(steps) == 1:
+                # /stretch during the session brings Ana's card back below; the old goes.
+                api.push_message(ANA, "/stretch")
+                again = _next(api, ANA, seen[ANA])
+                seen[ANA] += 1
+                assert (again.text, again.buttons) == (cards[ANA].text, cards[ANA].buttons)
+                old = cards[ANA]
+                api.wait_for_message(ANA.id, lambda m, old=old: m is old and m.deleted)
+                cards[ANA] = again
             if "Tap Ready" in cards[ANA].text:
                 for person, card in cards.items():
                     api.push_tap(person, card, "Ready")
