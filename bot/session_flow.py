@@ -87,6 +87,10 @@ class SessionFlow:
         cards = applied.cards
         claimed = [card for card in cards if card.user_id in applied.claimed]
         unsure = await self._after_older_edits(live, claimed)
+        if unsure is None:
+            # The session moved on while this waited: a newer step owes its own cards.
+            applied = replace(applied, owed=())
+            unsure = {}
         streak = await self._streak(live) if applied.owed else 0
         outcome = await self.runner.carry_out(applied, cards=cards, streak=streak)
         if claimed:
@@ -114,14 +118,16 @@ class SessionFlow:
 
     async def _after_older_edits(
         self, live: Live, claimed: Sequence[CardRecord]
-    ) -> dict[int, int]:
+    ) -> dict[int, int] | None:
         """Wait until the edits of these cards claimed before ours landed; the phones
-        whose older edit did not land in time come back, with that edit's revision."""
+        whose older edit did not land in time come back, with that edit's revision.
+        None: the session moved on to a newer step meanwhile."""
         pending = {card.user_id: card.shows for card in claimed if card.landed < card.shows}
         messages = {card.user_id: card.message_id for card in claimed}
+        waited = bool(pending)
         for _ in range(EDIT_WAIT_POLLS):
             if not pending:
-                return {}
+                break
             await asyncio.sleep(EDIT_WAIT_POLL)
             noted = {card.user_id: card for card in await sessions.cards(self.data, live.id)}
             pending = {
@@ -133,6 +139,9 @@ class SessionFlow:
             }
         if pending:
             log.info("session %s: edits of an older step did not land in time", live.id)
+        latest = await sessions.load(self.data, live.id) if waited else None
+        if latest is not None and latest.state.version != live.state.version:
+            return None
         return pending
 
     async def _older_landed(self, live: Live, unsure: dict[int, int]) -> set[int]:
@@ -222,6 +231,10 @@ class SessionFlow:
         assert live is not None
         claimed = [card for card in owed.cards if card.user_id in owed.claimed]
         unsure = await self._after_older_edits(live, claimed)
+        if unsure is None:
+            # The session moved on while this waited: a newer step owes its own cards.
+            await self._settle(live, claimed, {})
+            return
         delivery = await self.runner.show_cards(
             live, owed.seats, current=owed.cards, streak=await self._streak(live)
         )

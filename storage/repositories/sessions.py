@@ -161,19 +161,23 @@ class SessionRepository:
             if row.version > card.version:
                 leftovers.append(_leftover(session_id, card.user_id, card))
                 continue
+            values: dict[str, Any] = {
+                "chat_id": card.chat_id,
+                "message_id": card.message_id,
+                "version": card.version,
+                "kind": card.kind,
+            }
             if (row.chat_id, row.message_id) != (card.chat_id, card.message_id):
                 leftovers.append(
                     LeftoverRecord(session_id, row.user_id, row.chat_id, row.message_id)
                 )
+                # Edits claimed for the old message no longer matter to the new one (their
+                # worker may have died before marking them landed): none is waited for.
+                values["landed"] = row.shows
             await self._session.execute(
                 update(SessionCard)
                 .where(SessionCard.session_id == session_id, SessionCard.user_id == card.user_id)
-                .values(
-                    chat_id=card.chat_id,
-                    message_id=card.message_id,
-                    version=card.version,
-                    kind=card.kind,
-                )
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
         return leftovers
