@@ -11,6 +11,7 @@ call each other: this module carries the outcome of one to the other.
 
 from __future__ import annotations
 
+import asyncio
 import logging
 from collections.abc import Sequence
 from dataclasses import replace
@@ -31,11 +32,9 @@ from routines.engine import (
     Event,
     EventRefused,
     IdleTimeout,
-    MarkReady,
     Pause,
     Phase,
     Recover,
-    ShowPaused,
     TimerElapsed,
     TimerKind,
 )
@@ -50,6 +49,15 @@ log = logging.getLogger(__name__)
 # were not warned of. Longer than a claim's lease, so a takeover after a worker died
 # holding the timer still moves the session on.
 LATE_LIMIT = timedelta(seconds=45)
+
+# Rounds of showing a card again after another worker's edit overtook it: each round
+# needs yet another transition at that very moment; more than this means Telegram did
+# not answer, and the next step's card will carry the truth.
+SETTLE_ROUNDS = 3
+# How long an edit waits for an older edit of the same card to land (a Telegram round
+# trip, normally), polling for it, before it goes anyway.
+EDIT_WAIT_POLL = 0.02
+EDIT_WAIT_POLLS = 100
 
 
 def timer_event(timer: TimerRecord, now: datetime) -> Event:
@@ -76,44 +84,116 @@ class SessionFlow:
         """Carry out a saved transition and write down what Telegram did with it."""
         self._wake(applied.wake_at)
         live = applied.live
-        # The cards each phone shows now: a pause or a Ready edits them, a new card
-        # replaces them (and a hold may be its setup card, edited).
-        touches_cards = applied.owed or any(
-            isinstance(effect, ShowPaused | MarkReady) for effect in applied.effects
-        )
-        cards = await sessions.cards(self.data, live.id) if touches_cards else []
+        cards = applied.cards
+        claimed = [card for card in cards if card.user_id in applied.claimed]
+        unsure = await self._after_older_edits(live, claimed)
+        if unsure is None:
+            # The session moved on while this waited: a newer step owes its own cards.
+            applied = replace(applied, owed=())
+            unsure = {}
         streak = await self._streak(live) if applied.owed else 0
         outcome = await self.runner.carry_out(applied, cards=cards, streak=streak)
+        if claimed:
+            await self._settle(live, claimed, unsure)
         await sessions.leave_behind(self.data, list(outcome.left))
         await self._noted(live, outcome.paused_cards)
         await self._delivered(live, outcome.delivery, attempt=0)
-        if any(isinstance(effect, MarkReady) for effect in applied.effects):
-            await self._after_ready(live, cards)
         if outcome.alert_missed is not None:
             await self._alert_missed(live, *outcome.alert_missed, failed=0)
 
-    async def _after_ready(self, live: Live, cards: Sequence[CardRecord]) -> None:
-        """The other partner's Ready, at another worker at the same moment, may have turned
-        these setup cards into the hold before this Ready's "is ready" edits landed on
-        them: then they are shown again as the hold (an edit that finds them so already
-        is answered "not modified" and costs nothing more)."""
-        latest = await sessions.load(self.data, live.id)
-        if (
-            latest is None
-            or latest.state.version != live.state.version + 1
-            or latest.state.phase is not Phase.HOLDING
-        ):
-            return
-        setups = [
-            replace(card, version=latest.state.version, kind=Phase.HOLDING.value)
-            for card in cards
-            if card.kind == Phase.SETUP.value and card.version == live.state.version
-        ]
-        await self.runner.edit_hold_cards(latest, setups)
+    # -- edits of one card by two workers at once ---------------------------------------
+    #
+    # Two transitions of one session can be carried out at two workers at once (both
+    # partners tap Ready together, a pause comes as the hold starts), and each edits the
+    # same cards: the first Ready says "Ana is ready", the hold's start turns the card
+    # into the hold at the worker that found its cards due. Telegram shows whichever
+    # edit reaches it last, so the order of the saves must be the order of the edits.
+    # An edit in place is claimed in the transaction that saves its transition (saves
+    # are serialized on the session row, so claims come in the order of the revisions)
+    # and marked landed once Telegram answered. An edit claimed while an older one is
+    # still on its way waits for that one to land, then goes: the newer state has the
+    # last word. A worker that is slow or died must not hold the session up for long:
+    # after EDIT_WAIT_POLLS polls (2 s) the newer edit goes anyway, and whichever of the
+    # two finds the other landed after it shows the newest state once more.
 
-    async def _alert_missed(
-        self, live: Live, helper: Seat, why: Undelivered, failed: int
+    async def _after_older_edits(
+        self, live: Live, claimed: Sequence[CardRecord]
+    ) -> dict[int, int] | None:
+        """Wait until the edits of these cards claimed before ours landed; the phones
+        whose older edit did not land in time come back, with that edit's revision.
+        None: the session moved on to a newer step meanwhile."""
+        pending = {card.user_id: card.shows for card in claimed if card.landed < card.shows}
+        messages = {card.user_id: card.message_id for card in claimed}
+        waited = bool(pending)
+        for _ in range(EDIT_WAIT_POLLS):
+            if not pending:
+                break
+            await asyncio.sleep(EDIT_WAIT_POLL)
+            noted = {card.user_id: card for card in await sessions.cards(self.data, live.id)}
+            pending = {
+                user_id: older
+                for user_id, older in pending.items()
+                if (card := noted.get(user_id)) is not None
+                and card.message_id == messages[user_id]
+                and card.landed < older
+            }
+        if pending:
+            log.info("session %s: edits of an older step did not land in time", live.id)
+        latest = await sessions.load(self.data, live.id) if waited else None
+        if latest is not None and latest.state.version != live.state.version:
+            return None
+        return pending
+
+    async def _older_landed(self, live: Live, unsure: dict[int, int]) -> set[int]:
+        """After our edits went without waiting: the phones where the older edit landed
+        after all, possibly over ours (we have not marked ours yet, so `landed` rising
+        to its revision is that edit's doing)."""
+        landed: set[int] = set()
+        for _ in range(EDIT_WAIT_POLLS):
+            noted = {card.user_id: card for card in await sessions.cards(self.data, live.id)}
+            landed |= {
+                user_id
+                for user_id, older in unsure.items()
+                if (card := noted.get(user_id)) is not None and card.landed >= older
+            }
+            if landed >= set(unsure):
+                break
+            await asyncio.sleep(EDIT_WAIT_POLL)
+        return landed
+
+    async def _settle(
+        self, live: Live, claimed: Sequence[CardRecord], unsure: dict[int, int]
     ) -> None:
+        """Mark this transition's edits landed, and show the cards again as the session
+        is now where a newer edit may have landed before ours: one that went without
+        waiting for ours (it finished before we marked ours), or one we went ahead of
+        (`unsure`: the older edit landed after we sent ours). An edit of these that
+        Telegram did not answer is tried again in the next round."""
+        revision = live.record.revision
+        messages = {card.user_id: card.message_id for card in claimed}
+        again = await self._older_landed(live, unsure) if unsure else set()
+        for round_ in range(SETTLE_ROUNDS + 1):
+            cards = await sessions.edits_landed(self.data, live.id, revision, list(messages))
+            overtaken = [
+                card.user_id
+                for card in cards
+                if card.message_id == messages.get(card.user_id)
+                and (card.user_id in again or revision < card.shows <= card.landed)
+            ]
+            if not overtaken:
+                return
+            if round_ == SETTLE_ROUNDS:
+                break
+            latest, reclaimed = await sessions.claim_latest(self.data, live.id, overtaken)
+            if latest is None:
+                return
+            missed = await self.runner.show_latest(latest, reclaimed)
+            again = {card.user_id for card in missed}
+            live, revision = latest, latest.record.revision
+            messages = {card.user_id: card.message_id for card in reclaimed}
+        log.warning("session %s: its cards kept changing while they were edited", live.id)
+
+    async def _alert_missed(self, live: Live, helper: Seat, why: Undelivered, failed: int) -> None:
         """An Ease off alert Telegram did not take: try again, or pause for both when the
         helper cannot be reached, so nobody keeps pressing on a partner who asked."""
         if why is Undelivered.UNREACHABLE:
@@ -144,11 +224,22 @@ class SessionFlow:
         # The row goes unless the miss above armed the next try in its place.
         await timer_claims.finish(self.data, timer)
 
-    async def _show_owed(self, live: Live, seats: Sequence[Seat], attempt: int) -> None:
-        cards = await sessions.cards(self.data, live.id)
+    async def _show_owed(self, owed: sessions.OwedCards, attempt: int) -> None:
+        """The cards the outbox holds: a retry, a hold's cards at its start, a lobby card
+        for someone who just opened the chat. Those edited in place were claimed."""
+        live = owed.live
+        assert live is not None
+        claimed = [card for card in owed.cards if card.user_id in owed.claimed]
+        unsure = await self._after_older_edits(live, claimed)
+        if unsure is None:
+            # The session moved on while this waited: a newer step owes its own cards.
+            await self._settle(live, claimed, {})
+            return
         delivery = await self.runner.show_cards(
-            live, seats, current=cards, streak=await self._streak(live)
+            live, owed.seats, current=owed.cards, streak=await self._streak(live)
         )
+        if claimed:
+            await self._settle(live, claimed, unsure)
         await self._delivered(live, delivery, attempt)
 
     async def show_again(self, live: Live, seat: Seat) -> bool:
@@ -247,7 +338,8 @@ class SessionFlow:
         """A partner who blocked the bot can't follow along: pause, tell the other one."""
         event = Pause(user_id=live.state.user_of(seat), version=live.state.version)
         try:
-            applied = await sessions.apply(self.data, live.id, event)
+            # The note below stands in for the paused cards: no card is edited.
+            applied = await sessions.apply(self.data, live.id, event, claim_edits=False)
         except (EventRefused, sessions.SessionMissing):
             return  # already paused or moved on, or the pair ended meanwhile
         # The other partner gets a note with Resume instead of the paused card: it is
@@ -287,12 +379,13 @@ class SessionFlow:
         await self.follow(applied)
 
     async def _retry_cards(self, timer: TimerRecord) -> None:
-        """Send what the session still owes, unless its step is over (then nothing)."""
-        live, seats = await sessions.owed_cards(self.data, timer.session_id)
-        if live is None or live.state.version != timer.version or not seats:
+        """Send what the session still owes, unless its step is over (then nothing): a
+        retry, or a hold's cards at its start."""
+        owed = await sessions.owed_cards(self.data, timer.session_id, timer.version)
+        if owed.live is None or owed.live.state.version != timer.version or not owed.seats:
             await timer_claims.finish(self.data, timer)
             return
-        await self._show_owed(live, seats, timer.attempt)
+        await self._show_owed(owed, timer.attempt)
 
     async def _countdown(self, tick: TimerRecord) -> None:
         """Edit both hold cards with the time left, then set the next tick."""
@@ -341,7 +434,7 @@ class SessionFlow:
             state.phase is Phase.SAFETY and seat in state.safety_due
         )
         if waits_for_them:
-            await self._show_owed(live, [seat], attempt=0)
+            await self._show_owed(sessions.OwedCards(live, (seat,)), attempt=0)
 
     async def recover(self) -> list[int]:
         """At start-up: make the timers table whole and re-arm the live sessions that

@@ -21,10 +21,10 @@ from telegram.error import BadRequest, Forbidden, NetworkError, RetryAfter
 
 from bot.clock import Clock
 from bot.delivery import Undelivered, is_not_modified, offer_private, send_private
-from bot.live_session import Applied, Live
+from bot.live_session import Applied, Live, edited_into_hold
 from bot.render import safety as render_safety
 from bot.render import session as render
-from routines.engine import AlertHelper, MarkReady, Phase, PostToGroup, SessionState, ShowPaused
+from routines.engine import AlertHelper, MarkReady, Phase, PostToGroup, ShowPaused
 from routines.model import Routine
 from routines.plan import Seat
 from storage.records import CardRecord, LeftoverRecord
@@ -134,7 +134,7 @@ class Runner:
         async def put(seat: Seat) -> int | Undelivered:
             user_id = state.user_of(seat)
             text, markup = summary or self._card(live, seat, now)
-            in_place = None if again else _edited_into_hold(noted.get(user_id), state)
+            in_place = None if again else edited_into_hold(noted.get(user_id), state)
             return await self._put(user_id, in_place, text, markup, ring=not again)
 
         outcomes = await asyncio.gather(*(put(seat) for seat in seats))
@@ -309,6 +309,32 @@ class Runner:
                 edits.append(self._edit(card.chat_id, card.message_id, text, markup))
         await asyncio.gather(*edits)
 
+    async def show_latest(self, live: Live, cards: Sequence[CardRecord]) -> list[CardRecord]:
+        """Show these cards once more as the session is now, silently, in place; the ones
+        whose edit Telegram did not answer come back. A card that a newer step replaces
+        with a new message is left for that message to take away, and the summary is
+        always a new message."""
+        state = live.state
+        now = self.clock.now()
+
+        async def one(card: CardRecord, seat: Seat) -> bool:
+            if state.phase is Phase.PAUSED:
+                text, markup = self._paused(live, seat, state.paused_by)
+            elif card.version == state.version or edited_into_hold(card, state) is not None:
+                text, markup = self._card(live, seat, now)
+            else:
+                return False
+            missed = await self._try_edit(card.chat_id, card.message_id, text, markup)
+            return missed is Undelivered.TRY_AGAIN
+
+        jobs = {}
+        for card in cards:
+            seat = state.seat_of(card.user_id)
+            if seat is not None and not state.is_over:
+                jobs[card] = one(card, seat)
+        done = await asyncio.gather(*jobs.values())
+        return [card for card, failed in zip(jobs, done, strict=True) if failed]
+
     async def edit_hold_cards(
         self, live: Live, cards: Sequence[CardRecord], ring: frozenset[Seat] = frozenset()
     ) -> tuple[tuple[CardRecord, ...], bool]:
@@ -410,16 +436,3 @@ class Runner:
             log.warning("an edit of %s in %s did not go through: %s", message_id, chat_id, error)
             return Undelivered.TRY_AGAIN
         return None
-
-
-def _edited_into_hold(card: CardRecord | None, state: SessionState) -> CardRecord | None:
-    """The card a hold turns into itself, if the phone shows it: the setup card both
-    just tapped Ready on, or the switch card of the side before. None: a new message."""
-    if card is None or state.phase is not Phase.HOLDING:
-        return None
-    if (
-        card.kind in (Phase.SETUP.value, Phase.SWITCHING.value)
-        and card.version == state.version - 1
-    ):
-        return card
-    return None

@@ -207,9 +207,27 @@ def cards_held(session_id: int, version: int, now: datetime, worker: str) -> Tim
     )
 
 
-def cards_retry(
-    session_id: int, version: int, failed: int, now: datetime
-) -> TimerRecord | None:
+def cards_at(session_id: int, version: int, at: datetime) -> TimerRecord:
+    """The owed cards' row, due at `at` for whichever worker finds it first: a hold's
+    cards, which show it once it has started."""
+    return TimerRecord(session_id, Lane.CARDS, CARDS_KIND, version, at)
+
+
+def shown_from(state: SessionState, now: datetime) -> datetime | None:
+    """When the cards of `state` are shown, if not at once: a hold after its get-set.
+
+    The second Ready turns the setup cards into the hold card when the hold starts, not
+    at the tap: a card that said "the hold starts in 4 s" would still say so while the
+    hold runs (a hold of a minute or less gets no countdown edit), and one edit more a
+    hold would break the limit of 4 calls a hold. Until then the setup cards say the
+    hold starts a few seconds after both Readies, and the second Ready's answer says
+    when; the edit at the start costs what the edit at the tap did.
+    """
+    starts_at = state.hold_starts_at()
+    return starts_at if starts_at is not None and starts_at > now else None
+
+
+def cards_retry(session_id: int, version: int, failed: int, now: datetime) -> TimerRecord | None:
     """The next try of cards Telegram did not take on try number `failed` (from 0), or
     None once the tries are used up: the next start tries again. A row's `attempt` is
     the number of the try it makes."""
@@ -221,9 +239,7 @@ def cards_retry(
     )
 
 
-def alert_retry(
-    session_id: int, version: int, failed: int, now: datetime
-) -> TimerRecord | None:
+def alert_retry(session_id: int, version: int, failed: int, now: datetime) -> TimerRecord | None:
     """The next try of an Ease off alert Telegram did not take on try number `failed`
     (from 0), or None once the tries are used up. Ease off keeps the session's version,
     so the row goes stale as soon as the hold ends or pauses."""
@@ -235,9 +251,7 @@ def alert_retry(
     )
 
 
-def tidy_retry(
-    session_id: int, version: int, failed: int, now: datetime
-) -> TimerRecord | None:
+def tidy_retry(session_id: int, version: int, failed: int, now: datetime) -> TimerRecord | None:
     """The next try of a finished session's leftovers whose deletes Telegram did not
     answer on try number `failed` (from 0), or None once the tries (TIDY_ATTEMPTS) are
     used up: the next start tries again."""

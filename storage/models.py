@@ -182,6 +182,12 @@ class SessionCard(Base):
     # The session version the card was sent for, and what it shows (setup, hold...).
     version: Mapped[int] = mapped_column(Integer)
     kind: Mapped[str] = mapped_column(String(16))
+    # Edits of the card in place, in the order of the session revisions they show: an
+    # edit is claimed (`shows`, the revision it renders) before it is sent, and `landed`
+    # says up to which revision the claimed edits reached Telegram. An edit claimed
+    # while an older one is still on its way waits for it (bot/session_flow.py).
+    shows: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    landed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 
 
 class SessionLeftover(Base):

@@ -117,6 +117,10 @@ class CardRecord:
     message_id: int
     version: int
     kind: str
+    # The newest session revision an edit of this card was claimed for, and the newest
+    # whose claimed edit reached Telegram (0: none yet).
+    shows: int = 0
+    landed: int = 0
 
 
 @dataclass(frozen=True, slots=True)

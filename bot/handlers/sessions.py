@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from telegram import Update
+from telegram.constants import ChatType
 from telegram.ext import CallbackQueryHandler, CommandHandler
 
 from bot.callbacks import (
@@ -160,8 +161,7 @@ async def start_for_pair(
             name = None if partner is None else partner.first_name
             await message.reply_text(render.partner_busy(name))
             return
-        text, markup = render.already_in_session(busy.record.id, busy.record.version)
-        await message.reply_text(text, reply_markup=markup)
+        await _already_in_session(update, context, busy.record.id)
         return
     # The lobby is saved: its cards and idle timer must follow even if this line fails.
     try:
@@ -175,6 +175,26 @@ async def start_for_pair(
             )
     finally:
         await flow_for(context).follow(applied)
+
+
+async def _already_in_session(update: Update, context: Context, session_id: int) -> None:
+    """/stretch during one's own session: only the current card carries the session's
+    buttons, so in private that card comes back below as the new current card (the old
+    one goes); from a group, or when Telegram did not take it, a line without buttons
+    says where the card is."""
+    message, user = update.effective_message, update.effective_user
+    assert message is not None and user is not None
+    private = message.chat.type == ChatType.PRIVATE
+    if private:
+        live = await sessions.load(context.bot_data, session_id)
+        seat = None if live is None else live.state.seat_of(user.id)
+        if (
+            live is not None
+            and seat is not None
+            and await flow_for(context).show_again(live, seat)
+        ):
+            return
+    await message.reply_text(render.already_in_session(private=private))
 
 
 async def _announce_in_group(context: Context, live: Live) -> None:
@@ -267,8 +287,12 @@ async def _refusal_text(context: Context, session_id: int, reason: EventRefusal)
 
 
 def _toast(action: str, applied: Applied) -> str:
+    state = applied.live.state
     if action == SESSION_EASE_OFF:
-        return render.eased_off(applied.live.name_of(applied.live.state.step.helper))
+        return render.eased_off(applied.live.name_of(state.step.helper))
+    if action == SESSION_READY and state.phase is Phase.HOLDING:
+        # The second Ready: the cards stay until the hold starts, so the tap says when.
+        return render.get_set_toast(state)
     return render.tapped(action)
 
 

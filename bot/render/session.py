@@ -26,7 +26,7 @@ from bot.callbacks import (
 from bot.render.instructions import instruction
 from bot.render.routine_lines import routine_line, stretch_lines
 from bot.render.safety import ACKNOWLEDGED, safety_keyboard, waiting_keyboard
-from routines.engine import EndReason, EventRefusal, Phase, SessionState
+from routines.engine import GET_SET, EndReason, EventRefusal, Phase, SessionState
 from routines.model import Routine
 from routines.plan import FIRST_SIDE, Plan, Role, Seat, Step, StepKind
 
@@ -96,6 +96,16 @@ def refusal(reason: EventRefusal) -> str:
 def tapped(action: str) -> str:
     """The toast for a tap the session took (Ease off has its own, naming the helper)."""
     return _TAPPED[action]
+
+
+def get_set_seconds(state: SessionState) -> int:
+    """The seconds between the second Ready and the start of the hold, as cards say them."""
+    return whole_seconds(GET_SET * state.time_scale)
+
+
+def get_set_toast(state: SessionState) -> str:
+    """The answer to the second Ready: the cards turn into the hold when it starts."""
+    return f"Get set: the hold starts in {get_set_seconds(state)} s."
 
 
 def minutes(seconds: float) -> int:
@@ -191,12 +201,20 @@ def _swap_line(state: SessionState, seat: Seat, names: tuple[str, str]) -> str:
 
 
 def _ready_line(state: SessionState, seat: Seat, names: tuple[str, str]) -> str:
-    """Who has tapped Ready: each phone shows the other partner's readiness."""
+    """Who has tapped Ready: each phone shows the other partner's readiness. The card
+    also says when the hold will start, since it stays as it is until then: it turns
+    into the hold card at the hold's start (see SessionFlow), never before."""
+    wait = get_set_seconds(state)
+    other = escape(names[seat.other])
     if seat in state.ready:
-        return f"You're ready. Waiting for {escape(names[seat.other])}."
+        return (
+            f"You're ready. Waiting for {other}: the hold starts {wait} s after {other}'s Ready."
+        )
     if seat.other in state.ready:
-        return f"{escape(names[seat.other])} is ready. Tap Ready when you're in position."
-    return "Tap Ready when you're in position."
+        return (
+            f"{other} is ready. Tap Ready when you're in position: the hold starts {wait} s later."
+        )
+    return f"Tap Ready when you're in position. The hold starts {wait} s after you both did."
 
 
 def setup_card(
@@ -434,10 +452,11 @@ def rated(rating: int) -> str:
     return f"Thanks, noted: {rating} of 5."
 
 
-def already_in_session(session_id: int, version: int) -> tuple[str, InlineKeyboardMarkup]:
-    text = "You're already in a session. Finish it first, or stop it here."
-    stop = _button("Stop it", SESSION_STOP, session_id, version)
-    return text, InlineKeyboardMarkup([[stop]])
+def already_in_session(*, private: bool) -> str:
+    """/stretch during one's session, when its card could not be brought back here."""
+    if private:
+        return "You're already in a session. Its card is just above: carry on there."
+    return "You're already in a session. Your card is in our private chat."
 
 
 def partner_busy(partner: str | None) -> str:

@@ -3,14 +3,14 @@
 from __future__ import annotations
 
 import logging
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
 
-from bot.live_session import Applied, Live
+from bot.live_session import Applied, Live, edited_in_place, touches_cards
 from bot.services import history
 from bot.services.resources import Resources
-from bot.session_timers import Lane, cards_held, cards_retry, timers_of
+from bot.session_timers import Lane, cards_at, cards_held, cards_retry, shown_from, timers_of
 from routines.engine import (
     Acknowledge,
     ArmTimer,
@@ -96,21 +96,26 @@ async def _arm(
     effects: tuple[Effect, ...],
     owed: tuple[Seat, ...],
     now: datetime,
+    later: datetime | None = None,
 ) -> datetime | None:
     """Write the timers a transition arms, in the transaction that saves it; the first
     instant written comes back, for this worker to wake at.
 
     Cards owed get a row held by this worker while it sends them: if it dies before
-    Telegram took them, another worker sends them once the hold is over.
+    Telegram took them, another worker sends them once the hold is over. Cards shown
+    `later` (a hold's, at its start) get a row due then, for any worker.
     """
     plan = timers_of(session_id, state, effects, now)
     if plan.drop:
         await unit.timers.drop(session_id, plan.drop)
-    for timer in plan.arm:
-        await unit.timers.set(timer)
-    if owed:
+    arm = list(plan.arm)
+    if owed and later is not None:
+        arm.append(cards_at(session_id, state.version, later))
+    elif owed:
         await unit.timers.set(cards_held(session_id, state.version, now, data.worker_id))
-    return min((timer.due_at for timer in plan.arm), default=None)
+    for timer in arm:
+        await unit.timers.set(timer)
+    return min((timer.due_at for timer in arm), default=None)
 
 
 def _safety_due(partners: tuple[int, int], users: dict[int, UserRecord]) -> frozenset[Seat]:
@@ -218,10 +223,15 @@ async def check(data: Resources, session_id: int, event: Event) -> Live:
     return live
 
 
-async def apply(data: Resources, session_id: int, event: Event) -> Applied:
+async def apply(
+    data: Resources, session_id: int, event: Event, *, claim_edits: bool = True
+) -> Applied:
     """Run one event through the engine and save the result before anything is sent.
 
-    Raises EventRefused (with the reason to show) when the event changes nothing.
+    Raises EventRefused (with the reason to show) when the event changes nothing. The
+    cards the transition edits in place are claimed for it (`claim_edits`), and whoever
+    carries it out marks them landed (bot/session_flow.py): without that, the next edit
+    of those cards would wait for one that never comes.
     """
     for _ in range(_ATTEMPTS):
         now = data.clock.now()
@@ -246,14 +256,30 @@ async def apply(data: Resources, session_id: int, event: Event) -> Applied:
                 continue
             owed = owed_seats(transition.state, transition.effects)
             await _owe(unit, record.id, transition.state, owed, now)
+            later = shown_from(transition.state, now) if owed else None
             wake_at = await _arm(
-                unit, data, record.id, transition.state, transition.effects, owed, now
+                unit, data, record.id, transition.state, transition.effects, owed, now, later
             )
+            if later is not None:
+                owed = ()  # the outbox holds them, and their row is due at `later`
             if isinstance(event, Acknowledge) and event.user_id is not None:
                 # In the transaction that saves the Got it: never shown to them again.
                 await unit.users.acknowledge_safety(event.user_id, now)
             if any(isinstance(effect, Finished) for effect in transition.effects):
                 await _record_result(unit, live, transition.state, now)
+            # Claimed with the save: saves are serialized on the session row, so the
+            # claims of two racing transitions are in the order of their revisions.
+            cards: list[CardRecord] = []
+            claimed: list[int] = []
+            if touches_cards(transition.effects, owed):
+                cards = await unit.sessions.cards(record.id)
+                claimed = [
+                    card.user_id
+                    for card in cards
+                    if edited_in_place(card, transition.state, transition.effects, owed)
+                ]
+            if claimed and claim_edits:
+                await unit.sessions.claim_cards(record.id, record.revision + 1, claimed)
             await unit.commit()
         saved = replace(
             record,
@@ -265,7 +291,12 @@ async def apply(data: Resources, session_id: int, event: Event) -> Applied:
             state=change.state,
         )
         return Applied(
-            replace(live, record=saved, state=transition.state), transition.effects, owed, wake_at
+            replace(live, record=saved, state=transition.state),
+            transition.effects,
+            owed,
+            wake_at,
+            tuple(cards),
+            tuple(claimed) if claim_edits else (),
         )
     raise RuntimeError(f"session {session_id}: too many concurrent writers")
 
@@ -352,8 +383,10 @@ async def cards_delivered(
         await unit.outbox.unreachable(session_id, version, unreachable, now)
         for user_id in unreachable:
             await unit.users.set_reachable(user_id, False, now)
-        retry = None if failed_attempt is None else cards_retry(
-            session_id, version, failed_attempt, now
+        retry = (
+            None
+            if failed_attempt is None
+            else cards_retry(session_id, version, failed_attempt, now)
         )
         held = [t for t in await unit.timers.of_session(session_id) if t.lane == Lane.CARDS]
         # A newer step's cards (owed meanwhile) keep their own row.
@@ -391,16 +424,39 @@ async def sessions_with_leftovers(data: Resources) -> list[int]:
         return await unit.sessions.sessions_with_leftovers()
 
 
-async def owed_cards(data: Resources, session_id: int) -> tuple[Live | None, list[Seat]]:
-    """A session and the seats still owed the card of its current version."""
-    async with data.db.unit(read_only=True) as unit:
+async def owed_cards(data: Resources, session_id: int, version: int | None = None) -> OwedCards:
+    """A session, the seats still owed the card of its current version, the cards the
+    phones show, and which of those the owed cards edit in place: claimed for it (see
+    `apply`), when the session is still at `version` (any, if None)."""
+    async with data.db.unit() as unit:
         record = await unit.sessions.get(session_id)
-        owed = [] if record is None else await unit.outbox.owed(session_id)
-    if record is None:
-        return None, []
-    live = _live(data, record)
-    seats = [live.state.seat_of(card.user_id) for card in owed]
-    return live, [seat for seat in seats if seat is not None]
+        if record is None:
+            return OwedCards(None)
+        live = _live(data, record)
+        owed = await unit.outbox.owed(session_id)
+        seats = tuple(
+            seat
+            for seat in (live.state.seat_of(card.user_id) for card in owed)
+            if seat is not None
+        )
+        if not seats or version not in (None, record.version):
+            return OwedCards(live, seats)
+        cards = await unit.sessions.cards(session_id)
+        claimed = [card.user_id for card in cards if edited_in_place(card, live.state, (), seats)]
+        if claimed:
+            await unit.sessions.claim_cards(session_id, record.revision, claimed)
+            await unit.commit()
+    return OwedCards(live, seats, tuple(cards), tuple(claimed))
+
+
+@dataclass(frozen=True, slots=True)
+class OwedCards:
+    """What `owed_cards` found."""
+
+    live: Live | None
+    seats: tuple[Seat, ...] = ()
+    cards: tuple[CardRecord, ...] = ()
+    claimed: tuple[int, ...] = ()
 
 
 async def sessions_owing_cards(data: Resources) -> list[int]:
@@ -423,6 +479,31 @@ async def load_with_cards(
 async def cards(data: Resources, session_id: int) -> list[CardRecord]:
     async with data.db.unit(read_only=True) as unit:
         return await unit.sessions.cards(session_id)
+
+
+async def claim_latest(
+    data: Resources, session_id: int, user_ids: list[int]
+) -> tuple[Live | None, list[CardRecord]]:
+    """The session as it is now, and these phones' cards claimed for an edit that shows
+    it (those an edit of a newer revision claimed meanwhile are left to that edit)."""
+    async with data.db.unit() as unit:
+        record = await unit.sessions.get(session_id)
+        if record is None:
+            return None, []
+        claimed = await unit.sessions.claim_cards(session_id, record.revision, user_ids)
+        await unit.commit()
+    return _live(data, record), claimed
+
+
+async def edits_landed(
+    data: Resources, session_id: int, revision: int, user_ids: list[int]
+) -> list[CardRecord]:
+    """The edits claimed for `revision` on these phones' cards are done: the cards as
+    they are now come back."""
+    async with data.db.unit() as unit:
+        cards = await unit.sessions.mark_landed(session_id, revision, user_ids)
+        await unit.commit()
+    return cards
 
 
 async def live_sessions(data: Resources) -> list[int]:

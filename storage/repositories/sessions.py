@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import delete, func, or_, select, update
+from sqlalchemy import case, delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SessionCard, SessionLeftover, StretchSession
@@ -161,19 +161,23 @@ class SessionRepository:
             if row.version > card.version:
                 leftovers.append(_leftover(session_id, card.user_id, card))
                 continue
+            values: dict[str, Any] = {
+                "chat_id": card.chat_id,
+                "message_id": card.message_id,
+                "version": card.version,
+                "kind": card.kind,
+            }
             if (row.chat_id, row.message_id) != (card.chat_id, card.message_id):
                 leftovers.append(
                     LeftoverRecord(session_id, row.user_id, row.chat_id, row.message_id)
                 )
+                # Edits claimed for the old message no longer matter to the new one (their
+                # worker may have died before marking them landed): none is waited for.
+                values["landed"] = row.shows
             await self._session.execute(
                 update(SessionCard)
                 .where(SessionCard.session_id == session_id, SessionCard.user_id == card.user_id)
-                .values(
-                    chat_id=card.chat_id,
-                    message_id=card.message_id,
-                    version=card.version,
-                    kind=card.kind,
-                )
+                .values(**values)
                 .execution_options(synchronize_session=False)
             )
         return leftovers
@@ -233,13 +237,63 @@ class SessionRepository:
             .where(SessionCard.session_id == session_id)
             .order_by(SessionCard.user_id)
         )
-        return [
-            CardRecord(row.user_id, row.chat_id, row.message_id, row.version, row.kind)
-            for row in rows
-        ]
+        return [_card(row) for row in rows]
+
+    async def claim_cards(
+        self, session_id: int, revision: int, user_ids: list[int]
+    ) -> list[CardRecord]:
+        """Claim these phones' cards for an edit that shows `revision`, before it is sent;
+        those no edit of a newer revision claimed yet come back (an older rendering must
+        not be sent over a newer one). Until the edit is marked landed, `landed` stays
+        below `revision`: an edit claimed after this one waits for it."""
+        rows = await self._session.scalars(
+            update(SessionCard)
+            .where(
+                SessionCard.session_id == session_id,
+                SessionCard.user_id.in_(user_ids),
+                SessionCard.shows <= revision,
+            )
+            .values(
+                shows=revision,
+                landed=case(
+                    (SessionCard.landed < revision, SessionCard.landed), else_=revision - 1
+                ),
+            )
+            .returning(SessionCard)
+            .execution_options(synchronize_session=False)
+        )
+        return sorted((_card(row) for row in rows), key=lambda card: card.user_id)
+
+    async def mark_landed(
+        self, session_id: int, revision: int, user_ids: list[int]
+    ) -> list[CardRecord]:
+        """The edits claimed for `revision` on these phones' cards reached Telegram (or
+        failed): edits claimed after them may go. The cards come back as they are now."""
+        await self._session.execute(
+            update(SessionCard)
+            .where(
+                SessionCard.session_id == session_id,
+                SessionCard.user_id.in_(user_ids),
+                SessionCard.landed < revision,
+            )
+            .values(landed=revision)
+            .execution_options(synchronize_session=False)
+        )
+        rows = await self._session.scalars(
+            select(SessionCard)
+            .where(SessionCard.session_id == session_id, SessionCard.user_id.in_(user_ids))
+            .order_by(SessionCard.user_id)
+        )
+        return [_card(row) for row in rows]
 
     async def count_live(self) -> int:
         return int(
             await self._session.scalar(select(func.count()).where(StretchSession.live.is_(True)))
             or 0
         )
+
+
+def _card(row: SessionCard) -> CardRecord:
+    return CardRecord(
+        row.user_id, row.chat_id, row.message_id, row.version, row.kind, row.shows, row.landed
+    )

@@ -183,13 +183,17 @@ class TimerRepository:
         return int(result.rowcount)  # type: ignore[attr-defined]
 
     async def bring_forward(self, lane: str, now: datetime) -> None:
-        """Make every free row of `lane` due at `now` at the latest, as a first try."""
+        """Make every free retry of `lane` due at `now` at the latest, as a first try.
+
+        A row not tried yet that is due later (a hold's cards, due at its start) keeps
+        its instant."""
         await self._session.execute(
             update(SessionTimerRow)
             .where(
                 SessionTimerRow.lane == lane,
                 SessionTimerRow.claimed_by.is_(None),
                 SessionTimerRow.due_at > now,
+                SessionTimerRow.attempt > 0,
             )
             .values(due_at=now, available_at=now, attempt=0)
             .execution_options(synchronize_session=False)

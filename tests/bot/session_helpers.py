@@ -160,7 +160,8 @@ def get_set_seconds(bot: BotHarness) -> float:
 
 
 async def through_get_set(bot: BotHarness) -> None:
-    """Both just tapped Ready: let the get-set window pass, so the hold's clock runs.
+    """Both just tapped Ready: let the get-set window pass, so the hold's clock runs
+    and both setup cards turn into the hold card.
 
     What the tests say about a hold ("30 s later it is over") counts from here, as the
     partners' own clock does once the card says the hold has started.

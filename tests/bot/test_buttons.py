@@ -68,6 +68,7 @@ async def test_the_ease_off_toast_names_the_helper_as_typed(bot: BotHarness) -> 
     await bot.press(SAM, invite, "Join")
     for person in (ANA, SAM):
         await bot.press(person, bot.new(person.id)[-1], "Ready")
+    await through_get_set(bot)
     # The hold is each setup card, edited: the one card on each phone.
     ana_hold, sam_hold = card_of(bot, ANA), card_of(bot, SAM)
     assert all(label != "Ease off" for label, _ in sam_hold.buttons)

@@ -7,7 +7,14 @@ import pytest
 from bot.services import (
     timer_claims,
 )
-from tests.bot.session_helpers import ANA, BEN, HOME, card_of, pair_in_database
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    HOME,
+    card_of,
+    pair_in_database,
+    through_get_set,
+)
 from tests.fake_telegram import SentMessage
 from tests.harness import BotHarness, Group
 
@@ -22,6 +29,7 @@ async def _holding(bot: BotHarness) -> dict[int, SentMessage]:
     setups = {person.id: bot.new(person.id)[0] for person in (ANA, BEN)}
     for person in (ANA, BEN):
         await bot.press(person, setups[person.id], "Ready")
+    await through_get_set(bot)
     # The hold is each setup card, edited: the one card on each phone.
     holds = {person.id: card_of(bot, person) for person in (ANA, BEN)}
     assert all("Hold" in card.text for card in holds.values())

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import asyncio
 
+import pytest
+
 from bot.config import Settings
 from tests.bot.session_helpers import (
     ANA,
@@ -33,12 +35,14 @@ async def _holding(bot: BotHarness, seconds: int = 60) -> tuple[SentMessage, Sen
     setups = {p: bot.new(p.id)[-1] for p in (ANA, BEN)}
     for person, card in setups.items():
         await bot.press(person, card, "Ready")
-    # The hold is each setup card, edited: the one card on each phone.
+    # The setup cards say when the hold starts, and turn into it then: the one card on
+    # each phone.
     assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
     ana_hold, ben_hold = card_of(bot, ANA), card_of(bot, BEN)
-    assert f"Get set: the hold starts in {get_set_seconds(bot):.0f} s" in ana_hold.text
-    assert f"</b>\nHold: {seconds} s" in ana_hold.text
+    assert f"the hold starts {get_set_seconds(bot):.0f} s after Ben's Ready" in ana_hold.text
     await through_get_set(bot)
+    assert f"<b>Hold: {seconds} s left</b>" in ana_hold.text
+    assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
     return ana_hold, ben_hold
 
 
@@ -147,12 +151,16 @@ async def test_a_bystanders_tap_changes_nothing(bot: BotHarness) -> None:
 async def test_both_pressing_ready_at_the_same_instant_start_one_hold(bot: BotHarness) -> None:
     ana_setup, ben_setup = await at_first_setup(bot)
 
-    await asyncio.gather(bot.press(ANA, ana_setup, "Ready"), bot.press(BEN, ben_setup, "Ready"))
+    answers = await asyncio.gather(
+        bot.press(ANA, ana_setup, "Ready"), bot.press(BEN, ben_setup, "Ready")
+    )
+    assert "Get set: the hold starts in 4 s." in answers
+    await through_get_set(bot)
 
     # One hold: each setup card turned into it, and no other card came.
     assert bot.new(ANA.id) == [] and bot.new(BEN.id) == []
     for person in (ANA, BEN):
-        assert "</b>\nHold: 60 s" in card_of(bot, person).text
+        assert "<b>Hold: 60 s left</b>" in card_of(bot, person).text
 
 
 async def test_a_forged_or_garbled_button_is_answered_politely(bot: BotHarness) -> None:
@@ -177,16 +185,83 @@ async def test_not_now_from_a_private_invitation_calls_it_off_kindly(bot: BotHar
         assert note.text.startswith("This session was called off before it began.")
 
 
-async def test_stretch_while_in_a_session_offers_to_stop_it(bot: BotHarness) -> None:
+async def _at_setup(bot: BotHarness) -> SentMessage:
+    """Ana starts from private, Ben joins: Ana's setup card, her one card."""
+    await pair_in_database(bot)
+    await bot.say(ANA, "/stretch")
+    await bot.press(BEN, bot.new(BEN.id)[-1], "Join")
+    bot.new(BEN.id)
+    setup = card_of(bot, ANA)
+    bot.new(ANA.id)
+    return setup
+
+
+async def test_stretch_in_private_during_ones_session_brings_the_card_back_below(
+    bot: BotHarness,
+) -> None:
+    setup = await _at_setup(bot)
+
+    await bot.say(ANA, "/stretch")
+
+    # The card comes back at the bottom of the chat, quietly; the old one goes.
+    [again] = bot.new(ANA.id)
+    assert setup.deleted
+    assert card_of(bot, ANA) is again
+    assert (again.text, again.buttons) == (setup.text, setup.buttons)
+    assert again.disable_notification
+    assert bot.new(BEN.id) == []
+    # It is the live card: Ready works on it.
+    await bot.press(ANA, again, "Ready")
+    assert "You're ready." in again.text
+
+
+async def test_stretch_in_the_group_during_ones_session_says_where_the_card_is(
+    bot: BotHarness,
+) -> None:
     await pair_in_database(bot)
     await bot.say(ANA, "/stretch")
     bot.new(ANA.id)
     await bot.say(BEN, "/stretch", chat=HOME)
 
-    [busy] = bot.new(HOME.id)
-    assert busy.text.startswith("You're already in a session.")
-    await bot.press(BEN, busy, "Stop it")
-    assert bot.new(ANA.id)[-1].text.startswith("This session was called off")
+    [line] = bot.new(HOME.id)
+    assert line.text == "You're already in a session. Your card is in our private chat."
+    assert line.buttons == []
+    assert bot.new(ANA.id) == []
+    # Ben's Join card is still his one live card, and it works.
+    await bot.press(BEN, card_of(bot, BEN), "Join")
+    assert "Tap Ready" in card_of(bot, BEN).text
+
+
+@pytest.mark.parametrize("fault", ["server_error", "timeout", "dropped", "forbidden"])
+async def test_stretch_during_ones_session_when_the_card_does_not_come_keeps_the_old_one(
+    bot: BotHarness, fault: str
+) -> None:
+    setup = await _at_setup(bot)
+    bot.world.fail("sendMessage", fault, chat_id=ANA.id)
+
+    await bot.say(ANA, "/stretch")
+
+    [line] = bot.new(ANA.id)
+    assert line.text == "You're already in a session. Its card is just above: carry on there."
+    assert line.buttons == []
+    assert not setup.deleted
+    assert card_of(bot, ANA) is setup
+    await bot.press(ANA, setup, "Ready")
+    assert "You're ready." in setup.text
+
+
+async def test_stretch_during_ones_session_waits_out_a_429_and_brings_the_card_back(
+    bot: BotHarness,
+) -> None:
+    setup = await _at_setup(bot)
+    bot.world.fail("sendMessage", "retry_after", chat_id=ANA.id)
+
+    await bot.say(ANA, "/stretch")
+
+    [again] = bot.new(ANA.id)
+    assert setup.deleted
+    assert card_of(bot, ANA) is again
+    assert (again.text, again.buttons) == (setup.text, setup.buttons)
 
 
 async def test_stretch_without_a_partner_or_with_an_unknown_routine_explains(
@@ -212,16 +287,17 @@ async def test_a_429_from_telegram_is_retried_after_the_time_it_asks_for(
     bot.world.fail("editMessageText", "retry_after", chat_id=ANA.id, retry_after=1)
 
     await bot.press(BEN, bot.new(BEN.id)[-1], "Ready")
+    await through_get_set(bot)
 
     hold_edits = [
         c
         for c in bot.world.calls_of("editMessageText")
-        if c.params["chat_id"] == ANA.id and "</b>\nHold: 60 s" in c.params["text"]
+        if c.params["chat_id"] == ANA.id and "<b>Hold: 60 s left</b>" in c.params["text"]
     ]
     # Refused once with retry_after, edited again after the wait: one card on the phone.
     assert len(hold_edits) == 2
-    assert "</b>\nHold: 60 s" in card_of(bot, ANA).text
-    assert len([m for m in on_screen(bot, ANA) if "</b>\nHold: 60 s" in m.text]) == 1
+    assert "<b>Hold: 60 s left</b>" in card_of(bot, ANA).text
+    assert len([m for m in on_screen(bot, ANA) if "Hold: 60 s left" in m.text]) == 1
 
 
 async def test_the_time_scale_shortens_every_hold(bot: BotHarness, settings: Settings) -> None:

@@ -8,7 +8,15 @@ from collections.abc import AsyncIterator
 import pytest
 
 from bot.services import sessions, timer_claims
-from tests.bot.session_helpers import ANA, BEN, HOME, at_first_setup, card_of, pair_in_database
+from tests.bot.session_helpers import (
+    ANA,
+    BEN,
+    HOME,
+    at_first_setup,
+    card_of,
+    pair_in_database,
+    through_get_set,
+)
 from tests.clock import FakeClock
 from tests.conftest import make_settings
 from tests.harness import BotHarness, running_bot
@@ -33,17 +41,19 @@ async def test_two_readies_racing_start_one_hold_and_one_only(
 
     await asyncio.gather(*(bot.press(p, cards[0], "Ready") for p, cards in setups.items()))
 
-    for person in (ANA, BEN):
-        # One hold: each setup card became it once, and no other card came.
-        assert bot.new(person.id) == []
-        assert "the hold starts in 4 s</b>\nHold: 60 s" in card_of(bot, person).text
     # One hold armed, once: its end, a row in the timers table (a hold of a minute gets
-    # no countdown tick, only its cue's: Child's Pose has one).
+    # no countdown tick, only its cue's: Child's Pose has one), and its cards at its start.
     timers = await timer_claims.of_session(bot.app.bot_data, 1)
     assert [(t.lane, t.kind, t.version) for t in timers] == [
+        ("cards", "cards", 3),
         ("step", "hold", 3),
         ("tick", "tick", 3),
     ]
+    await through_get_set(bot)
+    for person in (ANA, BEN):
+        # One hold: each setup card became it once, and no other card came.
+        assert bot.new(person.id) == []
+        assert "<b>Hold: 60 s left</b>" in card_of(bot, person).text
 
 
 async def test_a_doubled_stop_ends_the_session_once(bot_on_each_database: BotHarness) -> None:

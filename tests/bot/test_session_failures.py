@@ -32,10 +32,10 @@ async def test_a_ready_whose_answer_times_out_still_starts_the_hold_on_both_phon
 
     await bot.press(BEN, ben_setup, "Ready")
 
+    await through_get_set(bot)
     for person in (ANA, BEN):
         assert bot.new(person.id) == []
-        assert "the hold starts in 4 s</b>\nHold: 60 s" in card_of(bot, person).text
-    await through_get_set(bot)
+        assert "<b>Hold: 60 s left</b>" in card_of(bot, person).text
     await bot.advance(60)
     for person in (ANA, BEN):
         assert SECOND_TURN in bot.new(person.id)[-1].text

@@ -6,7 +6,7 @@ import re
 from html import escape
 
 from routines.engine import LOBBY_IDLE_LIMIT
-from routines.plan import PlanOptions, Seat, Step, StepKind
+from routines.plan import PlanOptions, Seat, StepKind
 from tests.bot.session_helpers import (
     ANA,
     BEN,
@@ -52,29 +52,17 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
         assert card_of(bot, person) is shown
         return shown
 
-    def after_setup(step: Step) -> bool:
-        """Whether the hold follows a setup (not a switch): it starts after get-set."""
-        return plan.steps[step.index - 2].kind is StepKind.SETUP
-
     holds_seen: list[tuple[str, str | None, int]] = []
     cards: dict[Seat, SentMessage] = {}
     for step in plan.steps:
         if step.kind is StepKind.HOLD:
-            # The hold is the card before it, edited silently: the setup card both just
-            # tapped Ready on, or the switch card.
+            # The hold is the card before it, edited silently when the hold starts: the
+            # setup card both tapped Ready on (after the get-set), or the switch card.
             for seat, person in phones.items():
                 assert bot.new(person.id) == []
                 assert only_card(person) is cards[seat]
                 expect_card(cards[seat], step, seat, exercises)
-                if after_setup(step):
-                    # The hold after a setup says so and starts once both had time to
-                    # get set.
-                    assert (
-                        f"Get set: the hold starts in 4 s</b>\nHold: {round(step.seconds)} s"
-                        in cards[seat].text
-                    )
-                else:
-                    assert f"Hold: {round(step.seconds)} s left" in cards[seat].text
+                assert f"<b>Hold: {round(step.seconds)} s left</b>" in cards[seat].text
                 # Each hold card carries its role's own line on how hard to go.
                 assert f"<i>{escape(step.intensity(seat) or '')}</i>" in cards[seat].text
             assert step.intensity(step.receiver) != step.intensity(step.helper)
@@ -94,12 +82,17 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
             first, second = (helper, receiver) if step.turn_number % 2 else (receiver, helper)
             await bot.press(phones[first], cards[first], "Ready")
             # Silent edits: the tapper waits, the other sees them ready.
-            assert f"You're ready. Waiting for {names[second]}." in cards[first].text
+            assert f"You're ready. Waiting for {names[second]}:" in cards[first].text
             assert "Ready" not in [label for label, _ in cards[first].buttons]
             assert f"{names[first]} is ready." in cards[second].text
             for person in phones.values():
                 assert bot.new(person.id) == []
-            await bot.press(phones[second], cards[second], "Ready")
+            get_set = "Get set: the hold starts in 4 s."
+            assert await bot.press(phones[second], cards[second], "Ready") == get_set
+            # Both cards say when the hold starts, and stay until it does.
+            assert "the hold starts 4 s after" in cards[first].text
+            assert all("Hold:" not in card.text for card in cards.values())
+            await through_get_set(bot)
             continue
         if step.kind is StepKind.SWITCH:
             await bot.advance(step.seconds)
@@ -108,8 +101,6 @@ async def test_a_whole_lower_back_session_from_the_group_keeps_both_phones_in_st
         assert any(label == "Ease off" for label, _ in receiver_card.buttons)
         assert all(label != "Ease off" for label, _ in helper_card.buttons)
         holds_seen.append((step.exercise.id, step.side, int(step.receiver)))
-        if after_setup(step):
-            await through_get_set(bot)
         edits = (receiver_card.edits, helper_card.edits)
         for moment, cue in zip(step.cue_moments, step.exercise.cues, strict=True):
             await bot.advance(moment - (step.seconds - _left(receiver_card)))

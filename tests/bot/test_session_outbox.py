@@ -13,7 +13,6 @@ from tests.bot.session_helpers import (
     SECOND_TURN,
     at_first_setup,
     card_of,
-    get_set_seconds,
     pair_in_database,
     stop_for_both,
     through_get_set,
@@ -99,8 +98,9 @@ async def test_a_setup_card_that_fails_once_is_sent_again_and_both_get_to_the_ho
     assert "Stretch 1 of" in ana_setup.text
     for person, card in ((ANA, ana_setup), (BEN, ben_setup)):
         await bot.press(person, card, "Ready")
+    await through_get_set(bot)
     for person in (ANA, BEN):
-        assert "</b>\nHold: 60 s" in card_of(bot, person).text
+        assert "<b>Hold: 60 s left</b>" in card_of(bot, person).text
         assert steps_shown(bot, person) == ["setup", "hold"]
 
 
@@ -114,14 +114,15 @@ async def test_a_hold_card_that_fails_once_arrives_on_retry_and_its_countdown_fo
     bot.world.fail("editMessageText", failure, chat_id=BEN.id)
 
     await bot.press(BEN, ben_setup, "Ready")
-    assert "</b>\nHold: 60 s" in ana_setup.text
+    await through_get_set(bot)
+    assert "<b>Hold: 60 s left</b>" in ana_setup.text
     assert "Hold" not in ben_setup.text
 
     await bot.advance(1)
-    assert "Get set: the hold starts in 3 s" in ben_setup.text
+    assert "<b>Hold: 59 s left</b>" in ben_setup.text
     assert card_of(bot, BEN) is ben_setup
-    # The cue, 30 s into the hold (which starts after get-set).
-    await bot.advance(get_set_seconds(bot) - 1 + 30)
+    # The cue, 30 s into the hold.
+    await bot.advance(29)
     # The late card was noted as shown, so the cue reached it like Ana's: Ben helps,
     # so his phone rings with the cue as a new card, and the edited one goes.
     [ben_cue] = bot.new(BEN.id)
@@ -143,14 +144,16 @@ async def test_a_card_that_keeps_failing_is_tried_with_growing_pauses_until_it_g
     before = len(bot.world.calls)
 
     await bot.press(BEN, ben_setup, "Ready")
+    await through_get_set(bot)  # the first try, at the hold's start, fails
+    assert "Hold" not in ben_setup.text
     for waited in (1, 2):  # tries at 1 s and 3 s fail
         await bot.advance(waited)
         assert "Hold" not in ben_setup.text
     await bot.advance(3.9)
     assert "Hold" not in ben_setup.text
     await bot.advance(0.1)  # the fourth try, 4 s after the third
-    # 7 s after the second Ready: the hold started after its 4 s get-set, 3 s ago.
-    assert "Hold: 57 s left" in ben_setup.text
+    # 7 s into the hold: its first try was at its start.
+    assert "Hold: 53 s left" in ben_setup.text
     assert len(calls_to(bot, BEN, "editMessageText", before)) == 4
     assert bot.new(BEN.id) == []
 
@@ -160,6 +163,7 @@ async def test_a_card_owed_for_a_step_that_is_over_is_never_sent(bot: BotHarness
     await bot.press(ANA, ana_setup, "Ready")
     bot.world.fail("editMessageText", "server_error", chat_id=BEN.id)
     await bot.press(BEN, ben_setup, "Ready")
+    await through_get_set(bot)
 
     # Before Ben's hold card is tried again, Ana skips the hold: the next turn for both.
     await bot.press(ANA, ana_setup, "Skip")
@@ -221,10 +225,11 @@ async def test_a_step_saved_before_its_cards_went_out_is_shown_on_both_phones_af
         ana_setup, ben_setup = await at_first_setup(bot)
         for person, card in ((ANA, ana_setup), (BEN, ben_setup)):
             await bot.press(person, card, "Ready")
+        await through_get_set(bot)
         holds = {p: card_of(bot, p) for p in (ANA, BEN)}
         live = await sessions.load(bot.app.bot_data, 1)
         assert live is not None
-        clock.advance(get_set_seconds(bot) + 60)
+        clock.advance(60)
         # The hold ran out: the next step is saved, and the process stops before it
         # sends that step's cards (SIGKILL, or a power cut, at the worst moment).
         await sessions.apply(bot.app.bot_data, 1, TimerElapsed(version=live.state.version))
@@ -234,15 +239,15 @@ async def test_a_step_saved_before_its_cards_went_out_is_shown_on_both_phones_af
         for person in (ANA, BEN):
             assert steps_shown(bot, person) == ["setup", "hold", "setup"]
             assert "Tap Ready" in setups[person].text
-            assert "</b>\nHold: 60 s" in holds[person].text
+            assert "<b>Hold: 60 s left</b>" in holds[person].text
             # The new card is the only one, and the hold card it replaced is gone.
             assert card_of(bot, person) is setups[person] and holds[person].deleted
         # The new cards' buttons work: both are ready, and the next hold starts.
         for person, card in setups.items():
             await bot.press(person, card, "Ready")
+        await through_get_set(bot)
         for person in (ANA, BEN):
             assert steps_shown(bot, person)[:4] == ["setup", "hold", "setup", "hold"]
-        await through_get_set(bot)
         await bot.advance(60)
         for person in (ANA, BEN):
             assert steps_shown(bot, person)[-1] == "setup"
@@ -258,8 +263,9 @@ async def test_a_restart_sends_nothing_again_that_was_already_shown(
         await bot.press(ANA, ana_setup, "Ready")
         bot.world.fail("editMessageText", "timeout", chat_id=BEN.id)
         await bot.press(BEN, ben_setup, "Ready")
+        await through_get_set(bot)
         # Ben's hold card is still owed when the process stops.
-    clock.advance(5)
+    clock.advance(1)
 
     async with running_bot(settings, clock, world) as bot:
         for person in (ANA, BEN):
@@ -267,7 +273,7 @@ async def test_a_restart_sends_nothing_again_that_was_already_shown(
             assert bot.new(person.id)[-1:] == [card_of(bot, person)]
         # 5 s after the second Ready: 4 s to get set, then 1 s of the hold.
         assert "Hold: 59 s left" in ben_setup.text and card_of(bot, BEN) is ben_setup
-        assert "</b>\nHold: 60 s" in ana_setup.text  # Ana's was not sent again
+        assert "<b>Hold: 60 s left</b>" in ana_setup.text  # Ana's was not sent again
 
 
 async def test_a_card_that_fails_again_at_start_up_is_retried_by_the_new_process(
@@ -279,6 +285,7 @@ async def test_a_card_that_fails_again_at_start_up_is_retried_by_the_new_process
         await bot.press(ANA, ana_setup, "Ready")
         bot.world.fail("editMessageText", "dropped", chat_id=BEN.id)
         await bot.press(BEN, ben_setup, "Ready")
+        await through_get_set(bot)
     world.fail("editMessageText", "server_error", chat_id=BEN.id)
 
     async with running_bot(settings, clock, world) as bot:
@@ -296,6 +303,7 @@ async def test_a_hold_card_that_fails_once_arrives_on_retry_on_each_database(
         await bot.press(ANA, ana_setup, "Ready")
         bot.world.fail("editMessageText", "server_error", chat_id=BEN.id)
         await bot.press(BEN, ben_setup, "Ready")
+        await through_get_set(bot)
         assert steps_shown(bot, BEN) == ["setup"]
 
         await bot.advance(1)
@@ -312,6 +320,7 @@ async def test_a_slow_try_of_an_older_step_does_not_push_out_the_retry_of_a_newe
     await bot.press(ANA, ana_setup, "Ready")
     bot.world.fail("editMessageText", "timeout", chat_id=BEN.id)
     await bot.press(BEN, ben_setup, "Ready")
+    await through_get_set(bot)
     holding = await sessions.load(bot.app.bot_data, 1)
     assert holding is not None
     # Ana skips: the next setup is owed, and Ben's fails too, so its retry is set.

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from bot.config import Settings
-from routines.engine import GET_SET
 from tests.bot.session_helpers import (
     ANA,
     BEN,
@@ -40,9 +39,11 @@ async def test_a_hold_still_running_at_restart_ends_on_time(
 ) -> None:
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
-        ana_hold, ben_hold = await into_first_hold(bot)
-    # Down for the get-set window and 20 s of the hold: 40 s of it are left.
-    clock.advance(GET_SET.total_seconds() + 20)
+        await into_first_hold(bot)
+        await through_get_set(bot)
+        ana_hold, ben_hold = card_of(bot, ANA), card_of(bot, BEN)
+    # Down for 20 s of the hold: 40 s of it are left.
+    clock.advance(20)
 
     async with running_bot(settings, clock, world) as bot:
         bot.new(ANA.id)
@@ -68,7 +69,8 @@ async def test_after_a_restart_each_phone_has_one_card_and_its_buttons_work(
     world = World(clock=lambda: clock.now().timestamp())
     async with running_bot(settings, clock, world) as bot:
         await into_first_hold(bot)
-        await bot.advance(40)
+        await through_get_set(bot)
+        await bot.advance(36)
         # Ana stretched, Ben helped: Ben's card came anew at the cue.
         ana_card, ben_card = card_of(bot, ANA), card_of(bot, BEN)
     clock.advance(5)
@@ -80,7 +82,7 @@ async def test_after_a_restart_each_phone_has_one_card_and_its_buttons_work(
         assert await bot.press(BEN, ben_card, "Pause") == "Paused for both of you."
         for person, card in ((ANA, ana_card), (BEN, ben_card)):
             assert card_of(bot, person) is card
-            # 40 s after the second Ready and 5 s down: 41 s into the hold after get-set.
+            # 36 s into the hold and 5 s down: 41 s into it.
             assert "Paused by Ben. 19 s of this hold left." in card.text
         await bot.press(ANA, ana_card, "Resume")
         for person in (ANA, BEN):
@@ -98,11 +100,14 @@ async def test_a_restart_inside_the_get_set_window_keeps_the_hold_and_its_cue_on
 
     async with running_bot(settings, clock, world) as bot:
         # Nothing was paused: the hold starts 2 s after the restart and runs its 60 s.
-        assert "Get set" in ana_hold.text
+        assert "the hold starts 4 s after Ben's Ready" in ana_hold.text
         assert bot.new(ANA.id)[-1] == ana_hold  # no card sent again, none paused
         bot.new(BEN.id)
+        await bot.advance(2)
+        for card in (ana_hold, ben_hold):
+            assert "<b>Hold: 60 s left</b>" in card.text
         edits = (ana_hold.edits, ben_hold.edits)
-        await bot.advance(31.9)
+        await bot.advance(29.9)
         assert (ana_hold.edits, ben_hold.edits) == edits
         await bot.advance(0.1)  # 30 s into the hold: Child's Pose's cue at its half
         # Ana's card is edited; Ben's phone rings with the cue (he helps), his old card goes.

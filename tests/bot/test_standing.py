@@ -137,6 +137,7 @@ async def test_start_in_a_session_brings_back_the_current_card(bot: BotHarness) 
     # The card brought back works: Ready on it moves the session on.
     await bot.press(ANA, again, "Ready")
     await bot.press(BEN, cards[BEN.id], "Ready")
+    await through_get_set(bot)
     assert "Hold" in again.text and card_of(bot, ANA) is again
 
 
@@ -146,6 +147,7 @@ async def test_back_to_my_card_when_paused_shows_the_paused_card_with_resume(
     cards = await _in_setup(bot)
     for person in (ANA, BEN):
         await bot.press(person, cards[person.id], "Ready")
+    await through_get_set(bot)
     ben_hold = card_of(bot, BEN)
     await bot.press(BEN, ben_hold, "Pause")
     bot.new(ANA.id)
@@ -316,9 +318,11 @@ async def test_a_failed_answer_to_the_tap_still_leaves_the_card_in_use(bot: BotH
     await bot.press(ANA, reply, "Back to my card")
 
     [again] = bot.new(ANA.id)
-    assert "Hold" in again.text
-    # The card brought back is the one the countdown edits now, not the old one.
+    assert "Get set: the hold starts in 4 s" in again.text
+    # The card brought back is the one the hold's start and its countdown edit now, not
+    # the old one.
     await through_get_set(bot)
+    assert bot.new(ANA.id) == [] and "<b>Hold: 60 s left</b>" in again.text
     await bot.advance(31)  # the 60 s hold's first edit: the cue at its half
-    assert again.edits == 1 and ana_hold.edits == edits
+    assert again.edits == 2 and ana_hold.edits == edits
     assert ana_hold.deleted and card_of(bot, ANA) is again

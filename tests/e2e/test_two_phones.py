@@ -10,8 +10,15 @@ from bot.playground.double import BotApiDouble
 from routines.loader import load_library
 from routines.plan import build_plan
 from tests.e2e.cards import new_message_steps
-from tests.e2e.first_session import pair_by_invite, start_first_quick_session, walk_cards
+from tests.e2e.first_session import (
+    Cards,
+    next_message,
+    pair_by_invite,
+    start_first_quick_session,
+    walk_cards,
+)
 from tests.e2e.process import STARTUP_LIMIT_SECONDS, bot_process
+from tests.fake_telegram import SentMessage
 from tests.harness import Person
 
 pytestmark = pytest.mark.e2e
@@ -35,7 +42,23 @@ def test_two_partners_pair_by_invite_and_finish_a_quick_session(
 
         first = {p: len(api.messages_of(p.id)) for p in (ANA, BEN)}
         seen = start_first_quick_session(api, ANA, BEN, WAIT)
-        steps, cards = walk_cards(api, seen, WAIT)
+        brought_back: list[SentMessage] = []
+
+        def bring_the_card_back(cards: Cards) -> None:
+            """/stretch during the session brings Ana's card back below; the old goes."""
+            if brought_back:
+                return
+            api.push_message(ANA, "/stretch")
+            again = next_message(api, ANA, seen[ANA], WAIT)
+            seen[ANA] += 1
+            assert (again.text, again.buttons) == (cards[ANA].text, cards[ANA].buttons)
+            old = cards[ANA]
+            api.wait_for_message(ANA.id, lambda m: m is old and m.deleted, timeout=WAIT)
+            brought_back.append(again)
+            cards[ANA] = again
+
+        steps, cards = walk_cards(api, seen, WAIT, on_card=bring_the_card_back)
+        assert brought_back
         stopped = stop()
 
     assert stopped.status == 0, stopped.output

@@ -40,15 +40,6 @@ def _last_sender(api: BotApiDouble, of: str = "sendMessage") -> str:
     return senders[-1]
 
 
-# Known open problem after merging calm-cards (one card per phone): the two Readies go to
-# two workers at once, and the first one's silent "is ready" edits can land on the cards
-# the second one already turned into the hold (seen: Ana's setup card back at "You're
-# ready. Waiting for Ben." and her hold as a new message). SessionFlow._after_ready puts
-# the hold back when it sees the newer step; that is not enough here. Not strict: the
-# race does not always happen.
-@pytest.mark.xfail(
-    reason="a Ready's edit racing the other worker's hold edit (see above)", strict=False
-)
 def test_a_quick_session_completes_while_a_worker_is_killed_in_the_middle_of_a_hold(
     double: BotApiDouble, tmp_path: Path
 ) -> None:

@@ -230,7 +230,8 @@ def _pair_and_stretch(page: Page, tmp_path: Path) -> None:
                 card[who].get_by_role("button", name="Ready").click()
         else:
             steps.append((header.group(0), "switch"))
-        # The setup or switch card turns into the hold card, in place, on both phones.
+        # The setup or switch card turns into the hold card, in place, on both phones
+        # (after a setup, once the get-set is over: the hold then starts).
         for who in ("alice", "bob"):
             expect(card[who]).to_contain_text("Hold:")
         steps.append((header.group(0), "hold"))
@@ -244,8 +245,8 @@ def _pair_and_stretch(page: Page, tmp_path: Path) -> None:
             page.screenshot(path=str(tmp_path / "mid-session.png"))
             if README_SHOT:
                 page.screenshot(path=README_SHOT)
-        # It is edited in place while both watch (get-set gives way to the time left at
-        # a cue; holds over a minute count down), unless the step ends first.
+        # It is edited in place while both watch (at a cue; holds over a minute count
+        # down), unless the step ends first.
         before = card["alice"].locator(".text").inner_text()
         changed = page.wait_for_function(
             """([id, before]) => {

@@ -76,3 +76,43 @@ async def test_a_late_card_of_an_older_step_is_a_leftover_itself(db: Database) -
     async with db.unit() as unit:
         [card] = await unit.sessions.cards(session_id)
     assert (card.message_id, card.version) == (20, 5)
+
+
+async def _claim(db: Database, session_id: int, revision: int) -> list[CardRecord]:
+    async with db.unit() as unit:
+        claimed = await unit.sessions.claim_cards(session_id, revision, [ANA])
+        await unit.commit()
+    return claimed
+
+
+async def test_an_edit_claimed_for_an_older_revision_than_the_last_claim_is_refused(
+    db: Database,
+) -> None:
+    session_id = await _session(db)
+    await _note(db, session_id, CardRecord(ANA, ANA, 10, 1, "setup"))
+
+    [claimed] = await _claim(db, session_id, 5)
+    # Until it is marked landed, the claim is on its way: a newer edit waits for it.
+    assert claimed.shows == 5 and claimed.landed < 5
+    assert await _claim(db, session_id, 4) == []
+    async with db.unit() as unit:
+        [card] = await unit.sessions.mark_landed(session_id, 5, [ANA])
+        await unit.commit()
+    assert (card.shows, card.landed) == (5, 5)
+    # Claimed again for the same revision (shown once more): on its way again.
+    [again] = await _claim(db, session_id, 5)
+    assert (again.shows, again.landed) == (5, 4)
+
+
+async def test_a_new_message_does_not_wait_for_a_claim_on_the_one_it_replaced(
+    db: Database,
+) -> None:
+    session_id = await _session(db)
+    await _note(db, session_id, CardRecord(ANA, ANA, 10, 1, "setup"))
+    await _claim(db, session_id, 5)  # its worker dies before marking the edit landed
+
+    await _note(db, session_id, CardRecord(ANA, ANA, 11, 2, "setup"))
+
+    async with db.unit() as unit:
+        [card] = await unit.sessions.cards(session_id)
+    assert (card.message_id, card.shows, card.landed) == (11, 5, 5)
