@@ -126,9 +126,9 @@ async def test_a_partner_who_blocked_the_bot_pauses_the_session_and_the_other_is
     bot: BotHarness,
 ) -> None:
     await into_first_hold(bot)
+    await through_get_set(bot)
     bot.world.blocked.add(BEN.id)
 
-    await through_get_set(bot)
     await bot.advance(60)
 
     ana_messages = bot.new(ANA.id)
