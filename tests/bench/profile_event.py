@@ -62,7 +62,8 @@ def _trips(stats: pstats.Stats, database: str, events: int) -> float:
             total += sum(n for (f, _l, _n), (n, *_) in callers.items() if f.endswith(_AIOSQLITE))
         elif database == "postgresql" and name == _SOCKET_SEND:
             total += sum(
-                n for (f, _l, caller), (n, *_) in callers.items()
+                n
+                for (f, _l, caller), (n, *_) in callers.items()
                 if f.endswith(_TRANSPORT[0]) and caller == _TRANSPORT[1]
             )
     return total / events
@@ -122,8 +123,10 @@ def main(argv: list[str] | None = None) -> int:
             if database == "postgresql" and not postgres:
                 print("postgresql: skipped (set TEST_DATABASE_URL)")
                 continue
-            url = postgres or "" if database == "postgresql" else (
-                f"sqlite+aiosqlite:///{Path(folder) / 'profile.sqlite3'}"
+            url = (
+                postgres or ""
+                if database == "postgresql"
+                else (f"sqlite+aiosqlite:///{Path(folder) / 'profile.sqlite3'}")
             )
             results.append(asyncio.run(_profile(url, database, args.pairs, args.top)))
     for result in results:
