@@ -23,7 +23,14 @@ from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from storage.records import CardRecord, LeftoverRecord, SessionChange, SessionRecord, TimerRecord
+from storage.records import (
+    CardRecord,
+    LeftoverRecord,
+    ResultRow,
+    SessionChange,
+    SessionRecord,
+    TimerRecord,
+)
 from storage.repositories.outbox import OWED, SENT, UNREACHABLE
 
 T = TypeVar("T")
@@ -42,20 +49,6 @@ class Query:
 
 # A unit: yields its statements, gets each one's rows (or row count) back, returns its value.
 Unit = Generator[Query, Any, T]
-
-
-@dataclass(frozen=True, slots=True)
-class ResultRow:
-    """How a finished session went (`session_results`), written with its last state."""
-
-    pair_id: int
-    routine_id: str
-    end_reason: str
-    holds_done: int
-    exercises_done: int
-    seconds_stretched: int
-    local_date: date
-    ended_at: datetime
 
 
 @dataclass(frozen=True, slots=True)

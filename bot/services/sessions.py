@@ -35,12 +35,13 @@ from storage.records import (
     LeftoverRecord,
     OwedCardRecord,
     PairRecord,
+    ResultRow,
     SessionChange,
     SessionRecord,
     TimerRecord,
     UserRecord,
 )
-from storage.session_steps import ResultRow, StepWrite
+from storage.session_steps import StepWrite
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)

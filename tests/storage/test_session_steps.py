@@ -7,33 +7,23 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from storage.db import Database
-from storage.records import CardRecord, LeftoverRecord, SessionChange, SessionRecord, TimerRecord
-from storage.session_steps import ResultRow, StepWrite
+from storage.records import (
+    CardRecord,
+    LeftoverRecord,
+    ResultRow,
+    SessionChange,
+    SessionRecord,
+    TimerRecord,
+)
+from storage.session_steps import StepWrite
+from tests.storage.session_rows import ANA, BEN, lobby_session
 
+# Microseconds too: SQLite keeps instants as text, and they must come back the same.
 NOW = datetime(2026, 12, 6, 9, 0, 0, 123456, tzinfo=UTC)
-ANA, BEN = 101, 202
 
 
 class Refused(Exception):
     pass
-
-
-async def _session(db: Database) -> int:
-    async with db.unit() as unit:
-        for user_id in (ANA, BEN):
-            await unit.users.remember(user_id, f"user{user_id}", None, NOW, reachable=True)
-        pair, _ = await unit.pairs.create(ANA, BEN, NOW)
-        record = await unit.sessions.add(
-            pair_id=pair.id,
-            routine_id="quick",
-            seats=(ANA, BEN),
-            origin_chat_id=ANA,
-            options={"zone": "Europe/Berlin"},
-            change=SessionChange("lobby", True, 1, None, {"step": 0}),
-            now=NOW,
-        )
-        await unit.commit()
-    return record.id
 
 
 def _next(record: SessionRecord, **extra: object) -> StepWrite:
@@ -49,7 +39,7 @@ def _hold(session_id: int, version: int, due_at: datetime) -> TimerRecord:
 async def test_a_step_saves_the_state_its_cards_owed_and_its_timers_together(
     db: Database,
 ) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db, reachable=True)
     due = NOW + timedelta(seconds=30)
 
     outcome = await db.steps.step(
@@ -94,7 +84,7 @@ async def test_a_step_saves_the_state_its_cards_owed_and_its_timers_together(
 async def test_the_timers_written_here_are_claimed_by_the_poller_as_any_others(
     db: Database,
 ) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db, reachable=True)
     await db.steps.step(
         session_id, lambda record: _next(record, timers=[_hold(session_id, 2, NOW)]), NOW
     )
@@ -109,7 +99,7 @@ async def test_the_timers_written_here_are_claimed_by_the_poller_as_any_others(
 async def test_a_refused_event_writes_nothing_and_the_database_stays_usable(
     db: Database,
 ) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db, reachable=True)
 
     def refuse(record: SessionRecord) -> StepWrite:
         raise Refused(record.id)
@@ -129,7 +119,7 @@ async def test_a_missing_session_is_said_so(db: Database) -> None:
 
 
 async def test_the_last_step_records_how_the_session_went_once(db: Database) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db, reachable=True)
     result = ResultRow(1, "quick", "completed", 8, 4, 240, NOW.date(), NOW)
     for _ in range(2):
         await db.steps.step(session_id, lambda record: _next(record, result=result), NOW)
@@ -148,7 +138,7 @@ async def test_the_last_step_records_how_the_session_went_once(db: Database) -> 
 async def test_cards_delivered_note_them_settle_the_outbox_and_hand_back_what_goes(
     db: Database,
 ) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db, reachable=True)
     await db.steps.step(
         session_id,
         lambda record: _next(
@@ -183,7 +173,7 @@ async def test_cards_delivered_note_them_settle_the_outbox_and_hand_back_what_go
 
 
 async def test_a_retry_of_older_cards_leaves_a_newer_steps_row(db: Database) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db, reachable=True)
     newer = TimerRecord(session_id, "cards", "cards", 5, NOW, claimed_by="me")
     await db.steps.step(session_id, lambda record: _next(record, timers=[newer]), NOW)
     retry = TimerRecord(session_id, "cards", "cards", 4, NOW + timedelta(seconds=2), attempt=1)
@@ -197,7 +187,7 @@ async def test_a_retry_of_older_cards_leaves_a_newer_steps_row(db: Database) -> 
 
 
 async def test_a_card_noted_late_for_an_older_step_is_handed_back_itself(db: Database) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db, reachable=True)
     await db.steps.note_cards(session_id, [CardRecord(BEN, BEN, 20, 5, "setup")])
 
     leftovers = await db.steps.note_cards(session_id, [CardRecord(BEN, BEN, 19, 4, "holding")])
@@ -207,7 +197,7 @@ async def test_a_card_noted_late_for_an_older_step_is_handed_back_itself(db: Dat
 
 
 async def test_a_unit_that_fails_half_way_leaves_nothing_of_it(db: Database) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db, reachable=True)
     # The state is written first; a timer of a session that does not exist then breaks
     # its foreign key, after the save.
     broken = _hold(session_id + 1000, 2, NOW)
