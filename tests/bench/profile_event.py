@@ -8,7 +8,7 @@ to aiosqlite's connection thread is one hop, on PostgreSQL each request asyncpg 
 its socket is one round trip.
 
     python -m tests.bench.profile_event [--pairs 200] [--databases sqlite,postgresql]
-        [--top 25]
+        [--top 25] [--loop asyncio|uvloop]
 
 TEST_DATABASE_URL (or BENCH_DATABASE_URL) names the PostgreSQL database; it is emptied.
 """
@@ -16,7 +16,6 @@ TEST_DATABASE_URL (or BENCH_DATABASE_URL) names the PostgreSQL database; it is e
 from __future__ import annotations
 
 import argparse
-import asyncio
 import cProfile
 import io
 import os
@@ -27,6 +26,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.bench.loops import LOOPS, run_on
 from tests.bot.session_helpers import pair_in_database
 from tests.clock import FakeClock
 from tests.conftest import make_settings, reset_postgres
@@ -115,6 +115,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--pairs", type=int, default=200)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--top", type=int, default=25, help="profile rows to print")
+    parser.add_argument("--loop", choices=LOOPS, default="asyncio")
     args = parser.parse_args(argv)
     postgres = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
     results = []
@@ -128,10 +129,11 @@ def main(argv: list[str] | None = None) -> int:
                 if database == "postgresql"
                 else (f"sqlite+aiosqlite:///{Path(folder) / 'profile.sqlite3'}")
             )
-            results.append(asyncio.run(_profile(url, database, args.pairs, args.top)))
+            results.append(run_on(args.loop, _profile(url, database, args.pairs, args.top)))
     for result in results:
         print(f"-- {result.database}: cProfile, top {args.top} by own time")
         print(result.report)
+    print(f"event loop: {args.loop}")
     print(
         f"second Ready, {args.pairs} pairs one after the other: half timed, half profiled"
         " (trips per event from the profiled half)"
