@@ -35,7 +35,8 @@ counts them itself (`pairstretch_updates_handled_total`,
         [--window 60] [--start 40] [--samples 500] [--loop asyncio|uvloop] [--help]
 
 `--quick` is a check that everything runs (about two minutes on each database); the full
-run takes 6 to 8 minutes a database. PostgreSQL needs BENCH_DATABASE_URL or TEST_DATABASE_URL (emptied first).
+run takes 6 to 8 minutes a database. PostgreSQL needs BENCH_DATABASE_URL or
+TEST_DATABASE_URL (emptied first).
 """
 
 from __future__ import annotations
