@@ -13,7 +13,7 @@ COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY storage ./storage
 COPY routines ./routines
-RUN pip install . \
+RUN pip install '.[fast]' \
     && python -m routines check \
     && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin pairstretch \
     && mkdir -p /app/data && chown pairstretch /app/data

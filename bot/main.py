@@ -6,6 +6,8 @@ import asyncio
 import logging
 import signal
 import sys
+from collections.abc import Coroutine
+from typing import Any
 
 from telegram.error import TelegramError
 
@@ -133,6 +135,17 @@ async def _serve_webhook(app: BotApplication, settings: Settings, stopping: asyn
         await listener.stop()
 
 
+def _run(work: Coroutine[Any, Any, None]) -> None:
+    """On uvloop when it is installed (the `fast` extra; see README, Benchmarks), which
+    takes a tenth off a tap on PostgreSQL; on asyncio's own loop otherwise."""
+    try:
+        import uvloop  # type: ignore[import-not-found, unused-ignore]
+    except ImportError:
+        asyncio.run(work)
+        return
+    uvloop.run(work)
+
+
 def main() -> int:
     try:
         settings = load_settings()
@@ -142,7 +155,7 @@ def main() -> int:
     redact = redaction.Redactor(settings.telegram_bot_token.get_secret_value())
     configure_logging(settings, redact)
     try:
-        asyncio.run(serve(settings))
+        _run(serve(settings))
     except OneLineFailure as failure:
         print(f"pairstretch: {redact(str(failure))}", file=sys.stderr)
         return failure.status

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.migrate import upgrade_to_head
+from storage.session_steps import SessionSteps
 from storage.unit_of_work import UnitOfWork
 from storage.unusable import DatabaseUnusable, cause_of
 
@@ -71,6 +72,7 @@ class Database:
         # busy timeout and fail, losing a tap or a delivery note. Queueing the process's
         # writers here, first come first served, makes them wait their turn instead.
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
+        self.steps = SessionSteps(engine, self._writer)
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> Database:

@@ -134,11 +134,9 @@ class LeftoverRecord:
 
 
 @dataclass(frozen=True, slots=True)
-class ResultRecord:
-    """How a finished session went, kept for history, streaks and ratings."""
+class ResultRow:
+    """How a finished session went, as the step that ends it writes it."""
 
-    id: int
-    session_id: int
     pair_id: int
     routine_id: str
     end_reason: str
@@ -147,6 +145,14 @@ class ResultRecord:
     seconds_stretched: int
     local_date: date
     ended_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
+class ResultRecord(ResultRow):
+    """How a finished session went, kept for history, streaks and ratings."""
+
+    id: int
+    session_id: int
 
 
 @dataclass(frozen=True, slots=True)

@@ -25,7 +25,7 @@ from bot.timer_poller import TimerPoller, poller_of
 from tests.clock import FakeClock, RunningClock
 from tests.fake_telegram import FakeBotApi, SentMessage, World
 
-__all__ = ["BotHarness", "Group", "Person", "running_bot", "wait_until"]
+__all__ = ["BotHarness", "Group", "Person", "running_bot", "tap", "wait_until"]
 
 
 class BotHarness:
@@ -85,7 +85,7 @@ class BotHarness:
         """Tap with arbitrary callback data, as a forged or outdated client could."""
         query_id = str(next(self._query_ids))
         self._queries.setdefault(person.id, set()).add(query_id)
-        await self.feed({"callback_query": message.tap(query_id, person.as_user(), data)})
+        await self.feed(tap(query_id, person, message, data))
         answers = [
             c
             for c in self.world.calls_of("answerCallbackQuery")
@@ -175,6 +175,19 @@ class BotHarness:
 
     def _date(self) -> int:
         return int(self.clock.now().timestamp())
+
+
+def tap(query_id: str, person: Person, message: SentMessage, data: str) -> dict[str, Any]:
+    """The update of `person` tapping the button with `data` under `message`."""
+    return {
+        "callback_query": {
+            "id": query_id,
+            "from": person.as_user(),
+            "chat_instance": f"ci{message.chat_id}",
+            "message": message.raw,
+            "data": data,
+        }
+    }
 
 
 @asynccontextmanager

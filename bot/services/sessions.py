@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from dataclasses import dataclass, replace
 from datetime import datetime
 from zoneinfo import ZoneInfo
@@ -22,6 +23,7 @@ from routines.engine import (
     SessionState,
     ShowResumed,
     ShowStep,
+    Transition,
     advance,
     new_session,
     opening_effects,
@@ -34,11 +36,13 @@ from storage.records import (
     LeftoverRecord,
     OwedCardRecord,
     PairRecord,
+    ResultRow,
     SessionChange,
     SessionRecord,
     TimerRecord,
     UserRecord,
 )
+from storage.session_steps import StepWrite
 from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
@@ -200,8 +204,7 @@ async def start(
 
 
 async def load(data: Resources, session_id: int) -> Live | None:
-    async with data.db.unit(read_only=True) as unit:
-        record = await unit.sessions.get(session_id)
+    record = await data.db.steps.read(session_id)
     return None if record is None else _live(data, record)
 
 
@@ -223,6 +226,109 @@ async def check(data: Resources, session_id: int, event: Event) -> Live:
     return live
 
 
+@dataclass
+class _Decision:
+    """What the engine made of the row read inside the unit, for the caller."""
+
+    live: Live
+    transition: Transition
+    owed: tuple[Seat, ...] = ()
+    wake_at: datetime | None = None
+
+
+def _step_write(
+    data: Resources, event: Event, record: SessionRecord, now: datetime, claim_edits: bool
+) -> tuple[_Decision, StepWrite | None]:
+    """The engine's answer to `event` for the session as read, and what it writes."""
+    live = _live(data, record)
+    transition = advance(live.state, event, now)
+    effects = transition.effects
+    if transition.state is live.state:
+        # Nothing to save (a stale timer, or Recover re-arming a running hold), but the
+        # effects, if any, still have to be carried out.
+        if not any(isinstance(e, ArmTimer | CancelTimer) for e in effects):
+            return _Decision(live, transition), None
+        plan = timers_of(record.id, live.state, effects, now)
+        wake_at = min((timer.due_at for timer in plan.arm), default=None)
+        return _Decision(live, transition, wake_at=wake_at), StepWrite(
+            None, drop_lanes=plan.drop, timers=plan.arm
+        )
+    state = transition.state
+    owed = owed_seats(state, effects)
+    # The timers a transition arms, in the transaction that saves it; the first instant
+    # comes back, for this worker to wake at. Cards owed get a row held by this worker
+    # while it sends them: if it dies before Telegram took them, another worker sends
+    # them once the hold is over. Cards shown `later` (a hold's, at its start) get a row
+    # due then, for any worker, and the outbox holds them till then.
+    plan = timers_of(record.id, state, effects, now)
+    arm = list(plan.arm)
+    timers = list(arm)
+    later = shown_from(state, now) if owed else None
+    if later is not None:
+        arm.append(cards_at(record.id, state.version, later))
+        timers = list(arm)
+    elif owed:
+        timers.append(cards_held(record.id, state.version, now, data.worker_id))
+    now_owed = () if later is not None else owed
+    acknowledged = event.user_id if isinstance(event, Acknowledge) else None
+    finished = any(isinstance(effect, Finished) for effect in effects)
+    write = StepWrite(
+        _change(state),
+        owed=[state.user_of(seat) for seat in owed],
+        owed_kind=state.phase.value,
+        drop_lanes=plan.drop,
+        timers=timers,
+        # In the transaction that saves the Got it: never shown to them again.
+        acknowledged=acknowledged,
+        result=_result(live, state, now) if finished else None,
+        # Claimed with the save: saves are serialized on the session row, so the claims
+        # of two racing transitions are in the order of their revisions.
+        claim=_EditsInPlace(state, effects, now_owed, claim_edits)
+        if touches_cards(effects, now_owed)
+        else None,
+    )
+    wake_at = min((timer.due_at for timer in arm), default=None)
+    return _Decision(live, transition, now_owed, wake_at), write
+
+
+@dataclass(frozen=True)
+class _EditsInPlace:
+    """Which of the phones' cards this transition edits in place (claimed for it, when
+    `claim` is set); runs inside the unit, on the cards as read there."""
+
+    state: SessionState
+    effects: tuple[Effect, ...]
+    owed: tuple[Seat, ...]
+    claim: bool
+
+    def __call__(self, cards: Sequence[CardRecord]) -> list[int]:
+        if not self.claim:
+            return []
+        return [
+            card.user_id
+            for card in cards
+            if edited_in_place(card, self.state, self.effects, self.owed)
+        ]
+
+
+@dataclass
+class _Decider:
+    """The engine, called inside the unit between its read and its writes (it is pure);
+    keeps what it decided for the caller."""
+
+    data: Resources
+    event: Event
+    now: datetime
+    claim_edits: bool
+    decision: _Decision | None = None
+
+    def __call__(self, record: SessionRecord) -> StepWrite | None:
+        self.decision, write = _step_write(
+            self.data, self.event, record, self.now, self.claim_edits
+        )
+        return write
+
+
 async def apply(
     data: Resources, session_id: int, event: Event, *, claim_edits: bool = True
 ) -> Applied:
@@ -235,77 +341,42 @@ async def apply(
     """
     for _ in range(_ATTEMPTS):
         now = data.clock.now()
-        async with data.db.unit() as unit:
-            record = await unit.sessions.get(session_id)
-            if record is None:
-                raise SessionMissing(session_id)
-            live = _live(data, record)
-            transition = advance(live.state, event, now)
-            if transition.state is live.state:
-                # Nothing to save (a stale timer, or Recover re-arming a running hold),
-                # but the effects, if any, still have to be carried out.
-                wake_at = None
-                effects = transition.effects
-                if any(isinstance(e, ArmTimer | CancelTimer) for e in effects):
-                    wake_at = await _arm(unit, data, record.id, live.state, effects, (), now)
-                    await unit.commit()
-                return Applied(live, transition.effects, wake_at=wake_at)
-            change = _change(transition.state)
-            if not await unit.sessions.save(record.id, record.revision, change, now):
-                await unit.rollback()
-                continue
-            owed = owed_seats(transition.state, transition.effects)
-            await _owe(unit, record.id, transition.state, owed, now)
-            later = shown_from(transition.state, now) if owed else None
-            wake_at = await _arm(
-                unit, data, record.id, transition.state, transition.effects, owed, now, later
-            )
-            if later is not None:
-                owed = ()  # the outbox holds them, and their row is due at `later`
-            if isinstance(event, Acknowledge) and event.user_id is not None:
-                # In the transaction that saves the Got it: never shown to them again.
-                await unit.users.acknowledge_safety(event.user_id, now)
-            if any(isinstance(effect, Finished) for effect in transition.effects):
-                await _record_result(unit, live, transition.state, now)
-            # Claimed with the save: saves are serialized on the session row, so the
-            # claims of two racing transitions are in the order of their revisions.
-            cards: list[CardRecord] = []
-            claimed: list[int] = []
-            if touches_cards(transition.effects, owed):
-                cards = await unit.sessions.cards(record.id)
-                claimed = [
-                    card.user_id
-                    for card in cards
-                    if edited_in_place(card, transition.state, transition.effects, owed)
-                ]
-            if claimed and claim_edits:
-                await unit.sessions.claim_cards(record.id, record.revision + 1, claimed)
-            await unit.commit()
+        decider = _Decider(data, event, now, claim_edits)
+        outcome = await data.db.steps.step(session_id, decider, now)
+        if outcome.record is None:
+            raise SessionMissing(session_id)
+        decision = decider.decision
+        assert decision is not None
+        live, transition = decision.live, decision.transition
+        if outcome.write is None or outcome.write.change is None:
+            return Applied(live, transition.effects, wake_at=decision.wake_at)
+        if not outcome.saved:
+            continue  # another writer came first: read again, decide again
+        change = outcome.write.change
         saved = replace(
-            record,
+            outcome.record,
             phase=change.phase,
             live=change.live,
             version=change.version,
-            revision=record.revision + 1,
+            revision=outcome.record.revision + 1,
             deadline=change.deadline,
             state=change.state,
         )
         return Applied(
             replace(live, record=saved, state=transition.state),
             transition.effects,
-            owed,
-            wake_at,
-            tuple(cards),
-            tuple(claimed) if claim_edits else (),
+            decision.owed,
+            decision.wake_at,
+            outcome.cards,
+            outcome.claimed,
         )
     raise RuntimeError(f"session {session_id}: too many concurrent writers")
 
 
-async def _record_result(unit: UnitOfWork, live: Live, state: SessionState, now: datetime) -> None:
+def _result(live: Live, state: SessionState, now: datetime) -> ResultRow | None:
     if state.started_at is None:
-        return  # called off in the lobby: nothing was stretched, nothing to remember
-    await unit.results.record(
-        session_id=live.id,
+        return None  # called off in the lobby: nothing was stretched, nothing to remember
+    return ResultRow(
         pair_id=live.record.pair_id,
         routine_id=live.record.routine_id,
         end_reason=(state.end_reason or EndReason.STOPPED).value,
@@ -330,27 +401,15 @@ async def note_cards(
     data: Resources, session_id: int, cards: list[CardRecord]
 ) -> list[LeftoverRecord]:
     """Remember the message each phone shows now, so a countdown edits it; hand back
-    what those phones should no longer keep (the cards replaced, older leftovers)."""
-    if not cards:
-        return []
-    async with data.db.unit() as unit:
-        leftovers = await _replace_cards(unit, session_id, cards)
-        await unit.commit()
-    return leftovers
+    what those phones should no longer keep (the cards replaced, older leftovers).
 
-
-async def _replace_cards(
-    unit: UnitOfWork, session_id: int, cards: list[CardRecord]
-) -> list[LeftoverRecord]:
-    """Note `cards`; what those phones should lose now: the cards replaced, and the
-    leftovers of earlier deletes that failed (taken out of the table here: the caller
-    writes back the ones that fail again). Kept out of the table on the way that
+    The leftovers of earlier deletes that failed are taken out of the table here (the
+    caller writes back the ones that fail again): kept out of the table on the way that
     works, so a step costs no extra write; a crash between this commit and the deletes
     leaves an old card whose buttons are answered "out of date"."""
-    replaced = await unit.sessions.note_cards(session_id, cards)
-    earlier = await unit.sessions.leftovers(session_id, [card.user_id for card in cards])
-    await unit.sessions.drop_leftovers(earlier)
-    return replaced + earlier
+    if not cards:
+        return []
+    return await data.db.steps.note_cards(session_id, cards)
 
 
 async def cards_delivered(
@@ -370,32 +429,19 @@ async def cards_delivered(
     is set to try again after a backoff, and that retry comes back (None when the tries
     are used up: the next start tries again). Otherwise the cards' row goes. Also hands
     back what the phones shown a card should no longer keep: the card each replaced, and
-    any leftover not deleted yet.
+    any leftover not deleted yet (see `note_cards`).
     """
     if not shown and not unreachable and failed_attempt is None:
         # No card was tried (a transition that owes none): its row, if any, is another
         # delivery's (a retry set for this step's cards must stay).
         return None, []
     now = data.clock.now()
-    async with data.db.unit() as unit:
-        leftovers = await _replace_cards(unit, session_id, shown) if shown else []
-        await unit.outbox.sent(session_id, version, [card.user_id for card in shown], now)
-        await unit.outbox.unreachable(session_id, version, unreachable, now)
-        for user_id in unreachable:
-            await unit.users.set_reachable(user_id, False, now)
-        retry = (
-            None
-            if failed_attempt is None
-            else cards_retry(session_id, version, failed_attempt, now)
-        )
-        held = [t for t in await unit.timers.of_session(session_id) if t.lane == Lane.CARDS]
-        # A newer step's cards (owed meanwhile) keep their own row.
-        if not held or held[0].version <= version:
-            if retry is not None:
-                await unit.timers.set(retry)
-            elif held:
-                await unit.timers.drop(session_id, [Lane.CARDS])
-        await unit.commit()
+    retry = (
+        None if failed_attempt is None else cards_retry(session_id, version, failed_attempt, now)
+    )
+    leftovers = await data.db.steps.delivered(
+        session_id, version, shown, unreachable, retry, Lane.CARDS, now
+    )
     return retry, leftovers
 
 
@@ -470,15 +516,12 @@ async def load_with_cards(
     data: Resources, session_id: int
 ) -> tuple[Live | None, list[CardRecord]]:
     """A session and the message each phone shows, read together (countdowns)."""
-    async with data.db.unit(read_only=True) as unit:
-        record = await unit.sessions.get(session_id)
-        cards = [] if record is None else await unit.sessions.cards(session_id)
+    record, cards = await data.db.steps.read_with_cards(session_id)
     return (None if record is None else _live(data, record)), cards
 
 
 async def cards(data: Resources, session_id: int) -> list[CardRecord]:
-    async with data.db.unit(read_only=True) as unit:
-        return await unit.sessions.cards(session_id)
+    return await data.db.steps.cards(session_id)
 
 
 async def claim_latest(

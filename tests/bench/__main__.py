@@ -11,7 +11,7 @@ from pathlib import Path
 def main() -> int:
     if sys.argv[1:]:
         print("usage: python -m tests.bench  (run one bench with its own options instead:")
-        print("       python -m tests.bench.bench_sessions --help)")
+        print("       python -m tests.bench.bench_capacity --help)")
         return 2
     failed = []
     for path in sorted(Path(__file__).parent.glob("bench_*.py")):

@@ -2,31 +2,9 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 from storage.db import Database
-from storage.records import CardRecord, LeftoverRecord, SessionChange
-
-NOW = datetime(2026, 12, 6, 9, 0, tzinfo=UTC)
-ANA, BEN = 101, 202
-
-
-async def _session(db: Database) -> int:
-    async with db.unit() as unit:
-        for user_id in (ANA, BEN):
-            await unit.users.remember(user_id, f"user{user_id}", None, NOW)
-        pair, _ = await unit.pairs.create(ANA, BEN, NOW)
-        record = await unit.sessions.add(
-            pair_id=pair.id,
-            routine_id="quick",
-            seats=(ANA, BEN),
-            origin_chat_id=ANA,
-            options={},
-            change=SessionChange("lobby", True, 1, None, {}),
-            now=NOW,
-        )
-        await unit.commit()
-    return record.id
+from storage.records import CardRecord, LeftoverRecord
+from tests.storage.session_rows import ANA, BEN, lobby_session
 
 
 async def _note(db: Database, session_id: int, *cards: CardRecord) -> list[LeftoverRecord]:
@@ -37,7 +15,7 @@ async def _note(db: Database, session_id: int, *cards: CardRecord) -> list[Lefto
 
 
 async def test_a_new_card_hands_back_the_one_it_replaces(db: Database) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db)
     assert await _note(db, session_id, CardRecord(ANA, ANA, 10, 1, "lobby")) == []
 
     # The same message edited into a newer step replaces nothing.
@@ -50,7 +28,7 @@ async def test_a_new_card_hands_back_the_one_it_replaces(db: Database) -> None:
 
 
 async def test_a_leftover_whose_delete_failed_is_kept_until_it_is_dropped(db: Database) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db)
     leftover = LeftoverRecord(session_id, ANA, ANA, 10)
     async with db.unit() as unit:
         await unit.sessions.add_leftovers([leftover])
@@ -67,7 +45,7 @@ async def test_a_leftover_whose_delete_failed_is_kept_until_it_is_dropped(db: Da
 
 
 async def test_a_late_card_of_an_older_step_is_a_leftover_itself(db: Database) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db)
     await _note(db, session_id, CardRecord(BEN, BEN, 20, 5, "setup"))
 
     leftovers = await _note(db, session_id, CardRecord(BEN, BEN, 19, 4, "holding"))
@@ -88,7 +66,7 @@ async def _claim(db: Database, session_id: int, revision: int) -> list[CardRecor
 async def test_an_edit_claimed_for_an_older_revision_than_the_last_claim_is_refused(
     db: Database,
 ) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db)
     await _note(db, session_id, CardRecord(ANA, ANA, 10, 1, "setup"))
 
     [claimed] = await _claim(db, session_id, 5)
@@ -107,7 +85,7 @@ async def test_an_edit_claimed_for_an_older_revision_than_the_last_claim_is_refu
 async def test_a_new_message_does_not_wait_for_a_claim_on_the_one_it_replaced(
     db: Database,
 ) -> None:
-    session_id = await _session(db)
+    session_id = await lobby_session(db)
     await _note(db, session_id, CardRecord(ANA, ANA, 10, 1, "setup"))
     await _claim(db, session_id, 5)  # its worker dies before marking the edit landed
 

@@ -1,0 +1,269 @@
+"""A session's event in one trip keeps the repositories' guarantees, on every backend."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from storage.db import Database
+from storage.records import (
+    CardRecord,
+    LeftoverRecord,
+    ResultRow,
+    SessionChange,
+    SessionRecord,
+    TimerRecord,
+)
+from storage.session_steps import StepWrite
+from tests.storage.session_rows import ANA, BEN, lobby_session
+
+# Microseconds too: SQLite keeps instants as text, and they must come back the same.
+NOW = datetime(2026, 12, 6, 9, 0, 0, 123456, tzinfo=UTC)
+
+
+class Refused(Exception):
+    pass
+
+
+def _next(record: SessionRecord, **extra: object) -> StepWrite:
+    deadline = NOW + timedelta(seconds=30)
+    change = SessionChange("holding", True, record.version + 1, deadline, {"step": 1})
+    return StepWrite(change, **extra)  # type: ignore[arg-type]
+
+
+def _hold(session_id: int, version: int, due_at: datetime) -> TimerRecord:
+    return TimerRecord(session_id, "step", "hold", version, due_at, (due_at,))
+
+
+async def test_a_step_saves_the_state_its_cards_owed_and_its_timers_together(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    due = NOW + timedelta(seconds=30)
+
+    outcome = await db.steps.step(
+        session_id,
+        lambda record: _next(
+            record,
+            owed=[ANA, BEN],
+            owed_kind="holding",
+            timers=[_hold(session_id, 2, due)],
+            acknowledged=ANA,
+        ),
+        NOW,
+    )
+
+    assert outcome.saved and outcome.record is not None and outcome.record.version == 1
+    async with db.unit(read_only=True) as unit:
+        stored = await unit.sessions.get(session_id)
+        owed = await unit.outbox.owed(session_id)
+        [timer] = await unit.timers.of_session(session_id)
+        users = await unit.users.get_many([ANA, BEN])
+    assert stored is not None
+    assert (stored.phase, stored.version, stored.revision) == ("holding", 2, 1)
+    assert stored.deadline == NOW + timedelta(seconds=30)
+    assert stored.state == {"step": 1}
+    assert [(card.user_id, card.version, card.kind) for card in owed] == [
+        (ANA, 2, "holding"),
+        (BEN, 2, "holding"),
+    ]
+    assert (timer.lane, timer.kind, timer.version, timer.due_at, timer.later) == (
+        "step",
+        "hold",
+        2,
+        due,
+        (due,),
+    )
+    assert users[ANA].safety_acknowledged_at == NOW
+    assert users[BEN].safety_acknowledged_at is None
+    # The read units see what the step wrote, with the same types the repositories give.
+    assert await db.steps.read(session_id) == stored
+
+
+async def test_the_timers_written_here_are_claimed_by_the_poller_as_any_others(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.step(
+        session_id, lambda record: _next(record, timers=[_hold(session_id, 2, NOW)]), NOW
+    )
+
+    async with db.unit() as unit:
+        claimed = await unit.timers.claim(NOW, "worker-1", NOW + timedelta(seconds=60), 10)
+        await unit.commit()
+
+    assert [(t.session_id, t.lane, t.version) for t in claimed] == [(session_id, "step", 2)]
+
+
+async def test_a_refused_event_writes_nothing_and_the_database_stays_usable(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+
+    def refuse(record: SessionRecord) -> StepWrite:
+        raise Refused(record.id)
+
+    with pytest.raises(Refused):
+        await db.steps.step(session_id, refuse, NOW)
+
+    outcome = await db.steps.step(session_id, lambda record: _next(record), NOW)
+    assert outcome.saved and outcome.record is not None and outcome.record.revision == 0
+
+
+async def test_a_missing_session_is_said_so(db: Database) -> None:
+    outcome = await db.steps.step(404, lambda record: _next(record), NOW)
+
+    assert outcome.record is None and not outcome.saved
+    assert await db.steps.read(404) is None
+
+
+async def test_the_last_step_records_how_the_session_went_once(db: Database) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    result = ResultRow(1, "quick", "completed", 8, 4, 240, NOW.date(), NOW)
+    for _ in range(2):
+        await db.steps.step(session_id, lambda record: _next(record, result=result), NOW)
+
+    async with db.unit(read_only=True) as unit:
+        stored = await unit.results.of_session(session_id)
+    assert stored is not None
+    assert (stored.end_reason, stored.holds_done, stored.local_date, stored.ended_at) == (
+        "completed",
+        8,
+        NOW.date(),
+        NOW,
+    )
+
+
+async def test_cards_delivered_note_them_settle_the_outbox_and_hand_back_what_goes(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.step(
+        session_id,
+        lambda record: _next(
+            record,
+            owed=[ANA, BEN],
+            owed_kind="holding",
+            timers=[TimerRecord(session_id, "cards", "cards", 2, NOW, claimed_by="me")],
+        ),
+        NOW,
+    )
+    await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 10, 1, "lobby")])
+    async with db.unit() as unit:
+        await unit.sessions.add_leftovers([LeftoverRecord(session_id, ANA, ANA, 7)])
+        await unit.commit()
+
+    leftovers = await db.steps.delivered(
+        session_id, 2, [CardRecord(ANA, ANA, 11, 2, "holding")], [BEN], None, "cards", NOW
+    )
+
+    # The card replaced, then the leftover of an earlier delete that failed.
+    assert leftovers == [
+        LeftoverRecord(session_id, ANA, ANA, 10),
+        LeftoverRecord(session_id, ANA, ANA, 7),
+    ]
+    async with db.unit(read_only=True) as unit:
+        assert await unit.outbox.owed(session_id) == []
+        assert await unit.timers.of_session(session_id) == []
+        assert await unit.sessions.leftovers(session_id) == []
+        users = await unit.users.get_many([ANA, BEN])
+    assert await db.steps.cards(session_id) == [CardRecord(ANA, ANA, 11, 2, "holding")]
+    assert (users[ANA].reachable, users[BEN].reachable) == (True, False)
+
+
+async def test_a_retry_of_older_cards_leaves_a_newer_steps_row(db: Database) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    newer = TimerRecord(session_id, "cards", "cards", 5, NOW, claimed_by="me")
+    await db.steps.step(session_id, lambda record: _next(record, timers=[newer]), NOW)
+    retry = TimerRecord(session_id, "cards", "cards", 4, NOW + timedelta(seconds=2), attempt=1)
+
+    await db.steps.delivered(session_id, 4, [], [], retry, "cards", NOW)
+    await db.steps.delivered(session_id, 4, [], [], None, "cards", NOW)
+
+    async with db.unit(read_only=True) as unit:
+        [row] = await unit.timers.of_session(session_id)
+    assert (row.version, row.claimed_by) == (5, "me")
+
+
+async def test_a_card_noted_late_for_an_older_step_is_handed_back_itself(db: Database) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.note_cards(session_id, [CardRecord(BEN, BEN, 20, 5, "setup")])
+
+    leftovers = await db.steps.note_cards(session_id, [CardRecord(BEN, BEN, 19, 4, "holding")])
+
+    assert leftovers == [LeftoverRecord(session_id, BEN, BEN, 19)]
+    assert await db.steps.cards(session_id) == [CardRecord(BEN, BEN, 20, 5, "setup")]
+
+
+async def test_a_unit_that_fails_half_way_leaves_nothing_of_it(db: Database) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    # The state is written first; a timer of a session that does not exist then breaks
+    # its foreign key, after the save.
+    broken = _hold(session_id + 1000, 2, NOW)
+
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
+        await db.steps.step(
+            session_id,
+            lambda record: _next(record, owed=[ANA], owed_kind="holding", timers=[broken]),
+            NOW,
+        )
+
+    async with db.unit(read_only=True) as unit:
+        stored = await unit.sessions.get(session_id)
+        assert await unit.outbox.owed(session_id) == []
+    assert stored is not None and (stored.revision, stored.phase) == (0, "lobby")
+    # And the connection it failed on serves the next unit.
+    assert (await db.steps.step(session_id, lambda record: _next(record), NOW)).saved
+
+
+async def test_a_step_claims_the_cards_it_edits_in_place_for_its_revision(db: Database) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.note_cards(
+        session_id, [CardRecord(ANA, ANA, 10, 0, "setup"), CardRecord(BEN, BEN, 20, 0, "setup")]
+    )
+    seen: list[list[int]] = []
+
+    def only_ana(cards: object) -> list[int]:
+        seen.append([card.user_id for card in cards])  # type: ignore[attr-defined]
+        return [ANA]
+
+    outcome = await db.steps.step(session_id, lambda r: _next(r, claim=only_ana), NOW)
+
+    assert outcome.saved and outcome.claimed == (ANA,)
+    assert seen == [[ANA, BEN]] and [c.user_id for c in outcome.cards] == [ANA, BEN]
+    ana, ben = await db.steps.cards(session_id)
+    # Claimed for revision 1, on its way: an edit claimed after it waits for it.
+    assert (ana.shows, ana.landed) == (1, 0)
+    assert (ben.shows, ben.landed) == (0, 0)
+
+
+async def test_a_refused_step_claims_nothing(db: Database) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 10, 0, "setup")])
+
+    def refuse(record: SessionRecord) -> StepWrite:
+        raise Refused
+
+    with pytest.raises(Refused):
+        await db.steps.step(session_id, refuse, NOW)
+
+    [card] = await db.steps.cards(session_id)
+    assert (card.shows, card.landed) == (0, 0)
+
+
+async def test_a_new_message_noted_here_does_not_wait_for_a_claim_on_the_old_one(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 10, 0, "setup")])
+    await db.steps.step(session_id, lambda r: _next(r, claim=lambda cards: [ANA]), NOW)
+
+    # The same message edited into the next step keeps its claim waiting...
+    await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 10, 2, "holding")])
+    [same] = await db.steps.cards(session_id)
+    assert (same.shows, same.landed) == (1, 0)
+    # ... a new message does not: nothing is on its way to it.
+    await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 11, 3, "setup")])
+    [card] = await db.steps.cards(session_id)
+    assert (card.message_id, card.shows, card.landed) == (11, 1, 1)
