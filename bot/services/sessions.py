@@ -92,6 +92,42 @@ async def _owe(
     await unit.outbox.owe(session_id, users, state.version, state.phase.value, now)
 
 
+@dataclass(frozen=True, slots=True)
+class _Arming:
+    """The timer rows a transition writes, in the transaction that saves it."""
+
+    drop: tuple[str, ...]
+    timers: tuple[TimerRecord, ...]
+    wake_at: datetime | None  # the first instant armed, for this worker to wake at
+    later: bool  # the owed cards wait for their row (a hold's, at its start)
+
+
+def _arming(
+    data: Resources,
+    session_id: int,
+    state: SessionState,
+    effects: tuple[Effect, ...],
+    owed: tuple[Seat, ...],
+    now: datetime,
+) -> _Arming:
+    """Cards owed get a row held by this worker while it sends them: if it dies before
+    Telegram took them, another worker sends them once the hold is over. Cards shown
+    later (a hold's, at its start) get a row due then, for any worker, and the outbox
+    holds them till then."""
+    plan = timers_of(session_id, state, effects, now)
+    armed = list(plan.arm)
+    later = shown_from(state, now) if owed else None
+    if later is not None:
+        armed.append(cards_at(session_id, state.version, later))
+    held = [cards_held(session_id, state.version, now, data.worker_id)] if owed else []
+    return _Arming(
+        tuple(plan.drop),
+        tuple(armed if later is not None else armed + held),
+        min((timer.due_at for timer in armed), default=None),
+        later is not None,
+    )
+
+
 async def _arm(
     unit: UnitOfWork,
     data: Resources,
@@ -100,26 +136,14 @@ async def _arm(
     effects: tuple[Effect, ...],
     owed: tuple[Seat, ...],
     now: datetime,
-    later: datetime | None = None,
 ) -> datetime | None:
-    """Write the timers a transition arms, in the transaction that saves it; the first
-    instant written comes back, for this worker to wake at.
-
-    Cards owed get a row held by this worker while it sends them: if it dies before
-    Telegram took them, another worker sends them once the hold is over. Cards shown
-    `later` (a hold's, at its start) get a row due then, for any worker.
-    """
-    plan = timers_of(session_id, state, effects, now)
-    if plan.drop:
-        await unit.timers.drop(session_id, plan.drop)
-    arm = list(plan.arm)
-    if owed and later is not None:
-        arm.append(cards_at(session_id, state.version, later))
-    elif owed:
-        await unit.timers.set(cards_held(session_id, state.version, now, data.worker_id))
-    for timer in arm:
+    """Write the timers a transition arms; the first instant armed comes back."""
+    arming = _arming(data, session_id, state, effects, owed, now)
+    if arming.drop:
+        await unit.timers.drop(session_id, list(arming.drop))
+    for timer in arming.timers:
         await unit.timers.set(timer)
-    return min((timer.due_at for timer in arm), default=None)
+    return arming.wake_at
 
 
 def _safety_due(partners: tuple[int, int], users: dict[int, UserRecord]) -> frozenset[Seat]:
@@ -248,36 +272,22 @@ def _step_write(
         # effects, if any, still have to be carried out.
         if not any(isinstance(e, ArmTimer | CancelTimer) for e in effects):
             return _Decision(live, transition), None
-        plan = timers_of(record.id, live.state, effects, now)
-        wake_at = min((timer.due_at for timer in plan.arm), default=None)
-        return _Decision(live, transition, wake_at=wake_at), StepWrite(
-            None, drop_lanes=plan.drop, timers=plan.arm
+        arming = _arming(data, record.id, live.state, effects, (), now)
+        return _Decision(live, transition, wake_at=arming.wake_at), StepWrite(
+            None, drop_lanes=arming.drop, timers=arming.timers
         )
     state = transition.state
     owed = owed_seats(state, effects)
-    # The timers a transition arms, in the transaction that saves it; the first instant
-    # comes back, for this worker to wake at. Cards owed get a row held by this worker
-    # while it sends them: if it dies before Telegram took them, another worker sends
-    # them once the hold is over. Cards shown `later` (a hold's, at its start) get a row
-    # due then, for any worker, and the outbox holds them till then.
-    plan = timers_of(record.id, state, effects, now)
-    arm = list(plan.arm)
-    timers = list(arm)
-    later = shown_from(state, now) if owed else None
-    if later is not None:
-        arm.append(cards_at(record.id, state.version, later))
-        timers = list(arm)
-    elif owed:
-        timers.append(cards_held(record.id, state.version, now, data.worker_id))
-    now_owed = () if later is not None else owed
+    arming = _arming(data, record.id, state, effects, owed, now)
+    now_owed = () if arming.later else owed
     acknowledged = event.user_id if isinstance(event, Acknowledge) else None
     finished = any(isinstance(effect, Finished) for effect in effects)
     write = StepWrite(
         _change(state),
         owed=[state.user_of(seat) for seat in owed],
         owed_kind=state.phase.value,
-        drop_lanes=plan.drop,
-        timers=timers,
+        drop_lanes=arming.drop,
+        timers=arming.timers,
         # In the transaction that saves the Got it: never shown to them again.
         acknowledged=acknowledged,
         result=_result(live, state, now) if finished else None,
@@ -287,8 +297,7 @@ def _step_write(
         if touches_cards(effects, now_owed)
         else None,
     )
-    wake_at = min((timer.due_at for timer in arm), default=None)
-    return _Decision(live, transition, now_owed, wake_at), write
+    return _Decision(live, transition, now_owed, arming.wake_at), write
 
 
 @dataclass(frozen=True)
