@@ -31,6 +31,7 @@ from pathlib import Path
 
 from sqlalchemy import insert
 
+from bot.main import settle_heap
 from bot.progress_chart import ChartInput, render
 from bot.services import history
 from storage.models import SessionRating, SessionResult, StretchSession
@@ -145,6 +146,7 @@ async def largest_stall(work: Callable[[], Awaitable[None]]) -> tuple[float, flo
 async def bench(database_url: str, runs: int) -> dict[str, float]:
     clock = FakeClock(datetime(2026, 11, 25, 9, tzinfo=UTC))
     async with running_bot(make_settings(database_url), clock) as bot:
+        settle_heap()  # as `python -m bot` does once started
         pair_id = await two_years(bot, clock.now().date())
 
         async def one() -> float:
