@@ -46,7 +46,7 @@ _REFUSALS = {
 _TAPPED = {
     SESSION_JOIN: "You're in.",
     SESSION_NOT_NOW: "No problem, maybe later.",
-    SESSION_READY: "Ready. Waiting for your partner if needed.",
+    SESSION_READY: "Ready. Waiting for your partner.",
     SESSION_PAUSE: "Paused for both of you.",
     SESSION_RESUME: "Back on.",
     SESSION_SKIP: "Skipped for both of you.",
