@@ -6,6 +6,7 @@ import os
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 from pydantic import SecretStr
@@ -23,7 +24,7 @@ REDIS_URL = os.environ.get("TEST_REDIS_URL")
 
 def make_settings(database_url: str, **overrides: object) -> Settings:
     """Settings for a test, ignoring any .env or environment of the machine."""
-    values: dict[str, object] = {
+    values: dict[str, Any] = {
         "telegram_bot_token": SecretStr(TEST_TOKEN),
         "database_url": database_url,
         "log_level": "WARNING",

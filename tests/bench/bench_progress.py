@@ -28,6 +28,7 @@ import time
 from collections.abc import Awaitable, Callable
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 
 from sqlalchemy import insert
 
@@ -59,7 +60,7 @@ async def two_years(bot: BotHarness, today: date) -> int:
         await unit.commit()
     first = today - timedelta(days=DAYS - 1)
     async with data.db.engine.begin() as connection:
-        sessions = [
+        sessions: list[dict[str, Any]] = [
             dict(
                 id=i + 1, pair_id=pair.id, routine_id="quick", seat_a_id=ANA.id,
                 seat_b_id=BEN.id, origin_chat_id=ANA.id, phase="finished", live=False,

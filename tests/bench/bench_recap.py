@@ -21,6 +21,7 @@ import time
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import insert
@@ -62,7 +63,7 @@ async def _build(db: Database, pairs: int) -> None:
                 for n in range(pairs)
             ],
         )  # fmt: skip
-        sessions = [
+        sessions: list[dict[str, Any]] = [
             dict(id=2 * n + k + 1, pair_id=n + 1, routine_id="quick",
                  seat_a_id=10_000 + 2 * n, seat_b_id=10_001 + 2 * n, origin_chat_id=1,
                  phase="finished", live=False, version=9, revision=0, deadline=None,

@@ -32,10 +32,11 @@ def test_the_chart_is_a_wide_png_with_both_partners_named() -> None:
 
     figure = chart_figure(chart)
     legend = figure.axes[1].get_legend()
+    assert legend is not None
     assert [text.get_text() for text in legend.get_texts()] == ["Ana", "Ben"]
     colours = {line.get_color() for line in figure.axes[1].get_lines()}
     assert len(colours) == 2
-    assert all(text.get_fontsize() >= 15 for text in figure.axes[1].get_xticklabels())
+    assert all(float(text.get_fontsize()) >= 15 for text in figure.axes[1].get_xticklabels())
 
 
 async def test_progress_sends_the_chart_with_the_trend_in_words(bot: BotHarness) -> None:

@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from apscheduler.events import EVENT_JOB_MODIFIED, JobEvent
+from apscheduler.events import EVENT_JOB_MODIFIED, JobEvent  # type: ignore[import-untyped]
 from telegram.ext import Application, JobQueue
 
 from bot.config import Settings

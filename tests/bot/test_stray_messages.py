@@ -10,7 +10,7 @@ from bot.handlers.fallbacks import LAST_HINT_AT
 from tests.bot.session_helpers import ANA, BEN, HOME, pair_in_database
 from tests.harness import BotHarness
 
-STICKER = {
+STICKER: dict[str, Any] = {
     "sticker": {
         "file_id": "stk1",
         "file_unique_id": "u-stk1",
@@ -21,7 +21,9 @@ STICKER = {
         "type": "regular",
     }
 }
-PHOTO = {"photo": [{"file_id": "ph1", "file_unique_id": "u-ph1", "width": 90, "height": 90}]}
+PHOTO: dict[str, Any] = {
+    "photo": [{"file_id": "ph1", "file_unique_id": "u-ph1", "width": 90, "height": 90}]
+}
 VOICE = {"voice": {"file_id": "vc1", "file_unique_id": "u-vc1", "duration": 3}}
 FORWARD = {"forward_origin": {"type": "hidden_user", "sender_user_name": "Someone", "date": 1}}
 KINDS: dict[str, tuple[str, dict[str, Any]]] = {

@@ -11,6 +11,7 @@ import subprocess
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy.engine import make_url
@@ -184,7 +185,7 @@ def test_postgresql_down_is_one_line(double: BotApiDouble, tmp_path: Path) -> No
     assert_one_line_failure(exited, 1, "DATABASE_URL", "no database server answers")
 
 
-def postgres_url_with(**parts: str) -> str:
+def postgres_url_with(**parts: Any) -> str:
     url = make_url(postgres_or_skip())
     return url.set(**parts).render_as_string(hide_password=False)
 

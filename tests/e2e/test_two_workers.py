@@ -155,8 +155,10 @@ def test_a_worker_killed_just_after_its_reminder_claim_is_covered_by_the_other_o
         everyone = reminded.user_ids
         # The first worker to claim is held at its first send, with the claim committed.
         double.park("sendMessage", everyone)
-        env = {"REMINDER_TAKEOVER_SECONDS": str(TAKEOVER_SECONDS)}
-        with two_workers(double, tmp_path, database_url=url, **env) as pair:
+        takeover = str(TAKEOVER_SECONDS)
+        with two_workers(
+            double, tmp_path, database_url=url, REMINDER_TAKEOVER_SECONDS=takeover
+        ) as pair:
             double.wait_for_parked(1)
             claimer = pair.worker(double.parked_via[0])
             claimer.kill()

@@ -8,6 +8,7 @@ both carry the rest of the session. Each phone gets every step once.
 
 from __future__ import annotations
 
+from functools import partial
 from pathlib import Path
 
 import pytest
@@ -22,6 +23,7 @@ from tests.e2e.first_session import (
     walk_cards,
 )
 from tests.e2e.two_workers import Worker, two_workers
+from tests.fake_telegram import SentMessage
 from tests.harness import Person
 
 pytestmark = [pytest.mark.e2e, pytest.mark.postgres]
@@ -38,6 +40,10 @@ def _last_sender(api: BotApiDouble, of: str = "sendMessage") -> str:
     senders = [via for via, method in api.calls_via if method == of]
     assert senders and senders[-1] is not None
     return senders[-1]
+
+
+def _turned_into_hold(setup: SentMessage, message: SentMessage) -> bool:
+    return message is setup and "Hold:" in message.text
 
 
 def test_a_quick_session_completes_while_a_worker_is_killed_in_the_middle_of_a_hold(
@@ -62,9 +68,7 @@ def test_a_quick_session_completes_while_a_worker_is_killed_in_the_middle_of_a_h
             if killed:
                 return
             for person, setup in cards.items():
-                api.wait_for_message(
-                    person.id, lambda m, setup=setup: m is setup and "Hold:" in m.text
-                )
+                api.wait_for_message(person.id, partial(_turned_into_hold, setup))
             killed.append(pair.worker(_last_sender(api, "editMessageText")))
             killed[0].kill()
 

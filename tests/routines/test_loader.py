@@ -54,7 +54,7 @@ def swap_line(text: str, key: str, line: str) -> str:
     return "\n".join(lines) + "\n"
 
 
-def exercise(id: str = "butterfly", hold: int = 30, **changes: str) -> str:
+def exercise(id: str = "butterfly", hold: int | str = 30, **changes: str) -> str:
     """A valid exercise, with some keys' lines replaced or dropped."""
     text = GOOD_EXERCISE.format(id=id, hold=hold)
     for key, line in changes.items():
