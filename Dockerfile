@@ -2,29 +2,41 @@
 # (see README, "Production"). Build: docker build -t pairstretch .
 FROM python:3.11-slim
 
+# MPLCONFIGDIR: matplotlib (the progress chart) keeps its font cache there; the default
+# under HOME (/app) is not writable by the bot's user, and matplotlib would otherwise
+# warn at every start and rebuild the cache in a temporary directory.
 ENV PYTHONDONTWRITEBYTECODE=1 \
     PYTHONUNBUFFERED=1 \
     PIP_NO_CACHE_DIR=1 \
-    PIP_DISABLE_PIP_VERSION_CHECK=1
+    PIP_DISABLE_PIP_VERSION_CHECK=1 \
+    PIP_ROOT_USER_ACTION=ignore \
+    MPLCONFIGDIR=/app/.matplotlib
 
 WORKDIR /app
-# The same install as `make run` does, without the dev tools.
+# The same install as `make run` does, without the dev tools. The build's leftovers
+# (build/, the egg-info) go: the bot runs from the sources in /app.
 COPY pyproject.toml README.md ./
 COPY bot ./bot
 COPY storage ./storage
 COPY routines ./routines
 RUN pip install '.[fast]' \
+    && rm -rf build pairstretch.egg-info \
     && python -m routines check \
-    && useradd --system --uid 10001 --home-dir /app --shell /usr/sbin/nologin pairstretch \
-    && mkdir -p /app/data && chown pairstretch /app/data
+    && useradd --no-log-init --uid 10001 --home-dir /app --shell /usr/sbin/nologin pairstretch \
+    && mkdir -p /app/data "$MPLCONFIGDIR" \
+    && chown pairstretch /app/data "$MPLCONFIGDIR"
+COPY deploy/healthcheck.py ./
 
 USER pairstretch
+# The font cache, built once here rather than at every start of a container.
+RUN python -c "import matplotlib.font_manager"
 # The default SQLite file lives in /app/data: mount a volume there, or set DATABASE_URL.
 VOLUME ["/app/data"]
 EXPOSE 8080
-# Answers only in webhook mode, where the listener serves /healthz.
+# GET /healthz on WEBHOOK_LISTEN: webhook mode only (long polling serves no /healthz, so
+# a polling container shows as unhealthy).
 HEALTHCHECK --interval=15s --timeout=5s --start-period=30s --retries=3 \
-    CMD ["python", "-c", "import sys, urllib.request; sys.exit(urllib.request.urlopen('http://127.0.0.1:8080/healthz', timeout=4).status != 200)"]
+    CMD ["python", "healthcheck.py"]
 # SIGTERM: stop taking updates, finish what is in hand (at most 10 s), exit 0.
 STOPSIGNAL SIGTERM
 CMD ["python", "-m", "bot"]
