@@ -23,8 +23,8 @@ demo: $(STAMP)
 	$(BIN)/python -m bot.playground
 
 lint: $(STAMP)
-	$(BIN)/ruff check bot storage routines tests
-	$(BIN)/mypy bot storage routines
+	$(BIN)/ruff check bot storage routines tests deploy
+	$(BIN)/mypy bot storage routines deploy
 
 test: lint
 	$(BIN)/python -m routines check

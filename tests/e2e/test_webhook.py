@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import json
 import math
+import os
 import socket
+import subprocess
+import sys
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -17,6 +20,7 @@ from sqlalchemy.engine import make_url
 from bot.playground.double import BotApiDouble, get, post_json
 from tests.conftest import TEST_TOKEN, fresh_postgres
 from tests.e2e.process import (
+    REPO_ROOT,
     STARTUP_LIMIT_SECONDS,
     RunningBot,
     bot_process,
@@ -55,13 +59,19 @@ def webhook_bot(double: BotApiDouble, tmp_path: Path, **env: str) -> Iterator[We
     double.deliver_webhooks_to(f"http://127.0.0.1:{port}")
     with bot_process(double, tmp_path, **settings) as process:
         double.wait_for_webhook(timeout=STARTUP_LIMIT_SECONDS)
-        yield WebhookBot(process, f"http://127.0.0.1:{port}")
+        yield WebhookBot(process, f"http://127.0.0.1:{port}", port)
 
 
 class WebhookBot:
-    def __init__(self, process: RunningBot, base: str) -> None:
+    def __init__(self, process: RunningBot, base: str, port: int) -> None:
         self.process = process
         self.base = base
+        self.port = port
+
+    def image_health_check(self) -> int:
+        """The exit status of the Docker image's health check, run as the image runs it
+        with the listener's own setting (every address: it asks through loopback)."""
+        return health_check_status(f"0.0.0.0:{self.port}")
 
     def get(self, path: str) -> tuple[int, str]:
         return get(self.base + path)
@@ -83,6 +93,15 @@ class WebhookBot:
             if count >= handled or time.monotonic() > give_up:
                 return body
             time.sleep(0.05)
+
+
+def health_check_status(listen: str) -> int:
+    env = {**os.environ, "WEBHOOK_LISTEN": listen, "PYTHONPATH": str(REPO_ROOT)}
+    script = REPO_ROOT / "deploy" / "healthcheck.py"
+    checked = subprocess.run(
+        [sys.executable, str(script)], env=env, capture_output=True, timeout=30, check=False
+    )
+    return checked.returncode
 
 
 def sample(metrics: str, name: str, **labels: str) -> float:
@@ -323,11 +342,14 @@ async def test_healthz_is_503_while_the_database_is_gone_and_200_once_it_is_back
     try:
         with webhook_bot(double, tmp_path, DATABASE_URL=relayed) as bot:
             before = bot.get("/healthz")
+            checked_before = bot.image_health_check()
             relay.cut()
             during = bot.get("/healthz")
+            checked_during = bot.image_health_check()
             live_during = sample(bot.metrics(), "pairstretch_live_sessions")
             relay.restore()
             after = bot.get("/healthz")
+            checked_after = bot.image_health_check()
             stopped = bot.process(limit=DRAIN_LIMIT_SECONDS)
     finally:
         relay.close()
@@ -336,4 +358,10 @@ async def test_healthz_is_503_while_the_database_is_gone_and_200_once_it_is_back
     assert during == (503, "unavailable: database\n")
     assert math.isnan(live_during)
     assert after == (200, "ok\n")
+    # The image's health check follows /healthz: healthy, unhealthy, healthy again.
+    assert (checked_before, checked_during, checked_after) == (0, 1, 0)
     assert stopped.status == 0, stopped.output
+
+
+def test_the_image_health_check_fails_where_nothing_listens() -> None:
+    assert health_check_status(f"127.0.0.1:{free_port()}") == 1
