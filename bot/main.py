@@ -79,6 +79,12 @@ async def _stop(app: BotApplication) -> None:
     ARCHITECTURE.md, so a restart carries its effects out).
     """
     if app.running:
+        scheduler = app.job_queue.scheduler if app.job_queue is not None else None
+        if scheduler is not None and scheduler.running:
+            # No job starts once stopping began. PTB waits for the jobs running, then shuts
+            # APScheduler down, which cancels any job it started in between (logged with a
+            # traceback); another worker, or the next start, carries out what comes due.
+            scheduler.pause()
         try:
             async with asyncio.timeout(DRAIN_SECONDS):
                 await app.stop()
@@ -153,9 +159,12 @@ def _run(work: Coroutine[Any, Any, None]) -> None:
     try:
         import uvloop  # type: ignore[import-not-found, unused-ignore]
     except ImportError:
+        uvloop = None
+    # Outside the `except`: a traceback from the bot must not carry the ImportError along.
+    if uvloop is None:
         asyncio.run(work)
-        return
-    uvloop.run(work)
+    else:
+        uvloop.run(work)
 
 
 def main() -> int:
