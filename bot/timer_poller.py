@@ -73,6 +73,9 @@ class TimerPoller:
         # One poll at a time; one asked for meanwhile makes the running one go again.
         self._lock = asyncio.Lock()
         self._again = False
+        # The soonest instant armed here while a poll ran: the poll's own view (its
+        # claim's) may be older.
+        self._woken: datetime | None = None
         self.polls = 0
         self.carried = 0
 
@@ -91,30 +94,39 @@ class TimerPoller:
         claimed = 0
         started: list[asyncio.Task[None]] = []
         async with self._lock:
+            self._woken = None
             while True:
                 self._again = False
-                while True:
-                    # A read first: most polls find nothing due, and a claim is a write
-                    # (on SQLite it queues for the one writer's lock).
-                    due = await timer_claims.soonest(self.data)
-                    if due is None or due > self.data.clock.now():
-                        break
-                    batch = await timer_claims.claim(self.data, TIMER_LEASE, CLAIM_BATCH)
+                # A read first: most polls find nothing due, and a claim is a write (on
+                # SQLite it queues for the one writer's lock). A claim says when the
+                # next row is free, so a poll that claimed reads no more.
+                due = await timer_claims.soonest(self.data)
+                while due is not None and due <= self.data.clock.now():
+                    taken = await timer_claims.claim(self.data, TIMER_LEASE, CLAIM_BATCH)
+                    batch = list(taken.timers)
                     now = self.data.clock.now()
                     for timer in batch:
                         late = (now - timer.due_at).total_seconds()
                         self.data.metrics.timer_claimed(timer.lane, late)
                     started += self._start(batch)
                     claimed += len(batch)
+                    # None: nothing taken (another worker was claiming the rows due);
+                    # the next poll finds what it left.
+                    due = taken.next_due
                     if len(batch) < CLAIM_BATCH:
                         break
                 if not self._again:
                     break
             self.polls += 1
             self.carried += claimed
+            if self._woken is not None and (due is None or self._woken < due):
+                due = self._woken
         if wait:
+            # What the timers carried out armed is in the table now: read it. Without
+            # waiting, each timer's task wakes the poller for what it arms.
             await asyncio.gather(*started)
-        self.due_at = await timer_claims.soonest(self.data)
+            due = await timer_claims.soonest(self.data)
+        self.due_at = due
         self._schedule(self.due_at)
         return claimed
 
@@ -144,6 +156,8 @@ class TimerPoller:
         """A timer was armed here for `due`: poll then, if that is sooner than planned."""
         if self.due_at is None or due < self.due_at:
             self.due_at = due
+        if self._lock.locked() and (self._woken is None or due < self._woken):
+            self._woken = due
         self._schedule(due)
 
     def _schedule(self, due: datetime | None) -> None:

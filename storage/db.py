@@ -19,7 +19,10 @@ from sqlalchemy.ext.asyncio import (
 )
 
 from storage.migrate import upgrade_to_head
+from storage.one_trip import OneTrip
+from storage.session_start import SessionStarts
 from storage.session_steps import SessionSteps
+from storage.timer_steps import TimerSteps
 from storage.unit_of_work import UnitOfWork
 from storage.unusable import DatabaseUnusable, cause_of
 
@@ -72,7 +75,11 @@ class Database:
         # busy timeout and fail, losing a tap or a delivery note. Queueing the process's
         # writers here, first come first served, makes them wait their turn instead.
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
-        self.steps = SessionSteps(engine, self._writer)
+        # The hot units, one trip each (storage/one_trip.py).
+        trip = OneTrip(engine, self._writer)
+        self.steps = SessionSteps(trip)
+        self.starts = SessionStarts(trip)
+        self.timers = TimerSteps(trip)
 
     @classmethod
     def connect(cls, url: str, *, echo: bool = False) -> Database:

@@ -13,16 +13,14 @@ the state, timers as rows any worker may claim.
 
 from __future__ import annotations
 
-import asyncio
 import json
-from collections.abc import Callable, Generator, Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import datetime
 from functools import cache
-from typing import Any, TypeVar
+from typing import Any
 
-from sqlalchemy.ext.asyncio import AsyncEngine
-
+from storage.one_trip import OneTrip, Query, Unit, flat, from_json, marks, when
 from storage.records import (
     CardRecord,
     LeftoverRecord,
@@ -32,23 +30,6 @@ from storage.records import (
     TimerRecord,
 )
 from storage.repositories.outbox import OWED, SENT, UNREACHABLE
-
-T = TypeVar("T")
-
-
-@dataclass(frozen=True, slots=True)
-class Query:
-    """One statement with `?` placeholders; `rows` asks for the rows, else the row count.
-    `lock` takes the rows' locks on PostgreSQL (SQLite's unit holds the write lock)."""
-
-    sql: str
-    args: tuple[Any, ...]
-    rows: bool = False
-    lock: bool = False
-
-
-# A unit: yields its statements, gets each one's rows (or row count) back, returns its value.
-Unit = Generator[Query, Any, T]
 
 
 @dataclass(frozen=True, slots=True)
@@ -63,7 +44,7 @@ class StepWrite:
     acknowledged: int | None = None  # who tapped Got it under the safety note
     result: ResultRow | None = None
     # Given the phones' cards as read in the unit, whose this step edits in place: they
-    # are claimed for the saved revision (see `SessionRepository.claim_cards`). None: the
+    # are claimed for the saved revision (see `SessionSteps.claim_cards`). None: the
     # step touches no card, and they are not read.
     claim: Callable[[Sequence[CardRecord]], Sequence[int]] | None = None
 
@@ -99,16 +80,10 @@ _SAVE = (
 # phones, a few timer lanes), built the first time and kept: a text asyncpg has seen is a
 # prepared statement it reuses.
 @cache
-def _marks(count: int, width: int = 1) -> str:
-    row = "(" + ", ".join("?" * width) + ")" if width > 1 else "?"
-    return ", ".join([row] * count)
-
-
-@cache
 def _owe(count: int) -> str:
     return (
         "INSERT INTO owed_cards (session_id, user_id, version, kind, status, owed_at,"
-        f" settled_at) VALUES {_marks(count, 7)} ON CONFLICT (session_id, user_id) DO UPDATE"
+        f" settled_at) VALUES {marks(count, 7)} ON CONFLICT (session_id, user_id) DO UPDATE"
         " SET version = excluded.version, kind = excluded.kind, status = excluded.status,"
         " owed_at = excluded.owed_at, settled_at = NULL"
     )
@@ -118,7 +93,7 @@ def _owe(count: int) -> str:
 def _settle(count: int) -> str:
     return (
         "UPDATE owed_cards SET status = ?, settled_at = ?"
-        f" WHERE session_id = ? AND version = ? AND user_id IN ({_marks(count)})"
+        f" WHERE session_id = ? AND version = ? AND user_id IN ({marks(count)})"
     )
 
 
@@ -126,7 +101,7 @@ def _settle(count: int) -> str:
 def _set_timers(count: int) -> str:
     return (
         "INSERT INTO session_timers (session_id, lane, kind, version, due_at, available_at,"
-        f" claimed_by, attempt, later) VALUES {_marks(count, 9)}"
+        f" claimed_by, attempt, later) VALUES {marks(count, 9)}"
         " ON CONFLICT (session_id, lane) DO UPDATE SET kind = excluded.kind,"
         " version = excluded.version, due_at = excluded.due_at,"
         " available_at = excluded.available_at, claimed_by = excluded.claimed_by,"
@@ -136,14 +111,14 @@ def _set_timers(count: int) -> str:
 
 @cache
 def _drop_timers(count: int) -> str:
-    return f"DELETE FROM session_timers WHERE session_id = ? AND lane IN ({_marks(count)})"
+    return f"DELETE FROM session_timers WHERE session_id = ? AND lane IN ({marks(count)})"
 
 
 @cache
 def _new_cards(count: int) -> str:
     return (
         "INSERT INTO session_cards (session_id, user_id, chat_id, message_id, version, kind)"
-        f" VALUES {_marks(count, 6)} ON CONFLICT (session_id, user_id) DO NOTHING"
+        f" VALUES {marks(count, 6)} ON CONFLICT (session_id, user_id) DO NOTHING"
         " RETURNING user_id"
     )
 
@@ -152,7 +127,7 @@ def _new_cards(count: int) -> str:
 def _noted_cards(count: int) -> str:
     return (
         "SELECT user_id, chat_id, message_id, version FROM session_cards"
-        f" WHERE session_id = ? AND user_id IN ({_marks(count)})"
+        f" WHERE session_id = ? AND user_id IN ({marks(count)})"
     )
 
 
@@ -163,7 +138,7 @@ def _claim_cards(count: int) -> str:
     return (
         "UPDATE session_cards SET shows = ?,"
         " landed = CASE WHEN landed < ? THEN landed ELSE ? END"
-        f" WHERE session_id = ? AND shows <= ? AND user_id IN ({_marks(count)})"
+        f" WHERE session_id = ? AND shows <= ? AND user_id IN ({marks(count)})"
     )
 
 
@@ -171,7 +146,7 @@ def _claim_cards(count: int) -> str:
 def _take_leftovers(count: int) -> str:
     return (
         "DELETE FROM session_leftovers"
-        f" WHERE session_id = ? AND user_id IN ({_marks(count)})"
+        f" WHERE session_id = ? AND user_id IN ({marks(count)})"
         " RETURNING user_id, chat_id, message_id"
     )
 
@@ -189,10 +164,8 @@ _RESULT = (
     " exercises_done, seconds_stretched, local_date, ended_at)"
     " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO NOTHING"
 )
-_CARDS = (
-    "SELECT user_id, chat_id, message_id, version, kind, shows, landed FROM session_cards"
-    " WHERE session_id = ? ORDER BY user_id"
-)
+_CARD_COLUMNS = "user_id, chat_id, message_id, version, kind, shows, landed"
+_CARDS = f"SELECT {_CARD_COLUMNS} FROM session_cards WHERE session_id = ? ORDER BY user_id"
 # Edits claimed for the old message no longer matter to a new one (their worker may have
 # died before marking them landed): none is waited for. The right-hand side reads the
 # row as it was.
@@ -204,21 +177,12 @@ _MOVE_CARD = (
 
 
 # -- values as each database hands them back -----------------------------------------------
-def _when(value: datetime | str | None) -> datetime | None:
-    # SQLite keeps SQLAlchemy's text form without an offset: UTC, as storage.types writes it.
-    if value is None:
-        return None
-    if isinstance(value, str):
-        value = datetime.fromisoformat(value)
-    return value.replace(tzinfo=UTC) if value.tzinfo is None else value.astimezone(UTC)
-
-
 def _json(value: str | dict[str, Any]) -> dict[str, Any]:
-    return json.loads(value) if isinstance(value, str) else dict(value)
+    return dict(from_json(value))
 
 
-def _session(row: Sequence[Any]) -> SessionRecord:
-    created_at = _when(row[13])
+def session_record(row: Sequence[Any]) -> SessionRecord:
+    created_at = when(row[13])
     assert created_at is not None
     return SessionRecord(
         id=row[0],
@@ -230,7 +194,7 @@ def _session(row: Sequence[Any]) -> SessionRecord:
         live=bool(row[7]),
         version=row[8],
         revision=row[9],
-        deadline=_when(row[10]),
+        deadline=when(row[10]),
         options=_json(row[11]),
         state=_json(row[12]),
         created_at=created_at,
@@ -240,7 +204,7 @@ def _session(row: Sequence[Any]) -> SessionRecord:
 # -- the units ------------------------------------------------------------------------------
 def _read(session_id: int) -> Unit[SessionRecord | None]:
     rows = yield Query(_SESSION, (session_id,), rows=True)
-    return _session(rows[0]) if rows else None
+    return session_record(rows[0]) if rows else None
 
 
 def _read_cards(session_id: int) -> Unit[list[CardRecord]]:
@@ -279,11 +243,7 @@ def _step(session_id: int, decide: Decide, now: datetime) -> Unit[StepOutcome]:
         if not saved:
             return StepOutcome(record, write, False)
         if write.owed:
-            rows = [
-                (session_id, user_id, change.version, write.owed_kind, OWED, now, None)
-                for user_id in write.owed
-            ]
-            yield Query(_owe(len(rows)), _flat(rows))
+            yield from owe_cards(session_id, write.owed, change.version, write.owed_kind, now)
         if write.acknowledged is not None:
             yield Query(_ACKNOWLEDGE, (now, now, write.acknowledged))
         if write.result is not None:
@@ -291,7 +251,7 @@ def _step(session_id: int, decide: Decide, now: datetime) -> Unit[StepOutcome]:
     if write.drop_lanes:
         lanes = tuple(write.drop_lanes)
         yield Query(_drop_timers(len(lanes)), (session_id, *lanes))
-    yield from _arm(write.timers)
+    yield from arm_timers(write.timers)
     if change is None or write.claim is None:
         return StepOutcome(record, write, True)
     cards = yield from _read_cards(session_id)
@@ -303,6 +263,14 @@ def _step(session_id: int, decide: Decide, now: datetime) -> Unit[StepOutcome]:
             (revision, revision, revision - 1, session_id, revision, *claimed),
         )
     return StepOutcome(record, write, True, tuple(cards), claimed)
+
+
+def owe_cards(
+    session_id: int, user_ids: Sequence[int], version: int, kind: str, now: datetime
+) -> Unit[None]:
+    """Owe each of `user_ids` the card of `version`, replacing any older card owed."""
+    rows = [(session_id, user_id, version, kind, OWED, now, None) for user_id in user_ids]
+    yield Query(_owe(len(rows)), flat(rows))
 
 
 def _record_result(session_id: int, result: ResultRow) -> Unit[None]:
@@ -322,10 +290,6 @@ def _record_result(session_id: int, result: ResultRow) -> Unit[None]:
     )
 
 
-def _flat(rows: Sequence[tuple[Any, ...]]) -> tuple[Any, ...]:
-    return tuple(value for row in rows for value in row)
-
-
 def _timer_rows(timers: Sequence[TimerRecord]) -> Iterator[tuple[Any, ...]]:
     for timer in timers:
         yield (
@@ -341,10 +305,10 @@ def _timer_rows(timers: Sequence[TimerRecord]) -> Iterator[tuple[Any, ...]]:
         )
 
 
-def _arm(timers: Sequence[TimerRecord]) -> Unit[None]:
+def arm_timers(timers: Sequence[TimerRecord]) -> Unit[None]:
     """Arm each timer in its lane, replacing whatever the lane held (and its claim)."""
     if timers:
-        yield Query(_set_timers(len(timers)), _flat(list(_timer_rows(timers))))
+        yield Query(_set_timers(len(timers)), flat(list(_timer_rows(timers))))
 
 
 def _note_cards(session_id: int, cards: Sequence[CardRecord]) -> Unit[list[LeftoverRecord]]:
@@ -355,7 +319,7 @@ def _note_cards(session_id: int, cards: Sequence[CardRecord]) -> Unit[list[Lefto
         for card in cards
     ]
     # Rows that do not exist yet are simply written; RETURNING says which.
-    inserted = yield Query(_new_cards(len(rows)), _flat(rows), rows=True)
+    inserted = yield Query(_new_cards(len(rows)), flat(rows), rows=True)
     others = [card for card in cards if card.user_id not in {row[0] for row in inserted}]
     if not others:
         return []
@@ -431,79 +395,127 @@ def _delivered(
     return leftovers
 
 
-# -- the two drivers -------------------------------------------------------------------------
-def _sqlite_value(value: Any) -> Any:
-    # As SQLAlchemy stores them on SQLite (storage.types: UTC without an offset).
-    if isinstance(value, datetime):
-        return value.astimezone(UTC).replace(tzinfo=None).isoformat(" ", "microseconds")
-    if isinstance(value, date):
-        return value.isoformat()
-    return value
+@cache
+def _claim_cards_returning(count: int) -> str:
+    return _claim_cards(count) + f" RETURNING {_CARD_COLUMNS}"
 
 
-def _run_sqlite(connection: Any, unit: Unit[T], write: bool) -> T:
-    """The whole unit, on the connection's thread (driver-level sqlite3, autocommit off:
-    storage.db made it so, and BEGIN IMMEDIATE takes the write lock up front)."""
-    connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
-    try:
-        query = next(unit)
-        while True:
-            cursor = connection.execute(query.sql, tuple(map(_sqlite_value, query.args)))
-            answer = cursor.fetchall() if query.rows else cursor.rowcount
-            query = unit.send(answer)
-    except StopIteration as done:
-        connection.execute("COMMIT")
-        return done.value  # type: ignore[no-any-return]
-    except BaseException:
-        connection.execute("ROLLBACK")
-        raise
+@cache
+def _land(count: int) -> str:
+    # Every named card comes back as it is now; only those below `revision` change.
+    return (
+        "UPDATE session_cards SET landed = CASE WHEN landed < ? THEN ? ELSE landed END"
+        f" WHERE session_id = ? AND user_id IN ({marks(count)}) RETURNING {_CARD_COLUMNS}"
+    )
 
 
-def _postgres_sql(query: Query, cache: dict[tuple[str, bool], str]) -> str:
-    sql = cache.get((query.sql, query.lock))
-    if sql is None:
-        parts = query.sql.split("?")
-        sql = parts[0] + "".join(f"${n}{part}" for n, part in enumerate(parts[1:], 1))
-        sql = sql + " FOR UPDATE" if query.lock else sql
-        cache[(query.sql, query.lock)] = sql
-    return sql
+_OWED = (
+    "SELECT user_id FROM owed_cards WHERE session_id = ? AND status = ? AND version = ?"
+    " ORDER BY user_id"
+)
+
+
+def _sorted_cards(rows: Sequence[Sequence[Any]]) -> list[CardRecord]:
+    return sorted((CardRecord(*row) for row in rows), key=lambda card: card.user_id)
+
+
+# Given the session as read, the people owed its card and the phones' cards: whose card
+# the owed cards edit in place. Runs inside the unit, so it must be pure.
+ChooseEdits = Callable[[SessionRecord, Sequence[int], Sequence[CardRecord]], Sequence[int]]
+
+
+@dataclass(frozen=True, slots=True)
+class OwedOutcome:
+    """What `SessionSteps.owed` found: the row (None: no such session), who is still owed
+    its current version's card, and, when asked, the phones' cards and whose were claimed."""
+
+    record: SessionRecord | None
+    owed: tuple[int, ...] = ()
+    cards: tuple[CardRecord, ...] = ()
+    claimed: tuple[int, ...] = ()
+
+
+def _owed(session_id: int, version: int | None, choose: ChooseEdits) -> Unit[OwedOutcome]:
+    record = yield from _read(session_id)
+    if record is None:
+        return OwedOutcome(None)
+    rows = yield Query(_OWED, (session_id, OWED, record.version), rows=True)
+    owed = tuple(row[0] for row in rows)
+    if not owed or version not in (None, record.version):
+        return OwedOutcome(record, owed)
+    cards = yield from _read_cards(session_id)
+    claimed = tuple(choose(record, owed, cards))
+    if claimed:
+        revision = record.revision
+        yield Query(
+            _claim_cards(len(claimed)),
+            (revision, revision, revision - 1, session_id, revision, *claimed),
+        )
+    return OwedOutcome(record, owed, tuple(cards), claimed)
+
+
+def _claim_for(
+    session_id: int, revision: int, user_ids: tuple[int, ...]
+) -> Unit[list[CardRecord]]:
+    if not user_ids:
+        return []
+    rows = yield Query(
+        _claim_cards_returning(len(user_ids)),
+        (revision, revision, revision - 1, session_id, revision, *user_ids),
+        rows=True,
+    )
+    return _sorted_cards(rows)
+
+
+def _claim_latest(
+    session_id: int, user_ids: tuple[int, ...]
+) -> Unit[tuple[SessionRecord | None, list[CardRecord]]]:
+    record = yield from _read(session_id)
+    if record is None:
+        return None, []
+    return record, (yield from _claim_for(session_id, record.revision, user_ids))
+
+
+def _edits_landed(
+    session_id: int, revision: int, user_ids: tuple[int, ...]
+) -> Unit[list[CardRecord]]:
+    if not user_ids:
+        return []
+    rows = yield Query(
+        _land(len(user_ids)), (revision, revision, session_id, *user_ids), rows=True
+    )
+    return _sorted_cards(rows)
 
 
 class SessionSteps:
-    """The session units of `bot.services.sessions` that run on every event.
+    """The session units of `bot.services.sessions` that run on every event, one trip each
+    (storage/one_trip.py)."""
 
-    `writer` is the process's SQLite write queue (storage.db): these units take their
-    turn in it like every other writer.
-    """
-
-    def __init__(self, engine: AsyncEngine, writer: asyncio.Lock | None) -> None:
-        self._engine = engine
-        self._writer = writer
-        self._sqlite = engine.dialect.name == "sqlite"
-        self._postgres_sql: dict[tuple[str, bool], str] = {}
+    def __init__(self, trip: OneTrip) -> None:
+        self._trip = trip
 
     async def read(self, session_id: int) -> SessionRecord | None:
-        return await self._run(_read(session_id), write=False)
+        return await self._trip.run(_read(session_id), write=False)
 
     async def cards(self, session_id: int) -> list[CardRecord]:
-        return await self._run(_read_cards(session_id), write=False)
+        return await self._trip.run(_read_cards(session_id), write=False)
 
     async def read_with_cards(
         self, session_id: int
     ) -> tuple[SessionRecord | None, list[CardRecord]]:
-        return await self._run(_read_with_cards(session_id), write=False)
+        return await self._trip.run(_read_with_cards(session_id), write=False)
 
     async def step(self, session_id: int, decide: Decide, now: datetime) -> StepOutcome:
         """Read the session, let `decide` say what to write, and write it, only if nobody
         wrote the session since it was read (else `saved` is False, nothing written)."""
-        return await self._run(_step(session_id, decide, now), write=True)
+        return await self._trip.run(_step(session_id, decide, now), write=True)
 
     async def note_cards(
         self, session_id: int, cards: Sequence[CardRecord]
     ) -> list[LeftoverRecord]:
         """Note the message each phone shows now; the messages they should lose come back
         (the cards replaced, and the leftovers of earlier deletes, out of the table)."""
-        return await self._run(_noted(session_id, cards), write=True)
+        return await self._trip.run(_noted(session_id, cards), write=True)
 
     async def delivered(
         self,
@@ -519,48 +531,40 @@ class SessionSteps:
         the shown ones noted, the outbox settled, the cards' retry row set or dropped. The
         messages those phones should lose come back."""
         unit = _delivered(session_id, version, shown, unreachable, retry, cards_lane, now)
-        return await self._run(unit, write=True)
+        return await self._trip.run(unit, write=True)
 
-    async def _run(self, unit: Unit[T], *, write: bool) -> T:
-        if not self._sqlite:
-            return await self._run_postgres(unit, write)
-        if write and self._writer is not None:
-            async with self._writer:
-                return await self._run_sqlite(unit, write)
-        return await self._run_sqlite(unit, write)
+    async def owed(
+        self, session_id: int, version: int | None, choose: ChooseEdits
+    ) -> OwedOutcome:
+        """The session, the people still owed the card of its current version and, when
+        it is still at `version` (any, if None), the phones' cards and those of them that
+        `choose` says the owed cards edit in place, claimed for the session's revision
+        (see `SessionSteps.claim_cards`). Each statement stands on its own: the
+        claim is a compare-and-set of its own on the cards' `shows`."""
+        return await self._trip.run(_owed(session_id, version, choose), write=True, atomic=False)
 
-    async def _run_sqlite(self, unit: Unit[T], write: bool) -> T:
-        async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            # aiosqlite runs every call on the connection's own thread through `_execute`;
-            # handing it the whole unit makes the unit one hop instead of one a call.
-            done: T = await driver._execute(_run_sqlite, driver._conn, unit, write)
-            return done
+    async def claim_latest(
+        self, session_id: int, user_ids: Sequence[int]
+    ) -> tuple[SessionRecord | None, list[CardRecord]]:
+        """The session as it is now, and these phones' cards claimed for an edit that
+        shows its revision (those a newer revision's edit claimed are left to it)."""
+        unit = _claim_latest(session_id, tuple(user_ids))
+        return await self._trip.run(unit, write=True, atomic=False)
 
-    async def _run_postgres(self, unit: Unit[T], write: bool) -> T:
-        async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            if not write:
-                # At READ COMMITTED each statement reads its own snapshot, in a
-                # transaction or not: a reading unit saves the BEGIN and COMMIT trips.
-                return await self._drive_postgres(driver, unit)
-            async with driver.transaction():
-                return await self._drive_postgres(driver, unit)
+    async def claim_cards(
+        self, session_id: int, revision: int, user_ids: Sequence[int]
+    ) -> list[CardRecord]:
+        """Claim these phones' cards for an edit that shows `revision`, before it is sent;
+        those no edit of a newer revision claimed yet come back (an older rendering must
+        not be sent over a newer one). Until the edit is marked landed, `landed` stays
+        below `revision`: an edit claimed after this one waits for it."""
+        unit = _claim_for(session_id, revision, tuple(user_ids))
+        return await self._trip.run(unit, write=True, atomic=False)
 
-    async def _drive_postgres(self, driver: Any, unit: Unit[T]) -> T:
-        try:
-            query = next(unit)
-            while True:
-                sql = _postgres_sql(query, self._postgres_sql)
-                if query.rows:
-                    answer: Any = await driver.fetch(sql, *query.args)
-                else:
-                    status = await driver.execute(sql, *query.args)
-                    answer = int(status.rsplit(" ", 1)[-1])
-                query = unit.send(answer)
-        except StopIteration as done:
-            return done.value  # type: ignore[no-any-return]
+    async def edits_landed(
+        self, session_id: int, revision: int, user_ids: Sequence[int]
+    ) -> list[CardRecord]:
+        """The edits claimed for `revision` on these phones' cards reached Telegram (or
+        failed): edits claimed after them may go. The cards come back as they are now."""
+        unit = _edits_landed(session_id, revision, tuple(user_ids))
+        return await self._trip.run(unit, write=True, atomic=False)

@@ -42,8 +42,8 @@ from storage.records import (
     TimerRecord,
     UserRecord,
 )
+from storage.session_start import Opening, StartRead
 from storage.session_steps import StepWrite
-from storage.unit_of_work import UnitOfWork
 
 log = logging.getLogger(__name__)
 
@@ -84,14 +84,6 @@ def owed_seats(state: SessionState, effects: tuple[Effect, ...]) -> tuple[Seat, 
     return tuple(e.seat for e in effects if isinstance(e, ShowStep))
 
 
-async def _owe(
-    unit: UnitOfWork, session_id: int, state: SessionState, seats: tuple[Seat, ...], now: datetime
-) -> None:
-    """Record in the outbox, in the transaction that saves `state`, what each phone is owed."""
-    users = [state.user_of(seat) for seat in seats]
-    await unit.outbox.owe(session_id, users, state.version, state.phase.value, now)
-
-
 @dataclass(frozen=True, slots=True)
 class _Arming:
     """The timer rows a transition writes, in the transaction that saves it."""
@@ -128,24 +120,6 @@ def _arming(
     )
 
 
-async def _arm(
-    unit: UnitOfWork,
-    data: Resources,
-    session_id: int,
-    state: SessionState,
-    effects: tuple[Effect, ...],
-    owed: tuple[Seat, ...],
-    now: datetime,
-) -> datetime | None:
-    """Write the timers a transition arms; the first instant armed comes back."""
-    arming = _arming(data, session_id, state, effects, owed, now)
-    if arming.drop:
-        await unit.timers.drop(session_id, list(arming.drop))
-    for timer in arming.timers:
-        await unit.timers.set(timer)
-    return arming.wake_at
-
-
 def _safety_due(partners: tuple[int, int], users: dict[int, UserRecord]) -> frozenset[Seat]:
     """The seats whose person never tapped Got it under the safety note: their first
     session (ever, with any partner) shows it before the first setup."""
@@ -163,28 +137,32 @@ def _live(data: Resources, record: SessionRecord) -> Live:
     return Live(record, from_snapshot(record.state, plan), (first, second), record.options["zone"])
 
 
-async def start(
-    data: Resources,
-    *,
-    pair: PairRecord,
-    starter_id: int,
-    routine_id: str,
-    origin_chat_id: int,
-) -> Applied:
-    """Open a lobby for the pair; from private, the starter has joined by asking."""
-    now = data.clock.now()
-    partner_id = pair.partner_of(starter_id)
-    private = origin_chat_id > 0
-    async with data.db.unit() as unit:
-        # Two /stretch at once for the same people must not open two lobbies.
-        await unit.users.lock([starter_id, partner_id])
+@dataclass
+class _Opener:
+    """Opens the lobby from the rows the start read, inside its unit (it is pure); keeps
+    what it decided for the caller."""
+
+    data: Resources
+    pair: PairRecord
+    starter_id: int
+    routine_id: str
+    origin_chat_id: int
+    now: datetime
+    state: SessionState | None = None
+    effects: tuple[Effect, ...] = ()
+    owed: tuple[Seat, ...] = ()
+    wake_at: datetime | None = None
+
+    def __call__(self, read: StartRead) -> Opening:
+        starter_id, data, now = self.starter_id, self.data, self.now
+        partner_id = self.pair.partner_of(starter_id)
         for user_id in (starter_id, partner_id):
-            busy = await unit.sessions.live_of_user(user_id)
+            busy = read.busy.get(user_id)
             if busy is not None:
                 raise AlreadyInSession(busy, user_id)
         # The settings as they are now (a tap in /settings may have come after the
         # caller read the pair); taking turns also needs the last session's first.
-        pair = await unit.pairs.get(pair.id) or pair
+        pair = read.pair or self.pair
         first = first_receiver(
             FirstReceiver(pair.first_receiver), starter_id, partner_id, pair.last_first_id
         )
@@ -194,37 +172,64 @@ async def start(
             first_receiver=Seat.A if first == starter_id else Seat.B,
             swap_mode=SwapMode(pair.swap_mode),
         )
-        plan = data.plan(routine_id, options)
-        await unit.pairs.change_settings(pair.id, last_first_id=first)
-        users = await unit.users.get_many([starter_id, partner_id])
+        plan = data.plan(self.routine_id, options)
         state = new_session(
             (starter_id, partner_id),
             plan,
             now,
             time_scale=data.settings.session_time_scale,
-            joined=frozenset({Seat.A}) if private else frozenset(),
-            safety_due=_safety_due((starter_id, partner_id), users),
+            joined=frozenset({Seat.A}) if self.origin_chat_id > 0 else frozenset(),
+            safety_due=_safety_due((starter_id, partner_id), read.users),
         )
         # Names and zone are kept with the session: every tap reads them, none changes them.
         # Both rows exist: a pair's members are foreign keys to users, who are never
-        # deleted, and the rows are locked above.
-        names = [users[u].first_name for u in state.partners]
-        record = await unit.sessions.add(
+        # deleted, and the rows are locked while this runs.
+        names = [read.users[u].first_name for u in state.partners]
+        self.state = state
+        self.effects = opening_effects(state)
+        self.owed = owed_seats(state, self.effects)
+        return Opening(
             pair_id=pair.id,
-            routine_id=routine_id,
+            routine_id=self.routine_id,
             seats=(starter_id, partner_id),
-            origin_chat_id=origin_chat_id,
+            origin_chat_id=self.origin_chat_id,
             options={"plan": options.to_dict(), "names": names, "zone": pair.timezone},
             change=_change(state),
-            now=now,
+            first_id=first,
+            write=self._write,
         )
-        effects = opening_effects(state)
-        owed = owed_seats(state, effects)
-        await _owe(unit, record.id, state, owed, now)
-        wake_at = await _arm(unit, data, record.id, state, effects, owed, now)
-        await unit.commit()
-    live = _live(data, record)
-    return Applied(live, effects, owed, wake_at)
+
+    def _write(self, session_id: int) -> StepWrite:
+        state = self.state
+        assert state is not None
+        arming = _arming(self.data, session_id, state, self.effects, self.owed, self.now)
+        self.wake_at = arming.wake_at
+        return StepWrite(
+            None,
+            owed=[state.user_of(seat) for seat in self.owed],
+            owed_kind=state.phase.value,
+            drop_lanes=arming.drop,
+            timers=arming.timers,
+        )
+
+
+async def start(
+    data: Resources,
+    *,
+    pair: PairRecord,
+    starter_id: int,
+    routine_id: str,
+    origin_chat_id: int,
+) -> Applied:
+    """Open a lobby for the pair; from private, the starter has joined by asking.
+
+    Two /stretch at once for the same people never open two lobbies: the start holds
+    both people's rows while it checks that neither is in a live session."""
+    now = data.clock.now()
+    opener = _Opener(data, pair, starter_id, routine_id, origin_chat_id, now)
+    people = (starter_id, pair.partner_of(starter_id))
+    record = await data.db.starts.start(pair.id, people, opener, now)
+    return Applied(_live(data, record), opener.effects, opener.owed, opener.wake_at)
 
 
 async def load(data: Resources, session_id: int) -> Live | None:
@@ -483,25 +488,37 @@ async def owed_cards(data: Resources, session_id: int, version: int | None = Non
     """A session, the seats still owed the card of its current version, the cards the
     phones show, and which of those the owed cards edit in place: claimed for it (see
     `apply`), when the session is still at `version` (any, if None)."""
-    async with data.db.unit() as unit:
-        record = await unit.sessions.get(session_id)
-        if record is None:
-            return OwedCards(None)
-        live = _live(data, record)
-        owed = await unit.outbox.owed(session_id)
-        seats = tuple(
-            seat
-            for seat in (live.state.seat_of(card.user_id) for card in owed)
-            if seat is not None
-        )
-        if not seats or version not in (None, record.version):
-            return OwedCards(live, seats)
-        cards = await unit.sessions.cards(session_id)
-        claimed = [card.user_id for card in cards if edited_in_place(card, live.state, (), seats)]
-        if claimed:
-            await unit.sessions.claim_cards(session_id, record.revision, claimed)
-            await unit.commit()
-    return OwedCards(live, seats, tuple(cards), tuple(claimed))
+    chooser = _OwedEdits(data)
+    found = await data.db.steps.owed(session_id, version, chooser)
+    if found.record is None:
+        return OwedCards(None)
+    live = chooser.live if chooser.live is not None else _live(data, found.record)
+    seats = _seats_of(live, found.owed)
+    return OwedCards(live, seats, found.cards, found.claimed)
+
+
+def _seats_of(live: Live, user_ids: Sequence[int]) -> tuple[Seat, ...]:
+    return tuple(
+        seat for seat in (live.state.seat_of(user_id) for user_id in user_ids) if seat is not None
+    )
+
+
+@dataclass
+class _OwedEdits:
+    """Which phones' cards the owed cards edit in place, decided inside the unit on the
+    session as read there (it is pure); keeps the session for the caller."""
+
+    data: Resources
+    live: Live | None = None
+
+    def __call__(
+        self, record: SessionRecord, owed: Sequence[int], cards: Sequence[CardRecord]
+    ) -> list[int]:
+        self.live = live = _live(self.data, record)
+        seats = _seats_of(live, owed)
+        if not seats:
+            return []
+        return [card.user_id for card in cards if edited_in_place(card, live.state, (), seats)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -538,12 +555,9 @@ async def claim_latest(
 ) -> tuple[Live | None, list[CardRecord]]:
     """The session as it is now, and these phones' cards claimed for an edit that shows
     it (those an edit of a newer revision claimed meanwhile are left to that edit)."""
-    async with data.db.unit() as unit:
-        record = await unit.sessions.get(session_id)
-        if record is None:
-            return None, []
-        claimed = await unit.sessions.claim_cards(session_id, record.revision, user_ids)
-        await unit.commit()
+    record, claimed = await data.db.steps.claim_latest(session_id, user_ids)
+    if record is None:
+        return None, []
     return _live(data, record), claimed
 
 
@@ -552,10 +566,7 @@ async def edits_landed(
 ) -> list[CardRecord]:
     """The edits claimed for `revision` on these phones' cards are done: the cards as
     they are now come back."""
-    async with data.db.unit() as unit:
-        cards = await unit.sessions.mark_landed(session_id, revision, user_ids)
-        await unit.commit()
-    return cards
+    return await data.db.steps.edits_landed(session_id, revision, user_ids)
 
 
 async def live_sessions(data: Resources) -> list[int]:

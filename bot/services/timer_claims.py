@@ -13,45 +13,34 @@ from datetime import datetime, timedelta
 from bot.services.resources import Resources
 from bot.session_timers import CARDS_KIND, Lane
 from storage.records import TimerRecord
+from storage.timer_steps import Claimed
 
 
-async def claim(data: Resources, lease: timedelta, limit: int) -> list[TimerRecord]:
-    """Up to `limit` timers due now and free, held by this worker for `lease`."""
+async def claim(data: Resources, lease: timedelta, limit: int) -> Claimed:
+    """Up to `limit` timers due now and free, held by this worker for `lease`, and the
+    first instant a timer may be claimed after them (None: not known)."""
     now = data.clock.now()
-    async with data.db.unit() as unit:
-        claimed = await unit.timers.claim(now, data.worker_id, now + lease, limit)
-        await unit.commit()
-    return claimed
+    return await data.db.timers.claim(now, data.worker_id, now + lease, limit)
 
 
 async def finish(data: Resources, timer: TimerRecord) -> None:
     """The claimed `timer` is done: its row goes, unless it was armed anew meanwhile."""
-    async with data.db.unit() as unit:
-        await unit.timers.drop_if(timer)
-        await unit.commit()
+    await data.db.timers.finish(timer)
 
 
 async def move_on(data: Resources, held: TimerRecord, following: TimerRecord | None) -> None:
     """Replace the claimed `held` with the lane's next instant (or nothing)."""
-    async with data.db.unit() as unit:
-        if following is None:
-            await unit.timers.drop_if(held)
-        else:
-            await unit.timers.move_on(held, following)
-        await unit.commit()
+    await data.db.timers.move_on(held, following)
 
 
 async def arm(data: Resources, timer: TimerRecord) -> None:
     """Write `timer` in its lane, replacing what the lane held."""
-    async with data.db.unit() as unit:
-        await unit.timers.set(timer)
-        await unit.commit()
+    await data.db.timers.arm(timer)
 
 
 async def soonest(data: Resources) -> datetime | None:
     """When the next timer may be claimed, by any worker."""
-    async with data.db.unit(read_only=True) as unit:
-        return await unit.timers.soonest()
+    return await data.db.timers.soonest()
 
 
 async def prepare_start(data: Resources, *, single_process: bool) -> list[int]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import case, delete, func, or_, select, update
+from sqlalchemy import delete, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SessionCard, SessionLeftover, StretchSession
@@ -235,53 +235,6 @@ class SessionRepository:
         rows = await self._session.scalars(
             select(SessionCard)
             .where(SessionCard.session_id == session_id)
-            .order_by(SessionCard.user_id)
-        )
-        return [_card(row) for row in rows]
-
-    async def claim_cards(
-        self, session_id: int, revision: int, user_ids: list[int]
-    ) -> list[CardRecord]:
-        """Claim these phones' cards for an edit that shows `revision`, before it is sent;
-        those no edit of a newer revision claimed yet come back (an older rendering must
-        not be sent over a newer one). Until the edit is marked landed, `landed` stays
-        below `revision`: an edit claimed after this one waits for it."""
-        rows = await self._session.scalars(
-            update(SessionCard)
-            .where(
-                SessionCard.session_id == session_id,
-                SessionCard.user_id.in_(user_ids),
-                SessionCard.shows <= revision,
-            )
-            .values(
-                shows=revision,
-                landed=case(
-                    (SessionCard.landed < revision, SessionCard.landed), else_=revision - 1
-                ),
-            )
-            .returning(SessionCard)
-            .execution_options(synchronize_session=False)
-        )
-        return sorted((_card(row) for row in rows), key=lambda card: card.user_id)
-
-    async def mark_landed(
-        self, session_id: int, revision: int, user_ids: list[int]
-    ) -> list[CardRecord]:
-        """The edits claimed for `revision` on these phones' cards reached Telegram (or
-        failed): edits claimed after them may go. The cards come back as they are now."""
-        await self._session.execute(
-            update(SessionCard)
-            .where(
-                SessionCard.session_id == session_id,
-                SessionCard.user_id.in_(user_ids),
-                SessionCard.landed < revision,
-            )
-            .values(landed=revision)
-            .execution_options(synchronize_session=False)
-        )
-        rows = await self._session.scalars(
-            select(SessionCard)
-            .where(SessionCard.session_id == session_id, SessionCard.user_id.in_(user_ids))
             .order_by(SessionCard.user_id)
         )
         return [_card(row) for row in rows]

@@ -369,7 +369,7 @@ async def test_a_timer_claimed_by_a_worker_that_died_is_taken_over_after_its_lea
         # The first worker's poll claims the hold's end (and its countdown ticks, late),
         # and the worker is killed then.
         claimed = await timer_claims.claim(first.bot.app.bot_data, TIMER_LEASE, 64)
-        assert (1, "step") in [(t.session_id, t.lane) for t in claimed]
+        assert (1, "step") in [(t.session_id, t.lane) for t in claimed.timers]
         await first.die()
 
         assert await second.poll() == 0

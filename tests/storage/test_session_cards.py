@@ -57,10 +57,7 @@ async def test_a_late_card_of_an_older_step_is_a_leftover_itself(db: Database) -
 
 
 async def _claim(db: Database, session_id: int, revision: int) -> list[CardRecord]:
-    async with db.unit() as unit:
-        claimed = await unit.sessions.claim_cards(session_id, revision, [ANA])
-        await unit.commit()
-    return claimed
+    return await db.steps.claim_cards(session_id, revision, [ANA])
 
 
 async def test_an_edit_claimed_for_an_older_revision_than_the_last_claim_is_refused(
@@ -73,9 +70,7 @@ async def test_an_edit_claimed_for_an_older_revision_than_the_last_claim_is_refu
     # Until it is marked landed, the claim is on its way: a newer edit waits for it.
     assert claimed.shows == 5 and claimed.landed < 5
     assert await _claim(db, session_id, 4) == []
-    async with db.unit() as unit:
-        [card] = await unit.sessions.mark_landed(session_id, 5, [ANA])
-        await unit.commit()
+    [card] = await db.steps.edits_landed(session_id, 5, [ANA])
     assert (card.shows, card.landed) == (5, 5)
     # Claimed again for the same revision (shown once more): on its way again.
     [again] = await _claim(db, session_id, 5)

@@ -89,11 +89,11 @@ async def test_the_timers_written_here_are_claimed_by_the_poller_as_any_others(
         session_id, lambda record: _next(record, timers=[_hold(session_id, 2, NOW)]), NOW
     )
 
-    async with db.unit() as unit:
-        claimed = await unit.timers.claim(NOW, "worker-1", NOW + timedelta(seconds=60), 10)
-        await unit.commit()
+    claimed = await db.timers.claim(NOW, "worker-1", NOW + timedelta(seconds=60), 10)
 
-    assert [(t.session_id, t.lane, t.version) for t in claimed] == [(session_id, "step", 2)]
+    assert [(t.session_id, t.lane, t.version) for t in claimed.timers] == [
+        (session_id, "step", 2)
+    ]
 
 
 async def test_a_refused_event_writes_nothing_and_the_database_stays_usable(
