@@ -409,6 +409,20 @@ def _land(count: int) -> str:
     )
 
 
+@cache
+def _leave(count: int) -> str:
+    return (
+        "INSERT INTO session_leftovers (session_id, user_id, chat_id, message_id)"
+        f" VALUES {marks(count, 4)} ON CONFLICT DO NOTHING"
+    )
+
+
+def _left_behind(leftovers: Sequence[LeftoverRecord]) -> Unit[None]:
+    if leftovers:
+        rows = [(x.session_id, x.user_id, x.chat_id, x.message_id) for x in leftovers]
+        yield Query(_leave(len(rows)), flat(rows))
+
+
 _OWED = (
     "SELECT user_id FROM owed_cards WHERE session_id = ? AND status = ? AND version = ?"
     " ORDER BY user_id"
@@ -532,6 +546,11 @@ class SessionSteps:
         messages those phones should lose come back."""
         unit = _delivered(session_id, version, shown, unreachable, retry, cards_lane, now)
         return await self._trip.run(unit, write=True)
+
+    async def leave_behind(self, leftovers: Sequence[LeftoverRecord]) -> None:
+        """Messages of a session no phone should keep: deleted with the phone's next card,
+        or at the next tidy (one already noted stays as it is)."""
+        await self._trip.run(_left_behind(leftovers), write=True, atomic=False)
 
     async def owed(
         self, session_id: int, version: int | None, choose: ChooseEdits

@@ -462,11 +462,8 @@ async def cards_delivered(
 async def leave_behind(data: Resources, leftovers: list[LeftoverRecord]) -> None:
     """Messages a phone should lose with its next card: a note, an alert, an old card
     whose delete Telegram did not answer."""
-    if not leftovers:
-        return
-    async with data.db.unit() as unit:
-        await unit.sessions.add_leftovers(leftovers)
-        await unit.commit()
+    if leftovers:
+        await data.db.steps.leave_behind(leftovers)
 
 
 async def take_leftovers(data: Resources, session_id: int) -> list[LeftoverRecord]:

@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SessionCard, SessionLeftover, StretchSession
 from storage.records import CardRecord, LeftoverRecord, SessionChange, SessionRecord
-from storage.upsert import conflict_insert, insert_or_ignore
+from storage.upsert import conflict_insert
 
 
 def _record(row: StretchSession) -> SessionRecord:
@@ -127,7 +127,7 @@ class SessionRepository:
 
     async def note_cards(self, session_id: int, cards: list[CardRecord]) -> list[LeftoverRecord]:
         """Remember the message each phone shows now; hand back the ones they replaced,
-        to be deleted (not written down: only a delete that fails is, `add_leftovers`).
+        to be deleted (not written down: only a delete that fails is, `SessionSteps.leave_behind`).
 
         A slow send of an older step never replaces the card of a newer one: that
         message is handed back itself.
@@ -181,24 +181,6 @@ class SessionRepository:
                 .execution_options(synchronize_session=False)
             )
         return leftovers
-
-    async def add_leftovers(self, leftovers: list[LeftoverRecord]) -> None:
-        """Messages of a session no phone should keep: deleted at the next tidy."""
-        if not leftovers:
-            return
-        await self._session.execute(
-            insert_or_ignore(self._session, SessionLeftover).values(
-                [
-                    dict(
-                        session_id=leftover.session_id,
-                        user_id=leftover.user_id,
-                        chat_id=leftover.chat_id,
-                        message_id=leftover.message_id,
-                    )
-                    for leftover in leftovers
-                ]
-            )
-        )
 
     async def leftovers(
         self, session_id: int, user_ids: list[int] | None = None

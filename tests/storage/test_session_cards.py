@@ -30,10 +30,8 @@ async def test_a_new_card_hands_back_the_one_it_replaces(db: Database) -> None:
 async def test_a_leftover_whose_delete_failed_is_kept_until_it_is_dropped(db: Database) -> None:
     session_id = await lobby_session(db)
     leftover = LeftoverRecord(session_id, ANA, ANA, 10)
-    async with db.unit() as unit:
-        await unit.sessions.add_leftovers([leftover])
-        await unit.sessions.add_leftovers([leftover])  # a second failure changes nothing
-        await unit.commit()
+    await db.steps.leave_behind([leftover])
+    await db.steps.leave_behind([leftover])  # a second failure changes nothing
     async with db.unit() as unit:
         assert await unit.sessions.sessions_with_leftovers() == [session_id]
         assert await unit.sessions.leftovers(session_id, [BEN]) == []

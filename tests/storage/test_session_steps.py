@@ -150,9 +150,7 @@ async def test_cards_delivered_note_them_settle_the_outbox_and_hand_back_what_go
         NOW,
     )
     await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 10, 1, "lobby")])
-    async with db.unit() as unit:
-        await unit.sessions.add_leftovers([LeftoverRecord(session_id, ANA, ANA, 7)])
-        await unit.commit()
+    await db.steps.leave_behind([LeftoverRecord(session_id, ANA, ANA, 7)])
 
     leftovers = await db.steps.delivered(
         session_id, 2, [CardRecord(ANA, ANA, 11, 2, "holding")], [BEN], None, "cards", NOW
