@@ -334,9 +334,12 @@ def _note_cards(session_id: int, cards: Sequence[CardRecord]) -> Unit[list[Lefto
     for card in others:
         chat_id, message_id, version = shown[card.user_id]
         if version > card.version:
-            leftovers.append(
-                LeftoverRecord(session_id, card.user_id, card.chat_id, card.message_id)
-            )
+            # A late card of an older step goes, unless a newer step edited that same
+            # message: then it is the phone's card.
+            if (chat_id, message_id) != (card.chat_id, card.message_id):
+                leftovers.append(
+                    LeftoverRecord(session_id, card.user_id, card.chat_id, card.message_id)
+                )
             continue
         if (chat_id, message_id) != (card.chat_id, card.message_id):
             leftovers.append(LeftoverRecord(session_id, card.user_id, chat_id, message_id))

@@ -130,7 +130,8 @@ class SessionRepository:
         to be deleted (not written down: only a delete that fails is, `SessionSteps.leave_behind`).
 
         A slow send of an older step never replaces the card of a newer one: that
-        message is handed back itself.
+        message is handed back itself, unless it is the very message the newer step
+        edited (the phone's card).
         """
         if not cards:
             return []
@@ -159,7 +160,10 @@ class SessionRepository:
         for card in others:
             row = noted[card.user_id]
             if row.version > card.version:
-                leftovers.append(_leftover(session_id, card.user_id, card))
+                # A late card of an older step goes, unless a newer step edited that
+                # same message: then it is the phone's card.
+                if (row.chat_id, row.message_id) != (card.chat_id, card.message_id):
+                    leftovers.append(_leftover(session_id, card.user_id, card))
                 continue
             values: dict[str, Any] = {
                 "chat_id": card.chat_id,

@@ -54,6 +54,21 @@ async def test_a_late_card_of_an_older_step_is_a_leftover_itself(db: Database) -
     assert (card.message_id, card.version) == (20, 5)
 
 
+async def test_a_late_edit_of_an_older_step_keeps_the_message_a_newer_step_shows(
+    db: Database,
+) -> None:
+    # The setup card, edited into the hold (revision 4), noted only after a newer step
+    # edited the same message (revision 5): that message is the phone's card, not a
+    # leftover. Deleting it would leave the phone with no card at all.
+    session_id = await lobby_session(db)
+    await _note(db, session_id, CardRecord(BEN, BEN, 20, 5, "paused"))
+
+    assert await _note(db, session_id, CardRecord(BEN, BEN, 20, 4, "holding")) == []
+    async with db.unit() as unit:
+        [card] = await unit.sessions.cards(session_id)
+    assert (card.message_id, card.version, card.kind) == (20, 5, "paused")
+
+
 async def _claim(db: Database, session_id: int, revision: int) -> list[CardRecord]:
     return await db.steps.claim_cards(session_id, revision, [ANA])
 

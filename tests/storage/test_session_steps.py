@@ -194,6 +194,16 @@ async def test_a_card_noted_late_for_an_older_step_is_handed_back_itself(db: Dat
     assert await db.steps.cards(session_id) == [CardRecord(BEN, BEN, 20, 5, "setup")]
 
 
+async def test_a_late_edit_of_an_older_step_is_not_handed_back_when_it_is_the_card(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.note_cards(session_id, [CardRecord(BEN, BEN, 20, 5, "paused")])
+
+    assert await db.steps.note_cards(session_id, [CardRecord(BEN, BEN, 20, 4, "holding")]) == []
+    assert await db.steps.cards(session_id) == [CardRecord(BEN, BEN, 20, 5, "paused")]
+
+
 async def test_a_unit_that_fails_half_way_leaves_nothing_of_it(db: Database) -> None:
     session_id = await lobby_session(db, reachable=True)
     # The state is written first; a timer of a session that does not exist then breaks
