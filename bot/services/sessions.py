@@ -182,8 +182,8 @@ class _Opener:
             safety_due=_safety_due((starter_id, partner_id), read.users),
         )
         # Names and zone are kept with the session: every tap reads them, none changes them.
-        # Both rows exist: a pair's members are foreign keys to users, who are never
-        # deleted, and the rows are locked while this runs.
+        # Both rows exist: the pair is active, and /forget ends a user's pairs in the
+        # transaction that deletes the user, under the same row locks this start holds.
         names = [read.users[u].first_name for u in state.partners]
         self.state = state
         self.effects = opening_effects(state)
