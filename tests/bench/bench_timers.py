@@ -93,6 +93,8 @@ async def _into_holds(
         for index in range(count):
             for uid in (FIRST_USER_ID + 2 * index, FIRST_USER_ID + 2 * index + 1):
                 await unit.users.remember(uid, f"P{uid}", None, now, reachable=True)
+                # Read the safety note in an earlier session: Join leads to the first setup.
+                await unit.users.acknowledge_safety(uid, now)
                 # Both opened the bot once, so it may write to them first.
                 world.add_private_chat({"id": uid, "first_name": f"P{uid}"})
                 world.opened.add(uid)
