@@ -128,7 +128,7 @@ class _Warnings(logging.Handler):
         self.seen: Counter[str] = Counter()
 
     def emit(self, record: logging.LogRecord) -> None:
-        self.seen[f"{record.name}: {record.getMessage()[:100]}"] += 1
+        self.seen[f"{record.name}: {record.getMessage()[:200]}"] += 1
 
 
 # -- people ---------------------------------------------------------------------------------
