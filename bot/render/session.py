@@ -23,6 +23,7 @@ from bot.callbacks import (
     SESSION_STOP_ASK,
     pack,
 )
+from bot.render.buttons import data_button
 from bot.render.instructions import instruction
 from bot.render.routine_lines import routine_line, stretch_lines
 from bot.render.safety import ACKNOWLEDGED, safety_keyboard, waiting_keyboard
@@ -114,7 +115,8 @@ def minutes(seconds: float) -> int:
 
 
 def _button(label: str, action: str, state_id: int, version: int) -> InlineKeyboardButton:
-    return InlineKeyboardButton(label, callback_data=pack(action, state_id, version))
+    # Every step renders these for both phones: made without PTB's per-attribute cost.
+    return data_button(label, pack(action, state_id, version))
 
 
 def lobby_card(

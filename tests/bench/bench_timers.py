@@ -93,6 +93,8 @@ async def _into_holds(
         for index in range(count):
             for uid in (FIRST_USER_ID + 2 * index, FIRST_USER_ID + 2 * index + 1):
                 await unit.users.remember(uid, f"P{uid}", None, now, reachable=True)
+                # Read the safety note in an earlier session: Join leads to the first setup.
+                await unit.users.acknowledge_safety(uid, now)
                 # Both opened the bot once, so it may write to them first.
                 world.add_private_chat({"id": uid, "first_name": f"P{uid}"})
                 world.opened.add(uid)
@@ -142,7 +144,7 @@ async def _lateness(
         await asyncio.sleep(0.1)
     missing = len(deadlines) - len(found)
     if missing:
-        print(f"  {missing} holds never ended within {within:.0f} s")
+        print(f"  {missing} holds never ended within {within:.0f} s", flush=True)
     return list(found.values())
 
 
@@ -163,7 +165,8 @@ async def one_worker(url: str, count: int) -> list[float]:
     async with _worker(settings, world) as app:
         began = time.monotonic()
         deadlines = await _into_holds(app, world, count, spread=0.0)
-        print(f"  {count} sessions into their holds in {time.monotonic() - began:.1f} s")
+        took = time.monotonic() - began
+        print(f"  {count} sessions into their holds in {took:.1f} s", flush=True)
         return await _lateness(world, deadlines, within=120)
 
 
@@ -176,9 +179,13 @@ async def takeover(url: str, count: int) -> list[float]:
         died = time.time()
         # Holds due before the armer died may have been ended by it: only the others count.
         late = await _lateness(world, deadlines, within=120, after=died)
-        print(f"  {len(deadlines) - len(late)} holds were due before the armer died")
+        print(f"  {len(deadlines) - len(late)} holds were due before the armer died", flush=True)
         assert survivor.running
         return late
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -192,20 +199,28 @@ def main(argv: list[str] | None = None) -> int:
     logging.basicConfig(level=logging.ERROR)
     print(
         f"{args.sessions} holds ending, SESSION_TIME_SCALE={TIME_SCALE}, "
-        f"poll every {POLL_SECONDS * TIME_SCALE:.1f} s; lateness = next card - deadline"
+        f"poll every {POLL_SECONDS * TIME_SCALE:.1f} s; lateness = next card - deadline;"
+        f" load average {_load()}",
+        flush=True,
     )
     with tempfile.TemporaryDirectory() as folder:
         sqlite = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
-        print(f"sqlite, one worker: {_summary(asyncio.run(one_worker(sqlite, args.sessions)))}")
+        late = asyncio.run(one_worker(sqlite, args.sessions))
+        print(f"sqlite, one worker: {_summary(late)} (load {_load()})", flush=True)
     postgres = os.environ.get("TEST_DATABASE_URL")
     if not postgres:
-        print("PostgreSQL skipped: TEST_DATABASE_URL is not set.")
+        print("PostgreSQL skipped: TEST_DATABASE_URL is not set.", flush=True)
         return 0
     asyncio.run(reset_postgres(postgres))
-    print(f"postgresql, one worker: {_summary(asyncio.run(one_worker(postgres, args.sessions)))}")
+    late = asyncio.run(one_worker(postgres, args.sessions))
+    print(f"postgresql, one worker: {_summary(late)} (load {_load()})", flush=True)
     asyncio.run(reset_postgres(postgres))
     late = asyncio.run(takeover(postgres, args.sessions))
-    print(f"postgresql, the arming worker died, the other took over: {_summary(late)}")
+    print(
+        f"postgresql, the arming worker died, the other took over: {_summary(late)}"
+        f" (load {_load()})",
+        flush=True,
+    )
     return 0
 
 

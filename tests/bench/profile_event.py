@@ -1,16 +1,20 @@
-"""Profile of one event: the second partner's Ready, which starts a hold on both phones.
+"""Profile of one event type: by default the second partner's Ready, which arms the hold.
 
 In-process, the real Application against the fake Bot API, the test clock (no timer runs
-by itself), one pair at a time: each pair opens a session in private, the partner joins,
-the first Ready is tapped, then the second Ready is measured (wall, CPU) and profiled with
-cProfile. The trips to the database come from the same profile: on SQLite each call handed
-to aiosqlite's connection thread is one hop, on PostgreSQL each request asyncpg writes to
-its socket is one round trip.
+by itself), one session at a time (tests/bench/solo.py): the partners tap through their
+sessions and the clock is moved to each timer in turn. Of the events of the type asked
+for, every other one is timed (wall, CPU) and the rest run under cProfile, so the
+profiler's own cost stays out of the times. The trips to the database come from the same
+profile: on SQLite each call handed to aiosqlite's connection thread is one hop, on
+PostgreSQL each request asyncpg writes to its socket is one round trip.
 
-    python -m tests.bench.profile_event [--pairs 200] [--databases sqlite,postgresql]
-        [--top 25] [--loop asyncio|uvloop]
+    python -m tests.bench.profile_event [--event "second Ready"] [--events 400]
+        [--routine lower-back] [--databases sqlite,postgresql] [--top 25]
+        [--loop asyncio|uvloop]
 
-TEST_DATABASE_URL (or BENCH_DATABASE_URL) names the PostgreSQL database; it is emptied.
+Event types: first Ready, second Ready, hold start, Pause, Resume, hold end, switch end,
+countdown (also written with dashes: second-ready, hold-start ...). TEST_DATABASE_URL
+(or BENCH_DATABASE_URL) names the PostgreSQL database; it is emptied.
 """
 
 from __future__ import annotations
@@ -18,16 +22,18 @@ from __future__ import annotations
 import argparse
 import cProfile
 import io
+import itertools
 import os
 import pstats
 import statistics
 import tempfile
 import time
+from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
 from tests.bench.loops import LOOPS, run_on
-from tests.bot.session_helpers import pair_in_database
+from tests.bench.solo import ROUTINE, SOLO_KINDS, BenchWorld, SoloDriver
 from tests.clock import FakeClock
 from tests.conftest import make_settings, reset_postgres
 from tests.harness import Person, running_bot
@@ -66,44 +72,72 @@ def _trips(stats: pstats.Stats, database: str, events: int) -> float:
                 for (f, _l, caller), (n, *_) in callers.items()
                 if f.endswith(_TRANSPORT[0]) and caller == _TRANSPORT[1]
             )
-    return total / events
+    return total / max(1, events)
 
 
-async def _profile(url: str, database: str, pairs: int, top: int) -> Profiled:
+class _Profiler:
+    """Hands every other event of `kind` to cProfile and times the rest."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self.profile = cProfile.Profile()
+        self.wall: list[float] = []
+        self.cpu: list[float] = []
+        self.profiled = 0
+        self._turn = itertools.count()
+
+    async def __call__(self, kind: str, action: Awaitable[None]) -> None:
+        if kind != self.kind:
+            await action
+        elif next(self._turn) % 2:
+            self.profile.enable()
+            await action
+            self.profile.disable()
+            self.profiled += 1
+        else:
+            started, used = time.perf_counter(), time.process_time()
+            await action
+            self.cpu.append((time.process_time() - used) * 1000)
+            self.wall.append((time.perf_counter() - started) * 1000)
+
+
+async def _profile(
+    url: str, database: str, kind: str, events: int, routine: str, top: int
+) -> Profiled:
     if database == "postgresql":
         await reset_postgres(url)
-    profile = cProfile.Profile()
-    wall: list[float] = []
-    cpu: list[float] = []
-    # Telegram's pace (30 a second by default) would make the measured tap wait for the
+    profiler = _Profiler(kind)
+    people = itertools.count(FIRST_USER_ID, 2)
+
+    def pair() -> tuple[Person, Person]:
+        first = next(people)
+        return Person(first, f"A{first % 100_000}"), Person(first + 1, f"B{first % 100_000}")
+
+    clock = FakeClock()
+    world = BenchWorld(clock=lambda: clock.now().timestamp())
+    # Telegram's pace (30 a second by default) would make the measured event wait for the
     # budget; the profile is of the bot's own work.
     settings = make_settings(url, telegram_rate_limit=1000)
-    async with running_bot(settings, FakeClock()) as bot:
-        for index in range(pairs):
-            first = Person(FIRST_USER_ID + 2 * index, f"A{index}")
-            second = Person(FIRST_USER_ID + 2 * index + 1, f"B{index}")
-            await pair_in_database(bot, first, second, home=None)
-            await bot.say(first, "/stretch")
-            await bot.press(second, bot.new(second.id)[-1], "Join")
-            setups = bot.new(first.id)[-1], bot.new(second.id)[-1]
-            await bot.press(first, setups[0], "Ready")
-            if index % 2:
-                # Every other pair is profiled, the rest timed: the profiler's own cost
-                # stays out of the times.
-                profile.enable()
-                await bot.press(second, setups[1], "Ready")
-                profile.disable()
-            else:
-                started, used = time.perf_counter(), time.process_time()
-                await bot.press(second, setups[1], "Ready")
-                cpu.append((time.process_time() - used) * 1000)
-                wall.append((time.perf_counter() - started) * 1000)
-            assert "Hold:" in bot.last(second.id).text, bot.last(second.id).text
+    async with running_bot(settings, clock, world) as bot:
+        driver = SoloDriver(bot, pair, routine=routine, measure=profiler)
+        while driver.counted[kind] < events:
+            before = driver.counted[kind]
+            await driver.session()
+            if driver.counted[kind] == before:
+                raise SystemExit(f"a {routine} session has no {kind}")
     out = io.StringIO()
-    stats = pstats.Stats(profile, stream=out)
-    trips = _trips(stats, database, pairs // 2)
+    stats = pstats.Stats(profiler.profile, stream=out)
+    trips = _trips(stats, database, profiler.profiled)
     stats.sort_stats("tottime").print_stats(top)
-    return Profiled(database, wall, cpu, trips, out.getvalue())
+    return Profiled(database, profiler.wall, profiler.cpu, trips, out.getvalue())
+
+
+def _kind(name: str) -> str:
+    """An event type by its name, in any case, with dashes or spaces."""
+    for kind in SOLO_KINDS:
+        if kind.lower() == name.replace("-", " ").lower():
+            return kind
+    raise argparse.ArgumentTypeError(f"not an event type: {name} (one of {', '.join(SOLO_KINDS)})")
 
 
 def _quantile(values: list[float], q: float) -> float:
@@ -112,31 +146,38 @@ def _quantile(values: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--pairs", type=int, default=200)
+    parser.add_argument("--event", type=_kind, default="second Ready", help="event type")
+    parser.add_argument("--events", type=int, default=400, help="events of that type")
+    parser.add_argument("--pairs", type=int, help="the same as --events (older name)")
+    parser.add_argument("--routine", default=ROUTINE)
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--top", type=int, default=25, help="profile rows to print")
     parser.add_argument("--loop", choices=LOOPS, default="asyncio")
     args = parser.parse_args(argv)
+    events = args.pairs or args.events
     postgres = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    print(f"load average at start: {_load()}", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for database in args.databases.split(","):
             if database == "postgresql" and not postgres:
-                print("postgresql: skipped (set TEST_DATABASE_URL)")
+                print("postgresql: skipped (set TEST_DATABASE_URL)", flush=True)
                 continue
             url = (
                 postgres or ""
                 if database == "postgresql"
                 else (f"sqlite+aiosqlite:///{Path(folder) / 'profile.sqlite3'}")
             )
-            results.append(run_on(args.loop, _profile(url, database, args.pairs, args.top)))
+            profiled = _profile(url, database, args.event, events, args.routine, args.top)
+            results.append(run_on(args.loop, profiled))
+            print(f"-- {database}: done (load {_load()})", flush=True)
     for result in results:
         print(f"-- {result.database}: cProfile, top {args.top} by own time")
         print(result.report)
-    print(f"event loop: {args.loop}")
+    print(f"event loop: {args.loop}; load average at the end: {_load()}")
     print(
-        f"second Ready, {args.pairs} pairs one after the other: half timed, half profiled"
-        " (trips per event from the profiled half)"
+        f"{args.event}, {events} of them in {args.routine} sessions one after the other:"
+        " half timed, half profiled (trips per event from the profiled half)"
     )
     print(f"{'database':<11} {'wall p50':>9} {'wall p99':>9} {'CPU p50':>8} {'trips':>6}")
     for result in results:
@@ -146,6 +187,10 @@ def main(argv: list[str] | None = None) -> int:
             f" {result.trips:>6.1f}"
         )
     return 0
+
+
+def _load() -> str:
+    return " ".join(f"{value:.2f}" for value in os.getloadavg())
 
 
 if __name__ == "__main__":
