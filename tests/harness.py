@@ -11,9 +11,10 @@ import itertools
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, cast
 
 from telegram import Update
+from telegram.ext import Job
 
 from bot.app import build_application
 from bot.config import Settings
@@ -26,6 +27,12 @@ from tests.clock import FakeClock, RunningClock
 from tests.fake_telegram import FakeBotApi, SentMessage, World
 
 __all__ = ["BotHarness", "Group", "Person", "running_bot", "tap", "wait_until"]
+
+
+def _due_at(job: Job[Any]) -> datetime | None:
+    """The instant a job of ours is due on the bot's clock (None for PTB's own jobs)."""
+    due_at = getattr(job.data, "due_at", None)
+    return due_at if isinstance(due_at, datetime) else None
 
 
 class BotHarness:
@@ -115,13 +122,11 @@ class BotHarness:
             due = [
                 job
                 for job in self.app.job_queue.jobs()
-                if getattr(job.data, "due_at", None) is not None
-                and job.data.due_at <= self.clock.now()
-                and not job.removed
+                if (at := _due_at(job)) is not None and at <= self.clock.now() and not job.removed
             ]
             if not due:
                 return ran
-            job = min(due, key=lambda j: j.data.due_at)
+            job = min(due, key=lambda j: cast(datetime, _due_at(j)))
             if job.name == TIMER_JOB:
                 # The session timers' poller stays; it reads its next instant from the
                 # database. Nothing it could take (another worker holds what is due): stop.
@@ -140,9 +145,9 @@ class BotHarness:
         while True:
             assert self.app.job_queue is not None
             pending = sorted(
-                job.data.due_at
+                at
                 for job in self.app.job_queue.jobs()
-                if getattr(job.data, "due_at", None) is not None and not job.removed
+                if (at := _due_at(job)) is not None and not job.removed
             )
             upcoming = [at for at in pending if at.timestamp() <= target]
             if not upcoming:

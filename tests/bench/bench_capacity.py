@@ -48,6 +48,7 @@ import argparse
 import asyncio
 import itertools
 import logging
+import math
 import os
 import random
 import statistics
@@ -513,7 +514,7 @@ def next_rate(results: list[RateResult], factor: float) -> float | None:
     high = min(above)
     if high / low <= factor**0.5 * 1.01:
         return None  # already tried between them
-    return (low * high) ** 0.5
+    return math.sqrt(low * high)
 
 
 def load() -> str:

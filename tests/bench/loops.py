@@ -15,5 +15,6 @@ def run_on(loop: str, main: Coroutine[Any, Any, T]) -> T:
     if loop == "uvloop":
         import uvloop  # the optional `fast` extra
 
-        return uvloop.run(main)
+        result: T = uvloop.run(main)
+        return result
     return asyncio.run(main)
