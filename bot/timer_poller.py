@@ -42,6 +42,9 @@ TIMER_LEASE = timedelta(seconds=30)
 # Polling floor: a rehearsal at SESSION_TIME_SCALE 0.01 must not poll the database
 # hundreds of times a second.
 MIN_POLL_SECONDS = 0.05
+# A run asked for that has not started after this long was dropped by the scheduler (or
+# the loop is that far behind): a wake asks for another instead of counting on it.
+ASKED_STALE = timedelta(seconds=1)
 # A poll that could not start on time (a busy loop, a slow database) still runs.
 MISFIRE_GRACE_SECONDS = 3600
 
@@ -76,6 +79,9 @@ class TimerPoller:
         # The soonest instant armed here while a poll ran: the poll's own view (its
         # claim's) may be older.
         self._woken: datetime | None = None
+        # The wall-clock instant of a run asked of the scheduler that has not started
+        # yet: a wake before it starts needs no run of its own (see `_schedule`).
+        self._asked: datetime | None = None
         self.polls = 0
         self.carried = 0
 
@@ -88,6 +94,7 @@ class TimerPoller:
         again, a wake) does not wait for it either: it asks the running one for another
         round and returns, so the scheduler never skips a run for having too many.
         """
+        self._asked = None
         if self._lock.locked():
             self._again = True
             return 0
@@ -165,14 +172,27 @@ class TimerPoller:
 
         `due` is on the bot's clock and the scheduler runs on the wall clock, so the wait
         is carried over, not the instant. A paused job (no next run) stays paused.
+
+        No run is asked for while one polls (it reads `_woken` and schedules itself at
+        its end) or while a run asked for no later than `due` has yet to start: on a
+        busy loop every timer's task wakes the poller, and runs asked for faster than
+        the loop starts them would pile up past the job's `max_instances`, which the
+        scheduler logs as a warning for each one it skips.
         """
         job = self.job
         if due is None or job is None or job.removed or job.next_t is None:
             return
         delay = max(0.0, (due - self.data.clock.now()).total_seconds())
-        when = datetime.now(UTC) + timedelta(seconds=delay)
+        now = datetime.now(UTC)
+        when = now + timedelta(seconds=delay)
+        if self._lock.locked():
+            return
+        asked = self._asked
+        if asked is not None and asked <= when and now - asked < ASKED_STALE:
+            return
         if when < job.next_t:
             job.job.modify(next_run_time=when)
+            self._asked = when
 
 
 async def _run_poll(context: Context) -> None:
