@@ -17,3 +17,13 @@ async def db(database_url: str) -> AsyncIterator[Database]:
         yield database
     finally:
         await database.dispose()
+
+
+@pytest.fixture
+async def other_worker(db: Database, database_url: str) -> AsyncIterator[Database]:
+    """A second process on the same database: its own engine, its own connections."""
+    other = Database.connect(database_url)
+    try:
+        yield other
+    finally:
+        await other.dispose()

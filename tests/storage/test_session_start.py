@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -53,15 +52,6 @@ def _opening(read: StartRead) -> Opening:
             timers=[TimerRecord(session_id, "step", "idle", 1, IDLE)],
         ),
     )
-
-
-@pytest.fixture
-async def other_worker(db: Database, database_url: str) -> AsyncIterator[Database]:
-    other = Database.connect(database_url)
-    try:
-        yield other
-    finally:
-        await other.dispose()
 
 
 async def test_a_start_writes_the_session_its_owed_cards_its_timers_and_who_went_first(

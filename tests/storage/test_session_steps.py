@@ -91,9 +91,7 @@ async def test_the_timers_written_here_are_claimed_by_the_poller_as_any_others(
 
     claimed = await db.timers.claim(NOW, "worker-1", NOW + timedelta(seconds=60), 10)
 
-    assert [(t.session_id, t.lane, t.version) for t in claimed.timers] == [
-        (session_id, "step", 2)
-    ]
+    assert [(t.session_id, t.lane, t.version) for t in claimed.timers] == [(session_id, "step", 2)]
 
 
 async def test_a_refused_event_writes_nothing_and_the_database_stays_usable(

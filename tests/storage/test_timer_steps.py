@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -29,16 +28,6 @@ async def _lanes(db: Database, session_id: int) -> dict[str, TimerRecord]:
         return {timer.lane: timer for timer in await unit.timers.of_session(session_id)}
 
 
-@pytest.fixture
-async def other_worker(db: Database, database_url: str) -> AsyncIterator[Database]:
-    """A second process on the same database: its own engine, its own connections."""
-    other = Database.connect(database_url)
-    try:
-        yield other
-    finally:
-        await other.dispose()
-
-
 async def test_a_claim_takes_what_is_due_most_overdue_first_and_says_when_the_next_is_free(
     db: Database,
 ) -> None:
@@ -54,9 +43,7 @@ async def test_a_claim_takes_what_is_due_most_overdue_first_and_says_when_the_ne
         ("b", NOW - timedelta(seconds=1), (later,)),
         ("a", NOW, (later,)),
     ]
-    assert {(t.claimed_by, t.available_at) for t in claimed.timers} == {
-        ("worker-1", NOW + LEASE)
-    }
+    assert {(t.claimed_by, t.available_at) for t in claimed.timers} == {("worker-1", NOW + LEASE)}
     # The poller need not read again: the row left is due at `later`.
     assert claimed.next_due == later == await db.timers.soonest()
     stored = await _lanes(db, session_id)
