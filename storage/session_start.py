@@ -20,15 +20,20 @@ from typing import Any
 
 from storage.one_trip import OneTrip, Query, Unit, marks, when
 from storage.records import PairRecord, SessionChange, SessionRecord, UserRecord
-from storage.session_steps import StepWrite, arm_timers, owe_cards, session_record
+from storage.session_steps import (
+    SESSION_COLUMNS,
+    StepWrite,
+    arm_timers,
+    owe_cards,
+    session_record,
+)
 
 _USERS = (
     "SELECT id, first_name, username, reachable, timezone, safety_acknowledged_at"
     f" FROM users WHERE id IN ({marks(2)}) ORDER BY id"
 )
 _LIVE = (
-    "SELECT id, pair_id, routine_id, seat_a_id, seat_b_id, origin_chat_id, phase, live,"
-    " version, revision, deadline, options, state, created_at FROM stretch_sessions"
+    f"SELECT {SESSION_COLUMNS} FROM stretch_sessions"
     f" WHERE live = ? AND (seat_a_id IN ({marks(2)}) OR seat_b_id IN ({marks(2)}))"
     " ORDER BY id DESC"
 )
@@ -41,7 +46,7 @@ _LAST_FIRST = "UPDATE pairs SET last_first_id = ? WHERE id = ?"
 _ADD = (
     "INSERT INTO stretch_sessions (pair_id, routine_id, seat_a_id, seat_b_id, origin_chat_id,"
     " phase, live, version, revision, deadline, options, state, created_at, updated_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING id"
+    f" VALUES (?, ?, ?, ?, ?, ?, ?, ?, 0, ?, ?, ?, ?, ?) RETURNING {SESSION_COLUMNS}"
 )
 
 
@@ -144,26 +149,12 @@ def _start(
         ),
         rows=True,
     )
-    session_id = rows[0][0]
-    write = opening.write(session_id)
+    record = session_record(rows[0])
+    write = opening.write(record.id)
     if write.owed:
-        yield from owe_cards(session_id, write.owed, change.version, write.owed_kind, now)
+        yield from owe_cards(record.id, write.owed, change.version, write.owed_kind, now)
     yield from arm_timers(write.timers)
-    return SessionRecord(
-        id=session_id,
-        pair_id=opening.pair_id,
-        routine_id=opening.routine_id,
-        seats=opening.seats,
-        origin_chat_id=opening.origin_chat_id,
-        phase=change.phase,
-        live=change.live,
-        version=change.version,
-        revision=0,
-        deadline=change.deadline,
-        options=opening.options,
-        state=change.state,
-        created_at=now,
-    )
+    return record
 
 
 class SessionStarts:

@@ -65,11 +65,12 @@ class StepOutcome:
 # database's thread), so it must be pure: it may raise to refuse, and nothing is written.
 Decide = Callable[[SessionRecord], StepWrite | None]
 
-_SESSION = (
-    "SELECT id, pair_id, routine_id, seat_a_id, seat_b_id, origin_chat_id, phase, live,"
+# A session row's columns, in the order `session_record` reads them.
+SESSION_COLUMNS = (
+    "id, pair_id, routine_id, seat_a_id, seat_b_id, origin_chat_id, phase, live,"
     " version, revision, deadline, options, state, created_at"
-    " FROM stretch_sessions WHERE id = ?"
 )
+_SESSION = f"SELECT {SESSION_COLUMNS} FROM stretch_sessions WHERE id = ?"
 _SAVE = (
     "UPDATE stretch_sessions SET phase = ?, live = ?, version = ?, deadline = ?, state = ?,"
     " revision = revision + 1, updated_at = ? WHERE id = ? AND revision = ?"
@@ -555,9 +556,7 @@ class SessionSteps:
         or at the next tidy (one already noted stays as it is)."""
         await self._trip.run(_left_behind(leftovers), write=True, atomic=False)
 
-    async def owed(
-        self, session_id: int, version: int | None, choose: ChooseEdits
-    ) -> OwedOutcome:
+    async def owed(self, session_id: int, version: int | None, choose: ChooseEdits) -> OwedOutcome:
         """The session, the people still owed the card of its current version and, when
         it is still at `version` (any, if None), the phones' cards and those of them that
         `choose` says the owed cards edit in place, claimed for the session's revision
