@@ -102,15 +102,26 @@ class TimerPoller:
         started: list[asyncio.Task[None]] = []
         async with self._lock:
             self._woken = None
+            # The next instant as last read or armed here: when it is due, the poll
+            # claims at once (a round asked for meanwhile reads, as every other does).
+            known = self.due_at
             while True:
                 self._again = False
                 # A read first: most polls find nothing due, and a claim is a write (on
                 # SQLite it queues for the one writer's lock). A claim says when the
                 # next row is free, so a poll that claimed reads no more.
-                due = await timer_claims.soonest(self.data)
+                guessed = known is not None and known <= self.data.clock.now()
+                due = known if guessed else await timer_claims.soonest(self.data)
+                known = None
                 while due is not None and due <= self.data.clock.now():
                     taken = await timer_claims.claim(self.data, TIMER_LEASE, CLAIM_BATCH)
                     batch = list(taken.timers)
+                    if not batch and guessed:
+                        # What was known is gone (carried out by another worker, or moved
+                        # on by its session): the table says what is next.
+                        guessed = False
+                        due = await timer_claims.soonest(self.data)
+                        continue
                     now = self.data.clock.now()
                     for timer in batch:
                         late = (now - timer.due_at).total_seconds()

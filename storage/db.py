@@ -76,7 +76,7 @@ class Database:
         # writers here, first come first served, makes them wait their turn instead.
         self._writer = asyncio.Lock() if engine.dialect.name == "sqlite" else None
         # The hot units, one trip each (storage/one_trip.py).
-        trip = OneTrip(engine, self._writer)
+        self._trip = trip = OneTrip(engine, self._writer)
         self.steps = SessionSteps(trip)
         self.starts = SessionStarts(trip)
         self.timers = TimerSteps(trip)
@@ -164,4 +164,5 @@ class Database:
             yield UnitOfWork(session)
 
     async def dispose(self) -> None:
+        await self._trip.close()
         await self.engine.dispose()

@@ -13,13 +13,16 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Generator, Sequence
+from collections.abc import AsyncIterator, Generator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from functools import cache
 from typing import Any, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.pool import PoolProxiedConnection
+from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
 
@@ -109,6 +112,12 @@ class OneTrip:
 
     `writer` is the process's SQLite write queue (storage.db): writing units take their
     turn in it like every other writer.
+
+    A unit takes its driver connection straight from the engine's pool: a unit needs no
+    `AsyncConnection` around it (no statement goes through SQLAlchemy), and making one
+    costs twice what the checkout does. On SQLite the writing units, one at a time
+    anyway behind `writer`, keep one connection for the process's life and check out
+    nothing at all.
     """
 
     def __init__(self, engine: AsyncEngine, writer: asyncio.Lock | None) -> None:
@@ -116,6 +125,7 @@ class OneTrip:
         self._writer = writer
         self.postgres = engine.dialect.name == "postgresql"
         self._postgres_sql: dict[tuple[str, bool], str] = {}
+        self._writing: PoolProxiedConnection | None = None
 
     async def run(self, unit: Unit[T], *, write: bool, atomic: bool = True) -> T:
         """Carry `unit` out. `write`: it writes (on SQLite it queues for the write lock).
@@ -123,34 +133,49 @@ class OneTrip:
         (each stands on its own, as a unit of one statement does), which saves the
         BEGIN and COMMIT trips; SQLite's unit is one transaction anyway."""
         if self.postgres:
-            return await self._run_postgres(unit, write and atomic)
+            async with self._checkout() as pooled:
+                driver: Any = pooled.driver_connection
+                if not (write and atomic):
+                    # At READ COMMITTED each statement reads its own snapshot, in a
+                    # transaction or not: a unit whose statements stand alone saves the
+                    # BEGIN and COMMIT trips.
+                    return await self._drive_postgres(driver, unit)
+                async with driver.transaction():
+                    return await self._drive_postgres(driver, unit)
         if write and self._writer is not None:
             async with self._writer:
-                return await self._run_sqlite(unit, write)
-        return await self._run_sqlite(unit, write)
+                if self._writing is None:
+                    self._writing = await greenlet_spawn(self._engine.sync_engine.raw_connection)
+                return await self._run_sqlite(self._writing, unit, write)
+        async with self._checkout() as pooled:
+            return await self._run_sqlite(pooled, unit, write)
 
-    async def _run_sqlite(self, unit: Unit[T], write: bool) -> T:
-        async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            # aiosqlite runs every call on the connection's own thread through `_execute`;
-            # handing it the whole unit makes the unit one hop instead of one a call.
-            done: T = await driver._execute(_run_sqlite, driver._conn, unit, write)
-            return done
+    async def close(self) -> None:
+        """Hand the writers' connection back to the pool (before the engine is disposed)."""
+        if self._writer is None:
+            return
+        async with self._writer:
+            writing, self._writing = self._writing, None
+            if writing is not None:
+                await greenlet_spawn(writing.close)
 
-    async def _run_postgres(self, unit: Unit[T], transaction: bool) -> T:
-        async with self._engine.connect() as connection:
-            raw = await connection.get_raw_connection()
-            driver = raw.driver_connection
-            assert driver is not None
-            if not transaction:
-                # At READ COMMITTED each statement reads its own snapshot, in a
-                # transaction or not: a unit whose statements stand alone saves the
-                # BEGIN and COMMIT trips.
-                return await self._drive_postgres(driver, unit)
-            async with driver.transaction():
-                return await self._drive_postgres(driver, unit)
+    @asynccontextmanager
+    async def _checkout(self) -> AsyncIterator[PoolProxiedConnection]:
+        """A connection of the pool's, for one unit."""
+        pooled = await greenlet_spawn(self._engine.sync_engine.raw_connection)
+        try:
+            yield pooled
+        finally:
+            await greenlet_spawn(pooled.close)
+
+    @staticmethod
+    async def _run_sqlite(pooled: PoolProxiedConnection, unit: Unit[T], write: bool) -> T:
+        driver = pooled.driver_connection
+        assert driver is not None
+        # aiosqlite runs every call on the connection's own thread through `_execute`;
+        # handing it the whole unit makes the unit one hop instead of one a call.
+        done: T = await driver._execute(_run_sqlite, driver._conn, unit, write)
+        return done
 
     async def _drive_postgres(self, driver: Any, unit: Unit[T]) -> T:
         try:

@@ -55,12 +55,13 @@ import statistics
 import tempfile
 import time
 from collections import Counter
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from telegram import Update
+from telegram import InlineKeyboardMarkup, Update
 from telegram.ext import ApplicationBuilder, CallbackQueryHandler, ContextTypes
 
 from bot.context import BotApplication
@@ -163,20 +164,33 @@ async def _pairs_in_database(
 
 
 # -- 1. floors ------------------------------------------------------------------------------
-async def ptb_floor(samples: int) -> Samples:
-    """PTB answers a tap and sends a message to each of two chats, nothing else."""
+async def ptb_floor(
+    samples: int, tapped: dict[str, Any] | None = None, sent: Sequence[dict[str, Any]] = ()
+) -> Samples:
+    """PTB reads a tap's update, answers it and sends a message to each of two chats,
+    nothing else.
+
+    With `tapped` and `sent` (a setup card a second Ready tapped and the two hold cards
+    its hold start showed, as the fake sent them) the floor is the same work on the same
+    messages as the bot's: the update read from its JSON (as the bot's are, timed) and two
+    cards of the hold's text and buttons. Without them, as the floor was first defined: a
+    one-word card tapped, two one-word sends, the update read before the clock starts.
+    """
     world = World(clock=time.time)
     first, second = _new_pair()
     chats = [world.add_private_chat(person.as_user())["id"] for person in (first, second)]
     world.opened.update(chats)
+    cards: list[tuple[str, InlineKeyboardMarkup | None]] = [
+        (card["text"], InlineKeyboardMarkup.de_json(card["reply_markup"], None)) for card in sent
+    ] or [("<b>Hold</b>", None)] * 2
 
     async def answer_and_send(update: Update, _context: ContextTypes.DEFAULT_TYPE) -> None:
         assert update.callback_query is not None
         await update.callback_query.answer("Ready.")
         await asyncio.gather(
             *(
-                update.get_bot().send_message(chat, "<b>Hold</b>", parse_mode="HTML")
-                for chat in chats
+                update.get_bot().send_message(chat, text, parse_mode="HTML", reply_markup=keys)
+                for chat, (text, keys) in zip(chats, cards, strict=True)
             )
         )
 
@@ -185,13 +199,21 @@ async def ptb_floor(samples: int) -> Samples:
     application = app.updater(None).build()
     application.add_handler(CallbackQueryHandler(answer_and_send))
     measured = Samples()
+
+    async def read_and_handle(payload: dict[str, Any]) -> None:
+        await application.process_update(Update.de_json(payload, application.bot))
+
     async with application:
         await application.bot.send_message(chats[0], "card")
         message = world.messages[chats[0]][-1]
         for index in range(samples):
             payload = {"update_id": index + 1, **tap(str(index), first, message, "r")}
-            update = Update.de_json(payload, application.bot)
-            await measured.time(application.process_update(update))
+            if tapped:
+                payload["callback_query"]["message"] = tapped
+                await measured.time(read_and_handle(payload))
+            else:
+                update = Update.de_json(payload, application.bot)
+                await measured.time(application.process_update(update))
     return measured
 
 
@@ -432,6 +454,7 @@ class Options:
 @dataclass
 class DatabaseReport:
     name: str
+    ptb: Samples  # the PTB floor on the bot's own messages (see `ptb_floor`)
     floor: Samples
     solo: dict[str, Samples]
     solo_events: list[float]  # events the bot counted for each whole solo session
@@ -530,6 +553,7 @@ async def measure(name: str, url: str, options: Options) -> DatabaseReport:
     at_start = load()
     print(f"-- {name}: solo latency and the database floor (load {at_start})", flush=True)
     driver, floor = await solo_part(url, options)
+    ptb = await ptb_floor(options.samples, driver.tapped, driver.hold_cards)
     solo_load = (at_start, load())
     pace: Pace | None = None
     rates: list[RateResult] = []
@@ -544,7 +568,7 @@ async def measure(name: str, url: str, options: Options) -> DatabaseReport:
         pace, rates = await capacity_part(url, options)
     print(f"-- {name}: done in {time.perf_counter() - started:.0f} s (load {load()})", flush=True)
     return DatabaseReport(
-        name, floor, driver.samples, driver.events_per_session, solo_load, pace, rates
+        name, ptb, floor, driver.samples, driver.events_per_session, solo_load, pace, rates
     )
 
 
@@ -552,8 +576,9 @@ async def measure(name: str, url: str, options: Options) -> DatabaseReport:
 def report(ptb: Samples, results: list[DatabaseReport], options: Options) -> None:
     print()
     print(f"{'floors and solo latency':<34} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8}")
-    print(ptb.row("floor: PTB answer + two sends"))
+    print(ptb.row("floor: PTB answer + two sends, bare"))
     for result in results:
+        print(result.ptb.row(f"floor: PTB, the bot's cards, {result.name}"))
         print(result.floor.row(f"floor: read + CAS write, {result.name}"))
     for result in results:
         for kind, samples in result.solo.items():
@@ -568,8 +593,6 @@ def report(ptb: Samples, results: list[DatabaseReport], options: Options) -> Non
             f" {', '.join(f'{n:.0f}' for n in sorted(set(result.solo_events)))} events each"
         )
     for result in results:
-        floor_wall = quantile(ptb.wall, 0.5) + quantile(result.floor.wall, 0.5)
-        floor_cpu = statistics.fmean(ptb.cpu) + statistics.fmean(result.floor.cpu)
         second = result.solo[SECOND_READY]
         # The second Ready answers and arms the hold; the cards change on both phones at
         # the hold's start, after the get-set delay: together they are what the floor
@@ -577,16 +600,19 @@ def report(ptb: Samples, results: list[DatabaseReport], options: Options) -> Non
         start = result.solo[HOLD_START]
         both_wall = quantile(second.wall, 0.5) + quantile(start.wall, 0.5)
         both_cpu = statistics.fmean(second.cpu) + statistics.fmean(start.cpu)
-        for name, wall, cpu in (
-            ("second Ready", quantile(second.wall, 0.5), statistics.fmean(second.cpu)),
-            ("second Ready + hold start", both_wall, both_cpu),
-        ):
-            print(
-                f"{result.name}: {name} against the floor (PTB + database):"
-                f" wall p50 {ms(wall):.2f} / {ms(floor_wall):.2f} ms"
-                f" = {wall / floor_wall:.2f}x,"
-                f" CPU {ms(cpu):.2f} / {ms(floor_cpu):.2f} ms = {cpu / floor_cpu:.2f}x"
-            )
+        for floor_name, ptb_part in (("the bot's cards", result.ptb), ("bare", ptb)):
+            floor_wall = quantile(ptb_part.wall, 0.5) + quantile(result.floor.wall, 0.5)
+            floor_cpu = statistics.fmean(ptb_part.cpu) + statistics.fmean(result.floor.cpu)
+            for name, wall, cpu in (
+                ("second Ready", quantile(second.wall, 0.5), statistics.fmean(second.cpu)),
+                ("second Ready + hold start", both_wall, both_cpu),
+            ):
+                print(
+                    f"{result.name}: {name} against the floor (PTB {floor_name} + database):"
+                    f" wall p50 {ms(wall):.2f} / {ms(floor_wall):.2f} ms"
+                    f" = {wall / floor_wall:.2f}x,"
+                    f" CPU {ms(cpu):.2f} / {ms(floor_cpu):.2f} ms = {cpu / floor_cpu:.2f}x"
+                )
     if not any(result.rates for result in results):
         print()
         print("capacity: not measured (--steps 0)")

@@ -10,7 +10,7 @@ PostgreSQL each request asyncpg writes to its socket is one round trip.
 
     python -m tests.bench.profile_event [--event "second Ready"] [--events 400]
         [--routine lower-back] [--databases sqlite,postgresql] [--top 25]
-        [--loop asyncio|uvloop]
+        [--loop asyncio|uvloop] [--sort tottime|cumulative]
 
 Event types: first Ready, second Ready, hold start, Pause, Resume, hold end, switch end,
 countdown (also written with dashes: second-ready, hold-start ...). TEST_DATABASE_URL
@@ -102,7 +102,7 @@ class _Profiler:
 
 
 async def _profile(
-    url: str, database: str, kind: str, events: int, routine: str, top: int
+    url: str, database: str, kind: str, events: int, routine: str, top: int, sort: str
 ) -> Profiled:
     if database == "postgresql":
         await reset_postgres(url)
@@ -128,7 +128,7 @@ async def _profile(
     out = io.StringIO()
     stats = pstats.Stats(profiler.profile, stream=out)
     trips = _trips(stats, database, profiler.profiled)
-    stats.sort_stats("tottime").print_stats(top)
+    stats.sort_stats(sort).print_stats(top)
     return Profiled(database, profiler.wall, profiler.cpu, trips, out.getvalue())
 
 
@@ -153,6 +153,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--databases", default="sqlite,postgresql")
     parser.add_argument("--top", type=int, default=25, help="profile rows to print")
     parser.add_argument("--loop", choices=LOOPS, default="asyncio")
+    parser.add_argument(
+        "--sort", choices=("tottime", "cumulative"), default="tottime", help="profile order"
+    )
     args = parser.parse_args(argv)
     events = args.pairs or args.events
     postgres = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
@@ -168,11 +171,14 @@ def main(argv: list[str] | None = None) -> int:
                 if database == "postgresql"
                 else (f"sqlite+aiosqlite:///{Path(folder) / 'profile.sqlite3'}")
             )
-            profiled = _profile(url, database, args.event, events, args.routine, args.top)
+            profiled = _profile(
+                url, database, args.event, events, args.routine, args.top, args.sort
+            )
             results.append(run_on(args.loop, profiled))
             print(f"-- {database}: done (load {_load()})", flush=True)
     for result in results:
-        print(f"-- {result.database}: cProfile, top {args.top} by own time")
+        order = "own time" if args.sort == "tottime" else "time with callees"
+        print(f"-- {result.database}: cProfile, top {args.top} by {order}")
         print(result.report)
     print(f"event loop: {args.loop}; load average at the end: {_load()}")
     print(

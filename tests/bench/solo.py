@@ -152,6 +152,10 @@ class SoloDriver:
         self._pairs = pairs
         self._measure = measure
         self._queries = itertools.count(1)
+        # The card the last second Ready tapped, and the two hold cards its hold start
+        # showed, as Telegram sent them: the PTB floor handles the same messages.
+        self.tapped: dict[str, Any] = {}
+        self.hold_cards: list[dict[str, Any]] = []
 
     async def _event(self, kind: str, action: Awaitable[None]) -> None:
         self.counted[kind] += 1
@@ -190,11 +194,14 @@ class SoloDriver:
                 break
             pressed.add(cards[0].message_id)
             await self._event(FIRST_READY, self.tap(first, cards[0], "Ready"))
+            # An edit gives the message a new `raw`: this one stays as it was tapped.
+            self.tapped = cards[1].raw
             await self._event(SECOND_READY, self.tap(second, cards[1], "Ready"))
             # The setup cards turn into the hold card when the get-set delay is over.
             await self._timers(session_id, hold_start=True)
             hold = card_with(bot.world, first.id, "Pause")
             assert hold is not None, "the hold card shows Pause once the hold started"
+            self.hold_cards = [card.raw for card in cards if card is not None]
             await self._event(PAUSE, self.tap(first, hold, "Pause"))
             resume = card_with(bot.world, first.id, "Resume")
             assert resume is not None, "a paused hold shows Resume"
