@@ -39,7 +39,7 @@ from routines.engine import (
     TimerKind,
 )
 from routines.plan import Seat
-from storage.records import CardRecord, LeftoverRecord, TimerRecord
+from storage.records import CardRecord, DeliveryNote, LeftoverRecord, TimerRecord
 
 log = logging.getLogger(__name__)
 
@@ -93,11 +93,15 @@ class SessionFlow:
             unsure = {}
         streak = await self._streak(live) if applied.owed else 0
         outcome = await self.runner.carry_out(applied, cards=cards, streak=streak)
+        note = self._delivery_note(live, outcome.delivery, attempt=0)
+        written = None
         if claimed:
-            await self._settle(live, claimed, unsure)
+            # Written with the edits' landing when nothing is to be written between.
+            alone = not (outcome.left or outcome.paused_cards)
+            written = await self._settle(live, claimed, unsure, then=note if alone else None)
         await sessions.leave_behind(self.data, list(outcome.left))
         await self._noted(live, outcome.paused_cards)
-        await self._delivered(live, outcome.delivery, attempt=0)
+        await self._delivered(live, outcome.delivery, note, written)
         if outcome.alert_missed is not None:
             await self._alert_missed(live, *outcome.alert_missed, failed=0)
 
@@ -162,36 +166,57 @@ class SessionFlow:
         return landed
 
     async def _settle(
-        self, live: Live, claimed: Sequence[CardRecord], unsure: dict[int, int]
-    ) -> None:
+        self,
+        live: Live,
+        claimed: Sequence[CardRecord],
+        unsure: dict[int, int],
+        *,
+        then: DeliveryNote | None = None,
+    ) -> list[LeftoverRecord] | None:
         """Mark this transition's edits landed, and show the cards again as the session
         is now where a newer edit may have landed before ours: one that went without
         waiting for ours (it finished before we marked ours), or one we went ahead of
         (`unsure`: the older edit landed after we sent ours). An edit of these that
-        Telegram did not answer is tried again in the next round."""
+        Telegram did not answer is tried again in the next round.
+
+        `then`, the transition's delivery, is written down in the same trip as the
+        landing when no card needs showing again (its leftovers come back); None: it was
+        not written, the caller writes it."""
         revision = live.record.revision
         messages = {card.user_id: card.message_id for card in claimed}
         again = await self._older_landed(live, unsure) if unsure else set()
-        for round_ in range(SETTLE_ROUNDS + 1):
-            cards = await sessions.edits_landed(self.data, live.id, revision, list(messages))
-            overtaken = [
+
+        def overtaken_of(cards: Sequence[CardRecord]) -> list[int]:
+            return [
                 card.user_id
                 for card in cards
                 if card.message_id == messages.get(card.user_id)
                 and (card.user_id in again or revision < card.shows <= card.landed)
             ]
+
+        for round_ in range(SETTLE_ROUNDS + 1):
+            cards, written = await sessions.edits_landed(
+                self.data,
+                live.id,
+                revision,
+                list(messages),
+                settled=lambda cards: not overtaken_of(cards),
+                then=then if round_ == 0 else None,
+            )
+            overtaken = overtaken_of(cards)
             if not overtaken:
-                return
+                return written
             if round_ == SETTLE_ROUNDS:
                 break
             latest, reclaimed = await sessions.claim_latest(self.data, live.id, overtaken)
             if latest is None:
-                return
+                return None
             missed = await self.runner.show_latest(latest, reclaimed)
             again = {card.user_id for card in missed}
             live, revision = latest, latest.record.revision
             messages = {card.user_id: card.message_id for card in reclaimed}
         log.warning("session %s: its cards kept changing while they were edited", live.id)
+        return None
 
     async def _alert_missed(self, live: Live, helper: Seat, why: Undelivered, failed: int) -> None:
         """An Ease off alert Telegram did not take: try again, or pause for both when the
@@ -238,9 +263,9 @@ class SessionFlow:
         delivery = await self.runner.show_cards(
             live, owed.seats, current=owed.cards, streak=await self._streak(live)
         )
-        if claimed:
-            await self._settle(live, claimed, unsure)
-        await self._delivered(live, delivery, attempt)
+        note = self._delivery_note(live, delivery, attempt)
+        written = await self._settle(live, claimed, unsure, then=note) if claimed else None
+        await self._delivered(live, delivery, note, written)
 
     async def show_again(self, live: Live, seat: Seat) -> bool:
         """ "Back to my card": the phone's current card once more, as a quiet new message
@@ -303,19 +328,35 @@ class SessionFlow:
             return 0
         return await sessions.streak(self.data, live)
 
-    async def _delivered(self, live: Live, delivery: Delivery, attempt: int) -> None:
-        """Write down what Telegram did with the cards, then decide what follows."""
-        unreachable = [live.state.user_of(seat) for seat in delivery.unreachable]
-        # Noted and the retry set in one transaction: a retry that read a card as still
-        # owed while its send was being noted would send it twice.
-        retry, leftovers = await sessions.cards_delivered(
+    def _delivery_note(self, live: Live, delivery: Delivery, attempt: int) -> DeliveryNote | None:
+        """What Telegram did with the cards, to write down (None: no card was tried)."""
+        return sessions.delivery_note(
             self.data,
             live.id,
             delivery.version,
             list(delivery.shown),
-            unreachable,
+            [live.state.user_of(seat) for seat in delivery.unreachable],
             failed_attempt=attempt if delivery.failed else None,
         )
+
+    async def _delivered(
+        self,
+        live: Live,
+        delivery: Delivery,
+        note: DeliveryNote | None,
+        written: list[LeftoverRecord] | None = None,
+    ) -> None:
+        """Write down what Telegram did with the cards (`note`; `written`: already
+        written with the edits' landing, these its leftovers), then decide what follows."""
+        # Noted and the retry set in one transaction: a retry that read a card as still
+        # owed while its send was being noted would send it twice.
+        if written is not None:
+            leftovers = written
+        elif note is not None:
+            leftovers = await sessions.write_delivery(self.data, live.id, note)
+        else:
+            leftovers = []
+        retry = None if note is None else note.retry
         if retry is not None:
             self._wake(retry.due_at)
         elif delivery.failed:
@@ -329,8 +370,8 @@ class SessionFlow:
         if live.state.phase in (Phase.LOBBY, Phase.SAFETY):
             # Nothing runs yet to pause: the session waits, as in the lobby.
             link = open_chat_link(self.data.bot_username)
-            note = await self.runner.lobby_unreachable(live, seat, link)
-            await sessions.leave_behind(self.data, [] if note is None else [note])
+            waiting = await self.runner.lobby_unreachable(live, seat, link)
+            await sessions.leave_behind(self.data, [] if waiting is None else [waiting])
         else:
             await self._pause_for_unreachable(live, seat)
 

@@ -85,14 +85,16 @@ class TimerPoller:
         self.polls = 0
         self.carried = 0
 
-    async def poll(self, *, wait: bool = True) -> int:
+    async def poll(self, *, wait: bool = True, read: bool = True) -> int:
         """Claim every timer due now and carry each out; the number claimed comes back.
 
         With `wait` (start-up, tests) it returns once they were carried out and knows the
-        next instant due; the job does not wait: the sessions' tasks go on, and each wakes
-        the poller for what it arms. A poll asked for while one claims (the job woken
-        again, a wake) does not wait for it either: it asks the running one for another
-        round and returns, so the scheduler never skips a run for having too many.
+        next instant due (`read` False: knows it as the job's poll does, from the claim
+        and the wakes of what the timers armed, with no read at the end); the job does
+        not wait: the sessions' tasks go on, and each wakes the poller for what it arms.
+        A poll asked for while one claims (the job woken again, a wake) does not wait for
+        it either: it asks the running one for another round and returns, so the
+        scheduler never skips a run for having too many.
         """
         self._asked = None
         if self._lock.locked():
@@ -139,13 +141,15 @@ class TimerPoller:
             self.carried += claimed
             if self._woken is not None and (due is None or self._woken < due):
                 due = self._woken
-        if wait:
+        if wait and read:
             # What the timers carried out armed is in the table now: read it. Without
             # waiting, each timer's task wakes the poller for what it arms.
             await asyncio.gather(*started)
             due = await timer_claims.soonest(self.data)
         self.due_at = due
         self._schedule(self.due_at)
+        if wait and not read:
+            await asyncio.gather(*started)
         return claimed
 
     def _start(self, batch: list[TimerRecord]) -> list[asyncio.Task[None]]:

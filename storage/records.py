@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
@@ -249,3 +250,16 @@ class TimerRecord:
     attempt: int = 0
     available_at: datetime | None = None
     claimed_by: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class DeliveryNote:
+    """What Telegram did with the cards of a session's `version`, to write down (see
+    `SessionSteps.delivered`)."""
+
+    version: int
+    shown: Sequence[CardRecord]
+    unreachable: Sequence[int]
+    retry: TimerRecord | None
+    cards_lane: str
+    now: datetime

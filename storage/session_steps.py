@@ -23,6 +23,7 @@ from typing import Any
 from storage.one_trip import OneTrip, Query, Unit, flat, from_json, marks, when
 from storage.records import (
     CardRecord,
+    DeliveryNote,
     LeftoverRecord,
     ResultRow,
     SessionChange,
@@ -376,15 +377,9 @@ def _noted(session_id: int, cards: Sequence[CardRecord]) -> Unit[list[LeftoverRe
     return replaced + earlier
 
 
-def _delivered(
-    session_id: int,
-    version: int,
-    shown: Sequence[CardRecord],
-    unreachable: Sequence[int],
-    retry: TimerRecord | None,
-    cards_lane: str,
-    now: datetime,
-) -> Unit[list[LeftoverRecord]]:
+def _delivered(session_id: int, note: DeliveryNote) -> Unit[list[LeftoverRecord]]:
+    version, shown, unreachable, retry = note.version, note.shown, note.unreachable, note.retry
+    cards_lane, now = note.cards_lane, note.now
     leftovers = (yield from _noted(session_id, shown)) if shown else []
     for status, user_ids in ((SENT, [card.user_id for card in shown]), (UNREACHABLE, unreachable)):
         if user_ids:
@@ -505,6 +500,24 @@ def _edits_landed(
     return _sorted_cards(rows)
 
 
+# Given the cards as an edits' landing left them: whether nothing newer needs showing, so
+# what Telegram did with the step's cards may be written down in the same trip. Pure.
+Settled = Callable[[Sequence[CardRecord]], bool]
+
+
+def _landed_then_delivered(
+    session_id: int,
+    revision: int,
+    user_ids: tuple[int, ...],
+    settled: Settled,
+    then: DeliveryNote | None,
+) -> Unit[tuple[list[CardRecord], list[LeftoverRecord] | None]]:
+    cards = yield from _edits_landed(session_id, revision, user_ids)
+    if then is None or not settled(cards):
+        return cards, None
+    return cards, (yield from _delivered(session_id, then))
+
+
 class SessionSteps:
     """The session units of `bot.services.sessions` that run on every event, one trip each
     (storage/one_trip.py)."""
@@ -548,8 +561,8 @@ class SessionSteps:
         """What Telegram did with the cards of `version` (see `sessions.cards_delivered`):
         the shown ones noted, the outbox settled, the cards' retry row set or dropped. The
         messages those phones should lose come back."""
-        unit = _delivered(session_id, version, shown, unreachable, retry, cards_lane, now)
-        return await self._trip.run(unit, write=True)
+        note = DeliveryNote(version, shown, unreachable, retry, cards_lane, now)
+        return await self._trip.run(_delivered(session_id, note), write=True)
 
     async def leave_behind(self, leftovers: Sequence[LeftoverRecord]) -> None:
         """Messages of a session no phone should keep: deleted with the phone's next card,
@@ -589,3 +602,17 @@ class SessionSteps:
         failed): edits claimed after them may go. The cards come back as they are now."""
         unit = _edits_landed(session_id, revision, tuple(user_ids))
         return await self._trip.run(unit, write=True, atomic=False)
+
+    async def landed_then_delivered(
+        self,
+        session_id: int,
+        revision: int,
+        user_ids: Sequence[int],
+        settled: Settled,
+        then: DeliveryNote | None,
+    ) -> tuple[list[CardRecord], list[LeftoverRecord] | None]:
+        """`edits_landed`, then, when `settled` says the cards as they are now need no
+        newer edit, `then` written down as `delivered` does, in the same trip (its
+        leftovers come back; None: not written, the cards must be shown again first)."""
+        unit = _landed_then_delivered(session_id, revision, tuple(user_ids), settled, then)
+        return await self._trip.run(unit, write=True)

@@ -33,6 +33,7 @@ from routines.plan import PlanOptions, Seat, SwapMode
 from routines.snapshot import from_snapshot, to_snapshot
 from storage.records import (
     CardRecord,
+    DeliveryNote,
     LeftoverRecord,
     OwedCardRecord,
     PairRecord,
@@ -43,7 +44,7 @@ from storage.records import (
     UserRecord,
 )
 from storage.session_start import Opening, StartRead
-from storage.session_steps import StepWrite
+from storage.session_steps import Settled, StepWrite
 
 log = logging.getLogger(__name__)
 
@@ -426,6 +427,28 @@ async def note_cards(
     return await data.db.steps.note_cards(session_id, cards)
 
 
+def delivery_note(
+    data: Resources,
+    session_id: int,
+    version: int,
+    shown: list[CardRecord],
+    unreachable: list[int],
+    *,
+    failed_attempt: int | None = None,
+) -> DeliveryNote | None:
+    """What Telegram did with the cards of `version`, to write down (see
+    `cards_delivered`); None when no card was tried (a transition that owes none: the
+    cards' row, if any, is another delivery's, and a retry set for this step's cards
+    must stay)."""
+    if not shown and not unreachable and failed_attempt is None:
+        return None
+    now = data.clock.now()
+    retry = (
+        None if failed_attempt is None else cards_retry(session_id, version, failed_attempt, now)
+    )
+    return DeliveryNote(version, shown, unreachable, retry, Lane.CARDS, now)
+
+
 async def cards_delivered(
     data: Resources,
     session_id: int,
@@ -445,18 +468,27 @@ async def cards_delivered(
     back what the phones shown a card should no longer keep: the card each replaced, and
     any leftover not deleted yet (see `note_cards`).
     """
-    if not shown and not unreachable and failed_attempt is None:
-        # No card was tried (a transition that owes none): its row, if any, is another
-        # delivery's (a retry set for this step's cards must stay).
-        return None, []
-    now = data.clock.now()
-    retry = (
-        None if failed_attempt is None else cards_retry(session_id, version, failed_attempt, now)
+    note = delivery_note(
+        data, session_id, version, shown, unreachable, failed_attempt=failed_attempt
     )
-    leftovers = await data.db.steps.delivered(
-        session_id, version, shown, unreachable, retry, Lane.CARDS, now
+    return (
+        (None, []) if note is None else (note.retry, await write_delivery(data, session_id, note))
     )
-    return retry, leftovers
+
+
+async def write_delivery(
+    data: Resources, session_id: int, note: DeliveryNote
+) -> list[LeftoverRecord]:
+    """Write `note` down (see `cards_delivered`); what the phones should lose comes back."""
+    return await data.db.steps.delivered(
+        session_id,
+        note.version,
+        note.shown,
+        note.unreachable,
+        note.retry,
+        note.cards_lane,
+        note.now,
+    )
 
 
 async def leave_behind(data: Resources, leftovers: list[LeftoverRecord]) -> None:
@@ -559,11 +591,21 @@ async def claim_latest(
 
 
 async def edits_landed(
-    data: Resources, session_id: int, revision: int, user_ids: list[int]
-) -> list[CardRecord]:
+    data: Resources,
+    session_id: int,
+    revision: int,
+    user_ids: list[int],
+    *,
+    settled: Settled = lambda _cards: False,
+    then: DeliveryNote | None = None,
+) -> tuple[list[CardRecord], list[LeftoverRecord] | None]:
     """The edits claimed for `revision` on these phones' cards are done: the cards as
-    they are now come back."""
-    return await data.db.steps.edits_landed(session_id, revision, user_ids)
+    they are now come back. With `then`, and when `settled` says those cards need no
+    newer edit, `then` is written down in the same trip (as `write_delivery` would) and
+    its leftovers come back too (else None: nothing more was written)."""
+    if then is None:
+        return await data.db.steps.edits_landed(session_id, revision, user_ids), None
+    return await data.db.steps.landed_then_delivered(session_id, revision, user_ids, settled, then)
 
 
 async def live_sessions(data: Resources) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -9,6 +10,7 @@ import pytest
 from storage.db import Database
 from storage.records import (
     CardRecord,
+    DeliveryNote,
     LeftoverRecord,
     ResultRow,
     SessionChange,
@@ -273,3 +275,41 @@ async def test_a_new_message_noted_here_does_not_wait_for_a_claim_on_the_old_one
     await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 11, 3, "setup")])
     [card] = await db.steps.cards(session_id)
     assert (card.message_id, card.shows, card.landed) == (11, 1, 1)
+
+
+async def test_edits_landed_then_delivered_writes_the_delivery_only_when_settled(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    cards_row = TimerRecord(session_id, "cards", "cards", 2, NOW, claimed_by="me")
+    await db.steps.step(
+        session_id,
+        lambda record: _next(record, owed=[ANA], owed_kind="holding", timers=[cards_row]),
+        NOW,
+    )
+    await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 10, 1, "setup")])
+    await db.steps.claim_cards(session_id, 3, [ANA])
+    note = DeliveryNote(2, [CardRecord(ANA, ANA, 10, 2, "holding")], [], None, "cards", NOW)
+    seen: list[list[CardRecord]] = []
+
+    def unsettled(cards: Sequence[CardRecord]) -> bool:
+        seen.append(list(cards))
+        return False
+
+    # A card needs showing again: the landing alone is written, the delivery waits.
+    [landed], written = await db.steps.landed_then_delivered(session_id, 3, [ANA], unsettled, note)
+    assert written is None and seen == [[landed]] and landed.landed == 3
+    async with db.unit(read_only=True) as unit:
+        assert [card.user_id for card in await unit.outbox.owed(session_id)] == [ANA]
+
+    # Settled: the delivery is written in the same trip, as `delivered` writes it.
+    await db.steps.claim_cards(session_id, 4, [ANA])
+    [landed], written = await db.steps.landed_then_delivered(
+        session_id, 4, [ANA], lambda _cards: True, note
+    )
+    assert written == [] and landed.landed == 4
+    async with db.unit(read_only=True) as unit:
+        assert await unit.outbox.owed(session_id) == []
+        assert await unit.timers.of_session(session_id) == []
+    [card] = await db.steps.cards(session_id)
+    assert (card.message_id, card.version, card.kind) == (10, 2, "holding")
