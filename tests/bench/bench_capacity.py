@@ -576,9 +576,9 @@ async def measure(name: str, url: str, options: Options) -> DatabaseReport:
 def report(ptb: Samples, results: list[DatabaseReport], options: Options) -> None:
     print()
     print(f"{'floors and solo latency':<34} {'n':>6} {'p50 ms':>8} {'p99 ms':>8} {'CPU ms':>8}")
-    print(ptb.row("floor: PTB answer + two sends, bare"))
+    print(ptb.row("floor: PTB + two bare sends"))
     for result in results:
-        print(result.ptb.row(f"floor: PTB, the bot's cards, {result.name}"))
+        print(result.ptb.row(f"floor: PTB + our cards, {result.name}"))
         print(result.floor.row(f"floor: read + CAS write, {result.name}"))
     for result in results:
         for kind, samples in result.solo.items():
@@ -600,7 +600,7 @@ def report(ptb: Samples, results: list[DatabaseReport], options: Options) -> Non
         start = result.solo[HOLD_START]
         both_wall = quantile(second.wall, 0.5) + quantile(start.wall, 0.5)
         both_cpu = statistics.fmean(second.cpu) + statistics.fmean(start.cpu)
-        for floor_name, ptb_part in (("the bot's cards", result.ptb), ("bare", ptb)):
+        for floor_name, ptb_part in (("+ our cards", result.ptb), ("+ bare sends", ptb)):
             floor_wall = quantile(ptb_part.wall, 0.5) + quantile(result.floor.wall, 0.5)
             floor_cpu = statistics.fmean(ptb_part.cpu) + statistics.fmean(result.floor.cpu)
             for name, wall, cpu in (
