@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import replace
 from datetime import datetime, timedelta
 
@@ -69,6 +69,10 @@ def timer_event(timer: TimerRecord, now: datetime) -> Event:
     return TimerElapsed(version=timer.version)
 
 
+# A delivery note written down with the edits' landing, and the leftovers it handed back.
+Written = tuple[DeliveryNote | None, list[LeftoverRecord]]
+
+
 class SessionFlow:
     """One per update or timer: the service and the runner of one process."""
 
@@ -93,15 +97,20 @@ class SessionFlow:
             unsure = {}
         streak = await self._streak(live) if applied.owed else 0
         outcome = await self.runner.carry_out(applied, cards=cards, streak=streak)
-        note = self._delivery_note(live, outcome.delivery, attempt=0)
         written = None
         if claimed:
             # Written with the edits' landing when nothing is to be written between.
             alone = not (outcome.left or outcome.paused_cards)
-            written = await self._settle(live, claimed, unsure, then=note if alone else None)
+            delivery = outcome.delivery
+            written = await self._settle(
+                live,
+                claimed,
+                unsure,
+                then=(lambda: self._delivery_note(live, delivery, 0)) if alone else None,
+            )
         await sessions.leave_behind(self.data, list(outcome.left))
         await self._noted(live, outcome.paused_cards)
-        await self._delivered(live, outcome.delivery, note, written)
+        await self._delivered(live, outcome.delivery, 0, written)
         if outcome.alert_missed is not None:
             await self._alert_missed(live, *outcome.alert_missed, failed=0)
 
@@ -171,17 +180,17 @@ class SessionFlow:
         claimed: Sequence[CardRecord],
         unsure: dict[int, int],
         *,
-        then: DeliveryNote | None = None,
-    ) -> list[LeftoverRecord] | None:
+        then: Callable[[], DeliveryNote | None] | None = None,
+    ) -> Written | None:
         """Mark this transition's edits landed, and show the cards again as the session
         is now where a newer edit may have landed before ours: one that went without
         waiting for ours (it finished before we marked ours), or one we went ahead of
         (`unsure`: the older edit landed after we sent ours). An edit of these that
         Telegram did not answer is tried again in the next round.
 
-        `then`, the transition's delivery, is written down in the same trip as the
-        landing when no card needs showing again (its leftovers come back); None: it was
-        not written, the caller writes it."""
+        `then` makes the transition's delivery note, written down in the same trip as
+        the landing when no card needs showing again: it comes back with its leftovers.
+        None: it was not written, the caller writes it."""
         revision = live.record.revision
         messages = {card.user_id: card.message_id for card in claimed}
         again = await self._older_landed(live, unsure) if unsure else set()
@@ -194,6 +203,9 @@ class SessionFlow:
                 and (card.user_id in again or revision < card.shows <= card.landed)
             ]
 
+        # Made now, not before the edits went: its instants (a retry's backoff) count
+        # from here.
+        note = None if then is None else then()
         for round_ in range(SETTLE_ROUNDS + 1):
             cards, written = await sessions.edits_landed(
                 self.data,
@@ -201,11 +213,11 @@ class SessionFlow:
                 revision,
                 list(messages),
                 settled=lambda cards: not overtaken_of(cards),
-                then=then if round_ == 0 else None,
+                then=note if round_ == 0 else None,
             )
             overtaken = overtaken_of(cards)
             if not overtaken:
-                return written
+                return None if written is None else (note, written)
             if round_ == SETTLE_ROUNDS:
                 break
             latest, reclaimed = await sessions.claim_latest(self.data, live.id, overtaken)
@@ -263,9 +275,12 @@ class SessionFlow:
         delivery = await self.runner.show_cards(
             live, owed.seats, current=owed.cards, streak=await self._streak(live)
         )
-        note = self._delivery_note(live, delivery, attempt)
-        written = await self._settle(live, claimed, unsure, then=note) if claimed else None
-        await self._delivered(live, delivery, note, written)
+        written = None
+        if claimed:
+            written = await self._settle(
+                live, claimed, unsure, then=lambda: self._delivery_note(live, delivery, attempt)
+            )
+        await self._delivered(live, delivery, attempt, written)
 
     async def show_again(self, live: Live, seat: Seat) -> bool:
         """ "Back to my card": the phone's current card once more, as a quiet new message
@@ -340,22 +355,19 @@ class SessionFlow:
         )
 
     async def _delivered(
-        self,
-        live: Live,
-        delivery: Delivery,
-        note: DeliveryNote | None,
-        written: list[LeftoverRecord] | None = None,
+        self, live: Live, delivery: Delivery, attempt: int, written: Written | None = None
     ) -> None:
-        """Write down what Telegram did with the cards (`note`; `written`: already
-        written with the edits' landing, these its leftovers), then decide what follows."""
+        """Write down what Telegram did with the cards (unless it was, with the edits'
+        landing: `written`), then decide what follows."""
         # Noted and the retry set in one transaction: a retry that read a card as still
         # owed while its send was being noted would send it twice.
-        if written is not None:
-            leftovers = written
-        elif note is not None:
-            leftovers = await sessions.write_delivery(self.data, live.id, note)
-        else:
+        if written is None:
+            note = self._delivery_note(live, delivery, attempt)
             leftovers = []
+            if note is not None:
+                leftovers = await sessions.write_delivery(self.data, live.id, note)
+        else:
+            note, leftovers = written
         retry = None if note is None else note.retry
         if retry is not None:
             self._wake(retry.due_at)

@@ -13,6 +13,8 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
+import sqlite3
 from collections.abc import AsyncIterator, Generator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from sqlalchemy.pool import PoolProxiedConnection
 from sqlalchemy.util import greenlet_spawn
 
 T = TypeVar("T")
+
+log = logging.getLogger(__name__)
 
 
 @dataclass(frozen=True, slots=True)
@@ -84,16 +88,21 @@ def _run_sqlite(connection: Any, unit: Unit[T], write: bool) -> T:
     storage.db made it so, and BEGIN IMMEDIATE takes the write lock up front)."""
     connection.execute("BEGIN IMMEDIATE" if write else "BEGIN")
     try:
-        query = next(unit)
-        while True:
-            cursor = connection.execute(query.sql, tuple(map(_sqlite_value, query.args)))
-            answer = cursor.fetchall() if query.rows else cursor.rowcount
-            query = unit.send(answer)
-    except StopIteration as done:
+        try:
+            query = next(unit)
+            while True:
+                cursor = connection.execute(query.sql, tuple(map(_sqlite_value, query.args)))
+                answer = cursor.fetchall() if query.rows else cursor.rowcount
+                query = unit.send(answer)
+        except StopIteration as done:
+            value: T = done.value
         connection.execute("COMMIT")
-        return done.value  # type: ignore[no-any-return]
+        return value
     except BaseException:
-        connection.execute("ROLLBACK")
+        # A COMMIT that failed (a full disk) may leave the transaction open, and with it
+        # the write lock: the connection goes on to the next unit.
+        if connection.in_transaction:
+            connection.execute("ROLLBACK")
         raise
 
 
@@ -146,7 +155,13 @@ class OneTrip:
             async with self._writer:
                 if self._writing is None:
                     self._writing = await greenlet_spawn(self._engine.sync_engine.raw_connection)
-                return await self._run_sqlite(self._writing, unit, write)
+                try:
+                    return await self._run_sqlite(self._writing, unit, write)
+                except (sqlite3.Error, ValueError):
+                    # The database failed (or aiosqlite's thread is gone: ValueError): the
+                    # next writer starts on a fresh connection rather than this one.
+                    await self._drop_writing()
+                    raise
         async with self._checkout() as pooled:
             return await self._run_sqlite(pooled, unit, write)
 
@@ -158,6 +173,15 @@ class OneTrip:
             writing, self._writing = self._writing, None
             if writing is not None:
                 await greenlet_spawn(writing.close)
+
+    async def _drop_writing(self) -> None:
+        writing, self._writing = self._writing, None
+        if writing is None:
+            return
+        try:
+            await greenlet_spawn(writing.invalidate)
+        except Exception:
+            log.debug("the writers' connection did not close cleanly", exc_info=True)
 
     @asynccontextmanager
     async def _checkout(self) -> AsyncIterator[PoolProxiedConnection]:

@@ -13,6 +13,7 @@ the state, timers as rows any worker may claim.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
@@ -615,4 +616,12 @@ class SessionSteps:
         newer edit, `then` written down as `delivered` does, in the same trip (its
         leftovers come back; None: not written, the cards must be shown again first)."""
         unit = _landed_then_delivered(session_id, revision, tuple(user_ids), settled, then)
-        return await self._trip.run(unit, write=True)
+        try:
+            return await self._trip.run(unit, write=True)
+        except Exception:
+            # The edits did reach Telegram: their landing stands even when the delivery's
+            # write failed (the caller hears of that failure), or the next edit of these
+            # cards would wait for them in vain.
+            with contextlib.suppress(Exception):  # the first failure is the one to report
+                await self.edits_landed(session_id, revision, user_ids)
+            raise

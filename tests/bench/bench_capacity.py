@@ -553,6 +553,7 @@ async def measure(name: str, url: str, options: Options) -> DatabaseReport:
     at_start = load()
     print(f"-- {name}: solo latency and the database floor (load {at_start})", flush=True)
     driver, floor = await solo_part(url, options)
+    assert driver.tapped and len(driver.hold_cards) == 2, "a second Ready and its hold start"
     ptb = await ptb_floor(options.samples, driver.tapped, driver.hold_cards)
     solo_load = (at_start, load())
     pace: Pace | None = None

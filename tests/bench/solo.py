@@ -202,6 +202,8 @@ class SoloDriver:
             await self._timers(session_id, hold_start=True)
             hold = card_with(bot.world, first.id, "Pause")
             assert hold is not None, "the hold card shows Pause once the hold started"
+            # The hold is each setup card, edited: those messages show it now.
+            assert hold.message_id == cards[0].message_id, "the hold card is the setup card"
             self.hold_cards = [card.raw for card in cards if card is not None]
             await self._event(PAUSE, self.tap(first, hold, "Pause"))
             resume = card_with(bot.world, first.id, "Resume")

@@ -313,3 +313,21 @@ async def test_edits_landed_then_delivered_writes_the_delivery_only_when_settled
         assert await unit.timers.of_session(session_id) == []
     [card] = await db.steps.cards(session_id)
     assert (card.message_id, card.version, card.kind) == (10, 2, "holding")
+
+
+async def test_edits_landed_stand_when_the_delivery_written_with_them_fails(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.note_cards(session_id, [CardRecord(ANA, ANA, 10, 1, "setup")])
+    await db.steps.claim_cards(session_id, 3, [ANA])
+    # A retry row for a session that does not exist: the delivery's write fails.
+    orphan = TimerRecord(session_id + 1000, "cards", "cards", 2, NOW)
+    note = DeliveryNote(2, [], [BEN], orphan, "cards", NOW)
+
+    with pytest.raises(Exception, match=r"(?i)foreign key"):
+        await db.steps.landed_then_delivered(session_id, 3, [ANA], lambda _cards: True, note)
+
+    # The edit reached Telegram: the next edit of that card must not wait for it.
+    [card] = await db.steps.cards(session_id)
+    assert (card.shows, card.landed) == (3, 3)

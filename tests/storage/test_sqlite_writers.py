@@ -3,10 +3,14 @@
 from __future__ import annotations
 
 import asyncio
+import sqlite3
 from datetime import UTC, datetime
 from pathlib import Path
 
+import pytest
+
 from storage.db import SQLITE_BUSY_TIMEOUT, Database
+from storage.one_trip import OneTrip, Query, Unit
 
 NOW = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 
@@ -37,4 +41,38 @@ async def test_a_writer_queued_behind_another_longer_than_the_busy_timeout_still
         async with db.unit(read_only=True) as unit:
             assert set(await unit.users.get_many([1, 2])) == {1, 2}
     finally:
+        await db.dispose()
+
+
+async def test_a_unit_whose_commit_fails_leaves_the_writers_connection_usable(
+    tmp_path: Path,
+) -> None:
+    # The writing units share one connection for the process's life: a COMMIT that
+    # fails (here a foreign key checked only at COMMIT; a full disk does the same) must
+    # not leave its transaction open on it, or every later writer would fail.
+    db = Database.connect(f"sqlite+aiosqlite:///{tmp_path / 'writers.sqlite3'}")
+    await db.migrate()
+    trip = OneTrip(db.engine, asyncio.Lock())
+
+    def orphan_timer() -> Unit[None]:
+        yield Query("PRAGMA defer_foreign_keys = ON", ())
+        yield Query(
+            "INSERT INTO session_timers (session_id, lane, kind, version, due_at,"
+            " available_at, claimed_by, attempt, later) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            (999, "step", "hold", 1, NOW, NOW, None, 0, "[]"),
+        )
+
+    def timers() -> Unit[int]:
+        rows = yield Query("SELECT count(*) FROM session_timers", (), rows=True)
+        return int(rows[0][0])
+
+    try:
+        with pytest.raises(sqlite3.IntegrityError):
+            await trip.run(orphan_timer(), write=True)
+        assert await trip.run(timers(), write=True) == 0
+        async with db.unit() as unit:
+            await unit.users.remember(1, "Ana", None, NOW, reachable=True)
+            await unit.commit()
+    finally:
+        await trip.close()
         await db.dispose()
