@@ -268,6 +268,144 @@ def _step(session_id: int, decide: Decide, now: datetime) -> Unit[StepOutcome]:
     return StepOutcome(record, write, True, tuple(cards), claimed)
 
 
+# -- a step on PostgreSQL: one statement for all it writes ---------------------------------
+#
+# A transaction costs its BEGIN and COMMIT and a round trip for every statement between.
+# PostgreSQL runs data-modifying CTEs in one statement, atomically: the save (the
+# compare-and-set on `revision`) and everything it carries (the cards owed, the timers,
+# the safety note's acknowledgement, the result, the claims of edits in place) go in one
+# round trip after the read, each part written only if the save was (`saved`).
+_GUARD = " EXISTS (SELECT 1 FROM saved)"
+_OWED_ROW = (
+    "(?::int, ?::bigint, ?::int, ?::varchar, ?::varchar, ?::timestamptz, NULL::timestamptz)"
+)
+_TIMER_ROW = (
+    "(?::int, ?::varchar, ?::varchar, ?::int, ?::timestamptz, ?::timestamptz, ?::varchar,"
+    " ?::int, ?::json)"
+)
+
+
+@dataclass(frozen=True, slots=True)
+class _Shape:
+    """What a step writes on PostgreSQL, by count: one statement text a shape."""
+
+    save: bool
+    owed: int
+    acknowledged: bool
+    result: bool
+    dropped: int
+    armed: int
+    claimed: int
+
+
+@cache
+def _step_statement(shape: _Shape) -> str:
+    guard = _GUARD if shape.save else " TRUE"
+    parts: list[str] = []
+    if shape.save:
+        parts.append(f"saved AS ({_SAVE} RETURNING id)")
+    if shape.owed:
+        rows = ", ".join([_OWED_ROW] * shape.owed)
+        parts.append(
+            "owed AS (INSERT INTO owed_cards (session_id, user_id, version, kind, status,"
+            f" owed_at, settled_at) SELECT * FROM (VALUES {rows}) AS v WHERE{guard}"
+            " ON CONFLICT (session_id, user_id) DO UPDATE SET version = excluded.version,"
+            " kind = excluded.kind, status = excluded.status, owed_at = excluded.owed_at,"
+            " settled_at = NULL)"
+        )
+    if shape.acknowledged:
+        parts.append(f"acknowledged AS ({_ACKNOWLEDGE} AND{guard})")
+    if shape.result:
+        parts.append(
+            "result AS (INSERT INTO session_results (session_id, pair_id, routine_id,"
+            " end_reason, holds_done, exercises_done, seconds_stretched, local_date, ended_at)"
+            " SELECT ?::int, ?::int, ?::varchar, ?::varchar, ?::int, ?::int, ?::int, ?::date,"
+            f" ?::timestamptz WHERE{guard} ON CONFLICT (session_id) DO NOTHING)"
+        )
+    if shape.dropped:
+        parts.append(f"dropped AS ({_drop_timers(shape.dropped)} AND{guard})")
+    if shape.armed:
+        rows = ", ".join([_TIMER_ROW] * shape.armed)
+        parts.append(
+            "armed AS (INSERT INTO session_timers (session_id, lane, kind, version, due_at,"
+            f" available_at, claimed_by, attempt, later) SELECT * FROM (VALUES {rows}) AS v"
+            f" WHERE{guard} ON CONFLICT (session_id, lane) DO UPDATE SET kind = excluded.kind,"
+            " version = excluded.version, due_at = excluded.due_at,"
+            " available_at = excluded.available_at, claimed_by = excluded.claimed_by,"
+            " attempt = excluded.attempt, later = excluded.later)"
+        )
+    if shape.claimed:
+        parts.append(f"claims AS ({_claim_cards(shape.claimed)} AND{guard})")
+    answer = "SELECT id FROM saved" if shape.save else "SELECT 1"
+    return f"WITH {', '.join(parts)} {answer}" if parts else answer
+
+
+def _step_postgres(session_id: int, decide: Decide, now: datetime) -> Unit[StepOutcome]:
+    """As `_step`, in two round trips (three when the step claims edits in place): the
+    read, (the cards,) and one statement for every write. The cards are read before the
+    save here, not after it: a step saved meanwhile fails the compare-and-set, and a
+    claim of an edit is a compare-and-set of its own on the cards' `shows`."""
+    record = yield from _read(session_id)
+    if record is None:
+        return StepOutcome(None, None, False)
+    write = decide(record)
+    if write is None:
+        return StepOutcome(record, None, False)
+    change = write.change
+    cards: list[CardRecord] = []
+    claimed: tuple[int, ...] = ()
+    if change is not None and write.claim is not None:
+        cards = yield from _read_cards(session_id)
+        claimed = tuple(write.claim(cards))
+    # Arming a lane replaces what it held: a lane armed is not dropped first (two parts
+    # of one statement must not touch the same row).
+    armed = {timer.lane for timer in write.timers}
+    dropped = tuple(lane for lane in write.drop_lanes if lane not in armed)
+    save = change is not None
+    if not (save or dropped or write.timers):
+        return StepOutcome(record, write, True)
+    shape = _Shape(
+        save=save,
+        owed=len(write.owed) if save else 0,
+        acknowledged=save and write.acknowledged is not None,
+        result=save and write.result is not None,
+        dropped=len(dropped),
+        armed=len(write.timers),
+        claimed=len(claimed),
+    )
+    args: list[Any] = []
+    if change is not None:
+        args += (
+            change.phase,
+            change.live,
+            change.version,
+            change.deadline,
+            json.dumps(change.state),
+            now,
+            session_id,
+            record.revision,
+        )
+        args += flat(
+            [(session_id, user, change.version, write.owed_kind, OWED, now) for user in write.owed]
+        )
+        if write.acknowledged is not None:
+            args += (now, now, write.acknowledged)
+        if write.result is not None:
+            args += _result_args(session_id, write.result)
+    if dropped:
+        args += (session_id, *dropped)
+    args += flat(list(_timer_rows(write.timers)))
+    if claimed:
+        revision = record.revision + 1
+        args += (revision, revision, revision - 1, session_id, revision, *claimed)
+    rows = yield Query(_step_statement(shape), tuple(args), rows=True)
+    if not rows:
+        return StepOutcome(record, write, False)
+    if change is None or write.claim is None:
+        return StepOutcome(record, write, True)
+    return StepOutcome(record, write, True, tuple(cards), claimed)
+
+
 def owe_cards(
     session_id: int, user_ids: Sequence[int], version: int, kind: str, now: datetime
 ) -> Unit[None]:
@@ -276,21 +414,22 @@ def owe_cards(
     yield Query(_owe(len(rows)), flat(rows))
 
 
-def _record_result(session_id: int, result: ResultRow) -> Unit[None]:
-    yield Query(
-        _RESULT,
-        (
-            session_id,
-            result.pair_id,
-            result.routine_id,
-            result.end_reason,
-            result.holds_done,
-            result.exercises_done,
-            result.seconds_stretched,
-            result.local_date,
-            result.ended_at,
-        ),
+def _result_args(session_id: int, result: ResultRow) -> tuple[Any, ...]:
+    return (
+        session_id,
+        result.pair_id,
+        result.routine_id,
+        result.end_reason,
+        result.holds_done,
+        result.exercises_done,
+        result.seconds_stretched,
+        result.local_date,
+        result.ended_at,
     )
+
+
+def _record_result(session_id: int, result: ResultRow) -> Unit[None]:
+    yield Query(_RESULT, _result_args(session_id, result))
 
 
 def _timer_rows(timers: Sequence[TimerRecord]) -> Iterator[tuple[Any, ...]]:
@@ -540,6 +679,10 @@ class SessionSteps:
     async def step(self, session_id: int, decide: Decide, now: datetime) -> StepOutcome:
         """Read the session, let `decide` say what to write, and write it, only if nobody
         wrote the session since it was read (else `saved` is False, nothing written)."""
+        if self._trip.postgres:
+            # One statement writes: no transaction around it (see `_step_postgres`).
+            unit = _step_postgres(session_id, decide, now)
+            return await self._trip.run(unit, write=True, atomic=False)
         return await self._trip.run(_step(session_id, decide, now), write=True)
 
     async def note_cards(

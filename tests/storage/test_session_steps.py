@@ -331,3 +331,29 @@ async def test_edits_landed_stand_when_the_delivery_written_with_them_fails(
     # The edit reached Telegram: the next edit of that card must not wait for it.
     [card] = await db.steps.cards(session_id)
     assert (card.shows, card.landed) == (3, 3)
+
+
+async def test_a_lane_dropped_and_armed_in_one_step_holds_the_new_timer(db: Database) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    first, second = NOW + timedelta(seconds=30), NOW + timedelta(seconds=45)
+    tick = TimerRecord(session_id, "tick", "tick", 2, NOW + timedelta(seconds=5))
+    await db.steps.step(
+        session_id, lambda record: _next(record, timers=[_hold(session_id, 2, first), tick]), NOW
+    )
+
+    # The state stays (no change): only the timers move, the hold's lane anew, the tick's
+    # lane gone.
+    outcome = await db.steps.step(
+        session_id,
+        lambda _record: StepWrite(
+            None, drop_lanes=("step", "tick"), timers=[_hold(session_id, 3, second)]
+        ),
+        NOW,
+    )
+
+    assert outcome.saved
+    async with db.unit(read_only=True) as unit:
+        [timer] = await unit.timers.of_session(session_id)
+        stored = await unit.sessions.get(session_id)
+    assert (timer.lane, timer.version, timer.due_at) == ("step", 3, second)
+    assert stored is not None and stored.revision == 1
