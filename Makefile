@@ -24,6 +24,7 @@ demo: $(STAMP)
 
 lint: $(STAMP)
 	$(BIN)/ruff check bot storage routines tests deploy
+	$(BIN)/ruff format --check bot storage routines tests deploy
 	$(BIN)/mypy bot storage routines deploy tests
 
 test: lint

@@ -129,7 +129,6 @@ class Settings(BaseSettings):
         return (urlsplit(self.webhook_url).path or "/") if self.webhook_url else "/"
 
 
-
 def listen_address(value: str) -> tuple[str, int]:
     """`host:port` (`[::]:8080` for IPv6) as a host and a port; ValueError if it is not."""
     host, colon, port = value.rpartition(":")

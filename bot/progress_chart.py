@@ -108,5 +108,3 @@ def chart_figure(chart: ChartInput) -> Figure:
         axes.spines[["top", "right"]].set_visible(False)
     FigureCanvasAgg(figure)
     return figure
-
-

@@ -97,9 +97,7 @@ class _Checker:
     def check_keys(self, allowed: tuple[str, ...], optional: tuple[str, ...] = ()) -> None:
         for key in self.table:
             if key not in allowed and key not in optional:
-                raise self.fail(
-                    f"unknown key (allowed: {', '.join((*allowed, *optional))})", key
-                )
+                raise self.fail(f"unknown key (allowed: {', '.join((*allowed, *optional))})", key)
         for key in allowed:
             if key not in self.table:
                 raise self.fail("missing", key)
@@ -145,8 +143,7 @@ class _Checker:
             raise self.fail(f"must be a whole number of seconds, got {value!r}", field)
         if not MIN_HOLD_SECONDS <= value <= MAX_HOLD_SECONDS:
             raise self.fail(
-                f"must be between {MIN_HOLD_SECONDS} and {MAX_HOLD_SECONDS} seconds, "
-                f"got {value}",
+                f"must be between {MIN_HOLD_SECONDS} and {MAX_HOLD_SECONDS} seconds, got {value}",
                 field,
             )
         return value

@@ -52,9 +52,7 @@ def register(app: BotApplication) -> None:
     app.add_handler(CommandHandler("forget", forget))
     app.add_handler(CallbackQueryHandler(page_pressed, pattern=pattern(HISTORY_PAGE)))
     app.add_handler(
-        CallbackQueryHandler(
-            _picked(STREAK_PICK, _show_streak), pattern=pattern(STREAK_PICK)
-        )
+        CallbackQueryHandler(_picked(STREAK_PICK, _show_streak), pattern=pattern(STREAK_PICK))
     )
     app.add_handler(
         CallbackQueryHandler(
@@ -248,4 +246,3 @@ async def forget_pressed(update: Update, context: Context) -> None:
     # The erasure is committed; the notices go out now, and again later if they fail.
     await forget_notices.tell_former_partners(context.bot, context.bot_data)
     await edit_tapped(query, render.forgotten())
-

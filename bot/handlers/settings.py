@@ -109,7 +109,7 @@ async def choice_pressed(update: Update, context: Context) -> None:
 
 
 async def recap_off_pressed(update: Update, context: Context) -> None:
-    """"Turn off weekly recap" on a recap: off for the pair; the partner is told."""
+    """ "Turn off weekly recap" on a recap: off for the pair; the partner is told."""
     parsed = await parse_tap(update, (RECAP_OFF,), ROW_ID)
     if parsed is None:
         return

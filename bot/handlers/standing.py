@@ -39,7 +39,7 @@ async def greet(message: Message, context: Context, first_name: str, user_id: in
 
 
 async def bring_back(update: Update, context: Context) -> None:
-    """"Back to my card": the tapper's card of the current step as a new message; the old goes."""
+    """ "Back to my card": the tapper's card of the current step as a new message; the old goes."""
     parsed = await parse_tap(update, (SESSION_SHOW,), ROW_ID)
     if parsed is None:
         return

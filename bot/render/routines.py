@@ -36,9 +36,8 @@ def routines_list(routines: list[tuple[Routine, Plan]]) -> tuple[str, InlineKeyb
 
 def preview(routine: Routine, plan: Plan, position: int) -> tuple[str, InlineKeyboardMarkup]:
     """Each stretch in one line with its hold and sides, and Start."""
-    text = (
-        f"{routine_line(routine, plan)}\n{escape(routine.summary)}\n\n"
-        + "\n".join(stretch_lines(routine))
+    text = f"{routine_line(routine, plan)}\n{escape(routine.summary)}\n\n" + "\n".join(
+        stretch_lines(routine)
     )
     keyboard = InlineKeyboardMarkup(
         [[InlineKeyboardButton("Start", callback_data=pack(ROUTINE_START, position))]]

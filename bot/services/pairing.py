@@ -343,9 +343,7 @@ async def end_pair(data: Resources, user_id: int, pair_id: int) -> Unpaired:
             raise PairingRefused(PairingRefusal.GONE)
         await unit.commit()
     log.info("pair %s ended by user %s (live session: %s)", pair_id, user_id, ended)
-    return Unpaired(
-        pair, users.get(user_id), users.get(pair.partner_of(user_id)), ended, cards
-    )
+    return Unpaired(pair, users.get(user_id), users.get(pair.partner_of(user_id)), ended, cards)
 
 
 async def move_home(data: Resources, old_chat_id: int, new_chat_id: int) -> int:

@@ -82,7 +82,6 @@ __all__ = [
 log = logging.getLogger(__name__)
 
 
-
 def takeover_after(resources: Resources) -> timedelta:
     """How old an unmarked claim must be before another worker takes it over.
 

@@ -114,9 +114,7 @@ async def slots(resources: Resources, pair_id: int, now: datetime) -> SlotList:
     return SlotList(pair, found, pair.reminders_paused_until if paused else None)
 
 
-async def remove_slot(
-    resources: Resources, pair_id: int, slot_id: int, now: datetime
-) -> bool:
+async def remove_slot(resources: Resources, pair_id: int, slot_id: int, now: datetime) -> bool:
     """Remove one of the pair's slots; False when it is gone already (a second tap)."""
     async with resources.db.unit() as unit:
         slot = await unit.reminders.slot(slot_id)

@@ -104,8 +104,9 @@ class HistoryRepository:
         ratings: dict[int, dict[int, int]] = {row.id: {} for row in rows}
         if ratings:
             found = await self._session.execute(
-                select(SessionRating.result_id, SessionRating.user_id, SessionRating.rating)
-                .where(SessionRating.result_id.in_(list(ratings)))
+                select(SessionRating.result_id, SessionRating.user_id, SessionRating.rating).where(
+                    SessionRating.result_id.in_(list(ratings))
+                )
             )
             for result_id, user_id, rating in found:
                 ratings[result_id][user_id] = rating
@@ -257,9 +258,7 @@ class HistoryRepository:
         deletes cover rows that name the user without a foreign key. False when the
         user was not known (forgotten already).
         """
-        await self._session.execute(
-            delete(SessionRating).where(SessionRating.user_id == user_id)
-        )
+        await self._session.execute(delete(SessionRating).where(SessionRating.user_id == user_id))
         # The outbox and the reminder copies name a person without a foreign key.
         await self._session.execute(delete(OwedCard).where(OwedCard.user_id == user_id))
         await self._session.execute(

@@ -237,8 +237,9 @@ class ReminderRepository:
         found: dict[int, list[tuple[time, int]]] = {pair_id: [] for pair_id in ids}
         if ids:
             rows = await self._session.execute(
-                select(ReminderSlot.pair_id, ReminderSlot.local_time, ReminderSlot.weekdays)
-                .where(ReminderSlot.pair_id.in_(ids))
+                select(ReminderSlot.pair_id, ReminderSlot.local_time, ReminderSlot.weekdays).where(
+                    ReminderSlot.pair_id.in_(ids)
+                )
             )
             for pair_id, local_time, weekdays in rows:
                 found[pair_id].append((local_time, weekdays))
@@ -287,9 +288,7 @@ class ReminderRepository:
         statement = insert_or_ignore(self._session, table).returning(
             ReminderDelivery.id, ReminderDelivery.pair_id
         )
-        result = await self._session.execute(
-            statement, [{**row, "slot_id": None} for row in rows]
-        )
+        result = await self._session.execute(statement, [{**row, "slot_id": None} for row in rows])
         return {pair_id: row_id for row_id, pair_id in result}
 
     async def first_names(self, user_ids: Iterable[int]) -> dict[int, str]:
@@ -445,10 +444,7 @@ class ReminderRepository:
                 table.c.again == bindparam("b_again"),
             )
             .values(message_id=bindparam("b_message_id")),
-            [
-                dict(b_delivery_id=d, b_user_id=u, b_again=a, b_message_id=m)
-                for d, u, a, m in sent
-            ],
+            [dict(b_delivery_id=d, b_user_id=u, b_again=a, b_message_id=m) for d, u, a, m in sent],
         )
 
     async def delivery(self, delivery_id: int) -> ReminderDeliveryRecord | None:

@@ -72,7 +72,6 @@ class ResultRepository:
         )
         return None if row is None else _record(row)
 
-
     async def rate(self, result_id: int, user_id: int, rating: int, now: datetime) -> None:
         """One rating per partner per session; rating again replaces the answer."""
         await self._session.execute(

@@ -114,4 +114,3 @@ class TimerRepository:
             .order_by(StretchSession.id)
         )
         return list(rows)
-

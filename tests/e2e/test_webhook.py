@@ -257,9 +257,10 @@ def test_a_failing_set_webhook_is_tried_again_until_telegram_takes_it(
     assert greeting.text.startswith("Hi Ana!")
     assert len(double.world.calls_of("setWebhook")) == 4
     assert sample(metrics, "pairstretch_telegram_rate_limited_total", method="setWebhook") == 1
-    assert sample(
-        metrics, "pairstretch_telegram_requests_total", method="setWebhook", outcome="500"
-    ) == 1
+    assert (
+        sample(metrics, "pairstretch_telegram_requests_total", method="setWebhook", outcome="500")
+        == 1
+    )
     # The 429 paused the budget once; the greeting then took its place in Ana's chat.
     assert sample(metrics, "pairstretch_budget_pauses_total") == 1
     assert sample(metrics, "pairstretch_budget_pause_seconds_total") == 1.1

@@ -264,8 +264,7 @@ def _pair_and_stretch(page: Page, tmp_path: Path) -> None:
 
     plan = build_plan(load_library()["quick"])
     assert steps == [
-        (f"Stretch {s.exercise_number} of {plan.exercise_count}", s.kind.value)
-        for s in plan.steps
+        (f"Stretch {s.exercise_number} of {plan.exercise_count}", s.kind.value) for s in plan.steps
     ]
     assert edit_seen, "no hold card was seen edited in place"
     for region in (alice, bob):

@@ -115,9 +115,7 @@ def test_sends_edits_deletes_and_answers_show_as_a_phone_shows_them(
     expect(card).to_have_count(0)
 
 
-def test_uploads_alerts_and_links_to_the_bot(
-    served: tuple[BotApiDouble, str], page: Page
-) -> None:
+def test_uploads_alerts_and_links_to_the_bot(served: tuple[BotApiDouble, str], page: Page) -> None:
     double, _ = served
     alice = page.get_by_role("region", name="Alice")
     bob = page.get_by_role("region", name="Bob")

@@ -661,9 +661,7 @@ def test_resume_after_recover_moves_on_to_the_next_step(lobby: SessionState) -> 
 def test_recover_rearms_a_hold_whose_deadline_is_still_ahead(lobby: SessionState) -> None:
     state = holding(lobby)
     recovered = step(state, Recover(version=state.version), 30)
-    assert recovered == Transition(
-        state, (ArmTimer(at(GET + 60), state.version, TimerKind.HOLD),)
-    )
+    assert recovered == Transition(state, (ArmTimer(at(GET + 60), state.version, TimerKind.HOLD),))
 
 
 def test_recover_inside_the_get_set_window_rearms_the_hold_as_it_was(
@@ -671,9 +669,7 @@ def test_recover_inside_the_get_set_window_rearms_the_hold_as_it_was(
 ) -> None:
     state = holding(lobby)
     recovered = step(state, Recover(version=state.version), GET / 2)
-    assert recovered == Transition(
-        state, (ArmTimer(at(GET + 60), state.version, TimerKind.HOLD),)
-    )
+    assert recovered == Transition(state, (ArmTimer(at(GET + 60), state.version, TimerKind.HOLD),))
 
 
 def test_recover_rearms_the_idle_timer_of_a_waiting_session(lobby: SessionState) -> None:

@@ -112,7 +112,7 @@ def test_a_missing_intensity_line_names_file_exercise_and_field(
 
 
 def test_an_intensity_line_too_long_for_a_glance_is_refused(tmp_path: Path) -> None:
-    long_line = "helper_intensity = \"" + "Slowly, " * 12 + "stop.\""
+    long_line = 'helper_intensity = "' + "Slowly, " * 12 + 'stop."'
     error = refusal(write(tmp_path, exercise(helper_intensity=long_line)))
     assert (error.exercise_id, error.field) == ("butterfly", "helper_intensity")
     assert "one short line" in str(error)
