@@ -300,44 +300,73 @@ class _Shape:
 
 @cache
 def _step_statement(shape: _Shape) -> str:
-    guard = _GUARD if shape.save else " TRUE"
-    parts: list[str] = []
+    # The parts of one statement run in an order PostgreSQL chooses (unreferenced ones at
+    # the end, last first), so each waits for the one before it here: its guard counts
+    # that part's rows (always true, but it must run it first). The row locks are then
+    # taken in the order of the statements they replace, the order every other unit
+    # takes them in too (the outbox before the timers): two workers' units on one
+    # session wait for each other instead of deadlocking.
+    parts: list[tuple[str, str]] = []
+
+    def guard() -> str:
+        previous = f"(SELECT count(*) FROM {parts[-1][0]}) >= 0" if parts else "TRUE"
+        return f" {previous} AND{_GUARD}" if shape.save else f" {previous}"
+
     if shape.save:
-        parts.append(f"saved AS ({_SAVE} RETURNING id)")
+        parts.append(("saved", f"{_SAVE} RETURNING id"))
     if shape.owed:
         rows = ", ".join([_OWED_ROW] * shape.owed)
         parts.append(
-            "owed AS (INSERT INTO owed_cards (session_id, user_id, version, kind, status,"
-            f" owed_at, settled_at) SELECT * FROM (VALUES {rows}) AS v WHERE{guard}"
-            " ON CONFLICT (session_id, user_id) DO UPDATE SET version = excluded.version,"
-            " kind = excluded.kind, status = excluded.status, owed_at = excluded.owed_at,"
-            " settled_at = NULL)"
+            (
+                "owed",
+                "INSERT INTO owed_cards (session_id, user_id, version, kind, status, owed_at,"
+                f" settled_at) SELECT * FROM (VALUES {rows}) AS v WHERE{guard()}"
+                " ON CONFLICT (session_id, user_id) DO UPDATE SET version = excluded.version,"
+                " kind = excluded.kind, status = excluded.status, owed_at = excluded.owed_at,"
+                " settled_at = NULL RETURNING 1",
+            )
         )
     if shape.acknowledged:
-        parts.append(f"acknowledged AS ({_ACKNOWLEDGE} AND{guard})")
+        parts.append(("acknowledged", f"{_ACKNOWLEDGE} AND{guard()} RETURNING 1"))
     if shape.result:
         parts.append(
-            "result AS (INSERT INTO session_results (session_id, pair_id, routine_id,"
-            " end_reason, holds_done, exercises_done, seconds_stretched, local_date, ended_at)"
-            " SELECT ?::int, ?::int, ?::varchar, ?::varchar, ?::int, ?::int, ?::int, ?::date,"
-            f" ?::timestamptz WHERE{guard} ON CONFLICT (session_id) DO NOTHING)"
+            (
+                "result",
+                "INSERT INTO session_results (session_id, pair_id, routine_id, end_reason,"
+                " holds_done, exercises_done, seconds_stretched, local_date, ended_at)"
+                " SELECT ?::int, ?::int, ?::varchar, ?::varchar, ?::int, ?::int, ?::int,"
+                f" ?::date, ?::timestamptz WHERE{guard()} ON CONFLICT (session_id) DO NOTHING"
+                " RETURNING 1",
+            )
         )
     if shape.dropped:
-        parts.append(f"dropped AS ({_drop_timers(shape.dropped)} AND{guard})")
+        parts.append(("dropped", f"{_drop_timers(shape.dropped)} AND{guard()} RETURNING 1"))
     if shape.armed:
         rows = ", ".join([_TIMER_ROW] * shape.armed)
         parts.append(
-            "armed AS (INSERT INTO session_timers (session_id, lane, kind, version, due_at,"
-            f" available_at, claimed_by, attempt, later) SELECT * FROM (VALUES {rows}) AS v"
-            f" WHERE{guard} ON CONFLICT (session_id, lane) DO UPDATE SET kind = excluded.kind,"
-            " version = excluded.version, due_at = excluded.due_at,"
-            " available_at = excluded.available_at, claimed_by = excluded.claimed_by,"
-            " attempt = excluded.attempt, later = excluded.later)"
+            (
+                "armed",
+                "INSERT INTO session_timers (session_id, lane, kind, version, due_at,"
+                f" available_at, claimed_by, attempt, later) SELECT * FROM (VALUES {rows})"
+                f" AS v WHERE{guard()} ON CONFLICT (session_id, lane) DO UPDATE SET"
+                " kind = excluded.kind, version = excluded.version, due_at = excluded.due_at,"
+                " available_at = excluded.available_at, claimed_by = excluded.claimed_by,"
+                " attempt = excluded.attempt, later = excluded.later RETURNING 1",
+            )
         )
     if shape.claimed:
-        parts.append(f"claims AS ({_claim_cards(shape.claimed)} AND{guard})")
-    answer = "SELECT id FROM saved" if shape.save else "SELECT 1"
-    return f"WITH {', '.join(parts)} {answer}" if parts else answer
+        parts.append(("claims", f"{_claim_cards(shape.claimed)} AND{guard()} RETURNING 1"))
+    if not parts:
+        return "SELECT 1"
+    last = parts[-1][0]
+    # A row comes back when the step was written: the save's (or, with no save, the
+    # count of the last part), once every part ran.
+    if shape.save:
+        answer = f"SELECT saved.id FROM saved, (SELECT count(*) FROM {last}) AS done"
+    else:
+        answer = f"SELECT count(*) FROM {last}"
+    written = ", ".join(f"{name} AS ({sql})" for name, sql in parts)
+    return f"WITH {written} {answer}"
 
 
 def _step_postgres(session_id: int, decide: Decide, now: datetime) -> Unit[StepOutcome]:
@@ -588,15 +617,49 @@ class OwedOutcome:
     claimed: tuple[int, ...] = ()
 
 
-def _owed(session_id: int, version: int | None, choose: ChooseEdits) -> Unit[OwedOutcome]:
+# The session, who is owed its current version's card, and the phones' cards: three reads
+# on SQLite (one hop anyway), one statement on PostgreSQL.
+OwedRead = tuple[SessionRecord | None, tuple[int, ...], list[CardRecord] | None]
+_OWED_READ_POSTGRES = (
+    f"SELECT {SESSION_COLUMNS},"
+    " (SELECT coalesce(json_agg(o.user_id ORDER BY o.user_id), '[]') FROM owed_cards AS o"
+    "  WHERE o.session_id = s.id AND o.status = ? AND o.version = s.version),"
+    " (SELECT coalesce(json_agg(json_build_array(c.user_id, c.chat_id, c.message_id,"
+    "  c.version, c.kind, c.shows, c.landed) ORDER BY c.user_id), '[]')"
+    "  FROM session_cards AS c WHERE c.session_id = s.id)"
+    " FROM stretch_sessions AS s WHERE s.id = ?"
+)
+
+
+def _owed_read(session_id: int) -> Unit[OwedRead]:
     record = yield from _read(session_id)
     if record is None:
-        return OwedOutcome(None)
+        return None, (), None
     rows = yield Query(_OWED, (session_id, OWED, record.version), rows=True)
-    owed = tuple(row[0] for row in rows)
+    # The cards are read when they are asked for (see `_owed`).
+    return record, tuple(row[0] for row in rows), None
+
+
+def _owed_read_postgres(session_id: int) -> Unit[OwedRead]:
+    rows = yield Query(_OWED_READ_POSTGRES, (OWED, session_id), rows=True)
+    if not rows:
+        return None, (), None
+    row = rows[0]
+    cards = [CardRecord(*card) for card in from_json(row[15])]
+    return session_record(row), tuple(from_json(row[14])), cards
+
+
+def _owed(
+    session_id: int, version: int | None, choose: ChooseEdits, *, postgres: bool = False
+) -> Unit[OwedOutcome]:
+    read = _owed_read_postgres if postgres else _owed_read
+    record, owed, cards = yield from read(session_id)
+    if record is None:
+        return OwedOutcome(None)
     if not owed or version not in (None, record.version):
         return OwedOutcome(record, owed)
-    cards = yield from _read_cards(session_id)
+    if cards is None:
+        cards = yield from _read_cards(session_id)
     claimed = tuple(choose(record, owed, cards))
     if claimed:
         revision = record.revision
@@ -719,7 +782,8 @@ class SessionSteps:
         `choose` says the owed cards edit in place, claimed for the session's revision
         (see `SessionSteps.claim_cards`). Each statement stands on its own: the
         claim is a compare-and-set of its own on the cards' `shows`."""
-        return await self._trip.run(_owed(session_id, version, choose), write=True, atomic=False)
+        unit = _owed(session_id, version, choose, postgres=self._trip.postgres)
+        return await self._trip.run(unit, write=True, atomic=False)
 
     async def claim_latest(
         self, session_id: int, user_ids: Sequence[int]

@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 
 import pytest
+from sqlalchemy import text
 
 from storage.db import Database
 from storage.records import (
@@ -18,6 +20,7 @@ from storage.records import (
     TimerRecord,
 )
 from storage.session_steps import StepWrite
+from tests.harness import wait_until
 from tests.storage.session_rows import ANA, BEN, lobby_session
 
 # Microseconds too: SQLite keeps instants as text, and they must come back the same.
@@ -357,3 +360,85 @@ async def test_a_lane_dropped_and_armed_in_one_step_holds_the_new_timer(db: Data
         stored = await unit.sessions.get(session_id)
     assert (timer.lane, timer.version, timer.due_at) == ("step", 3, second)
     assert stored is not None and stored.revision == 1
+
+
+async def test_the_cards_owed_come_with_the_phones_cards_and_the_edits_claimed(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.step(
+        session_id, lambda record: _next(record, owed=[BEN, ANA], owed_kind="holding"), NOW
+    )
+    await db.steps.note_cards(
+        session_id, [CardRecord(ANA, ANA, 10, 1, "setup"), CardRecord(BEN, BEN, 20, 1, "setup")]
+    )
+    seen: list[tuple[int, tuple[int, ...], list[int]]] = []
+
+    def only_ben(
+        record: SessionRecord, owed: Sequence[int], cards: Sequence[CardRecord]
+    ) -> list[int]:
+        seen.append((record.version, tuple(owed), [card.message_id for card in cards]))
+        return [BEN]
+
+    # Another version than the session's: who is owed, and nothing claimed.
+    stale = await db.steps.owed(session_id, 1, only_ben)
+    assert stale.record is not None and stale.owed == (ANA, BEN)
+    assert (stale.cards, stale.claimed, seen) == ((), (), [])
+
+    found = await db.steps.owed(session_id, 2, only_ben)
+
+    assert found.record is not None and found.record.revision == 1
+    assert found.owed == (ANA, BEN) and found.claimed == (BEN,)
+    assert [card.message_id for card in found.cards] == [10, 20]
+    assert seen == [(2, (ANA, BEN), [10, 20])]
+    ana, ben = await db.steps.cards(session_id)
+    assert (ana.shows, ben.shows, ben.landed) == (0, 1, 0)
+    assert (await db.steps.owed(404, None, only_ben)).record is None
+
+
+async def test_a_step_takes_the_outbox_rows_before_the_timers_as_a_delivery_does(
+    db: Database, other_worker: Database
+) -> None:
+    # A delivery (another worker's) settles the cards owed, then drops the cards' timer.
+    # A step on PostgreSQL writes both in one statement: if it took the timer's row
+    # first, each would wait for the other, and PostgreSQL would fail one of them (seen
+    # with two workers: a Ready lost to "deadlock detected"). The other worker here holds
+    # the outbox rows; the step must wait for them holding no timer row.
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    session_id = await lobby_session(db, reachable=True)
+
+    def owe_and_arm(record: SessionRecord) -> StepWrite:
+        cards = TimerRecord(session_id, "cards", "cards", record.version + 1, NOW)
+        return _next(record, owed=[ANA, BEN], owed_kind="holding", timers=[cards])
+
+    await db.steps.step(session_id, owe_and_arm, NOW)
+    async with other_worker.engine.connect() as delivery:
+        await delivery.execute(
+            text("UPDATE owed_cards SET kind = kind WHERE session_id = :id"), {"id": session_id}
+        )
+        step = asyncio.create_task(db.steps.step(session_id, owe_and_arm, NOW))
+        await wait_until(lambda: _waiting_for_a_lock(other_worker), what="the step to wait")
+
+        # The timer's row is free: the delivery goes on, and so does the step after it.
+        found = await delivery.execute(
+            text(
+                "SELECT lane FROM session_timers WHERE session_id = :id AND lane = 'cards'"
+                " FOR UPDATE NOWAIT"
+            ),
+            {"id": session_id},
+        )
+        assert found.scalar_one() == "cards"
+        await delivery.commit()
+    assert (await step).saved
+
+
+async def _waiting_for_a_lock(db: Database) -> bool:
+    async with db.engine.connect() as connection:
+        found = await connection.execute(
+            text(
+                "SELECT count(*) FROM pg_stat_activity"
+                " WHERE datname = current_database() AND wait_event_type = 'Lock'"
+            )
+        )
+        return bool(found.scalar_one())
