@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import AsyncIterator
 from contextlib import AsyncExitStack, asynccontextmanager
 from datetime import timedelta
@@ -34,6 +35,7 @@ _MIGRATION_LOCK = 0x70616972_73747265  # "pairstre" in ASCII
 # fails with "database is locked". Within one process writers queue on
 # `Database._writer` instead, so this only guards against another process on the file.
 SQLITE_BUSY_TIMEOUT = timedelta(seconds=5)
+WAL_RETRY = timedelta(milliseconds=50)
 
 
 def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
@@ -42,11 +44,27 @@ def _tune_sqlite(dbapi_connection: Any, _record: Any) -> None:
     # The driver must not open transactions itself: `_begin_immediate` does it.
     dbapi_connection.isolation_level = None
     cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute(f"PRAGMA busy_timeout={int(SQLITE_BUSY_TIMEOUT.total_seconds() * 1000)}")
+    _to_wal(cursor)
+    cursor.execute("PRAGMA foreign_keys=ON")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def _to_wal(cursor: Any) -> None:
+    # Switching a new file to WAL needs it to itself, and SQLite answers "database is
+    # locked" at once, without the busy timeout, while another process starting on the
+    # same new file holds it (two workers' first start): try again for the busy timeout.
+    # This blocks the loop for those moments, at a connection's start only.
+    tries = int(SQLITE_BUSY_TIMEOUT / WAL_RETRY)
+    for attempt in range(tries):
+        try:
+            cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except Exception as error:
+            if "locked" not in str(error) or attempt == tries - 1:
+                raise
+            time.sleep(WAL_RETRY.total_seconds())
 
 
 _READ_ONLY = "pairstretch_read_only"
