@@ -84,12 +84,34 @@ _SAVE = (
 # prepared statement it reuses.
 @cache
 def _owe(count: int) -> str:
-    return (
-        "INSERT INTO owed_cards (session_id, user_id, version, kind, status, owed_at,"
-        f" settled_at) VALUES {marks(count, 7)} ON CONFLICT (session_id, user_id) DO UPDATE"
-        " SET version = excluded.version, kind = excluded.kind, status = excluded.status,"
-        " owed_at = excluded.owed_at, settled_at = NULL"
-    )
+    return f"{_OWE_INTO} VALUES {marks(count, 7)}{_OWE_UPSERT}"
+
+
+# An upsert's two halves, around its rows: `_owe` and `_set_timers` give them as values,
+# a step on PostgreSQL as a guarded select (`_step_statement`).
+_OWE_INTO = (
+    "INSERT INTO owed_cards (session_id, user_id, version, kind, status, owed_at, settled_at)"
+)
+_OWE_UPSERT = (
+    " ON CONFLICT (session_id, user_id) DO UPDATE"
+    " SET version = excluded.version, kind = excluded.kind, status = excluded.status,"
+    " owed_at = excluded.owed_at, settled_at = NULL"
+)
+_TIMERS_INTO = (
+    "INSERT INTO session_timers (session_id, lane, kind, version, due_at, available_at,"
+    " claimed_by, attempt, later)"
+)
+_TIMERS_UPSERT = (
+    " ON CONFLICT (session_id, lane) DO UPDATE SET kind = excluded.kind,"
+    " version = excluded.version, due_at = excluded.due_at,"
+    " available_at = excluded.available_at, claimed_by = excluded.claimed_by,"
+    " attempt = excluded.attempt, later = excluded.later"
+)
+_RESULT_INTO = (
+    "INSERT INTO session_results (session_id, pair_id, routine_id, end_reason, holds_done,"
+    " exercises_done, seconds_stretched, local_date, ended_at)"
+)
+_RESULT_UPSERT = " ON CONFLICT (session_id) DO NOTHING"
 
 
 @cache
@@ -102,14 +124,7 @@ def _settle(count: int) -> str:
 
 @cache
 def _set_timers(count: int) -> str:
-    return (
-        "INSERT INTO session_timers (session_id, lane, kind, version, due_at, available_at,"
-        f" claimed_by, attempt, later) VALUES {marks(count, 9)}"
-        " ON CONFLICT (session_id, lane) DO UPDATE SET kind = excluded.kind,"
-        " version = excluded.version, due_at = excluded.due_at,"
-        " available_at = excluded.available_at, claimed_by = excluded.claimed_by,"
-        " attempt = excluded.attempt, later = excluded.later"
-    )
+    return f"{_TIMERS_INTO} VALUES {marks(count, 9)}{_TIMERS_UPSERT}"
 
 
 @cache
@@ -162,11 +177,7 @@ _ACKNOWLEDGE = (
     " WHERE id = ? AND safety_acknowledged_at IS NULL"
 )
 _UNREACHABLE = "UPDATE users SET reachable = ?, updated_at = ? WHERE id = ?"
-_RESULT = (
-    "INSERT INTO session_results (session_id, pair_id, routine_id, end_reason, holds_done,"
-    " exercises_done, seconds_stretched, local_date, ended_at)"
-    " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) ON CONFLICT (session_id) DO NOTHING"
-)
+_RESULT = f"{_RESULT_INTO} VALUES {marks(1, 9)}{_RESULT_UPSERT}"
 _CARD_COLUMNS = "user_id, chat_id, message_id, version, kind, shows, landed"
 _CARDS = f"SELECT {_CARD_COLUMNS} FROM session_cards WHERE session_id = ? ORDER BY user_id"
 # Edits claimed for the old message no longer matter to a new one (their worker may have
@@ -316,44 +327,22 @@ def _step_statement(shape: _Shape) -> str:
         parts.append(("saved", f"{_SAVE} RETURNING id"))
     if shape.owed:
         rows = ", ".join([_OWED_ROW] * shape.owed)
-        parts.append(
-            (
-                "owed",
-                "INSERT INTO owed_cards (session_id, user_id, version, kind, status, owed_at,"
-                f" settled_at) SELECT * FROM (VALUES {rows}) AS v WHERE{guard()}"
-                " ON CONFLICT (session_id, user_id) DO UPDATE SET version = excluded.version,"
-                " kind = excluded.kind, status = excluded.status, owed_at = excluded.owed_at,"
-                " settled_at = NULL RETURNING 1",
-            )
-        )
+        source = f" SELECT * FROM (VALUES {rows}) AS v WHERE{guard()}"
+        parts.append(("owed", f"{_OWE_INTO}{source}{_OWE_UPSERT} RETURNING 1"))
     if shape.acknowledged:
         parts.append(("acknowledged", f"{_ACKNOWLEDGE} AND{guard()} RETURNING 1"))
     if shape.result:
-        parts.append(
-            (
-                "result",
-                "INSERT INTO session_results (session_id, pair_id, routine_id, end_reason,"
-                " holds_done, exercises_done, seconds_stretched, local_date, ended_at)"
-                " SELECT ?::int, ?::int, ?::varchar, ?::varchar, ?::int, ?::int, ?::int,"
-                f" ?::date, ?::timestamptz WHERE{guard()} ON CONFLICT (session_id) DO NOTHING"
-                " RETURNING 1",
-            )
+        source = (
+            " SELECT ?::int, ?::int, ?::varchar, ?::varchar, ?::int, ?::int, ?::int, ?::date,"
+            f" ?::timestamptz WHERE{guard()}"
         )
+        parts.append(("result", f"{_RESULT_INTO}{source}{_RESULT_UPSERT} RETURNING 1"))
     if shape.dropped:
         parts.append(("dropped", f"{_drop_timers(shape.dropped)} AND{guard()} RETURNING 1"))
     if shape.armed:
         rows = ", ".join([_TIMER_ROW] * shape.armed)
-        parts.append(
-            (
-                "armed",
-                "INSERT INTO session_timers (session_id, lane, kind, version, due_at,"
-                f" available_at, claimed_by, attempt, later) SELECT * FROM (VALUES {rows})"
-                f" AS v WHERE{guard()} ON CONFLICT (session_id, lane) DO UPDATE SET"
-                " kind = excluded.kind, version = excluded.version, due_at = excluded.due_at,"
-                " available_at = excluded.available_at, claimed_by = excluded.claimed_by,"
-                " attempt = excluded.attempt, later = excluded.later RETURNING 1",
-            )
-        )
+        source = f" SELECT * FROM (VALUES {rows}) AS v WHERE{guard()}"
+        parts.append(("armed", f"{_TIMERS_INTO}{source}{_TIMERS_UPSERT} RETURNING 1"))
     if shape.claimed:
         parts.append(("claims", f"{_claim_cards(shape.claimed)} AND{guard()} RETURNING 1"))
     if not parts:
@@ -765,7 +754,7 @@ class SessionSteps:
         cards_lane: str,
         now: datetime,
     ) -> list[LeftoverRecord]:
-        """What Telegram did with the cards of `version` (see `sessions.cards_delivered`):
+        """What Telegram did with the cards of `version` (see `sessions.write_delivery`):
         the shown ones noted, the outbox settled, the cards' retry row set or dropped. The
         messages those phones should lose come back."""
         note = DeliveryNote(version, shown, unreachable, retry, cards_lane, now)

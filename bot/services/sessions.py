@@ -436,10 +436,12 @@ def delivery_note(
     *,
     failed_attempt: int | None = None,
 ) -> DeliveryNote | None:
-    """What Telegram did with the cards of `version`, to write down (see
-    `cards_delivered`); None when no card was tried (a transition that owes none: the
-    cards' row, if any, is another delivery's, and a retry set for this step's cards
-    must stay)."""
+    """What Telegram did with the cards of `version`, to write down (`write_delivery`);
+    None when no card was tried (a transition that owes none: the cards' row, if any, is
+    another delivery's, and a retry set for this step's cards must stay). Cards that
+    merely failed stay owed: with `failed_attempt` (the tries so far) the note carries
+    their retry after a backoff (None when the tries are used up: the next start tries
+    again)."""
     if not shown and not unreachable and failed_attempt is None:
         return None
     now = data.clock.now()
@@ -449,37 +451,14 @@ def delivery_note(
     return DeliveryNote(version, shown, unreachable, retry, Lane.CARDS, now)
 
 
-async def cards_delivered(
-    data: Resources,
-    session_id: int,
-    version: int,
-    shown: list[CardRecord],
-    unreachable: list[int],
-    *,
-    failed_attempt: int | None = None,
-) -> tuple[TimerRecord | None, list[LeftoverRecord]]:
-    """What Telegram did with the cards of `version`, in one transaction.
-
-    A card Telegram accepted is noted (a countdown edits it) and leaves the outbox;
-    a person Telegram refused is marked unreachable and is owed nothing more. Cards
-    that merely failed stay owed: with `failed_attempt` (the tries so far), their row
-    is set to try again after a backoff, and that retry comes back (None when the tries
-    are used up: the next start tries again). Otherwise the cards' row goes. Also hands
-    back what the phones shown a card should no longer keep: the card each replaced, and
-    any leftover not deleted yet (see `note_cards`).
-    """
-    note = delivery_note(
-        data, session_id, version, shown, unreachable, failed_attempt=failed_attempt
-    )
-    return (
-        (None, []) if note is None else (note.retry, await write_delivery(data, session_id, note))
-    )
-
-
 async def write_delivery(
     data: Resources, session_id: int, note: DeliveryNote
 ) -> list[LeftoverRecord]:
-    """Write `note` down (see `cards_delivered`); what the phones should lose comes back."""
+    """Write `note` down, in one transaction: a card Telegram accepted is noted (a
+    countdown edits it) and leaves the outbox; a person Telegram refused is marked
+    unreachable and is owed nothing more; the cards' row is set to the retry, or goes.
+    What the phones shown a card should no longer keep comes back: the card each
+    replaced, and any leftover not deleted yet (see `note_cards`)."""
     return await data.db.steps.delivered(
         session_id,
         note.version,

@@ -329,9 +329,11 @@ async def test_a_slow_try_of_an_older_step_does_not_push_out_the_retry_of_a_newe
     [newer] = [t for t in await timer_claims.of_session(bot.app.bot_data, 1) if t.lane == "cards"]
     assert newer.version > holding.state.version
     # The hold's try, slower than the skip, ends now and asks for its own retry.
-    await sessions.cards_delivered(
+    note = sessions.delivery_note(
         bot.app.bot_data, 1, holding.state.version, [], [], failed_attempt=0
     )
+    assert note is not None
+    await sessions.write_delivery(bot.app.bot_data, 1, note)
 
     cards = [t for t in await timer_claims.of_session(bot.app.bot_data, 1) if t.lane == "cards"]
     assert cards == [newer]
