@@ -68,6 +68,7 @@ from bot.context import BotApplication
 from routines.plan import PlanOptions
 from storage.records import SessionChange, SessionRecord
 from storage.session_steps import StepWrite
+from tests.bench.databases import SKIPPED, postgres_url
 from tests.bench.loops import LOOPS, run_on
 from tests.bench.solo import (
     COMPLETE,
@@ -711,7 +712,7 @@ def main(argv: list[str] | None = None) -> int:
         steps=args.steps if args.steps is not None else (2 if args.quick else 5),
         seed=args.seed,
     )
-    postgres = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    postgres = postgres_url()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     print(f"event loop: {args.loop}; load average at start: {load()}", flush=True)
     ptb = run_on(args.loop, ptb_floor(options.samples))
@@ -720,7 +721,7 @@ def main(argv: list[str] | None = None) -> int:
         for name in args.databases.split(","):
             if name == "postgresql":
                 if not postgres:
-                    print("postgresql: skipped (set TEST_DATABASE_URL)", flush=True)
+                    print(f"postgresql: {SKIPPED}", flush=True)
                     continue
                 url = postgres
             else:

@@ -21,7 +21,6 @@ from __future__ import annotations
 import argparse
 import asyncio
 import gc
-import os
 import statistics
 import tempfile
 import time
@@ -36,6 +35,7 @@ from bot.main import settle_heap
 from bot.progress_chart import ChartInput, render
 from bot.services import history
 from storage.models import SessionRating, SessionResult, StretchSession
+from tests.bench.databases import postgres_url
 from tests.clock import FakeClock
 from tests.conftest import make_settings, reset_postgres
 from tests.harness import BotHarness, Person, running_bot
@@ -214,7 +214,7 @@ async def run(runs: int) -> None:
     with tempfile.TemporaryDirectory() as folder:
         sqlite = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
         columns["SQLite"] = await bench(sqlite, runs)
-    postgres = os.environ.get("TEST_DATABASE_URL")
+    postgres = postgres_url()
     if postgres:
         await reset_postgres(postgres)
         columns["PostgreSQL"] = await bench(postgres, runs)

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import os
 import sys
 import tempfile
 import time
@@ -30,6 +29,7 @@ from bot.reminder_dispatch import CLAIM_BATCH
 from bot.services import reminder_claims as service
 from storage.db import Database
 from storage.models import Pair, SessionRating, SessionResult, StretchSession, User
+from tests.bench.databases import postgres_url
 from tests.conftest import reset_postgres
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -121,7 +121,7 @@ def main() -> int:
     args = parser.parse_args(sys.argv[1:] if __name__ == "__main__" else [])
     with tempfile.TemporaryDirectory() as folder:
         asyncio.run(_run(f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}", args.pairs))
-    url = os.environ.get("TEST_DATABASE_URL")
+    url = postgres_url()
     if url:
         asyncio.run(reset_postgres(url))
         asyncio.run(_run(url, args.pairs))

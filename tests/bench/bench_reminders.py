@@ -36,7 +36,6 @@ import asyncio
 import contextlib
 import gc
 import json
-import os
 import random
 import subprocess
 import sys
@@ -59,6 +58,7 @@ from bot.services import reminder_claims as service
 from routines.loader import load_library
 from routines.reminder_time import Weekdays, next_due
 from storage.db import Database
+from tests.bench.databases import SKIPPED, postgres_url
 from tests.bulk_pairs import BulkPairs
 from tests.clock import FakeClock, RunningClock
 from tests.conftest import TEST_TOKEN, make_settings, reset_postgres
@@ -380,8 +380,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.lateness:
         with tempfile.TemporaryDirectory() as folder:
             late_urls = [("SQLite", f"sqlite+aiosqlite:///{folder}/late.sqlite3")]
-            if os.environ.get("TEST_DATABASE_URL"):
-                late_urls.append(("PostgreSQL", os.environ["TEST_DATABASE_URL"]))
+            if postgres := postgres_url():
+                late_urls.append(("PostgreSQL", postgres))
             for name, url in late_urls:
                 print(f"{name}:")
                 print(_lateness_row(asyncio.run(lateness(url))))
@@ -394,10 +394,10 @@ def main(argv: list[str] | None = None) -> int:
     databases = []
     with tempfile.TemporaryDirectory() as folder:
         databases.append(("SQLite", f"sqlite+aiosqlite:///{folder}/bench.sqlite3"))
-        if os.environ.get("TEST_DATABASE_URL"):
-            databases.append(("PostgreSQL", os.environ["TEST_DATABASE_URL"]))
+        if postgres := postgres_url():
+            databases.append(("PostgreSQL", postgres))
         else:
-            print("PostgreSQL: skipped (set TEST_DATABASE_URL to include it)")
+            print(f"PostgreSQL: {SKIPPED}")
         for name, url in databases:
             out = Path(folder) / f"{name}.json"
             command = [

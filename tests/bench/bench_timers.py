@@ -39,6 +39,7 @@ from bot.context import BotApplication
 from bot.services import sessions
 from bot.session_flow import SessionFlow
 from routines.engine import Join, Ready
+from tests.bench.databases import postgres_url
 from tests.conftest import make_settings, reset_postgres
 from tests.fake_telegram import FakeBotApi, World
 
@@ -207,7 +208,7 @@ def main(argv: list[str] | None = None) -> int:
         sqlite = f"sqlite+aiosqlite:///{Path(folder) / 'bench.sqlite3'}"
         late = asyncio.run(one_worker(sqlite, args.sessions))
         print(f"sqlite, one worker: {_summary(late)} (load {_load()})", flush=True)
-    postgres = os.environ.get("TEST_DATABASE_URL")
+    postgres = postgres_url()
     if not postgres:
         print("PostgreSQL skipped: TEST_DATABASE_URL is not set.", flush=True)
         return 0

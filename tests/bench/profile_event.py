@@ -32,6 +32,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests.bench.databases import SKIPPED, postgres_url
 from tests.bench.loops import LOOPS, run_on
 from tests.bench.solo import ROUTINE, SOLO_KINDS, BenchWorld, SoloDriver
 from tests.clock import FakeClock
@@ -158,13 +159,13 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     events = args.pairs or args.events
-    postgres = os.environ.get("BENCH_DATABASE_URL") or os.environ.get("TEST_DATABASE_URL")
+    postgres = postgres_url()
     print(f"load average at start: {_load()}", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as folder:
         for database in args.databases.split(","):
             if database == "postgresql" and not postgres:
-                print("postgresql: skipped (set TEST_DATABASE_URL)", flush=True)
+                print(f"postgresql: {SKIPPED}", flush=True)
                 continue
             url = (
                 postgres or ""
