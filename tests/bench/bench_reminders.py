@@ -49,7 +49,7 @@ from zoneinfo import ZoneInfo
 
 from telegram.ext import AIORateLimiter, ExtBot
 
-from bot.app import build_application
+from bot.app import build_application, telegram_budget
 from bot.budget.limiter import TelegramBudget
 from bot.budget.shared import Budget
 from bot.context import BotData
@@ -268,7 +268,15 @@ async def lateness(url: str) -> dict[str, float]:
     clock = RunningClock(LATE_DUE - LATE_LEAD)
     world = World(clock=lambda: clock.now().timestamp())
     world.opened |= set(range(1, 2 * LATE_PAIRS + 1))
-    app = build_application(make_settings(url), request=FakeBotApi(world), clock=clock)
+    settings = make_settings(url)
+    # The budget on real seconds: handed the test's clock alone, it would leap over its
+    # waits (bot/clock.py's SecondsFollowing) and the pace would not show.
+    app = build_application(
+        settings,
+        request=FakeBotApi(world),
+        clock=clock,
+        rate_limiter=telegram_budget(settings),
+    )
     first_message: dict[int, float] = {}
     async with app:
         assert app.post_init is not None

@@ -133,7 +133,7 @@ async def _profile(
     return Profiled(database, profiler.wall, profiler.cpu, trips, out.getvalue())
 
 
-def _kind(name: str) -> str:
+def event_kind(name: str) -> str:
     """An event type by its name, in any case, with dashes or spaces."""
     for kind in SOLO_KINDS:
         if kind.lower() == name.replace("-", " ").lower():
@@ -147,7 +147,7 @@ def _quantile(values: list[float], q: float) -> float:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--event", type=_kind, default="second Ready", help="event type")
+    parser.add_argument("--event", type=event_kind, default="second Ready", help="event type")
     parser.add_argument("--events", type=int, default=400, help="events of that type")
     parser.add_argument("--pairs", type=int, help="the same as --events (older name)")
     parser.add_argument("--routine", default=ROUTINE)
