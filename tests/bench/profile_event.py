@@ -34,7 +34,7 @@ from pathlib import Path
 
 from tests.bench.databases import SKIPPED, postgres_url
 from tests.bench.loops import LOOPS, run_on
-from tests.bench.solo import ROUTINE, SOLO_KINDS, BenchWorld, SoloDriver
+from tests.bench.solo import ROUTINE, SOLO_KINDS, BenchWorld, Measure, SoloDriver
 from tests.clock import FakeClock
 from tests.conftest import make_settings, reset_postgres
 from tests.harness import Person, running_bot
@@ -102,12 +102,13 @@ class _Profiler:
             self.wall.append((time.perf_counter() - started) * 1000)
 
 
-async def _profile(
-    url: str, database: str, kind: str, events: int, routine: str, top: int, sort: str
-) -> Profiled:
+async def run_sessions(
+    url: str, database: str, kind: str, events: int, measure: Measure, routine: str = ROUTINE
+) -> None:
+    """Sessions of `routine` one after the other until `events` of type `kind` were
+    handed to `measure` (PostgreSQL's database emptied first)."""
     if database == "postgresql":
         await reset_postgres(url)
-    profiler = _Profiler(kind)
     people = itertools.count(FIRST_USER_ID, 2)
 
     def pair() -> tuple[Person, Person]:
@@ -117,15 +118,22 @@ async def _profile(
     clock = FakeClock()
     world = BenchWorld(clock=lambda: clock.now().timestamp())
     # Telegram's pace (30 a second by default) would make the measured event wait for the
-    # budget; the profile is of the bot's own work.
+    # budget; what is measured is the bot's own work.
     settings = make_settings(url, telegram_rate_limit=1000)
     async with running_bot(settings, clock, world) as bot:
-        driver = SoloDriver(bot, pair, routine=routine, measure=profiler)
+        driver = SoloDriver(bot, pair, routine=routine, measure=measure)
         while driver.counted[kind] < events:
             before = driver.counted[kind]
             await driver.session()
             if driver.counted[kind] == before:
                 raise SystemExit(f"a {routine} session has no {kind}")
+
+
+async def _profile(
+    url: str, database: str, kind: str, events: int, routine: str, top: int, sort: str
+) -> Profiled:
+    profiler = _Profiler(kind)
+    await run_sessions(url, database, kind, events, profiler, routine)
     out = io.StringIO()
     stats = pstats.Stats(profiler.profile, stream=out)
     trips = _trips(stats, database, profiler.profiled)

@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import argparse
 import functools
-import itertools
 import statistics
 import tempfile
 import time
@@ -44,11 +43,8 @@ import bot.services.sessions as sessions
 import storage.one_trip as one_trip
 from tests.bench.databases import SKIPPED, postgres_url
 from tests.bench.loops import run_on
-from tests.bench.profile_event import FIRST_USER_ID, event_kind
-from tests.bench.solo import BenchWorld, SoloDriver
-from tests.clock import FakeClock
-from tests.conftest import make_settings, reset_postgres
-from tests.harness import Person, running_bot
+from tests.bench.profile_event import event_kind, run_sessions
+from tests.bench.solo import BenchWorld
 
 # (owner, attribute, the part's name, whether it is a coroutine function).
 _PARTS: tuple[tuple[Any, str, str, bool], ...] = (
@@ -130,8 +126,6 @@ def _counting(split: _Split) -> Iterator[None]:
 
 
 async def _split(url: str, database: str, kind: str, events: int) -> tuple[list[float], _Split]:
-    if database == "postgresql":
-        await reset_postgres(url)
     split = _Split()
     cpu: list[float] = []
 
@@ -147,20 +141,8 @@ async def _split(url: str, database: str, kind: str, events: int) -> tuple[list[
             split.measuring = False
         cpu.append(time.process_time() - started)
 
-    people = itertools.count(FIRST_USER_ID, 2)
-
-    def pair() -> tuple[Person, Person]:
-        first = next(people)
-        return Person(first, f"A{first % 100_000}"), Person(first + 1, f"B{first % 100_000}")
-
-    clock = FakeClock()
-    world = BenchWorld(clock=lambda: clock.now().timestamp())
-    settings = make_settings(url, telegram_rate_limit=1000)
     with _counting(split):
-        async with running_bot(settings, clock, world) as bot:
-            driver = SoloDriver(bot, pair, measure=measure)
-            while driver.counted[kind] < events:
-                await driver.session()
+        await run_sessions(url, database, kind, events, measure)
     return cpu, split
 
 
