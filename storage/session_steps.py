@@ -471,7 +471,9 @@ def arm_timers(timers: Sequence[TimerRecord]) -> Unit[None]:
         yield Query(_set_timers(len(timers)), flat(list(_timer_rows(timers))))
 
 
-def _note_cards(session_id: int, cards: Sequence[CardRecord]) -> Unit[list[LeftoverRecord]]:
+def _note_cards(
+    session_id: int, cards: Sequence[CardRecord], *, postgres: bool = False
+) -> Unit[list[LeftoverRecord]]:
     """As `SessionRepository.note_cards`: the cards replaced, to be deleted; a slow send of
     an older step never replaces a newer card (that message is handed back itself)."""
     rows = [
@@ -491,6 +493,7 @@ def _note_cards(session_id: int, cards: Sequence[CardRecord]) -> Unit[list[Lefto
     )
     shown = {row[0]: (row[1], row[2], row[3]) for row in noted}
     leftovers: list[LeftoverRecord] = []
+    moved: list[CardRecord] = []
     for card in others:
         chat_id, message_id, version = shown[card.user_id]
         if version > card.version:
@@ -503,6 +506,18 @@ def _note_cards(session_id: int, cards: Sequence[CardRecord]) -> Unit[list[Lefto
             continue
         if (chat_id, message_id) != (card.chat_id, card.message_id):
             leftovers.append(LeftoverRecord(session_id, card.user_id, chat_id, message_id))
+        moved.append(card)
+    if postgres and moved:
+        # The rows are locked above: one statement moves them all.
+        yield Query(
+            _move_cards(len(moved)),
+            (
+                *flat([(c.user_id, c.chat_id, c.message_id, c.version, c.kind) for c in moved]),
+                session_id,
+            ),
+        )
+        return leftovers
+    for card in moved:
         yield Query(
             _MOVE_CARD,
             (
@@ -527,15 +542,21 @@ def _taken_leftovers(session_id: int, user_ids: Sequence[int]) -> Unit[list[Left
     )
 
 
-def _noted(session_id: int, cards: Sequence[CardRecord]) -> Unit[list[LeftoverRecord]]:
+def _noted(
+    session_id: int, cards: Sequence[CardRecord], *, postgres: bool = False
+) -> Unit[list[LeftoverRecord]]:
     """Note `cards`; what those phones should lose now: the cards replaced, and the
     leftovers of earlier deletes that failed, taken out of the table."""
-    replaced = yield from _note_cards(session_id, cards)
+    replaced = yield from _note_cards(session_id, cards, postgres=postgres)
     earlier = yield from _taken_leftovers(session_id, [card.user_id for card in cards])
     return replaced + earlier
 
 
-def _delivered(session_id: int, note: DeliveryNote) -> Unit[list[LeftoverRecord]]:
+def _delivered(
+    session_id: int, note: DeliveryNote, *, postgres: bool = False
+) -> Unit[list[LeftoverRecord]]:
+    if postgres:
+        return (yield from _delivered_postgres(session_id, note))
     version, shown, unreachable, retry = note.version, note.shown, note.unreachable, note.retry
     cards_lane, now = note.cards_lane, note.now
     leftovers = (yield from _noted(session_id, shown)) if shown else []
@@ -550,6 +571,104 @@ def _delivered(session_id: int, note: DeliveryNote) -> Unit[list[LeftoverRecord]
     else:
         yield Query(_DROP_CARDS, (session_id, cards_lane, version))
     return leftovers
+
+
+# -- a delivery on PostgreSQL: the cards noted, then one statement for the rest ------------
+#
+# After the cards are noted (their rows locked and moved), the earlier leftovers taken,
+# the outbox settled, the people refused marked and the cards' timer set or dropped are
+# one statement, its parts in that order, each waiting for the one before it (see
+# `_step_statement`): the rows are locked in the order the statements it replaces took
+# them, the outbox before the timers, as every other unit takes them.
+@cache
+def _move_cards(count: int) -> str:
+    # As `_MOVE_CARD`, for several phones; the right-hand side reads each row as it was.
+    rows = ", ".join(["(?::bigint, ?::bigint, ?::bigint, ?::int, ?::varchar)"] * count)
+    return (
+        "UPDATE session_cards AS c SET chat_id = v.chat_id, message_id = v.message_id,"
+        " version = v.version, kind = v.kind,"
+        " landed = CASE WHEN c.chat_id = v.chat_id AND c.message_id = v.message_id"
+        " THEN c.landed ELSE c.shows END"
+        f" FROM (VALUES {rows}) AS v (user_id, chat_id, message_id, version, kind)"
+        " WHERE c.session_id = ? AND c.user_id = v.user_id"
+    )
+
+
+@dataclass(frozen=True, slots=True)
+class _Settling:
+    """What a delivery writes on PostgreSQL after noting its cards, by count."""
+
+    shown: int
+    unreachable: int
+    retry: bool
+
+
+@cache
+def _settling_statement(shape: _Settling) -> str:
+    parts: list[tuple[str, str]] = []
+
+    def after() -> str:
+        return f" AND (SELECT count(*) FROM {parts[-1][0]}) >= 0" if parts else ""
+
+    if shape.shown:
+        parts.append(("taken", _take_leftovers(shape.shown)))
+        parts.append(("sent", f"{_settle(shape.shown)}{after()} RETURNING 1"))
+    if shape.unreachable:
+        parts.append(("refused", f"{_settle(shape.unreachable)}{after()} RETURNING 1"))
+        marked = (
+            "UPDATE users SET reachable = ?, updated_at = ?"
+            f" WHERE id IN ({marks(shape.unreachable)})"
+        )
+        parts.append(("marked", f"{marked}{after()} RETURNING 1"))
+    if shape.retry:
+        guard = f" WHERE (SELECT count(*) FROM {parts[-1][0]}) >= 0" if parts else ""
+        source = f" SELECT * FROM (VALUES {_TIMER_ROW}) AS v{guard}"
+        upsert = f"{_TIMERS_UPSERT} WHERE session_timers.version <= excluded.version"
+        parts.append(("cards", f"{_TIMERS_INTO}{source}{upsert} RETURNING 1"))
+    else:
+        parts.append(("cards", f"{_DROP_CARDS}{after()} RETURNING 1"))
+    written = ", ".join(f"{name} AS ({sql})" for name, sql in parts)
+    if shape.shown:
+        # Every part has run once the count of the last is read; the leftovers come back.
+        return (
+            f"WITH {written} SELECT taken.user_id, taken.chat_id, taken.message_id"
+            " FROM (SELECT count(*) FROM cards) AS done LEFT JOIN taken ON TRUE"
+        )
+    return f"WITH {written} SELECT count(*) FROM cards"
+
+
+def _delivered_postgres(session_id: int, note: DeliveryNote) -> Unit[list[LeftoverRecord]]:
+    """As `_delivered`, in four round trips after the landing instead of seven or more."""
+    version, shown, unreachable, retry, now = (
+        note.version,
+        note.shown,
+        note.unreachable,
+        note.retry,
+        note.now,
+    )
+    replaced = (yield from _note_cards(session_id, shown, postgres=True)) if shown else []
+    shown_ids = [card.user_id for card in shown]
+    args: list[Any] = []
+    if shown:
+        args += (session_id, *shown_ids)
+        args += (SENT, now, session_id, version, *shown_ids)
+    if unreachable:
+        args += (UNREACHABLE, now, session_id, version, *unreachable)
+        args += (False, now, *unreachable)
+    if retry is not None:
+        args += next(_timer_rows([retry]))
+    else:
+        args += (session_id, note.cards_lane, version)
+    shape = _Settling(len(shown), len(unreachable), retry is not None)
+    rows = yield Query(_settling_statement(shape), tuple(args), rows=True)
+    # Without cards shown the answer is a count; with them, the leftovers taken (or one
+    # row of NULLs, when there were none).
+    taken = [row for row in rows if row[0] is not None] if shown else []
+    earlier = sorted(
+        (LeftoverRecord(session_id, *row) for row in taken),
+        key=lambda leftover: (leftover.chat_id, leftover.message_id),
+    )
+    return replaced + earlier
 
 
 @cache
@@ -703,11 +822,13 @@ def _landed_then_delivered(
     user_ids: tuple[int, ...],
     settled: Settled,
     then: DeliveryNote | None,
+    *,
+    postgres: bool = False,
 ) -> Unit[tuple[list[CardRecord], list[LeftoverRecord] | None]]:
     cards = yield from _edits_landed(session_id, revision, user_ids)
     if then is None or not settled(cards):
         return cards, None
-    return cards, (yield from _delivered(session_id, then))
+    return cards, (yield from _delivered(session_id, then, postgres=postgres))
 
 
 class SessionSteps:
@@ -742,7 +863,8 @@ class SessionSteps:
     ) -> list[LeftoverRecord]:
         """Note the message each phone shows now; the messages they should lose come back
         (the cards replaced, and the leftovers of earlier deletes, out of the table)."""
-        return await self._trip.run(_noted(session_id, cards), write=True)
+        unit = _noted(session_id, cards, postgres=self._trip.postgres)
+        return await self._trip.run(unit, write=True)
 
     async def delivered(
         self,
@@ -758,7 +880,8 @@ class SessionSteps:
         the shown ones noted, the outbox settled, the cards' retry row set or dropped. The
         messages those phones should lose come back."""
         note = DeliveryNote(version, shown, unreachable, retry, cards_lane, now)
-        return await self._trip.run(_delivered(session_id, note), write=True)
+        unit = _delivered(session_id, note, postgres=self._trip.postgres)
+        return await self._trip.run(unit, write=True)
 
     async def leave_behind(self, leftovers: Sequence[LeftoverRecord]) -> None:
         """Messages of a session no phone should keep: deleted with the phone's next card,
@@ -811,7 +934,9 @@ class SessionSteps:
         """`edits_landed`, then, when `settled` says the cards as they are now need no
         newer edit, `then` written down as `delivered` does, in the same trip (its
         leftovers come back; None: not written, the cards must be shown again first)."""
-        unit = _landed_then_delivered(session_id, revision, tuple(user_ids), settled, then)
+        unit = _landed_then_delivered(
+            session_id, revision, tuple(user_ids), settled, then, postgres=self._trip.postgres
+        )
         try:
             return await self._trip.run(unit, write=True)
         except Exception:

@@ -280,6 +280,110 @@ async def test_a_new_message_noted_here_does_not_wait_for_a_claim_on_the_old_one
     assert (card.message_id, card.shows, card.landed) == (11, 1, 1)
 
 
+async def test_a_delivery_moves_both_phones_cards_each_by_its_own_message(
+    db: Database,
+) -> None:
+    # Ana's card is edited in place, Ben's comes as a new message: one statement moves
+    # both on PostgreSQL, and each keeps the rule of its own case.
+    session_id = await lobby_session(db, reachable=True)
+    await db.steps.note_cards(
+        session_id, [CardRecord(ANA, ANA, 10, 0, "setup"), CardRecord(BEN, BEN, 20, 0, "setup")]
+    )
+    await db.steps.step(session_id, lambda r: _next(r, claim=lambda cards: [ANA, BEN]), NOW)
+
+    leftovers = await db.steps.delivered(
+        session_id,
+        2,
+        [CardRecord(ANA, ANA, 10, 2, "holding"), CardRecord(BEN, BEN, 21, 2, "holding")],
+        [],
+        None,
+        "cards",
+        NOW,
+    )
+
+    assert leftovers == [LeftoverRecord(session_id, BEN, BEN, 20)]
+    ana, ben = await db.steps.cards(session_id)
+    # The same message keeps its claim waiting; the new one waits for nothing.
+    assert (ana.message_id, ana.version, ana.kind, ana.shows, ana.landed) == (
+        10,
+        2,
+        "holding",
+        1,
+        0,
+    )
+    assert (ben.message_id, ben.version, ben.kind, ben.shows, ben.landed) == (
+        21,
+        2,
+        "holding",
+        1,
+        1,
+    )
+
+
+async def test_a_delivery_with_one_card_shown_and_one_to_retry_keeps_the_other_owed(
+    db: Database,
+) -> None:
+    session_id = await lobby_session(db, reachable=True)
+    held = TimerRecord(session_id, "cards", "cards", 2, NOW, claimed_by="me")
+    await db.steps.step(
+        session_id,
+        lambda record: _next(record, owed=[ANA, BEN], owed_kind="holding", timers=[held]),
+        NOW,
+    )
+    await db.steps.leave_behind([LeftoverRecord(session_id, ANA, ANA, 7)])
+    retry = TimerRecord(session_id, "cards", "cards", 2, NOW + timedelta(seconds=2), attempt=1)
+
+    leftovers = await db.steps.delivered(
+        session_id, 2, [CardRecord(ANA, ANA, 11, 2, "holding")], [], retry, "cards", NOW
+    )
+
+    assert leftovers == [LeftoverRecord(session_id, ANA, ANA, 7)]
+    async with db.unit(read_only=True) as unit:
+        owed = await unit.outbox.owed(session_id)
+        [row] = await unit.timers.of_session(session_id)
+    assert [card.user_id for card in owed] == [BEN]
+    assert (row.version, row.due_at, row.attempt, row.claimed_by) == (2, retry.due_at, 1, None)
+
+
+async def test_a_delivery_takes_the_outbox_rows_before_the_timers(
+    db: Database, other_worker: Database
+) -> None:
+    # As a step (below): on PostgreSQL the delivery settles the outbox and drops the
+    # cards' timer in one statement, and must wait for the outbox rows holding no timer.
+    if db.dialect != "postgresql":
+        pytest.skip("SQLite has one writer at a time")
+    session_id = await lobby_session(db, reachable=True)
+    held = TimerRecord(session_id, "cards", "cards", 2, NOW, claimed_by="me")
+    await db.steps.step(
+        session_id,
+        lambda record: _next(record, owed=[ANA, BEN], owed_kind="holding", timers=[held]),
+        NOW,
+    )
+    shown = [CardRecord(ANA, ANA, 11, 2, "holding"), CardRecord(BEN, BEN, 21, 2, "holding")]
+    async with other_worker.engine.connect() as step:
+        await step.execute(
+            text("UPDATE owed_cards SET kind = kind WHERE session_id = :id"), {"id": session_id}
+        )
+        delivery = asyncio.create_task(
+            db.steps.delivered(session_id, 2, shown, [], None, "cards", NOW)
+        )
+        await wait_until(lambda: _waiting_for_a_lock(other_worker), what="the delivery to wait")
+
+        found = await step.execute(
+            text(
+                "SELECT lane FROM session_timers WHERE session_id = :id AND lane = 'cards'"
+                " FOR UPDATE NOWAIT"
+            ),
+            {"id": session_id},
+        )
+        assert found.scalar_one() == "cards"
+        await step.commit()
+    assert await delivery == []
+    async with db.unit(read_only=True) as unit:
+        assert await unit.outbox.owed(session_id) == []
+        assert await unit.timers.of_session(session_id) == []
+
+
 async def test_edits_landed_then_delivered_writes_the_delivery_only_when_settled(
     db: Database,
 ) -> None:
