@@ -68,7 +68,7 @@ from bot.context import BotApplication
 from routines.plan import PlanOptions
 from storage.records import SessionChange, SessionRecord
 from storage.session_steps import StepWrite
-from tests.bench.databases import SKIPPED, postgres_url
+from tests.bench.databases import database_urls
 from tests.bench.loops import LOOPS, run_on
 from tests.bench.solo import (
     COMPLETE,
@@ -712,20 +712,12 @@ def main(argv: list[str] | None = None) -> int:
         steps=args.steps if args.steps is not None else (2 if args.quick else 5),
         seed=args.seed,
     )
-    postgres = postgres_url()
     logging.getLogger("httpx").setLevel(logging.WARNING)
     print(f"event loop: {args.loop}; load average at start: {load()}", flush=True)
     ptb = run_on(args.loop, ptb_floor(options.samples))
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        for name in args.databases.split(","):
-            if name == "postgresql":
-                if not postgres:
-                    print(f"postgresql: {SKIPPED}", flush=True)
-                    continue
-                url = postgres
-            else:
-                url = f"sqlite+aiosqlite:///{Path(folder) / f'{name}.sqlite3'}"
+        for name, url in database_urls(args.databases, Path(folder)):
             results.append(run_on(args.loop, measure(name, url, options)))
     report(ptb, results, options)
     print(f"load average at the end: {load()}", flush=True)

@@ -32,7 +32,7 @@ from collections.abc import Awaitable
 from dataclasses import dataclass
 from pathlib import Path
 
-from tests.bench.databases import SKIPPED, postgres_url
+from tests.bench.databases import database_urls
 from tests.bench.loops import LOOPS, run_on
 from tests.bench.solo import ROUTINE, SOLO_KINDS, BenchWorld, Measure, SoloDriver
 from tests.clock import FakeClock
@@ -167,19 +167,10 @@ def main(argv: list[str] | None = None) -> int:
     )
     args = parser.parse_args(argv)
     events = args.pairs or args.events
-    postgres = postgres_url()
     print(f"load average at start: {_load()}", flush=True)
     results = []
     with tempfile.TemporaryDirectory() as folder:
-        for database in args.databases.split(","):
-            if database == "postgresql" and not postgres:
-                print(f"postgresql: {SKIPPED}", flush=True)
-                continue
-            url = (
-                postgres or ""
-                if database == "postgresql"
-                else (f"sqlite+aiosqlite:///{Path(folder) / 'profile.sqlite3'}")
-            )
+        for database, url in database_urls(args.databases, Path(folder)):
             profiled = _profile(
                 url, database, args.event, events, args.routine, args.top, args.sort
             )

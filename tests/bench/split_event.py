@@ -41,7 +41,7 @@ from telegram.ext import ExtBot
 import bot.render.session as render_session
 import bot.services.sessions as sessions
 import storage.one_trip as one_trip
-from tests.bench.databases import SKIPPED, postgres_url
+from tests.bench.databases import database_urls
 from tests.bench.loops import run_on
 from tests.bench.profile_event import event_kind, run_sessions
 from tests.bench.solo import BenchWorld
@@ -152,17 +152,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--events", type=int, default=600, help="events of that type")
     parser.add_argument("--databases", default="sqlite,postgresql")
     args = parser.parse_args(argv)
-    postgres = postgres_url()
     with tempfile.TemporaryDirectory() as folder:
-        for database in args.databases.split(","):
-            if database == "postgresql" and not postgres:
-                print(f"postgresql: {SKIPPED}", flush=True)
-                continue
-            url = (
-                postgres or ""
-                if database == "postgresql"
-                else f"sqlite+aiosqlite:///{Path(folder) / 'split.sqlite3'}"
-            )
+        for database, url in database_urls(args.databases, Path(folder)):
             cpu, split = run_on("asyncio", _split(url, database, args.event, args.events))
             count = len(cpu)
             print(
