@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Awaitable, Sequence
 from datetime import UTC, datetime, timedelta
+from typing import TypeVar
 
 import pytest
 from sqlalchemy import text
@@ -25,6 +26,8 @@ from tests.storage.session_rows import ANA, BEN, lobby_session
 
 # Microseconds too: SQLite keeps instants as text, and they must come back the same.
 NOW = datetime(2026, 12, 6, 9, 0, 0, 123456, tzinfo=UTC)
+
+T = TypeVar("T")
 
 
 class Refused(Exception):
@@ -360,25 +363,9 @@ async def test_a_delivery_takes_the_outbox_rows_before_the_timers(
         NOW,
     )
     shown = [CardRecord(ANA, ANA, 11, 2, "holding"), CardRecord(BEN, BEN, 21, 2, "holding")]
-    async with other_worker.engine.connect() as step:
-        await step.execute(
-            text("UPDATE owed_cards SET kind = kind WHERE session_id = :id"), {"id": session_id}
-        )
-        delivery = asyncio.create_task(
-            db.steps.delivered(session_id, 2, shown, [], None, "cards", NOW)
-        )
-        await wait_until(lambda: _waiting_for_a_lock(other_worker), what="the delivery to wait")
 
-        found = await step.execute(
-            text(
-                "SELECT lane FROM session_timers WHERE session_id = :id AND lane = 'cards'"
-                " FOR UPDATE NOWAIT"
-            ),
-            {"id": session_id},
-        )
-        assert found.scalar_one() == "cards"
-        await step.commit()
-    assert await delivery == []
+    delivery = db.steps.delivered(session_id, 2, shown, [], None, "cards", NOW)
+    assert await _waits_for_the_outbox_holding_no_timer(other_worker, session_id, delivery) == []
     async with db.unit(read_only=True) as unit:
         assert await unit.outbox.owed(session_id) == []
         assert await unit.timers.of_session(session_id) == []
@@ -517,15 +504,25 @@ async def test_a_step_takes_the_outbox_rows_before_the_timers_as_a_delivery_does
         return _next(record, owed=[ANA, BEN], owed_kind="holding", timers=[cards])
 
     await db.steps.step(session_id, owe_and_arm, NOW)
-    async with other_worker.engine.connect() as delivery:
-        await delivery.execute(
+
+    step = db.steps.step(session_id, owe_and_arm, NOW)
+    assert (await _waits_for_the_outbox_holding_no_timer(other_worker, session_id, step)).saved
+
+
+async def _waits_for_the_outbox_holding_no_timer(
+    other_worker: Database, session_id: int, write: Awaitable[T]
+) -> T:
+    """Run `write` while the other worker holds the session's outbox rows (as its
+    delivery would): it must wait for them holding no timer row, so that the other
+    worker's delivery, which takes the timer next, goes on instead of deadlocking."""
+    async with other_worker.engine.connect() as other:
+        await other.execute(
             text("UPDATE owed_cards SET kind = kind WHERE session_id = :id"), {"id": session_id}
         )
-        step = asyncio.create_task(db.steps.step(session_id, owe_and_arm, NOW))
-        await wait_until(lambda: _waiting_for_a_lock(other_worker), what="the step to wait")
+        waiting = asyncio.ensure_future(write)
+        await wait_until(lambda: _waiting_for_a_lock(other_worker), what="the write to wait")
 
-        # The timer's row is free: the delivery goes on, and so does the step after it.
-        found = await delivery.execute(
+        found = await other.execute(
             text(
                 "SELECT lane FROM session_timers WHERE session_id = :id AND lane = 'cards'"
                 " FOR UPDATE NOWAIT"
@@ -533,8 +530,8 @@ async def test_a_step_takes_the_outbox_rows_before_the_timers_as_a_delivery_does
             {"id": session_id},
         )
         assert found.scalar_one() == "cards"
-        await delivery.commit()
-    assert (await step).saved
+        await other.commit()
+    return await waiting
 
 
 async def _waiting_for_a_lock(db: Database) -> bool:
