@@ -123,6 +123,11 @@ def _settle(count: int) -> str:
 
 
 @cache
+def _unreachable(count: int) -> str:
+    return f"UPDATE users SET reachable = ?, updated_at = ? WHERE id IN ({marks(count)})"
+
+
+@cache
 def _set_timers(count: int) -> str:
     return f"{_TIMERS_INTO} VALUES {marks(count, 9)}{_TIMERS_UPSERT}"
 
@@ -170,13 +175,13 @@ def _take_leftovers(count: int) -> str:
 
 
 # The cards' row of `version` or older: a newer step's cards (owed meanwhile) keep theirs.
-_RETRY_CARDS = _set_timers(1) + " WHERE session_timers.version <= excluded.version"
+_OLDER_CARDS_ONLY = " WHERE session_timers.version <= excluded.version"
+_RETRY_CARDS = _set_timers(1) + _OLDER_CARDS_ONLY
 _DROP_CARDS = "DELETE FROM session_timers WHERE session_id = ? AND lane = ? AND version <= ?"
 _ACKNOWLEDGE = (
     "UPDATE users SET safety_acknowledged_at = ?, updated_at = ?"
     " WHERE id = ? AND safety_acknowledged_at IS NULL"
 )
-_UNREACHABLE = "UPDATE users SET reachable = ?, updated_at = ? WHERE id = ?"
 _RESULT = f"{_RESULT_INTO} VALUES {marks(1, 9)}{_RESULT_UPSERT}"
 _CARD_COLUMNS = "user_id, chat_id, message_id, version, kind, shows, landed"
 _CARDS = f"SELECT {_CARD_COLUMNS} FROM session_cards WHERE session_id = ? ORDER BY user_id"
@@ -309,18 +314,32 @@ class _Shape:
     claimed: int
 
 
+# A statement's parts (data-modifying CTEs), by name, in the order they must run.
+Parts = list[tuple[str, str]]
+
+
+def _after(parts: Parts) -> str | None:
+    """What makes the next part wait for the last one so far (None: it is the first).
+
+    The parts of one statement run in an order PostgreSQL chooses (unreferenced ones at
+    the end, last first), so each part's condition counts the rows of the one before it
+    (always true, but it must run that part first). The row locks are then taken in the
+    order of the statements the parts replace, the order every other unit takes them in
+    too (the outbox before the timers): two workers' units on one session wait for each
+    other instead of deadlocking."""
+    return f"(SELECT count(*) FROM {parts[-1][0]}) >= 0" if parts else None
+
+
+def _with(parts: Parts) -> str:
+    return "WITH " + ", ".join(f"{name} AS ({sql})" for name, sql in parts)
+
+
 @cache
 def _step_statement(shape: _Shape) -> str:
-    # The parts of one statement run in an order PostgreSQL chooses (unreferenced ones at
-    # the end, last first), so each waits for the one before it here: its guard counts
-    # that part's rows (always true, but it must run it first). The row locks are then
-    # taken in the order of the statements they replace, the order every other unit
-    # takes them in too (the outbox before the timers): two workers' units on one
-    # session wait for each other instead of deadlocking.
-    parts: list[tuple[str, str]] = []
+    parts: Parts = []
 
     def guard() -> str:
-        previous = f"(SELECT count(*) FROM {parts[-1][0]}) >= 0" if parts else "TRUE"
+        previous = _after(parts) or "TRUE"
         return f" {previous} AND{_GUARD}" if shape.save else f" {previous}"
 
     if shape.save:
@@ -354,8 +373,7 @@ def _step_statement(shape: _Shape) -> str:
         answer = f"SELECT saved.id FROM saved, (SELECT count(*) FROM {last}) AS done"
     else:
         answer = f"SELECT count(*) FROM {last}"
-    written = ", ".join(f"{name} AS ({sql})" for name, sql in parts)
-    return f"WITH {written} {answer}"
+    return f"{_with(parts)} {answer}"
 
 
 def _step_postgres(session_id: int, decide: Decide, now: datetime) -> Unit[StepOutcome]:
@@ -563,8 +581,8 @@ def _delivered(
     for status, user_ids in ((SENT, [card.user_id for card in shown]), (UNREACHABLE, unreachable)):
         if user_ids:
             yield Query(_settle(len(user_ids)), (status, now, session_id, version, *user_ids))
-    for user_id in unreachable:
-        yield Query(_UNREACHABLE, (False, now, user_id))
+    if unreachable:
+        yield Query(_unreachable(len(unreachable)), (False, now, *unreachable))
     # A newer step's cards (owed meanwhile) keep their own row.
     if retry is not None:
         yield Query(_RETRY_CARDS, next(_timer_rows([retry])))
@@ -577,9 +595,9 @@ def _delivered(
 #
 # After the cards are noted (their rows locked and moved), the earlier leftovers taken,
 # the outbox settled, the people refused marked and the cards' timer set or dropped are
-# one statement, its parts in that order, each waiting for the one before it (see
-# `_step_statement`): the rows are locked in the order the statements it replaces took
-# them, the outbox before the timers, as every other unit takes them.
+# one statement, its parts in that order, each waiting for the one before it (`_after`):
+# the rows are locked in the order the statements it replaces took them, the outbox
+# before the timers, as every other unit takes them.
 @cache
 def _move_cards(count: int) -> str:
     # As `_MOVE_CARD`, for several phones; the right-hand side reads each row as it was.
@@ -605,47 +623,38 @@ class _Settling:
 
 @cache
 def _settling_statement(shape: _Settling) -> str:
-    parts: list[tuple[str, str]] = []
+    parts: Parts = []
 
-    def after() -> str:
-        return f" AND (SELECT count(*) FROM {parts[-1][0]}) >= 0" if parts else ""
+    def after(keyword: str = "AND") -> str:
+        previous = _after(parts)
+        return f" {keyword} {previous}" if previous else ""
 
     if shape.shown:
         parts.append(("taken", _take_leftovers(shape.shown)))
         parts.append(("sent", f"{_settle(shape.shown)}{after()} RETURNING 1"))
     if shape.unreachable:
         parts.append(("refused", f"{_settle(shape.unreachable)}{after()} RETURNING 1"))
-        marked = (
-            "UPDATE users SET reachable = ?, updated_at = ?"
-            f" WHERE id IN ({marks(shape.unreachable)})"
-        )
-        parts.append(("marked", f"{marked}{after()} RETURNING 1"))
+        parts.append(("marked", f"{_unreachable(shape.unreachable)}{after()} RETURNING 1"))
     if shape.retry:
-        guard = f" WHERE (SELECT count(*) FROM {parts[-1][0]}) >= 0" if parts else ""
-        source = f" SELECT * FROM (VALUES {_TIMER_ROW}) AS v{guard}"
-        upsert = f"{_TIMERS_UPSERT} WHERE session_timers.version <= excluded.version"
-        parts.append(("cards", f"{_TIMERS_INTO}{source}{upsert} RETURNING 1"))
+        source = f" SELECT * FROM (VALUES {_TIMER_ROW}) AS v{after('WHERE')}"
+        parts.append(
+            ("cards", f"{_TIMERS_INTO}{source}{_TIMERS_UPSERT}{_OLDER_CARDS_ONLY} RETURNING 1")
+        )
     else:
         parts.append(("cards", f"{_DROP_CARDS}{after()} RETURNING 1"))
-    written = ", ".join(f"{name} AS ({sql})" for name, sql in parts)
     if shape.shown:
         # Every part has run once the count of the last is read; the leftovers come back.
         return (
-            f"WITH {written} SELECT taken.user_id, taken.chat_id, taken.message_id"
+            f"{_with(parts)} SELECT taken.user_id, taken.chat_id, taken.message_id"
             " FROM (SELECT count(*) FROM cards) AS done LEFT JOIN taken ON TRUE"
         )
-    return f"WITH {written} SELECT count(*) FROM cards"
+    return f"{_with(parts)} SELECT count(*) FROM cards"
 
 
 def _delivered_postgres(session_id: int, note: DeliveryNote) -> Unit[list[LeftoverRecord]]:
     """As `_delivered`, in four round trips after the landing instead of seven or more."""
-    version, shown, unreachable, retry, now = (
-        note.version,
-        note.shown,
-        note.unreachable,
-        note.retry,
-        note.now,
-    )
+    version, shown, unreachable, retry = note.version, note.shown, note.unreachable, note.retry
+    now = note.now
     replaced = (yield from _note_cards(session_id, shown, postgres=True)) if shown else []
     shown_ids = [card.user_id for card in shown]
     args: list[Any] = []

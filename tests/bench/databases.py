@@ -1,4 +1,5 @@
-"""Which PostgreSQL database the benches use: one setting for all of them."""
+"""Which databases the benches run on: SQLite files of their own, and PostgreSQL by one
+setting for all of them."""
 
 from __future__ import annotations
 
