@@ -323,9 +323,9 @@ async def test_a_delivery_moves_both_phones_cards_each_by_its_own_message(
     )
 
 
-async def test_a_delivery_with_one_card_shown_and_one_to_retry_keeps_the_other_owed(
-    db: Database,
-) -> None:
+async def _owing_both_their_hold_cards(db: Database) -> int:
+    """A session whose step (version 2) owes both phones its card, its cards' timer held
+    by this worker."""
     session_id = await lobby_session(db, reachable=True)
     held = TimerRecord(session_id, "cards", "cards", 2, NOW, claimed_by="me")
     await db.steps.step(
@@ -333,6 +333,13 @@ async def test_a_delivery_with_one_card_shown_and_one_to_retry_keeps_the_other_o
         lambda record: _next(record, owed=[ANA, BEN], owed_kind="holding", timers=[held]),
         NOW,
     )
+    return session_id
+
+
+async def test_a_delivery_with_one_card_shown_and_one_to_retry_keeps_the_other_owed(
+    db: Database,
+) -> None:
+    session_id = await _owing_both_their_hold_cards(db)
     await db.steps.leave_behind([LeftoverRecord(session_id, ANA, ANA, 7)])
     retry = TimerRecord(session_id, "cards", "cards", 2, NOW + timedelta(seconds=2), attempt=1)
 
@@ -355,13 +362,7 @@ async def test_a_delivery_takes_the_outbox_rows_before_the_timers(
     # cards' timer in one statement, and must wait for the outbox rows holding no timer.
     if db.dialect != "postgresql":
         pytest.skip("SQLite has one writer at a time")
-    session_id = await lobby_session(db, reachable=True)
-    held = TimerRecord(session_id, "cards", "cards", 2, NOW, claimed_by="me")
-    await db.steps.step(
-        session_id,
-        lambda record: _next(record, owed=[ANA, BEN], owed_kind="holding", timers=[held]),
-        NOW,
-    )
+    session_id = await _owing_both_their_hold_cards(db)
     shown = [CardRecord(ANA, ANA, 11, 2, "holding"), CardRecord(BEN, BEN, 21, 2, "holding")]
 
     delivery = db.steps.delivered(session_id, 2, shown, [], None, "cards", NOW)
